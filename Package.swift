@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "exhunt",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "exhunt", targets: ["exhunt"]),
+        .library(name: "Hunt", targets: ["Hunt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/onevcat/Rainbow", from: "4.0.0"),
+    ],
+    targets: [
+        // Shared vocabulary: events, findings, problems, verdicts. No I/O.
+        .target(name: "HuntCore", swiftSettings: strict),
+        // Read-only access to an evidence tree (folder or .zip), discovery, manifest hashing.
+        .target(name: "Evidence", dependencies: [
+            "HuntCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], swiftSettings: strict),
+        // Bytes of Exchange CSV logs, IIS W3C logs and plain text logs -> records.
+        .target(name: "ExchangeLogs", dependencies: ["HuntCore"], swiftSettings: strict),
+        // Sigma rules: load, compile, match events.
+        .target(name: "Sigma", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        // Detection content shipped inside the binary's resources: the top-level Rules/ folder.
+        .target(name: "BuiltinRules", path: "Rules", exclude: ["README.md"],
+                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings")], swiftSettings: strict),
+        // Orchestration: discovery -> readers -> detectors -> verdict.
+        .target(name: "Hunt", dependencies: ["HuntCore", "Evidence", "ExchangeLogs", "Sigma", "BuiltinRules"],
+                swiftSettings: strict),
+        // Renderers: console, JSON, Test-ProxyLogon CSV.
+        .target(name: "Reports", dependencies: ["HuntCore", .product(name: "Rainbow", package: "Rainbow")], swiftSettings: strict),
+        .executableTarget(name: "exhunt", dependencies: [
+            "Hunt", "Reports", "HuntCore", "Sigma",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+        // Writes the bundled sample evidence and the benchmark's large log sets.
+        .executableTarget(name: "exhunt-samplegen", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+        .testTarget(name: "ExchangeLogsTests", dependencies: ["ExchangeLogs", "HuntCore"], swiftSettings: strict),
+        .testTarget(name: "SigmaTests", dependencies: ["Sigma", "HuntCore"], swiftSettings: strict),
+        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "HuntCore"], swiftSettings: strict),
+        .testTarget(name: "HuntTests", dependencies: ["Hunt", "HuntCore", "Reports"], swiftSettings: strict),
+    ]
+)

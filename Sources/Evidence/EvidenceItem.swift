@@ -1,0 +1,115 @@
+public import Foundation
+
+/// One file in an evidence collection.
+public struct EvidenceItem: Sendable, Hashable {
+    /// Path relative to the evidence root, `/`-separated, as the collection stores it.
+    public var path: String
+    /// The Windows path the file had on the server when the collection layout reveals it
+    /// (`C:\Program Files\…` from KAPE's `C/…` or Velociraptor's `C%3A/…`), else the relative
+    /// path with backslashes.
+    public var windowsPath: String
+    public var size: UInt64
+    public var modified: Date?
+    public var location: ArtifactLocation
+
+    init(path: String, size: UInt64, modified: Date?) {
+        self.path = path
+        self.windowsPath = WindowsPath.from(relative: path)
+        self.size = size
+        self.modified = modified
+        self.location = ArtifactLocation.classify(windowsPath)
+    }
+
+    /// The file name (last path component).
+    public var name: String { String(path.split(separator: "/").last ?? Substring(path)) }
+
+    /// The lowercased extension without the dot, or "".
+    public var fileExtension: String {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
+        return name[name.index(after: dot)...].lowercased()
+    }
+}
+
+/// Rebuilds the server-side path from how collection tools lay files out.
+enum WindowsPath {
+    static let topLevelFolders: Set<String> = ["program files", "program files (x86)", "windows", "inetpub", "programdata",
+                                               "root", "users", "exchange", "exchangeserver", "$extend"]
+
+    static func from(relative: String) -> String {
+        var parts = relative.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
+        // Velociraptor: uploads/auto/C:/…, uploads/ntfs/\\.\C:/…
+        if let i = parts.firstIndex(where: { isDrive($0) }) {
+            var drive = parts[i]
+            if drive.hasPrefix("\\\\.\\") { drive = String(drive.dropFirst(4)) }
+            parts = [drive] + parts[(i + 1)...]
+            return parts.joined(separator: "\\")
+        }
+        // KAPE: <target>/C/Program Files/…
+        if let i = parts.indices.first(where: { j in
+            parts[j].count == 1 && parts[j].first!.isLetter && j + 1 < parts.count
+                && topLevelFolders.contains(parts[j + 1].lowercased())
+        }) {
+            parts = [parts[i] + ":"] + parts[(i + 1)...]
+            return parts.joined(separator: "\\")
+        }
+        return parts.joined(separator: "\\")
+    }
+
+    private static func isDrive(_ s: String) -> Bool {
+        let t = s.hasPrefix("\\\\.\\") ? String(s.dropFirst(4)) : s
+        return t.count == 2 && t.first!.isLetter && t.last == ":"
+    }
+}
+
+/// Where on an Exchange server a file sat, which decides what exhunt does with it.
+public enum ArtifactLocation: Sendable, Hashable {
+    /// Under `Logging\HttpProxy\<protocol>\`.
+    case httpProxyLog(protocolName: String)
+    case ecpServerLog
+    case ecpActivityLog
+    case oabGeneratorLog
+    /// IIS W3C logs, `W3SVC<n>` folder.
+    case iisLog(site: String)
+    /// Another folder under Exchange's `Logging`.
+    case exchangeLog(folder: String)
+    /// Where web shells were planted in 2021: aspnet_client, owa/ecp auth, wwwroot, OAB,
+    /// the front-end and back-end web folders, Temporary ASP.NET Files.
+    case webRoot
+    /// `C:\root` and `Windows\Temp`, where LSASS dumps were left.
+    case dumpFolder
+    case programData
+    case other
+
+    static func classify(_ windowsPath: String) -> ArtifactLocation {
+        let p = "\\" + windowsPath.lowercased()
+        let parts = windowsPath.split(separator: "\\").map(String.init)
+        let lower = parts.map { $0.lowercased() }
+        /// The folder name right after the folder sequence `marker`, in its original case.
+        func component(after marker: [String]) -> String? {
+            guard lower.count > marker.count else { return nil }
+            for i in 0...(lower.count - marker.count - 1) where Array(lower[i..<i + marker.count]) == marker {
+                return i + marker.count < parts.count - 1 ? parts[i + marker.count] : nil
+            }
+            return nil
+        }
+        if p.contains("\\logging\\httpproxy\\") {
+            return .httpProxyLog(protocolName: component(after: ["logging", "httpproxy"]) ?? "")
+        }
+        if p.contains("\\logging\\ecp\\server\\") { return .ecpServerLog }
+        if p.contains("\\logging\\ecp\\activity\\") { return .ecpActivityLog }
+        if p.contains("\\logging\\oabgeneratorlog\\") { return .oabGeneratorLog }
+        if let r = p.range(of: "\\w3svc"), p.contains("\\logfiles\\") || p.contains("\\logs\\") {
+            let site = p[r.lowerBound...].dropFirst().prefix { $0 != "\\" }
+            return .iisLog(site: site.uppercased())
+        }
+        if p.contains("\\logging\\") {
+            return .exchangeLog(folder: component(after: ["logging"]) ?? "Logging")
+        }
+        let webMarkers = ["\\aspnet_client\\", "\\inetpub\\wwwroot\\", "\\frontend\\httpproxy\\", "\\clientaccess\\",
+                          "\\temporary asp.net files\\", "\\owa\\auth\\", "\\ecp\\auth\\", "\\exchange server\\v15\\frontend\\"]
+        if webMarkers.contains(where: p.contains) { return .webRoot }
+        if p.hasPrefix("\\c:\\root\\") || p.hasPrefix("\\root\\") || p.contains("\\windows\\temp\\") { return .dumpFolder }
+        if p.contains("\\programdata\\") { return .programData }
+        return .other
+    }
+}

@@ -1,0 +1,169 @@
+public import Foundation
+import Crypto
+import ZIPFoundation
+
+/// A collection of evidence: a folder (plain copy, KAPE, Velociraptor) or a `.zip` of one, which
+/// is read in place and never extracted. Nothing here writes to the evidence.
+public struct EvidenceTree: Sendable {
+    public enum Kind: String, Sendable { case directory, zip }
+
+    public let root: URL
+    public let kind: Kind
+
+    public init(_ url: URL) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            throw EvidenceError(path: url.path, message: "no such file or folder")
+        }
+        root = url.standardizedFileURL
+        if isDir.boolValue {
+            kind = .directory
+        } else if EvidenceTree.isZip(url) {
+            kind = .zip
+        } else {
+            throw EvidenceError(path: url.path, message: "not a folder or a .zip collection")
+        }
+    }
+
+    static func isZip(_ url: URL) -> Bool {
+        guard let h = try? Platform.ReadHandle(path: url.path) else { return false }
+        var magic = [UInt8](repeating: 0, count: 4)
+        let n = (try? magic.withUnsafeMutableBytes { try h.read(into: $0) }) ?? 0
+        return n == 4 && magic == [0x50, 0x4B, 0x03, 0x04]
+    }
+
+    /// Every regular file, sorted by path. Symbolic links are not followed (a link could point out
+    /// of the evidence); unreadable folders are reported through `problems` and skipped.
+    public func items(problems: inout [String]) -> [EvidenceItem] {
+        switch kind {
+        case .directory:
+            var out: [EvidenceItem] = []
+            var stack: [String] = [""]
+            while let rel = stack.popLast() {
+                let abs = rel.isEmpty ? root.path : root.path + "/" + rel
+                let entries: [Platform.DirectoryEntry]
+                do { entries = try Platform.list(abs) } catch {
+                    problems.append("\(rel.isEmpty ? "." : rel): cannot list folder: \(error)")
+                    continue
+                }
+                for e in entries {
+                    let path = rel.isEmpty ? e.name : rel + "/" + e.name
+                    switch e.kind {
+                    case .file: out.append(EvidenceItem(path: path, size: e.size, modified: e.modified))
+                    case .directory: stack.append(path)
+                    case .symlink: problems.append("\(path): symbolic link not followed")
+                    case .other: break
+                    }
+                }
+            }
+            return out.sorted { $0.path < $1.path }
+        case .zip:
+            do {
+                let archive = try Archive(url: root, accessMode: .read)
+                var out: [EvidenceItem] = []
+                for entry in archive where entry.type == .file {
+                    let path = entry.path.replacingOccurrences(of: "\\", with: "/")
+                    let modified = entry.fileAttributes[.modificationDate] as? Date
+                    out.append(EvidenceItem(path: path, size: entry.uncompressedSize, modified: modified))
+                }
+                return out.sorted { $0.path < $1.path }
+            } catch {
+                problems.append("\(root.lastPathComponent): cannot read zip directory: \(error)")
+                return []
+            }
+        }
+    }
+
+    /// A reader for one worker; readers are not shared between threads.
+    public func makeReader() -> EvidenceReader { EvidenceReader(tree: self) }
+}
+
+public struct EvidenceError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var message: String
+    public var description: String { "\(path): \(message)" }
+}
+
+/// Reads evidence files in chunks and hashes what it reads in the same pass.
+public final class EvidenceReader {
+    let tree: EvidenceTree
+    private var archive: Archive?
+    private var zipIndex: [String: Entry] = [:]
+    private var buffer: UnsafeMutableRawBufferPointer
+    public static let chunkSize = 1 << 20
+
+    init(tree: EvidenceTree) {
+        self.tree = tree
+        buffer = .allocate(byteCount: EvidenceReader.chunkSize, alignment: 16)
+    }
+
+    deinit { buffer.deallocate() }
+
+    public struct Result: Sendable {
+        public var bytesRead: UInt64
+        /// Hex SHA-256 of the whole file, nil when the read stopped early.
+        public var sha256: String?
+    }
+
+    private struct Stop: Error {}
+
+    /// Reads `item` from the start, handing each chunk to `body`, which returns false to stop.
+    /// At most `limit` bytes are read when given.
+    public func read(_ item: EvidenceItem, limit: UInt64? = nil,
+                     _ body: (UnsafeRawBufferPointer) throws -> Bool) throws -> Result {
+        var hasher = SHA256()
+        var total: UInt64 = 0
+        var complete = true
+        let cap = limit ?? UInt64.max
+        func take(_ chunk: UnsafeRawBufferPointer) throws -> Bool {
+            var part = chunk
+            if total + UInt64(part.count) > cap {
+                part = UnsafeRawBufferPointer(rebasing: chunk[0..<Int(cap - total)])
+                complete = false
+            }
+            hasher.update(bufferPointer: part)
+            total += UInt64(part.count)
+            let more = try body(part)
+            if !more { complete = false }
+            return more && complete
+        }
+        switch tree.kind {
+        case .directory:
+            let handle = try Platform.ReadHandle(path: tree.root.path + "/" + item.path)
+            while true {
+                let n = try handle.read(into: buffer)
+                if n == 0 { break }
+                if try !take(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) {
+                    // Peek one byte: a read that stopped exactly at the end is still complete.
+                    if total == item.size { complete = true }
+                    break
+                }
+            }
+        case .zip:
+            let archive = try openArchive()
+            guard let entry = zipIndex[item.path] else {
+                throw EvidenceError(path: item.path, message: "entry vanished from the zip")
+            }
+            do {
+                _ = try archive.extract(entry, bufferSize: EvidenceReader.chunkSize, skipCRC32: false) { data in
+                    let more = try data.withUnsafeBytes { try take($0) }
+                    if !more { throw Stop() }
+                }
+            } catch is Stop {
+                if total == item.size { complete = true }
+            }
+        }
+        let digest = complete ? hasher.finalize().map { String(format: "%02x", $0) }.joined() : nil
+        return Result(bytesRead: total, sha256: digest)
+    }
+
+    private func openArchive() throws -> Archive {
+        if let archive { return archive }
+        let a = try Archive(url: tree.root, accessMode: .read)
+        for entry in a where entry.type == .file {
+            zipIndex[entry.path.replacingOccurrences(of: "\\", with: "/")] = entry
+        }
+        archive = a
+        return a
+    }
+}

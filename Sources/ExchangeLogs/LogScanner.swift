@@ -1,0 +1,362 @@
+public import Foundation
+public import HuntCore
+
+/// Reads one text log, chunk by chunk, and hands back the lines worth a closer look.
+///
+/// The caller drives: it `feed`s bytes as it reads them (any chunk size) and calls `finish` at
+/// the end. Every line is counted and directive lines update the column header, but only
+/// *candidate* lines (those containing one of the literals, or every data line when there are
+/// none) are split into fields and passed to `emit`. Malformed input never stops the scan: it
+/// becomes a located `Problem`, the first of each kind kept with a count of the rest.
+/// Memory is bounded by the chunk size plus `maxLineLength`.
+public struct LogScanner {
+    /// A candidate line, split into named fields.
+    public struct Line {
+        public var number: Int
+        public var offset: UInt64
+        public var timestamp: Date?
+        public var fields: [(name: String, value: String)]
+        public var raw: String
+    }
+
+    public let format: LogFormat
+    public let path: String
+    public let maxLineLength: Int
+    private let finders: [LiteralFinder]?
+
+    public private(set) var lines = 0
+    public private(set) var dataLines = 0
+    public private(set) var earliest: Date?
+    public private(set) var latest: Date?
+    /// The `#Software`/`#Version`/`#Log-type` directives seen, last value wins.
+    public private(set) var directives: [String: String] = [:]
+
+    private var header: [String] = []
+    private var timestampColumns: [Int] = []
+    private var carry: [UInt8] = []
+    private var skippingOverlong = false
+    private var consumed: UInt64 = 0
+    private var sawFirstData = false
+    private var splitScratch: [FieldSplitter.Field] = []
+    private var problemLog = ProblemLog()
+
+    /// - Parameters:
+    ///   - literals: candidate filter; a line is emitted if it contains any of them (ASCII case
+    ///     ignored). `nil` emits every data line; an empty array emits none.
+    ///   - maxLineLength: longer lines are skipped with a `line-too-long` problem.
+    public init(format: LogFormat, path: String, literals: [String]?, maxLineLength: Int = 16 << 20) {
+        self.format = format
+        self.path = path
+        self.maxLineLength = maxLineLength
+        self.finders = literals.map { Array(Set($0.filter { !$0.isEmpty })).sorted().map(LiteralFinder.init) }
+    }
+
+    /// Problems found so far, one per kind with a count of the repeats.
+    public var problems: [Problem] { problemLog.problems }
+
+    public mutating func feed(_ chunk: UnsafeRawBufferPointer, emit: (Line) -> Void) {
+        guard let raw = chunk.baseAddress, chunk.count > 0 else { return }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        let count = chunk.count
+        var p = 0
+        if skippingOverlong || !carry.isEmpty {
+            guard let nl = Self.indexOfNewline(base, 0, count) else {
+                if skippingOverlong { consumed += UInt64(count); return }
+                carry.append(contentsOf: UnsafeBufferPointer(start: base, count: count))
+                checkCarryLength()
+                return
+            }
+            if skippingOverlong {
+                skippingOverlong = false
+                lines += 1
+                consumed += UInt64(nl + 1)
+            } else {
+                carry.append(contentsOf: UnsafeBufferPointer(start: base, count: nl + 1))
+                flushCarry(emit: emit)
+            }
+            p = nl + 1
+        }
+        if p < count, let lastNL = Self.lastIndexOfNewline(base, p, count) {
+            processBlock(base + p, count: lastNL - p + 1, blockOffset: consumed, emit: emit)
+            consumed += UInt64(lastNL - p + 1)
+            p = lastNL + 1
+        }
+        if p < count {
+            carry.append(contentsOf: UnsafeBufferPointer(start: base + p, count: count - p))
+            checkCarryLength()
+        }
+    }
+
+    public mutating func feed(_ bytes: [UInt8], emit: (Line) -> Void) {
+        bytes.withUnsafeBytes { feed($0, emit: emit) }
+    }
+
+    /// Processes a last line that has no line end.
+    public mutating func finish(emit: (Line) -> Void) {
+        guard !carry.isEmpty else { return }
+        let onlySpace = carry.allSatisfy { $0 == 0x20 || $0 == 0x0D || $0 == 0x09 || $0 == 0 }
+        if !onlySpace {
+            problemLog.add(.warning, "truncated-last-line",
+                           "last line has no line end; the file may have been copied while being written",
+                           path: path, line: lines + 1, offset: consumed)
+        }
+        flushCarry(emit: emit)
+    }
+
+    // MARK: - Blocks
+
+    private mutating func flushCarry(emit: (Line) -> Void) {
+        var block = carry
+        carry.removeAll(keepingCapacity: true)
+        block.withUnsafeMutableBufferPointer { buf in
+            processBlock(UnsafePointer(buf.baseAddress!), count: buf.count, blockOffset: consumed, emit: emit)
+        }
+        consumed += UInt64(block.count)
+        block.removeAll()
+    }
+
+    private mutating func checkCarryLength() {
+        guard carry.count > maxLineLength else { return }
+        problemLog.add(.warning, "line-too-long",
+                       "line longer than \(maxLineLength) bytes skipped", path: path, line: lines + 1, offset: consumed)
+        consumed += UInt64(carry.count)
+        carry.removeAll()
+        skippingOverlong = true
+    }
+
+    /// `base[0..<count]` holds whole lines; the last may lack its line end only from `finish`.
+    private mutating func processBlock(_ base: UnsafePointer<UInt8>, count: Int, blockOffset: UInt64, emit: (Line) -> Void) {
+        var candidates: [Int] = []
+        if let finders {
+            for finder in finders {
+                finder.forEachMatch(in: base, count: count) { start in
+                    candidates.append(Self.lineStart(base, before: start))
+                    return (Self.indexOfNewline(base, start, count) ?? count) + 1
+                }
+            }
+            if finders.count > 1 { candidates.sort() }
+        }
+        var nextCandidate = 0
+        var lastData: Range<Int>?
+        var pos = 0
+        while pos < count {
+            let nl = Self.indexOfNewline(base, pos, count) ?? count
+            var end = nl
+            if end > pos, base[end - 1] == 0x0D { end -= 1 }
+            lines += 1
+            while nextCandidate < candidates.count, candidates[nextCandidate] < pos { nextCandidate += 1 }
+            let isCandidate = finders == nil || (nextCandidate < candidates.count && candidates[nextCandidate] == pos)
+            if handleLine(base, pos..<end, offset: blockOffset + UInt64(pos), candidate: isCandidate, emit: emit) {
+                lastData = pos..<end
+            }
+            pos = nl + 1
+        }
+        if let lastData, let ts = timestamp(base, lastData) { note(ts) }
+    }
+
+    /// Returns true for a data line.
+    private mutating func handleLine(_ base: UnsafePointer<UInt8>, _ range0: Range<Int>, offset: UInt64,
+                                     candidate: Bool, emit: (Line) -> Void) -> Bool {
+        var range = range0
+        if lines == 1, range.count >= 3, base[range.lowerBound] == 0xEF, base[range.lowerBound + 1] == 0xBB,
+           base[range.lowerBound + 2] == 0xBF {
+            range = range.lowerBound + 3..<range.upperBound
+        }
+        guard !range.isEmpty else { return false }
+        let first = base[range.lowerBound]
+        if format != .text {
+            if first == UInt8(ascii: "#") {
+                directive(base, range)
+                return false
+            }
+            if case .exchangeCSV = format, !(48...57).contains(first), bareHeader(base, range) {
+                return false
+            }
+        }
+        dataLines += 1
+        if !sawFirstData {
+            sawFirstData = true
+            if let ts = timestamp(base, range) { note(ts) }
+        }
+        guard candidate else { return true }
+        emit(makeLine(base, range, offset: offset))
+        return true
+    }
+
+    private mutating func makeLine(_ base: UnsafePointer<UInt8>, _ range: Range<Int>, offset: UInt64) -> Line {
+        var fields: [(name: String, value: String)] = []
+        switch format {
+        case .text:
+            fields = [("Message", decode(base, range, quoted: false))]
+        case .exchangeCSV:
+            let complete = FieldSplitter.csv(base, range, into: &splitScratch).complete
+            if !complete {
+                problemLog.add(.warning, "unterminated-quote", "a quoted field runs to the end of the line",
+                               path: path, line: lines, offset: offset)
+            }
+            fields = named(base)
+        case .w3c:
+            FieldSplitter.w3c(base, range, into: &splitScratch)
+            fields = named(base)
+        }
+        let ts = timestamp(base, range)
+        if let ts { note(ts) }
+        return Line(number: lines, offset: offset, timestamp: ts, fields: fields, raw: decode(base, range, quoted: false))
+    }
+
+    private mutating func named(_ base: UnsafePointer<UInt8>) -> [(name: String, value: String)] {
+        if header.isEmpty {
+            problemLog.add(.warning, "no-header", "data line before any #Fields or header line; fields are unnamed",
+                           path: path, line: lines)
+        } else if splitScratch.count > header.count {
+            problemLog.add(.warning, "field-count",
+                           "line has \(splitScratch.count) fields, header has \(header.count); extra fields ignored",
+                           path: path, line: lines)
+        }
+        var out: [(name: String, value: String)] = []
+        out.reserveCapacity(splitScratch.count)
+        for (i, f) in splitScratch.enumerated() {
+            let name = i < header.count ? header[i] : "Field\(i + 1)"
+            var value = decode(base, f.range, quoted: f.quoted)
+            if format == .w3c, value == "-" { value = "" }
+            out.append((name, value))
+        }
+        return out
+    }
+
+    private mutating func decode(_ base: UnsafePointer<UInt8>, _ range: Range<Int>, quoted: Bool) -> String {
+        let bytes = UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
+        var s: String
+        if let valid = String(validating: bytes, as: UTF8.self) {
+            s = valid
+        } else {
+            problemLog.add(.warning, "invalid-utf8", "bytes that are not UTF-8 were replaced with U+FFFD",
+                           path: path, line: lines)
+            s = String(decoding: bytes, as: UTF8.self)
+        }
+        if quoted, s.contains("\"\"") { s = s.replacingOccurrences(of: "\"\"", with: "\"") }
+        return s
+    }
+
+    // MARK: - Headers and timestamps
+
+    private mutating func directive(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) {
+        let text = decode(base, range, quoted: false)
+        guard let colon = text.firstIndex(of: ":") else { return }
+        let key = text[text.index(after: text.startIndex)..<colon].lowercased()
+        let value = text[text.index(after: colon)...].trimmingSpaces()
+        guard key == "fields" else {
+            directives[key] = value
+            return
+        }
+        if format == .w3c {
+            setHeader(value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init))
+        } else {
+            setHeader(value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces() })
+        }
+    }
+
+    /// A bare CSV header line (Exchange writes one before the directives); also accepted mid-file,
+    /// where concatenated logs repeat it.
+    private mutating func bareHeader(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) -> Bool {
+        let probe = range.lowerBound..<min(range.upperBound, range.lowerBound + 12)
+        let start = String(decoding: UnsafeBufferPointer(start: base + probe.lowerBound, count: probe.count), as: UTF8.self).lowercased()
+        guard LogFormat.bareHeaderTimestampColumns.contains(where: { start.hasPrefix($0 + ",") }) else { return false }
+        _ = FieldSplitter.csv(base, range, into: &splitScratch)
+        setHeader(splitScratch.map { decode(base, $0.range, quoted: $0.quoted).trimmingSpaces() })
+        return true
+    }
+
+    private mutating func setHeader(_ names: [String]) {
+        header = names
+        let lower = names.map { $0.lowercased() }
+        switch format {
+        case .w3c:
+            timestampColumns = [lower.firstIndex(of: "date"), lower.firstIndex(of: "time")].compactMap { $0 }
+            if timestampColumns.count != 2 { timestampColumns = [] }
+        default:
+            if let i = lower.firstIndex(where: { ["datetime", "timestamp", "date-time"].contains($0) }) {
+                timestampColumns = [i]
+            } else {
+                timestampColumns = []
+            }
+        }
+    }
+
+    private mutating func timestamp(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) -> Date? {
+        let buf = UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
+        switch format {
+        case .text:
+            return Timestamp.find(in: buf)
+        case .exchangeCSV:
+            let column = timestampColumns.first ?? 0
+            if column == 0 { return Timestamp.parse(buf) }
+            _ = FieldSplitter.csv(base, range, into: &splitScratch)
+            guard column < splitScratch.count else { return nil }
+            let r = splitScratch[column].range
+            return Timestamp.parse(UnsafeBufferPointer(start: base + r.lowerBound, count: r.count))
+        case .w3c:
+            // `date time` are the first two columns in every IIS configuration seen; otherwise split.
+            if timestampColumns == [0, 1] || timestampColumns.isEmpty { return Timestamp.parse(buf) }
+            FieldSplitter.w3c(base, range, into: &splitScratch)
+            guard timestampColumns.allSatisfy({ $0 < splitScratch.count }) else { return nil }
+            let d = splitScratch[timestampColumns[0]].range, t = splitScratch[timestampColumns[1]].range
+            let joined = Array(UnsafeBufferPointer(start: base + d.lowerBound, count: d.count)) + [0x20]
+                + Array(UnsafeBufferPointer(start: base + t.lowerBound, count: t.count))
+            return Timestamp.parse(joined)
+        }
+    }
+
+    private mutating func note(_ ts: Date) {
+        if earliest.map({ ts < $0 }) ?? true { earliest = ts }
+        if latest.map({ ts > $0 }) ?? true { latest = ts }
+    }
+
+    // MARK: - Byte helpers
+
+    @inline(__always)
+    static func indexOfNewline(_ base: UnsafePointer<UInt8>, _ from: Int, _ count: Int) -> Int? {
+        guard from < count, let p = memchr(base + from, 0x0A, count - from) else { return nil }
+        return base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+    }
+
+    static func lastIndexOfNewline(_ base: UnsafePointer<UInt8>, _ from: Int, _ count: Int) -> Int? {
+        var i = count - 1
+        while i >= from {
+            if base[i] == 0x0A { return i }
+            i -= 1
+        }
+        return nil
+    }
+
+    static func lineStart(_ base: UnsafePointer<UInt8>, before i: Int) -> Int {
+        var j = i
+        while j > 0, base[j - 1] != 0x0A { j -= 1 }
+        return j
+    }
+}
+
+/// Keeps the first problem of each kind and counts the repeats, so a file with a million bad
+/// lines yields one located problem, not a million.
+struct ProblemLog {
+    private var order: [String] = []
+    private var first: [String: Problem] = [:]
+    private var counts: [String: Int] = [:]
+
+    mutating func add(_ level: Problem.Level, _ code: String, _ message: String, path: String?, line: Int? = nil, offset: UInt64? = nil) {
+        if first[code] == nil {
+            order.append(code)
+            first[code] = Problem(level, code: code, message: message, path: path, line: line, offset: offset)
+        }
+        counts[code, default: 0] += 1
+    }
+
+    var problems: [Problem] {
+        order.map { code in
+            var p = first[code]!
+            let n = counts[code] ?? 1
+            if n > 1 { p.message += " (first of \(n) occurrences in this file)" }
+            return p
+        }
+    }
+}

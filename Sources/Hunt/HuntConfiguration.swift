@@ -1,0 +1,31 @@
+public import Foundation
+
+/// Everything a hunt needs to know before it starts.
+public struct HuntConfiguration: Sendable {
+    /// The evidence folder or .zip.
+    public var evidence: URL
+    /// Extra Sigma rule folders or files (`--rules`), loaded after the built-in rules.
+    public var ruleDirectories: [URL] = []
+    /// Skip the built-in rules (for testing a rule pack alone).
+    public var builtinRules = true
+    /// Host name for the report; nil takes the evidence folder's name.
+    public var host: String?
+    /// The exploitation window starts here: logs must reach back to it for a `clean` verdict.
+    /// 2021-01-03 is the earliest ProxyLogon exploitation reported (Volexity, Microsoft).
+    public var windowStart = Date(timeIntervalSince1970: 1_609_632_000)
+    /// Parallel workers; defaults to the number of cores.
+    public var jobs = ProcessInfo.processInfo.activeProcessorCount
+    /// Web-root files larger than this are hashed but their content is not matched.
+    public var contentLimit: UInt64 = 16 << 20
+    /// Called from worker threads as files finish.
+    public var progress: (@Sendable (Progress) -> Void)?
+
+    public struct Progress: Sendable {
+        public var filesDone: Int
+        public var filesTotal: Int
+        public var bytesDone: UInt64
+        public var bytesTotal: UInt64
+    }
+
+    public init(evidence: URL) { self.evidence = evidence }
+}

@@ -1,0 +1,91 @@
+public import Foundation
+
+/// What a detector concluded about one event or file.
+public struct Finding: Codable, Sendable {
+    public struct Rule: Codable, Sendable, Hashable {
+        public var id: String
+        public var title: String
+        /// The rule file, relative to its rule folder (`builtin:` for shipped rules).
+        public var source: String
+        public var author: String?
+        public var references: [String]
+
+        public init(id: String, title: String, source: String, author: String? = nil, references: [String] = []) {
+            self.id = id
+            self.title = title
+            self.source = source
+            self.author = author
+            self.references = references
+        }
+    }
+
+    public struct Evidence: Codable, Sendable {
+        public var path: String
+        public var line: Int?
+        public var offset: UInt64?
+        public var excerpt: String
+        public var sha256: String?
+
+        public init(location: EvidenceLocation, excerpt: String, sha256: String? = nil) {
+            self.path = location.path
+            self.line = location.line
+            self.offset = location.offset
+            self.excerpt = excerpt
+            self.sha256 = sha256
+        }
+    }
+
+    public var rule: Rule
+    public var cves: [String]
+    public var attack: [String]
+    public var severity: Severity
+    public var role: VerdictRole
+    public var timestamp: Date?
+    /// The log source or file class the finding came from (`exchange/httpproxy`, `iis/webserver`, …).
+    public var source: String
+    public var evidence: Evidence
+    /// Fields the rule asked to show (`fields:` in Sigma), in the rule's order.
+    public var fields: [String: String]
+    /// Values the rule extracted with `exhunt.extract` (for example the path a web shell was written to).
+    public var extracted: [String: String]
+    /// Name of the Test-ProxyLogon output this finding belongs to, if any (`exhunt.tpl`).
+    public var tpl: String?
+
+    public init(rule: Rule, cves: [String], attack: [String], severity: Severity, role: VerdictRole,
+                timestamp: Date?, source: String, evidence: Evidence,
+                fields: [String: String] = [:], extracted: [String: String] = [:], tpl: String? = nil) {
+        self.rule = rule
+        self.cves = cves
+        self.attack = attack
+        self.severity = severity
+        self.role = role
+        self.timestamp = timestamp
+        self.source = source
+        self.evidence = evidence
+        self.fields = fields
+        self.extracted = extracted
+        self.tpl = tpl
+    }
+}
+
+/// Unreadable or malformed input, located. The hunt goes on; the report says what it could not read.
+public struct Problem: Codable, Sendable, Hashable {
+    public enum Level: String, Codable, Sendable { case warning, error }
+
+    public var level: Level
+    /// A stable short code (`line-too-long`, `invalid-utf8`, `unreadable`, …).
+    public var code: String
+    public var message: String
+    public var path: String?
+    public var line: Int?
+    public var offset: UInt64?
+
+    public init(_ level: Level, code: String, message: String, path: String? = nil, line: Int? = nil, offset: UInt64? = nil) {
+        self.level = level
+        self.code = code
+        self.message = message
+        self.path = path
+        self.line = line
+        self.offset = offset
+    }
+}

@@ -1,0 +1,96 @@
+public import Foundation
+
+/// How far back and forward one log source reaches.
+public struct Coverage: Codable, Sendable {
+    /// `HttpProxy/Ecp`, `ECP Server`, `IIS W3SVC1`, …
+    public var source: String
+    public var files: Int
+    public var lines: Int
+    public var bytes: UInt64
+    public var earliest: Date?
+    public var latest: Date?
+    /// `full` when the source starts on or before the window start and ends after it,
+    /// `partial` when it ends after the window start but starts later, `none` otherwise.
+    public var window: String
+
+    public init(source: String, files: Int = 0, lines: Int = 0, bytes: UInt64 = 0,
+                earliest: Date? = nil, latest: Date? = nil, window: String = "none") {
+        self.source = source
+        self.files = files
+        self.lines = lines
+        self.bytes = bytes
+        self.earliest = earliest
+        self.latest = latest
+        self.window = window
+    }
+}
+
+/// A file whose content was read, so the report can be defended.
+public struct ManifestEntry: Codable, Sendable {
+    public var path: String
+    public var size: UInt64
+    /// SHA-256 of the whole file, or nil when only `bytesRead` bytes were read.
+    public var sha256: String?
+    public var bytesRead: UInt64
+    public var modified: Date?
+
+    public init(path: String, size: UInt64, sha256: String?, bytesRead: UInt64, modified: Date?) {
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
+        self.bytesRead = bytesRead
+        self.modified = modified
+    }
+}
+
+/// The whole result of hunting one host's evidence. This is the `--json` schema (see README).
+public struct HostReport: Codable, Sendable {
+    public var tool: String
+    public var version: String
+    public var host: String
+    public var evidenceRoot: String
+    public var generatedAt: Date
+    public var windowStart: Date
+    public var verdict: Verdict
+    /// One sentence per reason the verdict is what it is.
+    public var verdictReasons: [String]
+    public var coverage: [Coverage]
+    public var findings: [Finding]
+    public var problems: [Problem]
+    public var manifest: [ManifestEntry]
+    public var stats: Stats
+
+    public struct Stats: Codable, Sendable {
+        public var files: Int
+        public var bytes: UInt64
+        public var logLines: Int
+        public var rulesLoaded: Int
+        public var seconds: Double
+
+        public init(files: Int, bytes: UInt64, logLines: Int, rulesLoaded: Int, seconds: Double) {
+            self.files = files
+            self.bytes = bytes
+            self.logLines = logLines
+            self.rulesLoaded = rulesLoaded
+            self.seconds = seconds
+        }
+    }
+
+    public init(tool: String = "exhunt", version: String, host: String, evidenceRoot: String, generatedAt: Date,
+                windowStart: Date, verdict: Verdict, verdictReasons: [String], coverage: [Coverage],
+                findings: [Finding], problems: [Problem], manifest: [ManifestEntry], stats: Stats) {
+        self.tool = tool
+        self.version = version
+        self.host = host
+        self.evidenceRoot = evidenceRoot
+        self.generatedAt = generatedAt
+        self.windowStart = windowStart
+        self.verdict = verdict
+        self.verdictReasons = verdictReasons
+        self.coverage = coverage
+        self.findings = findings
+        self.problems = problems
+        self.manifest = manifest
+        self.stats = stats
+    }
+}

@@ -1,0 +1,96 @@
+public import HuntCore
+import Foundation
+import Rainbow
+
+/// The terminal summary: verdict first, in words a stressed administrator understands, then
+/// coverage warnings, then findings in time order. Every evidence string is sanitized.
+public struct ConsoleReport {
+    public var colors: Bool
+    public var maxFindings: Int
+
+    public init(colors: Bool, maxFindings: Int = 50) {
+        self.colors = colors
+        self.maxFindings = maxFindings
+    }
+
+    public func render(_ r: HostReport) -> String {
+        var out: [String] = []
+        let headline: String
+        switch r.verdict {
+        case .compromised: headline = c("COMPROMISED") { $0.red.bold } + " - this server shows signs of successful exploitation or a backdoor."
+        case .attempted: headline = c("ATTEMPTED") { $0.yellow.bold } + " - this server was probed or attacked; no sign that it succeeded."
+        case .inconclusive: headline = c("INCONCLUSIVE") { $0.magenta.bold } + " - nothing found, but the evidence cannot show the server is clean."
+        case .clean: headline = c("CLEAN") { $0.green.bold } + " - no signs of ProxyLogon exploitation in the evidence examined."
+        }
+        out.append("exhunt \(r.version)  host \(TerminalText.sanitize(r.host))")
+        out.append("")
+        out.append("Verdict: " + headline)
+        for reason in r.verdictReasons { out.append("  - " + TerminalText.sanitize(reason)) }
+        out.append("")
+        out.append(c("Log coverage (exploitation window from \(Self.day(r.windowStart))):") { $0.bold })
+        if r.coverage.isEmpty { out.append("  no logs found") }
+        for cov in r.coverage {
+            let span = "\(cov.earliest.map(Self.day) ?? "?") .. \(cov.latest.map(Self.day) ?? "?")"
+            var window = cov.window
+            switch cov.window {
+            case "full": window = c(window) { $0.green }
+            case "partial": window = c(window) { $0.yellow }
+            default: window = c(window) { $0.red }
+            }
+            out.append("  \(TerminalText.sanitize(cov.source).padding(toLength: 24, withPad: " ", startingAt: 0)) \(span)  \(cov.files) file(s), \(cov.lines) line(s)  window: \(window)")
+        }
+        let shown = r.findings.filter { $0.severity >= .low }
+        out.append("")
+        out.append(c("Findings: \(r.findings.count)") { $0.bold } + (r.findings.isEmpty ? "" : " (in time order)"))
+        for f in shown.prefix(maxFindings) {
+            let sev = paint(f.severity)
+            let when = f.timestamp.map(Self.iso) ?? "time unknown       "
+            let cves = f.cves.isEmpty ? "" : " [" + f.cves.joined(separator: ", ") + "]"
+            out.append("  \(when)  \(sev)  \(TerminalText.sanitize(f.rule.title))\(cves)")
+            if let summary = f.extracted["summary"] { out.append("      " + TerminalText.sanitize(summary, limit: 300)) }
+            let loc = f.evidence.path + (f.evidence.line.map { ":\($0)" } ?? "")
+            out.append("      at " + c(TerminalText.sanitize(loc, limit: 300)) { $0.dim })
+        }
+        if shown.count > maxFindings { out.append("  … \(shown.count - maxFindings) more in the JSON report") }
+        let errors = r.problems.filter { $0.level == .error }.count
+        let warnings = r.problems.count - errors
+        if !r.problems.isEmpty {
+            out.append("")
+            out.append(c("Problems: \(errors) error(s), \(warnings) warning(s)") { $0.bold })
+            for p in r.problems.prefix(10) {
+                let loc = (p.path ?? "") + (p.line.map { ":\($0)" } ?? "")
+                out.append("  \(p.level == .error ? c("error") { $0.red } : c("warning") { $0.yellow }) \(p.code) \(TerminalText.sanitize(loc, limit: 200)): \(TerminalText.sanitize(p.message, limit: 300))")
+            }
+            if r.problems.count > 10 { out.append("  … \(r.problems.count - 10) more in the JSON report") }
+        }
+        out.append("")
+        out.append(String(format: "%d files, %.1f MB, %d log lines, %d rules, %.2f s", r.stats.files,
+                          Double(r.stats.bytes) / 1e6, r.stats.logLines, r.stats.rulesLoaded, r.stats.seconds))
+        return out.joined(separator: "\n")
+    }
+
+    /// Applies a Rainbow style only when colours are on (Rainbow's own switch is a global).
+    private func c(_ s: String, _ style: (String) -> String) -> String { colors ? style(s) : s }
+
+    private func paint(_ s: Severity) -> String {
+        let label = s.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
+        switch s {
+        case .critical: return c(label) { $0.red.bold }
+        case .high: return c(label) { $0.red }
+        case .medium: return c(label) { $0.yellow }
+        case .low: return c(label) { $0.cyan }
+        case .informational: return label
+        }
+    }
+
+    static func iso(_ d: Date) -> String {
+        let f = ISO8601DateFormatter()
+        return f.string(from: d)
+    }
+
+    static func day(_ d: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withFullDate]
+        return f.string(from: d)
+    }
+}

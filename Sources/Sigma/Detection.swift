@@ -1,0 +1,99 @@
+import HuntCore
+
+/// A named search identifier of a rule's `detection`, compiled.
+indirect enum Selection: Sendable {
+    /// A map: every field test must hold.
+    case fields([FieldTest])
+    /// A list of maps: any may hold.
+    case anyOf([Selection])
+    /// Keyword search over the whole event text; `all` requires every keyword.
+    case keywords([Pattern], all: Bool)
+
+    func matches(_ event: Event) -> Bool {
+        switch self {
+        case .fields(let tests): return tests.allSatisfy { $0.matches(event) }
+        case .anyOf(let list): return list.contains { $0.matches(event) }
+        case .keywords(let patterns, let all):
+            return all ? patterns.allSatisfy { $0.matches(event.raw) } : patterns.contains { $0.matches(event.raw) }
+        }
+    }
+
+    /// Literals of which every matching event contains at least one (lowercased); nil if unknown.
+    var literals: Set<String>? {
+        switch self {
+        case .fields(let tests):
+            return Prefilter.best(tests.map(\.literals))
+        case .anyOf(let list):
+            return Prefilter.union(list.map(\.literals))
+        case .keywords(let patterns, let all):
+            let sets = patterns.map { $0.requiredLiteral.map { Set([$0]) } }
+            return all ? Prefilter.best(sets) : Prefilter.union(sets)
+        }
+    }
+}
+
+/// `field|modifiers: values`.
+struct FieldTest: Sendable {
+    /// nil for a keyword map (`'|all': [...]`), which searches the whole event text.
+    var field: String?
+    var patterns: [Pattern]
+    var requireAll: Bool
+
+    func matches(_ event: Event) -> Bool {
+        let value = field.map { event.value($0) } ?? event.raw
+        return requireAll ? patterns.allSatisfy { $0.matches(value) } : patterns.contains { $0.matches(value) }
+    }
+
+    var literals: Set<String>? {
+        let sets = patterns.map { $0.requiredLiteral.map { Set([$0]) } }
+        return requireAll ? Prefilter.best(sets) : Prefilter.union(sets)
+    }
+}
+
+/// The boolean structure of `condition`, with `1 of`/`all of` already expanded.
+indirect enum Condition: Sendable {
+    case ref(String)
+    case and([Condition])
+    case or([Condition])
+    case not(Condition)
+
+    func evaluate(_ selections: [String: Selection], _ event: Event) -> Bool {
+        switch self {
+        case .ref(let name): return selections[name]?.matches(event) ?? false
+        case .and(let c): return c.allSatisfy { $0.evaluate(selections, event) }
+        case .or(let c): return c.contains { $0.evaluate(selections, event) }
+        case .not(let c): return !c.evaluate(selections, event)
+        }
+    }
+
+    func literals(_ selections: [String: Selection]) -> Set<String>? {
+        switch self {
+        case .ref(let name): return selections[name]?.literals
+        case .and(let c): return Prefilter.best(c.map { $0.literals(selections) })
+        case .or(let c): return Prefilter.union(c.map { $0.literals(selections) })
+        case .not: return nil
+        }
+    }
+}
+
+/// Combining literal requirements: under AND any one child's requirement is enough, so take the
+/// most selective; under OR every child must have one, and their union is required.
+enum Prefilter {
+    static func best(_ sets: [Set<String>?]) -> Set<String>? {
+        sets.compactMap { $0 }.filter { !$0.isEmpty }.max { score($0) < score($1) }
+    }
+
+    static func union(_ sets: [Set<String>?]) -> Set<String>? {
+        var out = Set<String>()
+        for s in sets {
+            guard let s else { return nil }
+            out.formUnion(s)
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    /// Prefer sets whose shortest literal is long (fewer false candidates), then fewer literals.
+    private static func score(_ s: Set<String>) -> Int {
+        (s.map(\.count).min() ?? 0) * 16 - s.count
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// One compiled Sigma value: what a field's value (or the whole event, for keywords) must be.
+/// Comparisons fold ASCII case unless the rule says `|cased`; regexes follow their own flags.
+enum Pattern: Sendable {
+    /// Wildcard pattern over lowercased UTF-8 (`*` any run, `?` one byte); plain values compile
+    /// to this with no wildcards, `contains` wraps it in `*…*`.
+    case glob(Glob)
+    case regex(RegexBox)
+    /// `null` in YAML: the field is absent or empty.
+    case null
+    /// `|exists: true/false`.
+    case exists(Bool)
+
+    func matches(_ value: String?) -> Bool {
+        switch self {
+        case .null: return value?.isEmpty ?? true
+        case .exists(let want): return (value != nil && !(value!.isEmpty)) == want
+        case .glob(let g):
+            guard let value else { return false }
+            return g.matches(value)
+        case .regex(let r):
+            guard let value else { return false }
+            return r.matches(value)
+        }
+    }
+
+    /// Literal text any matching value must contain, lowercased; nil when none is known.
+    var requiredLiteral: String? {
+        switch self {
+        case .glob(let g): return g.longestLiteral
+        default: return nil
+        }
+    }
+}
+
+/// `NSRegularExpression` is not `Sendable`, but it is immutable once made and documented as
+/// safe to use from several threads.
+struct RegexBox: @unchecked Sendable {
+    let regex: NSRegularExpression
+
+    init(_ pattern: String, options: NSRegularExpression.Options) throws {
+        regex = try NSRegularExpression(pattern: pattern, options: options)
+    }
+
+    func matches(_ s: String) -> Bool {
+        regex.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
+    }
+
+    /// The first capture group of the first match, or the whole match.
+    func capture(_ s: String) -> String? {
+        guard let m = regex.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) else { return nil }
+        let r = m.numberOfRanges > 1 && m.range(at: 1).location != NSNotFound ? m.range(at: 1) : m.range
+        return Range(r, in: s).map { String(s[$0]) }
+    }
+}
+
+/// A Sigma wildcard string, split into literal runs and wildcards at compile time.
+struct Glob: Sendable {
+    enum Token: Sendable, Equatable { case literal([UInt8]), star, one }
+    let tokens: [Token]
+    let cased: Bool
+
+    /// Parses Sigma's escaping: `\*`, `\?` and `\\` are literal; any other `\` is a backslash.
+    init(sigma value: String, cased: Bool, wrapStart: Bool = false, wrapEnd: Bool = false) {
+        var tokens: [Token] = wrapStart ? [.star] : []
+        var lit: [UInt8] = []
+        func flush() { if !lit.isEmpty { tokens.append(.literal(lit)); lit = [] } }
+        let bytes = Array(value.utf8)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\\"), i + 1 < bytes.count,
+               [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "\\")].contains(bytes[i + 1]) {
+                lit.append(bytes[i + 1]); i += 2; continue
+            }
+            if b == UInt8(ascii: "*") { flush(); if tokens.last != .star { tokens.append(.star) } }
+            else if b == UInt8(ascii: "?") { flush(); tokens.append(.one) }
+            else { lit.append(cased ? b : Glob.fold(b)) }
+            i += 1
+        }
+        flush()
+        if wrapEnd, tokens.last != .star { tokens.append(.star) }
+        self.tokens = tokens
+        self.cased = cased
+    }
+
+    @inline(__always) static func fold(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
+
+    var longestLiteral: String? {
+        var best: [UInt8] = []
+        for case .literal(let l) in tokens where l.count > best.count { best = l }
+        guard !best.isEmpty else { return nil }
+        // A value containing `"` is written `""` inside quoted CSV, so the raw line would not
+        // contain it: keep the longest quote-free part.
+        let parts = best.split(separator: UInt8(ascii: "\""))
+        guard let part = parts.max(by: { $0.count < $1.count }), !part.isEmpty else { return nil }
+        return String(decoding: part, as: UTF8.self).lowercased()
+    }
+
+    func matches(_ value: String) -> Bool {
+        var v = Array(value.utf8)
+        if !cased { for i in v.indices { v[i] = Glob.fold(v[i]) } }
+        return Glob.match(tokens[...], v[...])
+    }
+
+    private static func match(_ t: ArraySlice<Token>, _ s: ArraySlice<UInt8>) -> Bool {
+        var ti = t.startIndex, si = s.startIndex
+        var starT = -1, starS = -1
+        while si < s.endIndex || ti < t.endIndex {
+            if ti < t.endIndex {
+                switch t[ti] {
+                case .star:
+                    starT = ti; starS = si; ti += 1; continue
+                case .one:
+                    if si < s.endIndex { ti += 1; si += 1; continue }
+                case .literal(let l):
+                    if s.endIndex - si >= l.count && s[si..<si + l.count].elementsEqual(l) {
+                        ti += 1; si += l.count; continue
+                    }
+                }
+            }
+            guard starT >= 0, starS < s.endIndex else { return false }
+            starS += 1
+            si = starS
+            ti = starT + 1
+        }
+        return true
+    }
+}

@@ -1,0 +1,247 @@
+public import Foundation
+public import HuntCore
+import Yams
+
+/// Renames Sigma field names to the names a log source writes, for rules whose logsource
+/// overlaps the mapping's. Loaded from `mappings/*.yml` (see Rules/README.md).
+public struct FieldMapping: Sendable {
+    public var logsource: LogSource
+    public var fields: [String: String]
+
+    func applies(to rule: LogSource) -> Bool {
+        func agree(_ a: String?, _ b: String?) -> Bool { a == nil || b == nil || a == b }
+        return agree(logsource.product, rule.product) && agree(logsource.category, rule.category)
+            && agree(logsource.service, rule.service)
+    }
+}
+
+/// Loads Sigma YAML into compiled rules. Every file either becomes a rule or an error naming the
+/// file and the construct; nothing is silently skipped.
+public struct RuleLoader: Sendable {
+    public var mappings: [FieldMapping]
+
+    public init(mappings: [FieldMapping] = []) { self.mappings = mappings }
+
+    /// Modifiers this engine implements. Anything else rejects the rule.
+    static let supportedModifiers: Set<String> = ["contains", "startswith", "endswith", "all", "re", "i", "m", "s", "cased", "exists"]
+
+    public static func loadMappings(in directory: URL) throws -> [FieldMapping] {
+        try yamlFiles(in: directory).map { url in
+            let text = try String(contentsOf: url, encoding: .utf8)
+            guard let root = try Yams.compose(yaml: text), let map = root.mapping else {
+                throw SigmaError(file: url.path, reason: .invalid("mapping file is not a YAML map"))
+            }
+            var fields: [String: String] = [:]
+            for (k, v) in map["fields"]?.mapping ?? [:] {
+                if let k = k.string, let v = v.string { fields[k.lowercased()] = v }
+            }
+            return FieldMapping(logsource: logsource(map["logsource"]), fields: fields)
+        }
+    }
+
+    /// Every `.yml`/`.yaml` file below `directory`, in a stable order.
+    public static func yamlFiles(in directory: URL) throws -> [URL] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir) else {
+            throw SigmaError(file: directory.path, reason: .invalid("no such file or folder"))
+        }
+        if !isDir.boolValue { return [directory] }
+        let e = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)
+        var out: [URL] = []
+        while let url = e?.nextObject() as? URL {
+            let ext = url.pathExtension.lowercased()
+            if ext == "yml" || ext == "yaml" { out.append(url) }
+        }
+        return out.sorted { $0.path < $1.path }
+    }
+
+    /// Loads every rule under `directory`; `label` prefixes the file names in reports.
+    public func loadRules(in directory: URL, label: String) -> (rules: [SigmaRule], errors: [SigmaError]) {
+        var rules: [SigmaRule] = []
+        var errors: [SigmaError] = []
+        let files: [URL]
+        do { files = try Self.yamlFiles(in: directory) } catch let e as SigmaError {
+            return ([], [e])
+        } catch {
+            return ([], [SigmaError(file: directory.path, reason: .invalid("\(error)"))])
+        }
+        let basePath = directory.standardizedFileURL.path
+        for url in files {
+            var rel = url.standardizedFileURL.path
+            if rel.hasPrefix(basePath + "/") { rel = String(rel.dropFirst(basePath.count + 1)) }
+            let name = label.isEmpty ? rel : "\(label)\(rel)"
+            do {
+                let text = try String(contentsOf: url, encoding: .utf8)
+                rules.append(try load(yaml: text, file: name))
+            } catch let e as SigmaError {
+                errors.append(e)
+            } catch {
+                errors.append(SigmaError(file: name, reason: .invalid("\(error)")))
+            }
+        }
+        return (rules, errors)
+    }
+
+    /// Compiles one rule from its YAML text.
+    public func load(yaml: String, file: String) throws(SigmaError) -> SigmaRule {
+        do {
+            return try compile(yaml: yaml, file: file)
+        } catch let reason {
+            throw SigmaError(file: file, reason: reason)
+        }
+    }
+
+    private func compile(yaml: String, file: String) throws(SigmaError.Reason) -> SigmaRule {
+        let documents: [Node]
+        do { documents = Array(try Yams.compose_all(yaml: yaml)) } catch {
+            throw .invalid("YAML: \(error)")
+        }
+        guard documents.count == 1 else {
+            throw .unsupported("\(documents.count) YAML documents in one file (rule collections)")
+        }
+        guard let root = documents[0].mapping else { throw .invalid("top level is not a map") }
+        guard let title = root["title"]?.string else { throw .invalid("missing title") }
+        if root["correlation"] != nil { throw .unsupported("correlation rule") }
+        guard let detection = root["detection"]?.mapping else { throw .invalid("missing detection") }
+        let source = Self.logsource(root["logsource"])
+        let mapping = mappings.filter { $0.applies(to: source) }.reduce(into: [String: String]()) { acc, m in
+            acc.merge(m.fields) { a, _ in a }
+        }
+        func mapped(_ field: String) -> String { mapping[field.lowercased()] ?? field }
+
+        var selections: [String: Selection] = [:]
+        var order: [String] = []
+        var conditionTexts: [String] = []
+        for (k, v) in detection {
+            guard let key = k.string else { throw .invalid("non-string key in detection") }
+            switch key {
+            case "condition":
+                if let s = v.string { conditionTexts = [s] }
+                else if let seq = v.sequence { conditionTexts = seq.compactMap(\.string) }
+                else { throw .invalid("condition is neither a string nor a list") }
+            case "timeframe":
+                throw .unsupported("timeframe (correlation)")
+            default:
+                selections[key] = try Self.selection(v, name: key, mapped: mapped)
+                order.append(key)
+            }
+        }
+        guard !conditionTexts.isEmpty else { throw .invalid("missing detection.condition") }
+        var conditions: [Condition] = []
+        for text in conditionTexts {
+            var parser = try ConditionParser(text, selections: order)
+            conditions.append(try parser.parse())
+        }
+
+        let ext = root["exhunt"]?.mapping
+        let levelText = root["level"]?.string?.lowercased() ?? "medium"
+        guard let level = Severity(rawValue: levelText) else { throw .invalid("unknown level '\(levelText)'") }
+        var role: VerdictRole
+        switch level {
+        case .critical, .high: role = .compromised
+        case .medium, .low: role = .attempted
+        case .informational: role = .context
+        }
+        if let r = ext?["verdict"]?.string {
+            guard let parsed = VerdictRole(rawValue: r) else { throw .invalid("unknown exhunt.verdict '\(r)'") }
+            role = parsed
+        }
+        var extracts: [SigmaRule.Extract] = []
+        for item in ext?["extract"]?.sequence ?? [] {
+            guard let name = item["name"]?.string, let re = item["re"]?.string else {
+                throw .invalid("exhunt.extract items need name and re")
+            }
+            do {
+                extracts.append(.init(name: name, field: item["field"]?.string.map(mapped), regex: try RegexBox(re, options: [])))
+            } catch { throw .invalid("exhunt.extract '\(name)': bad regex: \(error)") }
+        }
+        return SigmaRule(
+            id: root["id"]?.string ?? file,
+            title: title,
+            description: root["description"]?.string,
+            author: root["author"]?.string,
+            references: root["references"]?.sequence?.compactMap(\.string) ?? [],
+            tags: root["tags"]?.sequence?.compactMap(\.string) ?? [],
+            level: level,
+            logsource: source,
+            fields: (root["fields"]?.sequence?.compactMap(\.string) ?? []).map(mapped),
+            file: file,
+            role: role,
+            tpl: ext?["tpl"]?.string,
+            summary: ext?["summary"]?.string,
+            selections: selections,
+            condition: conditions.count == 1 ? conditions[0] : .or(conditions),
+            extracts: extracts)
+    }
+
+    static func logsource(_ node: Node?) -> LogSource {
+        LogSource(product: node?["product"]?.string, category: node?["category"]?.string, service: node?["service"]?.string)
+    }
+
+    private static func selection(_ node: Node, name: String, mapped: (String) -> String) throws(SigmaError.Reason) -> Selection {
+        switch node {
+        case .mapping(let map):
+            var tests: [FieldTest] = []
+            for (k, v) in map {
+                guard let key = k.string else { throw .invalid("non-string field name in '\(name)'") }
+                tests.append(try fieldTest(key, v, mapped: mapped))
+            }
+            return .fields(tests)
+        case .sequence(let seq):
+            if seq.allSatisfy({ $0.mapping != nil }) {
+                return .anyOf(try seq.map { (n: Node) throws(SigmaError.Reason) -> Selection in
+                    try selection(n, name: name, mapped: mapped)
+                })
+            }
+            guard seq.allSatisfy({ $0.scalar != nil }) else { throw .invalid("'\(name)' mixes maps and values") }
+            return .keywords(try seq.map { (n: Node) throws(SigmaError.Reason) -> Pattern in
+                try pattern(n, modifiers: ["contains"])
+            }, all: false)
+        case .scalar:
+            return .keywords([try pattern(node, modifiers: ["contains"])], all: false)
+        }
+    }
+
+    private static func fieldTest(_ key: String, _ value: Node, mapped: (String) -> String) throws(SigmaError.Reason) -> FieldTest {
+        let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        let fieldName = parts[0]
+        let modifiers = Array(parts.dropFirst()).map { $0.lowercased() }
+        if let bad = modifiers.first(where: { !supportedModifiers.contains($0) }) {
+            throw .unsupported("modifier '\(bad)' on '\(key)'")
+        }
+        // A keyword map (`'|all': [...]`) has no field: it searches the whole event, as keywords do.
+        let field: String? = fieldName.isEmpty ? nil : mapped(fieldName)
+        var effective = modifiers
+        if field == nil, !modifiers.contains(where: { ["contains", "startswith", "endswith", "re"].contains($0) }) {
+            effective.append("contains")
+        }
+        let values: [Node] = value.sequence.map(Array.init) ?? [value]
+        if values.isEmpty { throw .invalid("'\(key)' has an empty value list") }
+        let patterns = try values.map { (n: Node) throws(SigmaError.Reason) -> Pattern in try pattern(n, modifiers: effective) }
+        return FieldTest(field: field, patterns: patterns, requireAll: modifiers.contains("all"))
+    }
+
+    private static func pattern(_ node: Node, modifiers: [String]) throws(SigmaError.Reason) -> Pattern {
+        guard case .scalar(let scalar) = node else { throw .invalid("nested list or map where a value was expected") }
+        if modifiers.contains("exists") {
+            guard let b = node.bool else { throw .invalid("exists needs true or false") }
+            return .exists(b)
+        }
+        if node.null != nil && scalar.style == .plain { return .null }
+        let text = scalar.string
+        if modifiers.contains("re") {
+            var options: NSRegularExpression.Options = []
+            if modifiers.contains("i") { options.insert(.caseInsensitive) }
+            if modifiers.contains("m") { options.insert(.anchorsMatchLines) }
+            if modifiers.contains("s") { options.insert(.dotMatchesLineSeparators) }
+            do { return .regex(try RegexBox(text, options: options)) } catch {
+                throw .invalid("bad regular expression '\(text)'")
+            }
+        }
+        let cased = modifiers.contains("cased")
+        let contains = modifiers.contains("contains")
+        return .glob(Glob(sigma: text, cased: cased,
+                          wrapStart: contains || modifiers.contains("endswith"),
+                          wrapEnd: contains || modifiers.contains("startswith")))
+    }
+}

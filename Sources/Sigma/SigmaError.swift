@@ -1,0 +1,21 @@
+/// A rule file that cannot be used, with the file and the reason.
+public struct SigmaError: Error, Sendable, CustomStringConvertible {
+    public enum Reason: Error, Sendable, Equatable {
+        /// Valid Sigma that this engine does not implement (yet); the rule is rejected, never half-run.
+        case unsupported(String)
+        /// Not valid Sigma.
+        case invalid(String)
+    }
+
+    public var file: String
+    public var reason: Reason
+
+    public var isUnsupported: Bool { if case .unsupported = reason { true } else { false } }
+
+    public var description: String {
+        switch reason {
+        case .unsupported(let s): "\(file): unsupported: \(s)"
+        case .invalid(let s): "\(file): invalid: \(s)"
+        }
+    }
+}

@@ -1,0 +1,77 @@
+public import HuntCore
+
+/// A loaded, compiled Sigma rule. Immutable and `Sendable`: one copy serves every thread.
+public struct SigmaRule: Sendable {
+    public var id: String
+    public var title: String
+    public var description: String?
+    public var author: String?
+    public var references: [String]
+    public var tags: [String]
+    public var level: Severity
+    public var logsource: LogSource
+    /// Fields the rule wants shown with a finding (Sigma `fields:`), after field mapping.
+    public var fields: [String]
+    /// Where the rule came from, for the report (`builtin:sigma/exchange/x.yml` or a user path).
+    public var file: String
+    /// exhunt extension `exhunt.verdict`: how the rule's findings weigh in the host verdict.
+    public var role: VerdictRole
+    /// exhunt extension `exhunt.tpl`: which Test-ProxyLogon output file the finding belongs to.
+    public var tpl: String?
+    /// exhunt extension `exhunt.summary`: one sentence for people, with `{field}` placeholders.
+    public var summary: String?
+
+    let selections: [String: Selection]
+    let condition: Condition
+    let extracts: [Extract]
+
+    struct Extract: Sendable {
+        var name: String
+        var field: String?
+        var regex: RegexBox
+    }
+
+    /// CVE identifiers from `cve.YYYY-NNNN` tags, in `CVE-YYYY-NNNN` form.
+    public var cves: [String] {
+        tags.compactMap { t in
+            let l = t.lowercased()
+            return l.hasPrefix("cve.") ? "CVE-" + t.dropFirst(4).uppercased() : nil
+        }
+    }
+
+    /// ATT&CK technique ids from `attack.tNNNN[.NNN]` tags.
+    public var attack: [String] {
+        tags.compactMap { t in
+            let l = t.lowercased()
+            guard l.hasPrefix("attack.t"), l.dropFirst(8).first?.isNumber == true else { return nil }
+            return String(t.dropFirst(7)).uppercased()
+        }
+    }
+
+    /// Literals of which every event this rule matches contains at least one (lowercased), or
+    /// nil when the rule could match events without any fixed text (negations, regexes).
+    public var literals: Set<String>? { condition.literals(selections) }
+
+    public func matches(_ event: Event) -> Bool { condition.evaluate(selections, event) }
+
+    /// Values pulled out by `exhunt.extract`, for example the path a web shell was written to.
+    public func extract(_ event: Event) -> [String: String] {
+        var out: [String: String] = [:]
+        for e in extracts {
+            let source = e.field.map { event.value($0) ?? "" } ?? event.raw
+            if let v = e.regex.capture(source) { out[e.name] = v }
+        }
+        return out
+    }
+
+    /// The rule's one-line description of an event, filling `{Field}` placeholders.
+    public func sentence(for event: Event, extracted: [String: String]) -> String {
+        guard var s = summary else { return title }
+        while let open = s.firstIndex(of: "{"), let close = s[open...].firstIndex(of: "}") {
+            let key = String(s[s.index(after: open)..<close])
+            let value = extracted[key] ?? event.value(key) ?? "?"
+            s.replaceSubrange(open...close, with: value)
+        }
+        return s
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import Hunt
+import HuntCore
+import Reports
+
+struct HuntCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hunt",
+        abstract: "Examine one server's collected evidence and give a verdict.",
+        discussion: """
+        PATH is a folder (plain copy of the Exchange and IIS folders, a KAPE or a Velociraptor
+        collection) or a .zip of one, read in place. Evidence is only read, never written.
+
+        Verdicts: clean, attempted (probes or failed attempts only), compromised, inconclusive
+        (for example logs that do not reach back to the exploitation window).
+        Exit status: 0 clean, 1 attempted or compromised, 2 usage or configuration error, 3 inconclusive.
+        """)
+
+    @Argument(help: "Evidence folder or .zip collection.")
+    var path: String
+
+    @Option(name: .long, help: "Write the full report as JSON to this file ('-' for standard output).")
+    var json: String?
+
+    @Option(name: .customLong("tpl-csv"), help: "Write Test-ProxyLogon.ps1's output files into this folder.")
+    var tplCSV: String?
+
+    @Option(name: .long, help: "Extra Sigma rule folder or file (repeatable).")
+    var rules: [String] = []
+
+    @Flag(name: .customLong("no-builtin-rules"), help: "Use only the rules given with --rules.")
+    var noBuiltinRules = false
+
+    @Option(name: .long, help: "Host name for the report (default: the evidence folder's name).")
+    var host: String?
+
+    @Option(name: .customLong("window-start"), help: "Start of the exploitation window, YYYY-MM-DD (default 2021-01-03).")
+    var windowStart: String?
+
+    @Option(name: .shortAndLong, help: "Parallel workers (default: number of cores).")
+    var jobs: Int?
+
+    @Flag(name: .long, help: "Print only the verdict line.")
+    var quiet = false
+
+    @Flag(name: .customLong("no-color"), help: "No colours, even on a terminal.")
+    var noColor = false
+
+    @Flag(name: .customLong("no-progress"), help: "No progress bar on standard error.")
+    var noProgress = false
+
+    func run() async throws {
+        var config = HuntConfiguration(evidence: URL(fileURLWithPath: path))
+        config.ruleDirectories = rules.map { URL(fileURLWithPath: $0) }
+        config.builtinRules = !noBuiltinRules
+        config.host = host
+        if let jobs { guard jobs > 0 else { throw ValidationError("--jobs must be at least 1") }; config.jobs = jobs }
+        if let windowStart {
+            guard let d = Self.parseDay(windowStart) else { throw ValidationError("--window-start wants YYYY-MM-DD") }
+            config.windowStart = d
+        }
+        let stderrIsTerminal = Terminal.isTerminal(.standardError)
+        if !noProgress && stderrIsTerminal && !quiet {
+            config.progress = { p in Terminal.progress(p) }
+        }
+        let detectors: Detectors
+        do {
+            detectors = try Detectors.load(builtin: config.builtinRules, extra: config.ruleDirectories)
+        } catch {
+            Terminal.error("cannot load rules: \(error)")
+            throw ExitCode(2)
+        }
+        if detectors.rules.isEmpty {
+            Terminal.error("no usable rules loaded")
+            throw ExitCode(2)
+        }
+        let report: HostReport
+        do {
+            report = try await Hunter(configuration: config, detectors: detectors).run()
+        } catch {
+            Terminal.error("\(error)")
+            throw ExitCode(2)
+        }
+        if config.progress != nil { Terminal.clearProgress() }
+        if let json {
+            let data = try JSONReport.encode(report)
+            if json == "-" { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
+            else { try data.write(to: URL(fileURLWithPath: json)) }
+        }
+        if let tplCSV { try TestProxyLogonCSV.write(report, to: URL(fileURLWithPath: tplCSV)) }
+        if json != "-" {
+            let colors = !noColor && Terminal.isTerminal(.standardOutput) && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            if quiet {
+                print("\(report.verdict.rawValue) \(TerminalText.sanitize(report.host))")
+            } else {
+                print(ConsoleReport(colors: colors).render(report))
+            }
+        }
+        switch report.verdict {
+        case .clean: return
+        case .attempted, .compromised: throw ExitCode(1)
+        case .inconclusive: throw ExitCode(3)
+        }
+    }
+
+    static func parseDay(_ s: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withFullDate]
+        return f.date(from: s)
+    }
+}

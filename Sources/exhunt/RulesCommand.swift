@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Hunt
+import Reports
+import Sigma
+import HuntCore
+
+struct RulesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rules",
+        abstract: "List or check detection rules.",
+        subcommands: [List.self, Check.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List loaded rules: id, level, logsource, title, file.")
+        @Option(name: .long, help: "Extra Sigma rule folder or file (repeatable).")
+        var rules: [String] = []
+
+        func run() async throws {
+            let d = try Detectors.load(builtin: true, extra: rules.map { URL(fileURLWithPath: $0) })
+            for r in d.rules {
+                print([r.id, r.level.rawValue, r.logsource.description, TerminalText.sanitize(r.title), r.file].joined(separator: "\t"))
+            }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Load a rule folder and report every problem; exit 1 if any rule fails.")
+        @Argument(help: "Folder or file of Sigma rules.")
+        var path: String
+
+        func run() async throws {
+            let d = try Detectors.load(builtin: false, extra: [URL(fileURLWithPath: path)])
+            for e in d.ruleErrors { print(TerminalText.sanitize(e.description, limit: 1000)) }
+            print("\(d.rules.count) rule(s) loaded, \(d.ruleErrors.filter(\.isUnsupported).count) unsupported, \(d.ruleErrors.filter { !$0.isUnsupported }.count) invalid")
+            if !d.ruleErrors.isEmpty { throw ExitCode(1) }
+        }
+    }
+}
