@@ -66,12 +66,16 @@ public struct SigmaRule: Sendable {
 
     /// The rule's one-line description of an event, filling `{Field}` placeholders.
     public func sentence(for event: Event, extracted: [String: String]) -> String {
-        guard var s = summary else { return title }
-        while let open = s.firstIndex(of: "{"), let close = s[open...].firstIndex(of: "}") {
-            let key = String(s[s.index(after: open)..<close])
-            let value = extracted[key] ?? event.value(key) ?? "?"
-            s.replaceSubrange(open...close, with: value)
+        guard let template = summary else { return title }
+        // One pass over the template: values are inserted, never re-scanned for placeholders.
+        var out = ""
+        var rest = template[...]
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            out += rest[..<open]
+            let key = String(rest[rest.index(after: open)..<close])
+            out += extracted[key] ?? event.value(key).flatMap { $0.isEmpty ? nil : $0 } ?? "?"
+            rest = rest[rest.index(after: close)...]
         }
-        return s
+        return out + rest
     }
 }
