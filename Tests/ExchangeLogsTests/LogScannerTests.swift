@@ -1,0 +1,208 @@
+import Foundation
+import Testing
+@testable import ExchangeLogs
+import HuntCore
+
+/// Runs a scanner over `bytes`, fed in chunks of `chunk` bytes, and returns what it emitted.
+func scan(_ bytes: [UInt8], format: LogFormat? = nil, literals: [String]? = nil, chunk: Int = 1 << 20,
+          maxLine: Int = 16 << 20) -> (lines: [LogScanner.Line], scanner: LogScanner) {
+    let fmt = format ?? LogFormat.sniff(bytes) ?? .text
+    var s = LogScanner(format: fmt, path: "test.log", literals: literals, maxLineLength: maxLine)
+    var out: [LogScanner.Line] = []
+    var i = 0
+    while i < bytes.count {
+        let end = min(bytes.count, i + chunk)
+        s.feed(Array(bytes[i..<end])) { out.append($0) }
+        i = end
+    }
+    s.finish { out.append($0) }
+    return (out, s)
+}
+
+func value(_ line: LogScanner.Line, _ name: String) -> String? {
+    line.fields.first { $0.name.lowercased() == name.lowercased() }?.value
+}
+
+let proxyColumns = "DateTime,RequestId,Protocol,UrlStem,AuthenticatedUser,AnchorMailbox,UserAgent,ClientIpAddress,HttpStatus,GenericInfo"
+
+func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UInt8] {
+    var text = bare ? proxyColumns + eol : ""
+    text += "#Software: Microsoft Exchange Server\(eol)#Version: 15.01.2176.002\(eol)#Log-type: HttpProxy Logs\(eol)"
+    text += "#Date: 2021-03-01T00:00:00.000Z\(eol)#Fields: \(proxyColumns)\(eol)"
+    for r in rows { text += r + eol }
+    return Array(text.utf8)
+}
+
+@Suite struct LogScannerTests {
+    let attack = "2021-03-02T05:03:04.123Z,r1,Ecp,/ecp/y.js,,ServerInfo~a]@ex01.corp.local:444/mapi/emsmdb/?#,python-requests/2.25.1,165.232.154.116,200,\"BeginRequest=x;a,b\"\"c\""
+    let normal = "2021-03-02T05:03:05.000Z,r2,Owa,/owa/,CORP\\alice,Sid~S-1-5-21-1,Mozilla/5.0,10.0.0.5,200,"
+
+    @Test func sniffRecognisesExchangeIISAndText() {
+        #expect(LogFormat.sniff(proxyLog([normal])) == .exchangeCSV(logType: "HttpProxy Logs"))
+        let iis = "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Fields: date time cs-uri-stem\r\n"
+        #expect(LogFormat.sniff(Array(iis.utf8)) == .w3c)
+        #expect(LogFormat.sniff(Array("2021-02-28T01:05:02Z,Thread 12,Download failed\r\n".utf8)) == .text)
+        #expect(LogFormat.sniff([0x4D, 0x5A, 0x90, 0, 3, 0, 0, 0]) == nil)
+    }
+
+    @Test func mapsColumnsByHeaderNameAndUnquotesFields() {
+        let (lines, s) = scan(proxyLog([normal, attack]))
+        #expect(lines.count == 2)
+        #expect(s.dataLines == 2)
+        let a = lines[1]
+        #expect(value(a, "clientipaddress") == "165.232.154.116")
+        #expect(value(a, "ClientIPAddress") == "165.232.154.116")
+        #expect(value(a, "GenericInfo") == "BeginRequest=x;a,b\"c")
+        #expect(a.number == 8)
+        #expect(a.timestamp == Timestamp.parse("2021-03-02T05:03:04.123Z"))
+        #expect(s.earliest == Timestamp.parse("2021-03-02T05:03:04.123Z"))
+        #expect(s.latest == Timestamp.parse("2021-03-02T05:03:05.000Z"))
+    }
+
+    @Test func literalPrefilterEmitsOnlyCandidateLinesButCountsAll() {
+        let rows = (0..<500).map { _ in normal } + [attack] + (0..<500).map { _ in normal }
+        let (lines, s) = scan(proxyLog(rows), literals: ["serverinfo~"])
+        #expect(lines.count == 1)
+        #expect(lines[0].number == 507) // 1 bare header + 5 directives + 500 rows before it
+        #expect(s.dataLines == 1001)
+    }
+
+    @Test func chunkBoundariesDoNotChangeTheResult() {
+        let bytes = proxyLog([normal, attack, normal, attack])
+        let whole = scan(bytes, literals: ["ServerInfo~"])
+        for chunk in [1, 2, 3, 7, 64, 333] {
+            let pieces = scan(bytes, literals: ["ServerInfo~"], chunk: chunk)
+            #expect(pieces.lines.map(\.number) == whole.lines.map(\.number), "chunk \(chunk)")
+            #expect(pieces.lines.map(\.offset) == whole.lines.map(\.offset), "chunk \(chunk)")
+            #expect(pieces.scanner.dataLines == whole.scanner.dataLines)
+        }
+    }
+
+    @Test func handlesBOMAndLFOnly() {
+        let bytes = [0xEF, 0xBB, 0xBF] + proxyLog([attack], eol: "\n")
+        let (lines, _) = scan(bytes, format: .exchangeCSV(logType: nil))
+        #expect(lines.count == 1)
+        #expect(value(lines[0], "AnchorMailbox")?.hasPrefix("ServerInfo~") == true)
+    }
+
+    @Test func repeatedFieldsBlockMidFileChangesColumns() {
+        var text = String(decoding: proxyLog([attack]), as: UTF8.self)
+        // A 2013-era block with other columns and ClientIPAddress spelled differently.
+        text += "#Software: Microsoft Exchange Server\r\n#Fields: DateTime,ClientIPAddress,AnchorMailbox\r\n"
+        text += "2021-03-03T01:00:00.000Z,1.2.3.4,ServerInfo~b]@x:444/ecp/proxyLogon.ecp?#\r\n"
+        let (lines, _) = scan(Array(text.utf8), literals: ["serverinfo~"])
+        #expect(lines.count == 2)
+        #expect(value(lines[1], "ClientIpAddress") == "1.2.3.4")
+        #expect(value(lines[1], "AnchorMailbox") == "ServerInfo~b]@x:444/ecp/proxyLogon.ecp?#")
+    }
+
+    @Test func truncatedLastLineIsReadAndReported() {
+        var bytes = proxyLog([normal])
+        bytes += Array("2021-03-02T06:00:00.000Z,r3,Ecp,/ecp/y.js,,ServerInfo~a]@x:444/ecp/proxyLogon.e".utf8)
+        let (lines, s) = scan(bytes, literals: ["serverinfo~"])
+        #expect(lines.count == 1)
+        #expect(s.problems.contains { $0.code == "truncated-last-line" && $0.line == 8 })
+    }
+
+    @Test func invalidUTF8IsReplacedAndReported() {
+        var bytes = proxyLog([])
+        bytes += Array("2021-03-02T06:00:00.000Z,r3,Ecp,/ecp/y.js,,ServerInfo~a]@x:444/x".utf8) + [0xFF, 0xFE] + Array("#,ua,1.1.1.1,200,\r\n".utf8)
+        let (lines, s) = scan(bytes, literals: ["serverinfo~"])
+        #expect(lines.count == 1)
+        #expect(value(lines[0], "AnchorMailbox")?.contains("\u{FFFD}") == true)
+        #expect(s.problems.contains { $0.code == "invalid-utf8" && $0.line == 7 && $0.path == "test.log" })
+    }
+
+    @Test func tenMegabyteLineIsParsedAndOverlongLineSkipped() {
+        let big = String(repeating: "A", count: 10 << 20)
+        let row = "2021-03-02T06:00:00.000Z,r3,Ecp,/ecp/y.js,,ServerInfo~a]@x:444/x#,\(big),1.1.1.1,200,"
+        let (lines, _) = scan(proxyLog([row, attack]), literals: ["serverinfo~"], chunk: 1 << 20)
+        #expect(lines.count == 2)
+        #expect(value(lines[0], "UserAgent")?.count == 10 << 20)
+        let (limited, s) = scan(proxyLog([row, attack]), literals: ["serverinfo~"], chunk: 1 << 20, maxLine: 1 << 20)
+        #expect(limited.count == 1)
+        #expect(limited[0].number == 8)
+        #expect(s.problems.contains { $0.code == "line-too-long" && $0.line == 7 })
+    }
+
+    @Test func unterminatedQuoteIsReported() {
+        let row = "2021-03-02T06:00:00.000Z,r3,Ecp,/ecp/y.js,,\"ServerInfo~a]@x:444/x#,ua"
+        let (lines, s) = scan(proxyLog([row]), literals: ["serverinfo~"])
+        #expect(lines.count == 1)
+        #expect(s.problems.contains { $0.code == "unterminated-quote" })
+    }
+
+    @Test func w3cLogsMapFieldsAndDashMeansEmpty() {
+        let text = """
+        #Software: Microsoft Internet Information Services 10.0\r
+        #Version: 1.0\r
+        #Date: 2021-03-01 00:00:00\r
+        #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r
+        # Default traces of a tool\r
+        \r
+        2021-03-01 04:21:07 10.0.0.10 POST /aspnet_client/supp0rt.aspx &CorrelationID=<empty>;&cafeReqId=abc; 443 - 165.232.154.116 antSword/v2.1 - 200 0 0 31\r
+
+        """
+        let (lines, s) = scan(Array(text.utf8))
+        #expect(lines.count == 1)
+        #expect(value(lines[0], "cs-uri-stem") == "/aspnet_client/supp0rt.aspx")
+        #expect(value(lines[0], "cs-username") == "")
+        #expect(value(lines[0], "cs(User-Agent)") == "antSword/v2.1")
+        #expect(lines[0].timestamp == Timestamp.parse("2021-03-01T04:21:07Z"))
+        #expect(s.dataLines == 1)
+    }
+
+    @Test func realIISLogFromSharedDataParses() throws {
+        let path = "../shared/data/sbousseaden__EVTX-ATTACK-SAMPLES/Command and Control/Tunna_rdp_tunnel_IIS.log"
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../" + path)
+        guard let data = try? Data(contentsOf: url) else {
+            print("skipped: \(path) not present (../shared is absent in a user's clone)")
+            return
+        }
+        let (lines, s) = scan(Array(data), literals: nil)
+        #expect(s.problems.filter { $0.code != "field-count" }.isEmpty, "\(s.problems)")
+        #expect(lines.count == s.dataLines)
+        #expect(lines.count > 4000)
+        #expect(lines.allSatisfy { $0.timestamp != nil })
+        #expect(lines.contains { value($0, "cs-uri-stem")?.isEmpty == false })
+    }
+}
+
+@Suite struct LiteralFinderTests {
+    /// Every match the finder reports is a real match, and it misses none (per line), against
+    /// a naive search over random text built from the needle's own bytes.
+    @Test func agreesWithNaiveSearchOnRandomText() {
+        var rng = SystemRandomNumberGenerator()
+        for needle in ["ServerInfo~", "abc", "Download failed", "/ecp/", "a", "~~"] {
+            let alphabet = Array(Set(Array(needle.utf8) + Array(needle.uppercased().utf8) + [10, 32]))
+            for _ in 0..<50 {
+                let text = (0..<400).map { _ in alphabet.randomElement(using: &rng)! }
+                let lowerText = text.map(LiteralFinder.fold)
+                let lowerNeedle = Array(needle.lowercased().utf8)
+                var naive: [Int] = []
+                if text.count >= lowerNeedle.count {
+                    for i in 0...(text.count - lowerNeedle.count) where Array(lowerText[i..<i + lowerNeedle.count]) == lowerNeedle {
+                        naive.append(i)
+                    }
+                }
+                var found: [Int] = []
+                text.withUnsafeBufferPointer { p in
+                    LiteralFinder(needle).forEachMatch(in: p.baseAddress!, count: p.count) { s in found.append(s); return s + 1 }
+                }
+                #expect(found == naive, "\(needle)")
+            }
+        }
+    }
+}
+
+@Suite struct TimestampTests {
+    @Test func parsesExchangeAndIISForms() {
+        #expect(Timestamp.parse("2021-03-02T00:00:00Z")?.timeIntervalSince1970 == 1_614_643_200)
+        #expect(Timestamp.parse("2021-03-02 00:00:01")?.timeIntervalSince1970 == 1_614_643_201)
+        #expect(Timestamp.parse("2021-03-02T00:00:00.5Z")?.timeIntervalSince1970 == 1_614_643_200.5)
+        #expect(Timestamp.parse("1999-12-31T23:59:59Z")?.timeIntervalSince1970 == 946_684_799)
+        #expect(Timestamp.parse("2021-13-02T00:00:00Z") == nil)
+        #expect(Timestamp.parse("garbage") == nil)
+        #expect(Timestamp.parse("2021-03") == nil)
+    }
+}
