@@ -52,7 +52,11 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "ExchangeLogsTests", dependencies: ["ExchangeLogs", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "SigmaTests", dependencies: ["Sigma", "HuntCore"], swiftSettings: strict),
-        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "HuntCore"], swiftSettings: strict),
-        .testTarget(name: "HuntTests", dependencies: ["Hunt", "HuntCore", "Reports"], swiftSettings: strict),
+        .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "HuntCore",
+                                                   .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                                                   .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .testTarget(name: "HuntTests", dependencies: ["Hunt", "HuntCore", "Reports", "exhunt",
+                                               .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                                               .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ]
 )

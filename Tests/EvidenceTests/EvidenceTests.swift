@@ -1,0 +1,115 @@
+import Crypto
+import Foundation
+import Testing
+import ZIPFoundation
+#if canImport(Glibc)
+import Glibc
+import CoreFoundation
+#endif
+@testable import Evidence
+
+func tempDir(_ name: String = #function) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-\(name.filter(\.isLetter))-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+func put(_ root: URL, _ rel: String, _ text: String) throws {
+    let url = root.appendingPathComponent(rel)
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: url)
+}
+
+@Suite struct EvidenceTests {
+    @Test func windowsPathsFromCollectionLayouts() {
+        #expect(WindowsPath.from(relative: "C/Program Files/Microsoft/Exchange Server/V15/Logging/HttpProxy/Ecp/a.LOG")
+                == "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\Logging\\HttpProxy\\Ecp\\a.LOG")
+        #expect(WindowsPath.from(relative: "host1/uploads/auto/C%3A/inetpub/wwwroot/aspnet_client/x.aspx")
+                == "C:\\inetpub\\wwwroot\\aspnet_client\\x.aspx")
+        #expect(WindowsPath.from(relative: "uploads/ntfs/%5C%5C.%5CC%3A/root/lsass.dmp") == "C:\\root\\lsass.dmp")
+        #expect(WindowsPath.from(relative: "Logging/HttpProxy/Owa/x.log") == "Logging\\HttpProxy\\Owa\\x.log")
+    }
+
+    @Test func locationsByWhatTheFolderIs() {
+        func loc(_ p: String) -> ArtifactLocation { ArtifactLocation.classify(WindowsPath.from(relative: p)) }
+        #expect(loc("C/Program Files/Microsoft/Exchange Server/V15/Logging/HttpProxy/Ecp/a.LOG") == .httpProxyLog(protocolName: "Ecp"))
+        #expect(loc("x/LOGGING/httpproxy/OWA/a.log") == .httpProxyLog(protocolName: "OWA"))
+        #expect(loc("V15/Logging/ECP/Server/ECPServer20210303-1.LOG") == .ecpServerLog)
+        #expect(loc("V15/Logging/ECP/Activity/ECPActivity_1_20210303-1.LOG") == .ecpActivityLog)
+        #expect(loc("V15/Logging/OABGeneratorLog/OABGen.LOG") == .oabGeneratorLog)
+        #expect(loc("C/inetpub/logs/LogFiles/W3SVC1/u_ex210301.log") == .iisLog(site: "W3SVC1"))
+        #expect(loc("C/inetpub/wwwroot/aspnet_client/x.aspx") == .webRoot)
+        #expect(loc("C/Program Files/Microsoft/Exchange Server/V15/FrontEnd/HttpProxy/ecp/auth/TimeoutLogout.aspx") == .webRoot)
+        #expect(loc("C/root/lsass.dmp") == .dumpFolder)
+        #expect(loc("C/Windows/Temp/lsass_1.dmp") == .dumpFolder)
+        #expect(loc("C/ProgramData/VMware/x.zip") == .programData)
+        #expect(loc("C/Users/bob/notes.txt") == .other)
+    }
+
+    @Test func folderTreeListsFilesAndSkipsSymlinks() throws {
+        let root = try tempDir()
+        try put(root, "a/b/one.log", "1")
+        try put(root, "two.txt", "22")
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("link").path, withDestinationPath: "/etc")
+        let tree = try EvidenceTree(root)
+        var problems: [String] = []
+        let items = tree.items(problems: &problems)
+        #expect(items.map(\.path) == ["a/b/one.log", "two.txt"])
+        #expect(items.map(\.size) == [1, 2])
+        #expect(problems.contains { $0.contains("link") })
+    }
+
+    @Test func readHashesInTheSamePassAndLeavesAccessTimeAlone() throws {
+        let root = try tempDir()
+        let text = String(repeating: "0123456789abcdef", count: 200_000) // 3.2 MB, several chunks
+        try put(root, "big.log", text)
+        let path = root.appendingPathComponent("big.log").path
+        // Give the file an old access time, then read it as evidence.
+        var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        let tree = try EvidenceTree(root)
+        var problems: [String] = []
+        let item = tree.items(problems: &problems)[0]
+        var seen = 0
+        let result = try tree.makeReader().read(item) { seen += $0.count; return true }
+        #expect(seen == text.utf8.count)
+        #expect(result.sha256 == SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined())
+        var st = stat()
+        #expect(stat(path, &st) == 0)
+        #expect(st.st_atim.tv_sec == 1_000_000_000, "reading evidence changed its access time")
+        // A read stopped early reports what it read and no whole-file hash.
+        let partial = try tree.makeReader().read(item, limit: 1000) { _ in true }
+        #expect(partial.bytesRead == 1000)
+        #expect(partial.sha256 == nil)
+    }
+
+    @Test func zipCollectionsAreReadInPlace() throws {
+        let src = try tempDir()
+        try put(src, "C/inetpub/wwwroot/aspnet_client/x.aspx", "<%@ Page %>")
+        try put(src, "C/root/lsass.dmp", "MDMP")
+        let zip = try tempDir().appendingPathComponent("collection.zip")
+        try FileManager.default.zipItem(at: src, to: zip, shouldKeepParent: false)
+        let tree = try EvidenceTree(zip)
+        #expect(tree.kind == .zip)
+        var problems: [String] = []
+        let items = tree.items(problems: &problems)
+        #expect(items.map(\.path) == ["C/inetpub/wwwroot/aspnet_client/x.aspx", "C/root/lsass.dmp"])
+        #expect(items[0].location == .webRoot)
+        var content = Data()
+        let r = try tree.makeReader().read(items[0]) { content.append(contentsOf: $0); return true }
+        #expect(String(decoding: content, as: UTF8.self) == "<%@ Page %>")
+        #expect(r.sha256 == SHA256.hash(data: Data("<%@ Page %>".utf8)).map { String(format: "%02x", $0) }.joined())
+        // Nothing was extracted next to the zip.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: zip.deletingLastPathComponent().path) == ["collection.zip"])
+    }
+
+    @Test func damagedZipIsAProblemNotACrash() throws {
+        let dir = try tempDir()
+        let zip = dir.appendingPathComponent("bad.zip")
+        try Data([0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 0x41, count: 500)).write(to: zip)
+        let tree = try EvidenceTree(zip)
+        var problems: [String] = []
+        #expect(tree.items(problems: &problems).isEmpty)
+        #expect(problems.count == 1)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+@testable import Sigma
+import HuntCore
+
+func rule(_ detection: String, logsource: String = "product: exchange\n  service: httpproxy", extra: String = "") throws -> SigmaRule {
+    let yaml = """
+    title: test rule
+    id: t-1
+    logsource:
+      \(logsource)
+    detection:
+    \(detection.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+    level: high
+    \(extra)
+    """
+    return try RuleLoader().load(yaml: yaml, file: "test.yml")
+}
+
+func event(_ fields: [String: String], raw: String? = nil) -> Event {
+    var e = Event(source: .httpProxy, timestamp: nil, location: EvidenceLocation(path: "x"),
+                  raw: raw ?? fields.values.sorted().joined(separator: ","))
+    for (k, v) in fields { e.set(k, v) }
+    return e
+}
+
+@Suite struct SigmaEngineTests {
+    @Test func plainValuesAreCaseInsensitiveWholeValueMatches() throws {
+        let r = try rule("sel:\n  HttpStatus: 200\n  Method: post\ncondition: sel")
+        #expect(r.matches(event(["HttpStatus": "200", "Method": "POST"])))
+        #expect(!r.matches(event(["HttpStatus": "2000", "Method": "POST"])))
+        #expect(!r.matches(event(["HttpStatus": "200"])))
+    }
+
+    @Test func wildcardsAndEscapes() throws {
+        let r = try rule("sel:\n  AnchorMailbox: 'ServerInfo~*/*'\ncondition: sel")
+        #expect(r.matches(event(["AnchorMailbox": "serverinfo~a]@x:444/ecp/proxyLogon.ecp?#"])))
+        #expect(!r.matches(event(["AnchorMailbox": "ServerInfo~localhost"])))
+        let escaped = try rule("sel:\n  F: 'a\\*b?'\ncondition: sel")
+        #expect(escaped.matches(event(["F": "a*bc"])))
+        #expect(!escaped.matches(event(["F": "axbc"])))
+        let backslash = try rule("sel:\n  F|endswith: '\\w3wp.exe'\ncondition: sel")
+        #expect(backslash.matches(event(["F": "C:\\Windows\\System32\\inetsrv\\W3WP.EXE"])))
+    }
+
+    @Test func modifiers() throws {
+        let r = try rule("sel:\n  F|contains|all:\n    - foo\n    - bar\n  G|startswith: ab\n  H|endswith: yz\n  I|re: '^x[0-9]+$'\ncondition: sel")
+        #expect(r.matches(event(["F": "xxBARxxFOO", "G": "ABc", "H": "xYZ", "I": "x12"])))
+        #expect(!r.matches(event(["F": "xxBARxx", "G": "ABc", "H": "xYZ", "I": "x12"])))
+        #expect(!r.matches(event(["F": "foobar", "G": "ABc", "H": "xYZ", "I": "X12"])), "re is case-sensitive")
+        let cased = try rule("sel:\n  F|contains|cased: Foo\ncondition: sel")
+        #expect(cased.matches(event(["F": "xFoo"])))
+        #expect(!cased.matches(event(["F": "xfoo"])))
+        let reI = try rule("sel:\n  F|re|i: '^abc$'\ncondition: sel")
+        #expect(reI.matches(event(["F": "ABC"])))
+    }
+
+    @Test func nullExistsAndKeywords() throws {
+        let r = try rule("sel:\n  User: null\nkw:\n  - 'evil'\n  - 'bad'\ncondition: sel and kw")
+        #expect(r.matches(event(["User": ""], raw: "an EVIL line")))
+        #expect(!r.matches(event(["User": "bob"], raw: "an evil line")))
+        #expect(!r.matches(event([:], raw: "a good line")))
+        let all = try rule("kw:\n  '|all':\n    - Set-\n    - VirtualDirectory\ncondition: kw")
+        #expect(all.matches(event([:], raw: "Set-OabVirtualDirectory")))
+        #expect(!all.matches(event([:], raw: "Get-OabVirtualDirectory")))
+        let exists = try rule("sel:\n  F|exists: true\ncondition: sel")
+        #expect(exists.matches(event(["F": "1"])))
+        #expect(!exists.matches(event(["G": "1"])))
+    }
+
+    @Test func conditionsWithPatternsNotAndParentheses() throws {
+        let r = try rule("sel_a:\n  A: 1\nsel_b:\n  B: 1\nfilter:\n  C: 1\ncondition: (1 of sel_*) and not filter")
+        #expect(r.matches(event(["A": "1"])))
+        #expect(r.matches(event(["B": "1"])))
+        #expect(!r.matches(event(["A": "1", "C": "1"])))
+        let all = try rule("sel_a:\n  A: 1\nsel_b:\n  B: 1\ncondition: all of sel_*")
+        #expect(all.matches(event(["A": "1", "B": "1"])))
+        #expect(!all.matches(event(["A": "1"])))
+        let them = try rule("a:\n  A: 1\nb:\n  B: 1\ncondition: 1 of them")
+        #expect(them.matches(event(["B": "1"])))
+        let prec = try rule("a:\n  A: 1\nb:\n  B: 1\nc:\n  C: 1\ncondition: a or b and c")
+        #expect(prec.matches(event(["A": "1"])), "and binds tighter than or")
+        #expect(!prec.matches(event(["B": "1"])))
+    }
+
+    @Test func listOfMapsIsOr() throws {
+        let r = try rule("sel:\n  - A: 1\n    B: 2\n  - C: 3\ncondition: sel")
+        #expect(r.matches(event(["A": "1", "B": "2"])))
+        #expect(r.matches(event(["C": "3"])))
+        #expect(!r.matches(event(["A": "1"])))
+    }
+
+    @Test func unsupportedFeaturesAreRejectedWithTheReason() {
+        #expect(throws: SigmaError.self) { try rule("sel:\n  F|base64offset|contains: x\ncondition: sel") }
+        do {
+            _ = try rule("sel:\n  F|windash: x\ncondition: sel")
+            Issue.record("should fail")
+        } catch let e as SigmaError {
+            #expect(e.isUnsupported)
+            #expect(e.description.contains("windash"))
+            #expect(e.file == "test.yml")
+        } catch { Issue.record("\(error)") }
+        #expect(throws: SigmaError.self) { try rule("sel:\n  A: 1\ncondition: sel | count() > 5") }
+        #expect(throws: SigmaError.self) { try rule("sel:\n  A: 1\ncondition: nosuch") }
+        #expect(throws: SigmaError.self) { try rule("sel:\n  A: 1\ncondition: (sel") }
+    }
+
+    @Test func cvesAndAttackFromTags() throws {
+        let r = try rule("sel:\n  A: 1\ncondition: sel", extra: "tags:\n  - attack.t1190\n  - cve.2021-26855\n  - attack.initial-access")
+        #expect(r.cves == ["CVE-2021-26855"])
+        #expect(r.attack == ["T1190"])
+    }
+
+    @Test func extractAndSummary() throws {
+        let r = try rule("sel:\n  Message|contains: 'temporary file'\ncondition: sel",
+                         extra: "exhunt:\n  verdict: attempted\n  summary: 'wrote {path} {Message}'\n  extract:\n    - name: path\n      field: Message\n      re: \"file '(.*?)' needs\"")
+        let e = event(["Message": "temporary file 'C:\\x{y}.aspx' needs to be removed"])
+        let x = r.extract(e)
+        #expect(x["path"] == "C:\\x{y}.aspx")
+        #expect(r.role == .attempted)
+        #expect(r.sentence(for: e, extracted: x).hasPrefix("wrote C:\\x{y}.aspx temporary file"))
+    }
+
+    /// The prefilter is sound: whenever a rule matches an event, the event's raw text contains
+    /// one of the rule's literals. Checked on random events built from the rules' own words.
+    @Test func prefilterLiteralsAreSound() throws {
+        let rules = [
+            try rule("ssrf:\n  AnchorMailbox: 'ServerInfo~*/*'\nprobe:\n  AnchorMailbox|startswith: 'ServerInfo~localhost'\ncondition: ssrf and not probe"),
+            try rule("a:\n  F|contains:\n    - abc\n    - 'x\"yz'\nb:\n  G: q*r\ncondition: a or b"),
+            try rule("a:\n  F|contains|all:\n    - abc\n    - def\ncondition: a"),
+            try rule("kw:\n  - evil\n  - worse\ncondition: kw"),
+        ]
+        let words = ["ServerInfo~", "localhost", "/", "a", "abc", "x\"yz", "def", "q", "r", "evil", "worse", "zz", ""]
+        var rng = SystemRandomNumberGenerator()
+        var matched = 0
+        for _ in 0..<4000 {
+            let fields = ["AnchorMailbox", "F", "G"].reduce(into: [String: String]()) { acc, name in
+                acc[name] = (0..<Int.random(in: 0...3, using: &rng)).map { _ in words.randomElement(using: &rng)! }.joined()
+            }
+            // The raw line holds the values the way CSV writes them: quotes doubled.
+            let e = event(fields, raw: fields.values.map { $0.replacingOccurrences(of: "\"", with: "\"\"") }.joined(separator: ","))
+            for r in rules where r.matches(e) {
+                matched += 1
+                let lits = try #require(r.literals)
+                #expect(lits.contains { e.raw.lowercased().contains($0) }, "\(fields) \(lits)")
+            }
+        }
+        #expect(matched > 100)
+        #expect(try rule("a:\n  F|re: x\ncondition: a").literals == nil)
+        #expect(try rule("a:\n  F: x\ncondition: not a").literals == nil)
+    }
+}
