@@ -23,6 +23,9 @@ public struct Detectors: Sendable {
             errors += r.errors
         }
         for dir in extra {
+            guard FileManager.default.fileExists(atPath: dir.path) else {
+                throw SigmaError(file: dir.path, reason: .invalid("no such rule file or folder"))
+            }
             let r = loader.loadRules(in: dir, label: dir.path + "/")
             rules += r.rules
             errors += r.errors

@@ -10,6 +10,11 @@ public struct SigmaError: Error, Sendable, CustomStringConvertible {
     public var file: String
     public var reason: Reason
 
+    public init(file: String, reason: Reason) {
+        self.file = file
+        self.reason = reason
+    }
+
     public var isUnsupported: Bool { if case .unsupported = reason { true } else { false } }
 
     public var description: String {

@@ -1,0 +1,78 @@
+import Foundation
+import Hunt
+import HuntCore
+
+/// The repository root, found from this file's path.
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let samples = repoRoot.appendingPathComponent("Samples")
+
+func tempDir(_ name: String = #function) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-\(name.filter(\.isLetter))-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+func put(_ root: URL, _ rel: String, _ content: String) throws { try put(root, rel, Data(content.utf8)) }
+
+func put(_ root: URL, _ rel: String, _ data: Data) throws {
+    let url = root.appendingPathComponent(rel)
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try data.write(to: url)
+}
+
+func hunt(_ url: URL, windowStart: String? = nil) async throws -> HostReport {
+    var config = HuntConfiguration(evidence: url)
+    config.jobs = 2
+    if let windowStart { config.windowStart = ISO8601DateFormatter().date(from: windowStart + "T00:00:00Z")! }
+    return try await Hunter(configuration: config, detectors: try Detectors.load(builtin: true, extra: [])).run()
+}
+
+extension HostReport {
+    func ids(atLeast: Severity = .informational) -> Set<String> {
+        Set(findings.filter { $0.severity >= atLeast }.map(\.rule.id))
+    }
+    func findings(_ id: String) -> [Finding] { findings.filter { $0.rule.id == id } }
+}
+
+enum RuleID {
+    static let backend = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2601"
+    static let ssrf = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2602"
+    static let probe = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2603"
+    static let cookie = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2604"
+    static let reset = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2605"
+    static let ecpMarkup = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2606"
+    static let oab = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2607"
+    static let iisShell = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2611"
+    static let iisShellProbe = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2612"
+    static let iisEntry = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2613"
+    static let chopper = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2621"
+    static let oabDump = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2622"
+    static let lsass = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2623"
+    static let archive = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2624"
+}
+
+/// Exchange 2013 CU3-era HttpProxy columns: no UrlHost, `ClientIPAddress` spelled differently
+/// from later versions, LF line ends, no bare header line. Written here, not by the sample
+/// generator, so the rules are tested on a layout they were not written against.
+enum Exchange2013 {
+    static let fields = "DateTime,RequestId,MajorVersion,MinorVersion,BuildVersion,RevisionVersion,ClientRequestId,Protocol,UrlStem,ProtocolAction,AuthenticationType,IsAuthenticated,AuthenticatedUser,Organization,AnchorMailbox,UserAgent,ClientIPAddress,ServerHostName,HttpStatus,BackEndStatus,ErrorCode,Method,ProxyAction,TargetServer,TargetServerVersion,RoutingHint,BackendCookie,ServerLocatorHost,ServerLocatorLatency,RequestBytes,ResponseBytes,TargetOutstandingRequests,AuthModulePerfContext,HttpPipelineLatency,CalculateTargetBackEndLatency,GlsLatencyBreakup,TotalGlsLatency,AccountForestLatencyBreakup,TotalAccountForestLatency,ResourceForestLatencyBreakup,TotalResourceForestLatency,ADLatency,ActivityContextLifeTime,ModuleToHandlerSwitching,FirstResponseByteReceived,ProxyTime,RequestHandlerLatency,HandlerToModuleSwitching,HttpProxyOverhead,TotalRequestTime,UrlQuery,GenericInfo,GenericErrors"
+
+    static func log(_ rows: [[String: String]]) -> String {
+        let names = fields.split(separator: ",").map(String.init)
+        var out = "#Software: Microsoft Exchange Server\n#Version: 15.00.0847.032\n#Log-type: HttpProxy Logs\n#Date: 2021-01-01T00:00:00.000Z\n#Fields: \(fields)\n"
+        for row in rows {
+            out += names.map { n in
+                let v = row[n] ?? ""
+                return v.contains(",") ? "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : v
+            }.joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    static func ordinary(_ t: String, _ i: Int) -> [String: String] {
+        ["DateTime": t, "RequestId": "req\(i)", "Protocol": "Owa", "UrlStem": "/owa/service.svc", "AuthenticatedUser": "CONTOSO\\user\(i % 9)",
+         "AnchorMailbox": i % 2 == 0 ? "Sid~S-1-5-21-99-\(i)" : "ServerVersion~15.0.847", "UserAgent": "Mozilla/5.0 (Windows NT 6.1)",
+         "ClientIPAddress": "192.0.2.\(i % 250)", "HttpStatus": "200", "Method": "POST",
+         "GenericInfo": "BeginRequest=\(t);CorrelationID=<empty>;ProxyState-Run=None;"]
+    }
+}

@@ -1,0 +1,237 @@
+import Crypto
+import Foundation
+import Testing
+import ZIPFoundation
+import Hunt
+import HuntCore
+import Reports
+
+@Suite(.serialized) struct SampleEvidenceTests {
+    @Test func compromisedSampleTellsTheWholeStory() async throws {
+        let r = try await hunt(samples.appendingPathComponent("compromised-server"))
+        #expect(r.verdict == .compromised)
+        let ids = r.ids()
+        for id in [RuleID.backend, RuleID.reset, RuleID.ecpMarkup, RuleID.oab, RuleID.chopper, RuleID.oabDump,
+                   RuleID.iisShell, RuleID.probe, RuleID.lsass, RuleID.iisEntry, RuleID.iisShellProbe] {
+            #expect(ids.contains(id), "missing \(id)")
+        }
+        // The autodiscover-only and localhost requests are probes, not exploitation.
+        #expect(r.findings(RuleID.probe).count == 3)
+        #expect(r.findings(RuleID.probe).allSatisfy { $0.severity == .low && $0.role == .attempted })
+        #expect(r.findings(RuleID.backend).count == 5) // emsmdb, proxyLogon.ecp, GetObject, SetObject, Reset
+        // 26858 reports where the shell went.
+        #expect(r.findings(RuleID.oab).first?.extracted["path"] == "\\\\127.0.0.1\\c$\\inetpub\\wwwroot\\aspnet_client\\supp0rt.aspx")
+        // Findings are in time order and carry located evidence.
+        let times = r.findings.compactMap(\.timestamp)
+        #expect(times == times.sorted())
+        let first = try #require(r.findings(RuleID.backend).first)
+        #expect(first.evidence.path == "C/Program Files/Microsoft/Exchange Server/V15/Logging/HttpProxy/Ecp/HttpProxy_2021022808-1.LOG")
+        #expect(first.evidence.line == 14)
+        #expect(first.cves == ["CVE-2021-26855"])
+        #expect(first.fields["ClientIpAddress"] == "165.232.154.116")
+        #expect(r.verdictReasons.contains { $0.contains("2021-02-28T01:02:12") })
+        // Coverage reaches back before the window.
+        let owa = try #require(r.coverage.first { $0.source == "HttpProxy/Owa" })
+        #expect(owa.window == "full")
+        #expect(owa.files == 72)
+        // The manifest holds every file read, with its real SHA-256.
+        let entry = try #require(r.manifest.first { $0.path == first.evidence.path })
+        let data = try Data(contentsOf: samples.appendingPathComponent("compromised-server").appendingPathComponent(entry.path))
+        #expect(entry.sha256 == SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined())
+        #expect(entry.size == UInt64(data.count))
+    }
+
+    @Test func cleanSampleIsCleanWithNothingAboveLow() async throws {
+        let r = try await hunt(samples.appendingPathComponent("clean-server"))
+        #expect(r.verdict == .clean)
+        #expect(r.ids(atLeast: .medium).isEmpty, "\(r.findings.map(\.rule.title))")
+        // Vendor archives are listed for review, at low severity, and do not decide the verdict.
+        #expect(r.findings(RuleID.archive).count == 2)
+        #expect(r.problems.filter { $0.level == .error }.isEmpty)
+    }
+
+    @Test func velociraptorLayoutAndZipGiveTheSameFindings() async throws {
+        let src = samples.appendingPathComponent("compromised-server")
+        let base = try await hunt(src)
+        // Velociraptor: uploads/auto/C%3A/...
+        let velo = try tempDir()
+        let files = FileManager.default.enumerator(atPath: src.path)!.compactMap { $0 as? String }
+        for rel in files where !rel.hasSuffix("/") {
+            var isDir: ObjCBool = false
+            FileManager.default.fileExists(atPath: src.appendingPathComponent(rel).path, isDirectory: &isDir)
+            if isDir.boolValue { continue }
+            let target = "EXCH01/uploads/auto/C%3A/" + rel.dropFirst(2)
+            try put(velo, target, try Data(contentsOf: src.appendingPathComponent(rel)))
+        }
+        let v = try await hunt(velo)
+        #expect(v.verdict == .compromised)
+        #expect(v.ids() == base.ids())
+        #expect(v.findings.count == base.findings.count)
+        // A .zip of the collection, read in place.
+        let zip = try tempDir().appendingPathComponent("exch01.zip")
+        try FileManager.default.zipItem(at: src, to: zip, shouldKeepParent: false)
+        let z = try await hunt(zip)
+        #expect(z.verdict == .compromised)
+        #expect(z.ids() == base.ids())
+        #expect(z.findings.count == base.findings.count)
+        #expect(z.host == "exch01")
+    }
+}
+
+@Suite struct VariantEvidenceTests {
+    /// An Exchange 2013 server, plain-copy layout, LF logs, different attacker details.
+    @Test func exchange2013LayoutWithOtherAttackDetails() async throws {
+        let root = try tempDir()
+        var rows = (0..<300).map { Exchange2013.ordinary(String(format: "2020-12-%02dT10:00:00.000Z", 1 + $0 % 28), $0) }
+        var attack = Exchange2013.ordinary("2021-03-03T07:41:02.555Z", 999)
+        attack["AnchorMailbox"] = "serverinfo~b]@MAIL2.contoso.com:444/ecp/DDI/DDIService.svc/SetObject?schema=ResetOABVirtualDirectory&msExchEcpCanary=x#"
+        attack["UrlStem"] = "/ecp/target.js"
+        attack["AuthenticatedUser"] = ""
+        attack["ClientIPAddress"] = "203.0.113.77"
+        attack["BackendCookie"] = "Server~MAIL2.contoso.com/ecp/DDI/DDIService.svc~1942062522"
+        rows.append(attack)
+        try put(root, "ExchangeServer/Logging/HttpProxy/Ecp/HttpProxy_2021030307-1.LOG", Exchange2013.log(rows))
+        let r = try await hunt(root)
+        #expect(r.verdict == .compromised)
+        let backend = try #require(r.findings(RuleID.backend).first)
+        #expect(backend.fields["ClientIpAddress"] == "203.0.113.77", "ClientIPAddress is found whatever its case")
+        #expect(r.findings(RuleID.reset).isEmpty, "HttpStatus must be 200 and the anchor must end with #")
+        #expect(r.findings(RuleID.cookie).count == 1)
+        #expect(r.coverage.first?.window == "full")
+    }
+
+    @Test func busyLegitimateServerStaysQuiet() async throws {
+        let root = try tempDir()
+        var rows: [[String: String]] = []
+        for i in 0..<3000 {
+            var row = Exchange2013.ordinary(String(format: "2021-%02d-%02dT%02d:00:00.000Z", 1 + i % 3, 1 + i % 28, i % 24), i)
+            if i % 7 == 0 { row["UrlStem"] = "/autodiscover/autodiscover.xml"; row["AnchorMailbox"] = "SMTP:user\(i)@contoso.com" }
+            if i % 11 == 0 { row["UrlStem"] = "/ecp/15.0.847/scripts/common.js" }
+            rows.append(row)
+        }
+        try put(root, "V15/Logging/HttpProxy/Owa/HttpProxy_2021010100-1.LOG", Exchange2013.log(rows))
+        try put(root, "V15/Logging/ECP/Server/ECPServer20210120-1.LOG",
+                "#Software: Microsoft Exchange Server\r\n#Log-type: ECP Server Log\r\n#Fields: TimeStamp,ServerName,EventId,EventData\r\n"
+                + "2021-01-20T10:00:00.000Z,EX1,ECP.Request,\"S:TIME=10;'S:CMD=Set-EcpVirtualDirectory.InternalUrl=''https://ex1.contoso.com/ecp''.ExternalUrl=''https://mail.contoso.com/ecp''';S:RS=0\"\r\n")
+        try put(root, "V15/Logging/OABGeneratorLog/OABGen20210120.LOG",
+                "2021-01-20T02:00:00.000Z,OABGenerator,Download failed and temporary file 'D:\\Exchange\\V15\\ClientAccess\\OAB\\Temp\\x\\oab.lzx' needs to be removed.\r\n")
+        try put(root, "inetpub/logs/LogFiles/W3SVC1/u_ex210120.log",
+                "#Software: Microsoft Internet Information Services 8.5\r\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\r\n"
+                + "2021-01-20 10:00:00 10.0.0.1 GET /owa/auth/logon.aspx url=%2fowa%2f&reason=0 443 - 10.0.0.9 Mozilla/5.0 200 0 0 15\r\n"
+                + "2021-01-20 10:00:01 10.0.0.1 GET /ecp/15.0.847/scripts/common.js - 443 CONTOSO\\admin 10.0.0.9 Mozilla/5.0 200 0 0 15\r\n"
+                + "2021-01-20 10:00:02 10.0.0.1 GET /owa/auth/RedirSuiteServiceProxy.aspx - 443 - 10.0.0.9 Mozilla/5.0 200 0 0 15\r\n")
+        try put(root, "ProgramData/Veeam/Backup/logs.zip", Data([0x50, 0x4B, 0x05, 0x06] + [UInt8](repeating: 0, count: 18)))
+        try put(root, "inetpub/wwwroot/aspnet_client/system_web/4_0_30319/readme.txt", "placeholder")
+        let r = try await hunt(root, windowStart: "2021-01-03")
+        #expect(r.verdict == .clean, "\(r.verdictReasons)")
+        #expect(r.ids(atLeast: .medium).isEmpty, "\(r.findings.map { ($0.rule.title, $0.evidence.excerpt) })")
+    }
+
+    @Test func probesOnlyGiveAttempted() async throws {
+        let root = try tempDir()
+        var rows = (0..<20).map { Exchange2013.ordinary("2020-12-20T10:00:00.000Z", $0) }
+        var probe = Exchange2013.ordinary("2021-03-05T01:00:00.000Z", 50)
+        probe["AnchorMailbox"] = "ServerInfo~localhost/ecp/default.flt?"
+        probe["UrlStem"] = "/owa/auth/x.js"
+        rows.append(probe)
+        try put(root, "Logging/HttpProxy/Owa/a.log", Exchange2013.log(rows))
+        let r = try await hunt(root)
+        #expect(r.verdict == .attempted)
+        // An LSASS dump next to attempts makes it compromised; an archive does not.
+        try put(root, "C/ProgramData/x/backup.7z", "7z")
+        #expect(try await hunt(root).verdict == .attempted)
+        try put(root, "C/Windows/Temp/lsass.DMP", "MDMP")
+        let withDump = try await hunt(root)
+        #expect(withDump.verdict == .compromised)
+        #expect(withDump.findings(RuleID.lsass).first?.evidence.sha256 != nil)
+    }
+
+    @Test func lsassDumpAloneDoesNotDecide() async throws {
+        let root = try tempDir()
+        try put(root, "Logging/HttpProxy/Owa/a.log", Exchange2013.log([Exchange2013.ordinary("2020-12-20T10:00:00.000Z", 1)]))
+        try put(root, "C/root/lsass.dmp", "MDMP")
+        let r = try await hunt(root)
+        #expect(r.verdict == .clean)
+        #expect(r.findings(RuleID.lsass).count == 1)
+    }
+
+    @Test func logsThatStartLateAreInconclusive() async throws {
+        let root = try tempDir()
+        try put(root, "Logging/HttpProxy/Owa/a.log", Exchange2013.log([Exchange2013.ordinary("2021-06-01T10:00:00.000Z", 1)]))
+        let r = try await hunt(root)
+        #expect(r.verdict == .inconclusive)
+        #expect(r.verdictReasons.first?.contains("2021-06-01") == true)
+        let none = try await hunt(try tempDir())
+        #expect(none.verdict == .inconclusive)
+    }
+
+    @Test func hostileFilesAreProblemsAndTheHuntGoesOn() async throws {
+        let root = try tempDir()
+        var garbage = Data(count: 300_000)
+        for i in 0..<garbage.count { garbage[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 7) }
+        try put(root, "Logging/HttpProxy/Ecp/HttpProxy_garbage.LOG", garbage)
+        try put(root, "Logging/HttpProxy/Ecp/HttpProxy_empty.LOG", Data())
+        // Header, then NULs and a torn line: a file copied while Exchange was writing it.
+        try put(root, "Logging/HttpProxy/Ecp/HttpProxy_torn.LOG",
+                Data(Exchange2013.log([Exchange2013.ordinary("2020-12-01T00:00:00.000Z", 1)]).utf8) + Data(count: 5000) + Data("2021-03-0".utf8))
+        var attack = Exchange2013.ordinary("2021-03-03T07:41:02.555Z", 9)
+        attack["AnchorMailbox"] = "ServerInfo~a]@ex:444/ecp/proxyLogon.ecp?#"
+        try put(root, "Logging/HttpProxy/Ecp/HttpProxy_good.LOG", Exchange2013.log([attack]))
+        try put(root, "inetpub/wwwroot/aspnet_client/\u{1B}[31mred.aspx", "<script runat=server>eval(Request[\"x\"],\"unsafe\")</script>")
+        let r = try await hunt(root)
+        #expect(r.verdict == .compromised)
+        #expect(r.findings(RuleID.backend).count == 1)
+        #expect(r.findings(RuleID.chopper).count == 1)
+        #expect(r.problems.contains { $0.path == "Logging/HttpProxy/Ecp/HttpProxy_garbage.LOG" })
+        #expect(r.problems.contains { $0.path == "Logging/HttpProxy/Ecp/HttpProxy_torn.LOG" })
+        // Control characters from evidence never reach the terminal raw.
+        let text = ConsoleReport(colors: false).render(r)
+        #expect(!text.contains("\u{1B}[31m"))
+        #expect(text.contains("\\u{1b}[31m"))
+    }
+}
+
+@Suite struct ReportTests {
+    @Test func jsonReportHasTheDocumentedShapeAndRoundTrips() async throws {
+        let r = try await hunt(samples.appendingPathComponent("compromised-server"))
+        let data = try JSONReport.encode(r)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for key in ["verdict", "coverage", "findings", "problems", "manifest", "host", "verdictReasons"] {
+            #expect(object[key] != nil, "missing \(key)")
+        }
+        let finding = try #require((object["findings"] as? [[String: Any]])?.first)
+        let rule = try #require(finding["rule"] as? [String: Any])
+        #expect(rule["id"] is String && rule["title"] is String)
+        #expect(finding["cves"] is [String] && finding["severity"] is String)
+        #expect((finding["timestamp"] as? String)?.hasSuffix("Z") == true)
+        let evidence = try #require(finding["evidence"] as? [String: Any])
+        #expect(evidence["path"] is String && evidence["excerpt"] is String && evidence["line"] is Int)
+        let back = try JSONReport.decode(data)
+        #expect(back.findings.count == r.findings.count)
+        #expect(back.verdict == r.verdict)
+    }
+
+    @Test func testProxyLogonCSVFilesHaveItsNamesAndColumns() async throws {
+        let r = try await hunt(samples.appendingPathComponent("compromised-server"))
+        let out = try tempDir()
+        let files = try TestProxyLogonCSV.write(r, to: out)
+        #expect(Set(files) == Set(["LogAgeDays.csv", "Cve-2021-26855.csv", "Cve-2021-27065-ResetVDir.csv", "Cve-2021-26858.log",
+                                   "Cve-2021-26858-DownloadPaths.log", "Cve-2021-27065.log", "other.csv"].map { "compromised-server-" + $0 }))
+        let csv = try String(contentsOf: out.appendingPathComponent("compromised-server-Cve-2021-26855.csv"), encoding: .utf8)
+        let lines = csv.split(separator: "\r\n")
+        #expect(lines[0] == "\"DateTime\",\"RequestId\",\"ClientIPAddress\",\"UrlHost\",\"UrlStem\",\"RoutingHint\",\"UserAgent\",\"AnchorMailbox\",\"HttpStatus\"")
+        #expect(lines.count == 1 + r.findings.filter { $0.tpl == "Cve-2021-26855" }.count)
+        #expect(lines[1].contains("\"165.232.154.116\""))
+        let paths = try String(contentsOf: out.appendingPathComponent("compromised-server-Cve-2021-26858-DownloadPaths.log"), encoding: .utf8)
+        #expect(paths.contains("supp0rt.aspx"))
+    }
+
+    @Test func csvFieldsCannotRunAsFormulas() {
+        #expect(CSVField.escape("=HYPERLINK(\"x\")") == "\"'=HYPERLINK(\"\"x\"\")\"")
+        #expect(CSVField.escape("+1") == "\"'+1\"")
+        #expect(CSVField.escape("-2") == "\"'-2\"")
+        #expect(CSVField.escape("@SUM(A1)") == "\"'@SUM(A1)\"")
+        #expect(CSVField.escape("plain") == "plain")
+        #expect(CSVField.escape("a,b") == "\"a,b\"")
+    }
+}
