@@ -75,7 +75,7 @@ public struct EvidenceTree: Sendable {
     }
 
     /// A reader for one worker; readers are not shared between threads.
-    public func makeReader() -> EvidenceReader { EvidenceReader(tree: self) }
+    public func makeReader(hashing: Bool = true) -> EvidenceReader { EvidenceReader(tree: self, hashing: hashing) }
 }
 
 public struct EvidenceError: Error, CustomStringConvertible, Sendable {
@@ -92,8 +92,12 @@ public final class EvidenceReader {
     private var buffer: UnsafeMutableRawBufferPointer
     public static let chunkSize = 1 << 20
 
-    init(tree: EvidenceTree) {
+    /// Whether reads compute SHA-256 (the manifest's); off only for `--no-hash` triage.
+    let hashing: Bool
+
+    init(tree: EvidenceTree, hashing: Bool) {
         self.tree = tree
+        self.hashing = hashing
         buffer = .allocate(byteCount: EvidenceReader.chunkSize, alignment: 16)
     }
 
@@ -109,8 +113,11 @@ public final class EvidenceReader {
 
     /// Reads `item` from the start, handing each chunk to `body`, which returns false to stop.
     /// At most `limit` bytes are read when given.
-    public func read(_ item: EvidenceItem, limit: UInt64? = nil,
+    /// `hash` overrides the reader's hashing setting for this read (web files are always hashed:
+    /// indicator lists need their hashes).
+    public func read(_ item: EvidenceItem, limit: UInt64? = nil, hash: Bool? = nil,
                      _ body: (UnsafeRawBufferPointer) throws -> Bool) throws -> Result {
+        let hashing = hash ?? self.hashing
         var hasher = SHA256()
         var total: UInt64 = 0
         var complete = true
@@ -121,7 +128,7 @@ public final class EvidenceReader {
                 part = UnsafeRawBufferPointer(rebasing: chunk[0..<Int(cap - total)])
                 complete = false
             }
-            hasher.update(bufferPointer: part)
+            if hashing { hasher.update(bufferPointer: part) }
             total += UInt64(part.count)
             let more = try body(part)
             if !more { complete = false }
@@ -130,6 +137,24 @@ public final class EvidenceReader {
         switch tree.kind {
         case .directory:
             let handle = try Platform.ReadHandle(path: tree.root.path + "/" + item.path)
+            // Map files instead of reading them: the kernel then does not copy every byte into a
+            // buffer first. Only a file truncated while we read it could fault; Exchange and IIS
+            // append to and delete logs but never truncate them, and a size that changed since
+            // listing falls back to reading.
+            if item.size >= 64 << 10, item.size <= UInt64(Int.max), let region = handle.map(size: Int(item.size)) {
+                defer { Platform.ReadHandle.unmap(region) }
+                var offset = 0
+                let window = 8 << 20
+                while offset < region.count {
+                    let end = min(region.count, offset + window)
+                    if try !take(UnsafeRawBufferPointer(rebasing: region[offset..<end])) {
+                        if total == item.size { complete = true }
+                        break
+                    }
+                    offset = end
+                }
+                break
+            }
             while true {
                 let n = try handle.read(into: buffer)
                 if n == 0 { break }
@@ -153,7 +178,7 @@ public final class EvidenceReader {
                 if total == item.size { complete = true }
             }
         }
-        let digest = complete ? hasher.finalize().map { String(format: "%02x", $0) }.joined() : nil
+        let digest = complete && hashing ? hasher.finalize().map { String(format: "%02x", $0) }.joined() : nil
         return Result(bytesRead: total, sha256: digest)
     }
 

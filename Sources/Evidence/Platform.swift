@@ -22,6 +22,8 @@ enum Platform {
     #if os(Windows)
     final class ReadHandle {
         let handle: FileHandle
+        func map(size: Int) -> UnsafeRawBufferPointer? { nil }
+        static func unmap(_ region: UnsafeRawBufferPointer) {}
         init(path: String) throws { guard let h = FileHandle(forReadingAtPath: path) else { throw PlatformError(path: path, errno: 2) }; handle = h }
         func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
             let data = try handle.read(upToCount: buffer.count) ?? Data()
@@ -65,6 +67,21 @@ enum Platform {
             guard fd >= 0 else { throw PlatformError(path: path, errno: errno) }
             self.fd = fd
             self.noAtime = noAtime
+        }
+
+        /// Maps `size` bytes read-only, or returns nil (empty file, special file, no memory map),
+        /// in which case the caller reads instead.
+        func map(size: Int) -> UnsafeRawBufferPointer? {
+            // Never map past the file's current end: touching such pages would raise SIGBUS.
+            var st = stat()
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) == size else { return nil }
+            guard size > 0, let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return nil }
+            _ = madvise(p, size, MADV_SEQUENTIAL)
+            return UnsafeRawBufferPointer(start: p, count: size)
+        }
+
+        static func unmap(_ region: UnsafeRawBufferPointer) {
+            _ = munmap(UnsafeMutableRawPointer(mutating: region.baseAddress), region.count)
         }
 
         func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

@@ -22,7 +22,7 @@ public struct LogScanner {
     public let format: LogFormat
     public let path: String
     public let maxLineLength: Int
-    private let finders: [LiteralFinder]?
+    private let finders: LiteralSet?
 
     public private(set) var lines = 0
     public private(set) var dataLines = 0
@@ -48,7 +48,7 @@ public struct LogScanner {
         self.format = format
         self.path = path
         self.maxLineLength = maxLineLength
-        self.finders = literals.map { Array(Set($0.filter { !$0.isEmpty })).sorted().map(LiteralFinder.init) }
+        self.finders = literals.map(LiteralSet.init)
     }
 
     /// Problems found so far, one per kind with a count of the repeats.
@@ -128,13 +128,11 @@ public struct LogScanner {
     private mutating func processBlock(_ base: UnsafePointer<UInt8>, count: Int, blockOffset: UInt64, emit: (Line) -> Void) {
         var candidates: [Int] = []
         if let finders {
-            for finder in finders {
-                finder.forEachMatch(in: base, count: count) { start in
-                    candidates.append(Self.lineStart(base, before: start))
-                    return (Self.indexOfNewline(base, start, count) ?? count) + 1
-                }
+            finders.forEachMatch(in: base, count: count) { start in
+                candidates.append(Self.lineStart(base, before: start))
+                return (Self.indexOfNewline(base, start, count) ?? count) + 1
             }
-            if finders.count > 1 { candidates.sort() }
+            if finders.groups.count > 1 { candidates.sort() }
         }
         var nextCandidate = 0
         var lastData: Range<Int>?

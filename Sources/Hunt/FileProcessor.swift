@@ -178,7 +178,7 @@ struct FileProcessor {
             var content: [UInt8] = []
             let wantContent = item.size <= contentLimit
             do {
-                let result = try reader.read(item) { chunk in
+                let result = try reader.read(item, hash: true) { chunk in
                     if wantContent { content.append(contentsOf: chunk) }
                     return true
                 }
@@ -198,7 +198,7 @@ struct FileProcessor {
             var f = Self.finding(rule, event)
             if outcome.manifest == nil, rule.level >= .low {
                 // A flagged file is worth its hash even when its content is not otherwise read.
-                if let r = try? reader.read(item, { _ in true }) {
+                if let r = try? reader.read(item, hash: true, { _ in true }) {
                     outcome.manifest = ManifestEntry(path: item.path, size: item.size, sha256: r.sha256,
                                                      bytesRead: r.bytesRead, modified: item.modified)
                     f.evidence.sha256 = r.sha256

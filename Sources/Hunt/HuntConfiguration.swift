@@ -17,6 +17,8 @@ public struct HuntConfiguration: Sendable {
     public var jobs = ProcessInfo.processInfo.activeProcessorCount
     /// Web-root files larger than this are hashed but their content is not matched.
     public var contentLimit: UInt64 = 16 << 20
+    /// Compute SHA-256 of every file read for the manifest. Off only for fast triage.
+    public var hashFiles = true
     /// Called from worker threads as files finish.
     public var progress: (@Sendable (Progress) -> Void)?
 

@@ -51,6 +51,7 @@ public struct Hunter: Sendable {
             manifest: manifest.sorted { $0.path < $1.path },
             stats: .init(files: items.count, bytes: items.reduce(0) { $0 + $1.size },
                          logLines: covered.reduce(0) { $0 + $1.lines }, rulesLoaded: detectors.rules.count,
+                         hashed: configuration.hashFiles,
                          seconds: Date().timeIntervalSince(started)))
     }
 
@@ -61,11 +62,12 @@ public struct Hunter: Sendable {
         let workers = max(1, configuration.jobs)
         let detectors = self.detectors
         let limit = configuration.contentLimit
+        let hashing = configuration.hashFiles
         let progress = configuration.progress
         return await withTaskGroup(of: [FileOutcome].self) { group in
             for _ in 0..<workers {
                 group.addTask {
-                    let processor = FileProcessor(detectors: detectors, reader: tree.makeReader(), contentLimit: limit)
+                    let processor = FileProcessor(detectors: detectors, reader: tree.makeReader(hashing: hashing), contentLimit: limit)
                     var out: [FileOutcome] = []
                     while let index = await queue.next() {
                         out.append(processor.process(items[index]))

@@ -66,8 +66,11 @@ public struct HostReport: Codable, Sendable {
         public var logLines: Int
         public var rulesLoaded: Int
         public var seconds: Double
+        /// False when `--no-hash` left the manifest without SHA-256 values.
+        public var hashed: Bool
 
-        public init(files: Int, bytes: UInt64, logLines: Int, rulesLoaded: Int, seconds: Double) {
+        public init(files: Int, bytes: UInt64, logLines: Int, rulesLoaded: Int, hashed: Bool = true, seconds: Double) {
+            self.hashed = hashed
             self.files = files
             self.bytes = bytes
             self.logLines = logLines

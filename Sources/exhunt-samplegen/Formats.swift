@@ -49,9 +49,10 @@ enum HttpProxy {
     }
 
     static func line(_ r: Request, rng: inout SplitMix) -> String {
-        let reqId = UUID(uuidString: String(format: "%08X-%04X-4%03X-A%03X-%012llX",
-                                            UInt32(truncatingIfNeeded: rng.next()), UInt16(truncatingIfNeeded: rng.next()),
-                                            rng.next() % 0xfff, rng.next() % 0xfff, rng.next() % 0xffffffffffff))!.uuidString.lowercased()
+        let a = rng.next(), b = rng.next()
+        let hex = String(a, radix: 16).leftPad(16) + String(b, radix: 16).leftPad(16)
+        let h = Array(hex)
+        let reqId = String(h[0..<8]) + "-" + String(h[8..<12]) + "-4" + String(h[13..<16]) + "-a" + String(h[17..<20]) + "-" + String(h[20..<32])
         var v: [String: String] = [
             "DateTime": Fmt.iso(r.time), "RequestId": reqId, "MajorVersion": "15", "MinorVersion": "1",
             "BuildVersion": "2176", "RevisionVersion": "2", "Protocol": r.protocolName, "UrlHost": "mail.corp.example",
@@ -99,4 +100,8 @@ enum IIS {
         let q = query.isEmpty ? "&CorrelationID=<empty>;&cafeReqId=\(Fmt.guid(d, stem));" : query
         return "\(Fmt.utc(d, "yyyy-MM-dd HH:mm:ss")) 10.20.0.10 \(method) \(stem) \(q) 443 \(user) \(ip) \(ua.replacingOccurrences(of: " ", with: "+")) - \(status) \(sub) \(win32) \(Int(d.timeIntervalSince1970) % 397 + 3)\r\n"
     }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

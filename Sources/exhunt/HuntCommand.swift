@@ -41,6 +41,10 @@ struct HuntCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Parallel workers (default: number of cores).")
     var jobs: Int?
 
+    @Flag(name: .customLong("no-hash"),
+          help: "Skip SHA-256 of log files (fast triage). The manifest then lists paths and sizes only; hunt again without it for a defensible report.")
+    var noHash = false
+
     @Flag(name: .long, help: "Print only the verdict line.")
     var quiet = false
 
@@ -55,6 +59,7 @@ struct HuntCommand: AsyncParsableCommand {
         config.ruleDirectories = rules.map { URL(fileURLWithPath: $0) }
         config.builtinRules = !noBuiltinRules
         config.host = host
+        config.hashFiles = !noHash
         if let jobs { guard jobs > 0 else { throw ValidationError("--jobs must be at least 1") }; config.jobs = jobs }
         if let windowStart {
             guard let d = Self.parseDay(windowStart) else { throw ValidationError("--window-start wants YYYY-MM-DD") }

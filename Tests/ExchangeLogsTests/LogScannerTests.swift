@@ -195,6 +195,36 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
     }
 }
 
+@Suite struct LiteralSetTests {
+    /// The lines a literal set finds are exactly the lines containing any of its literals.
+    @Test func findsExactlyTheLinesContainingAnyLiteral() {
+        var rng = SystemRandomNumberGenerator()
+        let sets = [["serverinfo~", "server~", "server~localhost", "virtualdirectory#"], ["abc", "ABD", "b~c"], ["x"]]
+        for literals in sets {
+            let alphabet = Array(Set(literals.joined().utf8 + Array(literals.joined().uppercased().utf8))) + [10, 10, 32]
+            for _ in 0..<40 {
+                let text = (0..<600).map { _ in alphabet.randomElement(using: &rng)! }
+                let lines = text.split(separator: 10, omittingEmptySubsequences: false)
+                var expected = Set<Int>()
+                var offset = 0
+                for line in lines {
+                    let lower = String(decoding: line.map(LiteralFinder.fold), as: UTF8.self)
+                    if literals.contains(where: { lower.contains($0.lowercased()) }) { expected.insert(offset) }
+                    offset += line.count + 1
+                }
+                var found = Set<Int>()
+                text.withUnsafeBufferPointer { p in
+                    LiteralSet(literals).forEachMatch(in: p.baseAddress!, count: p.count) { s in
+                        found.insert(LogScanner.lineStart(p.baseAddress!, before: s))
+                        return (LogScanner.indexOfNewline(p.baseAddress!, s, p.count) ?? p.count) + 1
+                    }
+                }
+                #expect(found == expected, "\(literals)")
+            }
+        }
+    }
+}
+
 @Suite struct TimestampTests {
     @Test func parsesExchangeAndIISForms() {
         #expect(Timestamp.parse("2021-03-02T00:00:00Z")?.timeIntervalSince1970 == 1_614_643_200)

@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Hunt benchmark: times `exhunt hunt`, `rg -c 'ServerInfo~'` and a Python csv port of
+Test-ProxyLogon's 26855 filter on the same ~1 GiB of generated HttpProxy logs, in one run, and
+prints wall time, throughput and peak memory for each. Run through Benchmarks/bench-hunt.sh."""
+import os, resource, subprocess, sys, time
+
+def run(cmd):
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+def main():
+    exhunt, data, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(data) for f in fs)
+    # Warm the page cache so every tool reads from memory.
+    for d, _, fs in os.walk(data):
+        for f in fs:
+            with open(os.path.join(d, f), "rb") as fh:
+                while fh.read(1 << 24):
+                    pass
+    tools = [
+        ("exhunt hunt", [exhunt, "hunt", data, "--no-progress", "--json", "/dev/null", "--quiet", "--window-start", "2021-02-01"]),
+        ("rg -c ServerInfo~", ["rg", "-c", "ServerInfo~", data]),
+        ("python csv (Test-ProxyLogon 26855)", [sys.executable, os.path.join(os.path.dirname(__file__), "tpl_26855.py"), data]),
+    ]
+    print(f"data: {size / 2**20:.0f} MiB in {sum(len(fs) for _, _, fs in os.walk(data))} files; {os.cpu_count()} cores; best of {repeats}")
+    results = {}
+    for name, cmd in tools:
+        runs = [run(cmd) for _ in range(repeats if not name.startswith("python") else 1)]
+        best = min(runs, key=lambda r: r[0])
+        results[name] = best
+        print(f"  {name:38s} {best[0]:8.2f} s  {size / 2**20 / best[0]:8.0f} MiB/s  peak RSS {best[1]:7.0f} MiB  exit {best[2]}")
+    ex, rg, py = results["exhunt hunt"][0], results["rg -c ServerInfo~"][0], results["python csv (Test-ProxyLogon 26855)"][0]
+    print(f"exhunt / ripgrep time: {ex / rg:.2f}x (target <= 2x)")
+    print(f"python / exhunt time:  {py / ex:.1f}x (target >= 30x)")
+
+if __name__ == "__main__":
+    main()

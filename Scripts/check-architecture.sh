@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Imports point down only: readers and detectors never know each other, and nothing below the
+# engine imports it or the renderers. Fails naming the file that breaks the rule.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+declare -A allowed=(
+  [HuntCore]="Foundation"
+  [Evidence]="Foundation HuntCore Crypto ZIPFoundation Glibc Musl Darwin"
+  [ExchangeLogs]="Foundation HuntCore"
+  [Sigma]="Foundation HuntCore Yams"
+  [Hunt]="Foundation HuntCore Evidence ExchangeLogs Sigma BuiltinRules"
+  [Reports]="Foundation HuntCore Rainbow"
+)
+status=0
+for module in "${!allowed[@]}"; do
+  while IFS= read -r line; do
+    file=${line%%:*}
+    dep=$(sed -E 's/^[^:]*:[[:space:]]*(@preconcurrency[[:space:]]+)?(public[[:space:]]+|package[[:space:]]+)?import[[:space:]]+([A-Za-z_]+).*/\3/' <<<"$line")
+    if [[ " ${allowed[$module]} " != *" $dep "* ]]; then
+      echo "architecture: $file imports $dep, which $module may not use" >&2
+      status=1
+    fi
+  done < <(grep -HE '^[[:space:]]*(@preconcurrency[[:space:]]+)?(public[[:space:]]+|package[[:space:]]+)?import[[:space:]]' -r "Sources/$module" || true)
+done
+exit $status
