@@ -24,6 +24,10 @@ let package = Package(
     targets: [
         // Shared vocabulary: events, findings, problems, verdicts. No I/O.
         .target(name: "HuntCore", swiftSettings: strict),
+        // libyara from Debian's libyara-dev, found by pkg-config.
+        .systemLibrary(name: "CYara", pkgConfig: "yara", providers: [.apt(["libyara-dev"])]),
+        // YARA through libyara: compiling, one scanner per thread, matches as Swift values.
+        .target(name: "YARA", dependencies: ["CYara"], swiftSettings: strict),
         // Read-only access to an evidence tree (folder or .zip), discovery, manifest hashing.
         .target(name: "Evidence", dependencies: [
             "HuntCore",
@@ -36,9 +40,11 @@ let package = Package(
         .target(name: "Sigma", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Detection content shipped inside the binary's resources: the top-level Rules/ folder.
         .target(name: "BuiltinRules", path: "Rules", exclude: ["README.md"],
-                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings")], swiftSettings: strict),
+                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings"), .copy("yara")], swiftSettings: strict),
+        // Indicator lists (CSV, STIX 2.1, MSTIC CSV, CHIRP YAML): hashes, names and paths, IP addresses.
+        .target(name: "Indicators", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Orchestration: discovery -> readers -> detectors -> verdict.
-        .target(name: "Hunt", dependencies: ["HuntCore", "Evidence", "ExchangeLogs", "Sigma", "BuiltinRules"],
+        .target(name: "Hunt", dependencies: ["HuntCore", "Evidence", "ExchangeLogs", "Sigma", "YARA", "Indicators", "BuiltinRules"],
                 swiftSettings: strict),
         // Renderers: console, JSON, Test-ProxyLogon CSV.
         .target(name: "Reports", dependencies: ["HuntCore", .product(name: "Rainbow", package: "Rainbow")], swiftSettings: strict),
@@ -51,6 +57,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .testTarget(name: "ExchangeLogsTests", dependencies: ["ExchangeLogs", "HuntCore"], swiftSettings: strict),
+        .testTarget(name: "YARATests", dependencies: ["YARA"], swiftSettings: strict),
+        .testTarget(name: "IndicatorsTests", dependencies: ["Indicators", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "SigmaTests", dependencies: ["Sigma", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -1,0 +1,113 @@
+/*
+   exhunt's own YARA rules for the web shells of the 2021 Exchange attacks (ProxyLogon and
+   ProxyShell). Written for exhunt from public descriptions of the shells; no third-party rule
+   text. Third-party sets are loaded with `exhunt hunt --yara DIR`.
+*/
+
+rule EXHUNT_ASPX_ChinaChopper_UnsafeEval
+{
+    meta:
+        author = "exhunt"
+        description = "JScript eval of request data with the 'unsafe' flag: the China Chopper server side"
+        reference = "https://www.microsoft.com/en-us/security/blog/2021/03/02/hafnium-targeting-exchange-servers/"
+        severity = "critical"
+    strings:
+        $eval = /eval\s*\(\s*Request\s*(\.\s*(Item|Form|QueryString)\s*)?[\[\(]\s*["'][^"'\r\n]{1,64}["']\s*[\]\)]\s*,\s*["']unsafe["']/ nocase ascii wide
+        $script = "runat" nocase ascii wide
+    condition:
+        filesize < 2MB and $eval and $script
+}
+
+rule EXHUNT_ASPX_PageLoad_Eval
+{
+    meta:
+        author = "exhunt"
+        description = "Page_Load handler that evaluates request data (China Chopper variants that drop the 'unsafe' flag)"
+        reference = "https://www.volexity.com/blog/2021/03/02/active-exploitation-of-microsoft-exchange-zero-day-vulnerabilities/"
+        severity = "critical"
+    strings:
+        $load = /function\s+Page_Load\s*\(\s*\)\s*\{[^}]{0,200}eval\s*\(\s*Request/ nocase ascii wide
+    condition:
+        filesize < 2MB and $load
+}
+
+rule EXHUNT_ASPX_OAB_VirtualDirectory_Dump_Script
+{
+    meta:
+        author = "exhunt"
+        description = "OAB virtual directory settings written to a file by Reset-OABVirtualDirectory, with a server-side script in ExternalUrl (CVE-2021-27065)"
+        reference = "https://www.volexity.com/blog/2021/03/02/active-exploitation-of-microsoft-exchange-zero-day-vulnerabilities/"
+        severity = "critical"
+    strings:
+        $url = /(External|Internal)Url\s*:[^\r\n]{0,80}<\s*script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
+        $oab1 = "OfflineAddressBooks" nocase ascii wide
+        $oab2 = "PollInterval" nocase ascii wide
+        $oab3 = "ExtendedProtectionTokenChecking" nocase ascii wide
+    condition:
+        filesize < 100KB and $url and 1 of ($oab*)
+}
+
+rule EXHUNT_ASPX_Base64_Loader
+{
+    meta:
+        author = "exhunt"
+        description = "ASP.NET page that decodes request data from base64 and loads or runs it (assembly loaders and encoded eval shells)"
+        reference = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
+        severity = "high"
+    strings:
+        $page = /<%@\s*Page/ nocase ascii wide
+        $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
+        $b64 = "FromBase64String" nocase ascii wide
+        $req1 = "Request.Form" nocase ascii wide
+        $req2 = "Request.Item" nocase ascii wide
+        $req3 = "Request[" nocase ascii wide
+        $req4 = "Request.Headers" nocase ascii wide
+        $run1 = "Assembly.Load" nocase ascii wide
+        $run2 = "eval(" nocase ascii wide
+        $run3 = "CreateInstance" nocase ascii wide
+        $run4 = "Process.Start" nocase ascii wide
+    condition:
+        filesize < 1MB and ($page or $script) and $b64 and 1 of ($req*) and 1 of ($run*)
+}
+
+rule EXHUNT_ASPX_Command_Runner
+{
+    meta:
+        author = "exhunt"
+        description = "ASP.NET page that runs cmd.exe or PowerShell with request data (the second-stage shells dropped after ProxyLogon and ProxyShell)"
+        reference = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
+        severity = "high"
+    strings:
+        $page = /<%@\s*Page/ nocase ascii wide
+        $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
+        $proc = "ProcessStartInfo" nocase ascii wide
+        $shell1 = "cmd.exe" nocase ascii wide
+        $shell2 = "powershell" nocase ascii wide
+        $req1 = "Request.Form" nocase ascii wide
+        $req2 = "Request.Item" nocase ascii wide
+        $req3 = "Request.QueryString" nocase ascii wide
+        $req4 = "Request[" nocase ascii wide
+    condition:
+        filesize < 1MB and ($page or $script) and $proc and 1 of ($shell*) and 1 of ($req*)
+}
+
+rule EXHUNT_Dropper_OneLiner_WebShell_Write
+{
+    meta:
+        author = "exhunt"
+        description = "Command line or script that writes a page with a server-side script into an Exchange or IIS web folder"
+        reference = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
+        severity = "high"
+    strings:
+        $write1 = "echo" nocase ascii wide
+        $write2 = "Set-Content" nocase ascii wide
+        $write3 = "Out-File" nocase ascii wide
+        $write4 = "WriteAllText" nocase ascii wide
+        $markup = /<script[^>]{0,80}runat|<%@\s*Page/ nocase ascii wide
+        $dir1 = "aspnet_client" nocase ascii wide
+        $dir2 = "\\owa\\auth\\" nocase ascii wide
+        $dir3 = "\\ecp\\auth\\" nocase ascii wide
+        $dir4 = "FrontEnd\\HttpProxy" nocase ascii wide
+    condition:
+        filesize < 1MB and 1 of ($write*) and $markup and 1 of ($dir*)
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+@testable import YARA
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let shared = repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
+let ownRules = repoRoot.appendingPathComponent("Rules/yara/exchange_webshells.yar")
+
+func yaraFiles(_ dir: URL) -> [URL] {
+    (FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
+        .filter { ["yar", "yara"].contains($0.pathExtension.lowercased()) }.sorted { $0.path < $1.path }
+}
+
+func compileOwn() throws -> YaraRules {
+    let (rules, errors) = YaraRules.compile([(ownRules, "exchange_webshells.yar")])
+    #expect(errors.isEmpty, "\(errors)")
+    return try #require(rules)
+}
+
+@Suite struct YaraTests {
+    @Test func ownRulesFindTheShellFamilyAndStaySilentOnExchangePages() throws {
+        let scanner = try YaraScanner(rules: try compileOwn())
+        let positives: [(String, String)] = [
+            ("EXHUNT_ASPX_ChinaChopper_UnsafeEval", #"<script language="JScript" runat="server">function Page_Load(){eval(Request["klk123456"],"unsafe");}</script>"#),
+            ("EXHUNT_ASPX_ChinaChopper_UnsafeEval", #"<%@ Page Language="Jscript"%><script runat=server>eval(Request.Item['p'],'unsafe');</script>"#),
+            ("EXHUNT_ASPX_PageLoad_Eval", "<script language=\"JScript\" runat=\"server\">\nfunction Page_Load(){ eval(Request.Form[\"z\"]); }\n</script>"),
+            ("EXHUNT_ASPX_OAB_VirtualDirectory_Dump_Script", "Name : OAB (Default Web Site)\r\nPollInterval : 480\r\nOfflineAddressBooks :\r\nExternalUrl : http://f/<script language=\"JScript\" runat=\"server\">function Page_Load(){eval(Request[\"a\"],\"unsafe\");}</script>\r\n"),
+            ("EXHUNT_ASPX_Base64_Loader", #"<%@ Page Language="C#" %><script runat="server">void Page_Load(){ System.Reflection.Assembly.Load(Convert.FromBase64String(Request.Form["d"])).CreateInstance("X"); }</script>"#),
+            ("EXHUNT_ASPX_Command_Runner", #"<%@ Page Language="C#" %><% var p = new System.Diagnostics.ProcessStartInfo("cmd.exe", "/c " + Request.QueryString["c"]); %>"#),
+            ("EXHUNT_Dropper_OneLiner_WebShell_Write", #"cmd /c echo ^<script language="JScript" runat="server"^>... > C:\inetpub\wwwroot\aspnet_client\x.aspx"#),
+        ]
+        for (rule, text) in positives {
+            let hits = try scanner.scan(Array(text.utf8)).map(\.rule)
+            #expect(hits.contains(rule), "\(rule) missed: \(text)")
+        }
+        // UTF-16LE copies of a shell are found too (the OAB dump is often written as UTF-16).
+        let wide = positives[3].1.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        #expect(try scanner.scan([0xFF, 0xFE] + wide).contains { $0.rule == "EXHUNT_ASPX_OAB_VirtualDirectory_Dump_Script" })
+        // Exchange's own logon page, an admin's OAB settings export, a web.config: silence.
+        let negatives = [
+            "<%@ Page language=\"c#\" AutoEventWireup=\"false\" Inherits=\"Microsoft.Exchange.HttpProxy.Logon\" %>\n<form action=\"/owa/auth.owa\" method=\"POST\"><input name=\"username\"></form>",
+            "Name : OAB (Default Web Site)\r\nPollInterval : 480\r\nExternalUrl : https://mail.contoso.com/OAB\r\n",
+            "<configuration><system.webServer><httpRedirect enabled=\"false\" /></system.webServer></configuration>",
+        ]
+        for text in negatives {
+            #expect(try scanner.scan(Array(text.utf8)).isEmpty, "\(text)")
+        }
+        let m = try #require(try scanner.scan(Array(positives[0].1.utf8)).first)
+        #expect(m.meta["author"] == "exhunt")
+        #expect(m.source == "exchange_webshells.yar")
+        #expect(m.strings.contains { $0.identifier == "$eval" && $0.offset == 63 })
+    }
+
+    @Test func badRuleFileIsReportedWithLineAndOthersStillCompile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("yara-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let bad = dir.appendingPathComponent("bad.yar")
+        try "rule ok_one { condition: true }\n\nrule broken {\n  strings: $a = \"x\"\n  condition: $b\n}\n".write(to: bad, atomically: true, encoding: .utf8)
+        let (rules, errors) = YaraRules.compile([(bad, "bad.yar"), (ownRules, "own.yar")])
+        let r = try #require(rules)
+        #expect(r.ruleCount == 6)
+        let e = try #require(errors.first)
+        #expect(e.file == "bad.yar")
+        #expect((5...6).contains(e.line), "libyara reports the undefined string at the rule's end")
+        #expect(e.message.contains("$b"))
+    }
+
+    @Test func timeoutsAndEmptyInputAreHandled() throws {
+        let scanner = try YaraScanner(rules: try compileOwn())
+        #expect(try scanner.scan([UInt8]()).isEmpty)
+    }
+
+    /// Every signature-base rule file compiles through exhunt, and the matches equal the yara
+    /// CLI's on the same files with the same external variables.
+    @Test func signatureBaseCompilesAndMatchesLikeTheYaraCLI() throws {
+        let dir = shared.appendingPathComponent("data/Neo23x0__signature-base/yara")
+        let files = yaraFiles(dir)
+        guard !files.isEmpty else {
+            print("skipped: \(dir.path) not present (../shared is absent in a user's clone)")
+            return
+        }
+        let (rules, errors) = YaraRules.compile(files.map { ($0, $0.lastPathComponent) })
+        #expect(errors.filter { !$0.isWarning }.isEmpty, "\(errors.filter { !$0.isWarning }.prefix(5))")
+        let compiled = try #require(rules)
+        // Every rule declared in the files is in the compiled set.
+        let declared = try files.reduce(0) { n, f in
+            n + String(decoding: try Data(contentsOf: f), as: UTF8.self).split(separator: "\n")
+                .filter { $0.range(of: #"^\s*((private|global)\s+)*rule\s+\w+"#, options: .regularExpression) != nil }.count
+        }
+        #expect(compiled.ruleCount == declared)
+        guard let yara = ["/usr/bin/yara", "/usr/local/bin/yara"].first(where: FileManager.default.isExecutableFile) else {
+            print("skipped CLI comparison: the yara command is not installed (apt-get install yara)")
+            return
+        }
+        // Targets: exhunt's sample evidence and the shared rule and IOC files themselves (rule
+        // text matches many rules' own strings), scanned by both engines.
+        var targets = (FileManager.default.enumerator(at: repoRoot.appendingPathComponent("Samples/compromised-server"), includingPropertiesForKeys: [.isRegularFileKey])?
+            .compactMap { $0 as? URL }.filter { (try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true } ?? [])
+        targets += files.filter { $0.lastPathComponent.contains("hafnium") || $0.lastPathComponent.contains("proxyshell") || $0.lastPathComponent.contains("chinachopper") }
+        targets += [shared.appendingPathComponent("data/cisagov__CHIRP/indicators/AA21-062A/AA21062A.yaml"),
+                    shared.appendingPathComponent("data/sbousseaden__EVTX-ATTACK-SAMPLES/Command and Control/Tunna_rdp_tunnel_IIS.log")]
+        let scanner = try YaraScanner(rules: compiled)
+        var ours = Set<String>()
+        for t in targets {
+            let bytes = [UInt8](try Data(contentsOf: t))
+            for m in try scanner.scan(bytes) { ours.insert("\(m.rule) \(t.path)") }
+        }
+        // The CLI: every rule file, the same empty externals, one run per target.
+        let list = FileManager.default.temporaryDirectory.appendingPathComponent("yara-cli-\(UUID().uuidString).yar")
+        try files.map { "include \"\($0.path)\"" }.joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
+        var theirs = Set<String>()
+        for t in targets {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: yara)
+            p.arguments = ["-w", "-d", "filename=", "-d", "filepath=", "-d", "extension=", "-d", "filetype=", "-d", "owner=", list.path, t.path]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = Pipe()
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            for line in text.split(separator: "\n") {
+                guard let space = line.firstIndex(of: " ") else { continue }
+                theirs.insert("\(line[..<space]) \(t.path)")
+            }
+        }
+        #expect(!theirs.isEmpty)
+        #expect(ours == theirs, "only exhunt: \(ours.subtracting(theirs).prefix(5)) only yara: \(theirs.subtracting(ours).prefix(5))")
+    }
+}
