@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Sigma", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Detection content shipped inside the binary's resources: the top-level Rules/ folder.
         .target(name: "BuiltinRules", path: "Rules", exclude: ["README.md"],
-                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings"), .copy("yara")], swiftSettings: strict),
+                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings"), .copy("yara"), .copy("known-good")], swiftSettings: strict),
         // Indicator lists (CSV, STIX 2.1, MSTIC CSV, CHIRP YAML): hashes, names and paths, IP addresses.
         .target(name: "Indicators", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Orchestration: discovery -> readers -> detectors -> verdict.
@@ -49,7 +49,7 @@ let package = Package(
         // Renderers: console, JSON, Test-ProxyLogon CSV.
         .target(name: "Reports", dependencies: ["HuntCore", .product(name: "Rainbow", package: "Rainbow")], swiftSettings: strict),
         .executableTarget(name: "exhunt", dependencies: [
-            "Hunt", "Reports", "HuntCore", "Sigma",
+            "Hunt", "Reports", "HuntCore", "Sigma", "YARA", "Indicators",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         // Writes the bundled sample evidence and the benchmark's large log sets.

@@ -109,6 +109,9 @@ public final class EvidenceReader {
         public var bytesRead: UInt64
         /// Hex SHA-256 of the whole file, nil when the read stopped early.
         public var sha256: String?
+        /// Hex SHA-1 and MD5, only when asked for (indicator lists still publish them).
+        public var sha1: String?
+        public var md5: String?
     }
 
     private struct Stop: Error {}
@@ -117,10 +120,12 @@ public final class EvidenceReader {
     /// At most `limit` bytes are read when given.
     /// `hash` overrides the reader's hashing setting for this read (web files are always hashed:
     /// indicator lists need their hashes).
-    public func read(_ item: EvidenceItem, limit: UInt64? = nil, hash: Bool? = nil,
+    public func read(_ item: EvidenceItem, limit: UInt64? = nil, hash: Bool? = nil, legacyHashes: Bool = false,
                      _ body: (UnsafeRawBufferPointer) throws -> Bool) throws -> Result {
         let hashing = hash ?? self.hashing
         var hasher = SHA256()
+        var sha1 = Insecure.SHA1()
+        var md5 = Insecure.MD5()
         var total: UInt64 = 0
         var complete = true
         let cap = limit ?? UInt64.max
@@ -131,6 +136,10 @@ public final class EvidenceReader {
                 complete = false
             }
             if hashing { hasher.update(bufferPointer: part) }
+            if legacyHashes {
+                sha1.update(bufferPointer: part)
+                md5.update(bufferPointer: part)
+            }
             total += UInt64(part.count)
             let more = try body(part)
             if !more { complete = false }
@@ -162,8 +171,10 @@ public final class EvidenceReader {
                 if total == item.size { complete = true }
             }
         }
-        let digest = complete && hashing ? hasher.finalize().map { String(format: "%02x", $0) }.joined() : nil
-        return Result(bytesRead: total, sha256: digest)
+        func hex<D: Sequence<UInt8>>(_ d: D) -> String { d.map { String(format: "%02x", $0) }.joined() }
+        let digest = complete && hashing ? hex(hasher.finalize()) : nil
+        let legacy = complete && legacyHashes
+        return Result(bytesRead: total, sha256: digest, sha1: legacy ? hex(sha1.finalize()) : nil, md5: legacy ? hex(md5.finalize()) : nil)
     }
 
     private func openArchive() throws -> Archive {

@@ -1,74 +1,101 @@
 public import Foundation
 import HuntCore
 public import Sigma
+public import YARA
+public import Indicators
 import BuiltinRules
 
-/// The loaded detection content: Sigma rules for logs and files, and indicator lists.
+/// The loaded detection content: Sigma rules for logs and files, YARA rules for file content,
+/// and indicator lists (hashes, names and paths, addresses).
 public struct Detectors: Sendable {
     public var rules: [SigmaRule]
     public var ruleErrors: [SigmaError]
-    public var hashes: HashIndicators
+    public var yara: YaraRules?
+    public var yaraErrors: [YaraCompileError]
+    public var indicators: IndicatorSet
+    public var indicatorWarnings: [String]
+    /// Path keys of Exchange's own pages (`Rules/known-good/`), never reported by name or path alone.
+    public var knownGood: Set<String>
 
-    /// Loads the built-in content (unless disabled) and the user's rule folders.
-    public static func load(builtin: Bool, extra: [URL]) throws -> Detectors {
+    public struct Sources: Sendable {
+        public var builtin = true
+        public var sigma: [URL] = []
+        public var yara: [URL] = []
+        public var indicators: [URL] = []
+        public init() {}
+    }
+
+    /// Loads the built-in content (unless disabled) and the user's folders. A missing user folder
+    /// is a configuration error; a broken rule inside one is reported and skipped.
+    public static func load(_ sources: Sources) throws -> Detectors {
+        let builtinDir = BuiltinRules.directory
+        for url in sources.sigma + sources.yara + sources.indicators where !FileManager.default.fileExists(atPath: url.path) {
+            throw SigmaError(file: url.path, reason: .invalid("no such rule or indicator file or folder"))
+        }
+        let loader = RuleLoader(mappings: try RuleLoader.loadMappings(in: builtinDir.appendingPathComponent("mappings")))
         var rules: [SigmaRule] = []
         var errors: [SigmaError] = []
-        var mappings: [FieldMapping] = []
-        let builtinDir = BuiltinRules.directory
-        mappings += try RuleLoader.loadMappings(in: builtinDir.appendingPathComponent("mappings"))
-        let loader = RuleLoader(mappings: mappings)
-        if builtin {
-            let r = loader.loadRules(in: builtinDir.appendingPathComponent("sigma"), label: "builtin:")
+        let sigmaDirs = (sources.builtin ? [(builtinDir.appendingPathComponent("sigma"), "builtin:")] : [])
+            + sources.sigma.map { ($0, $0.path + "/") }
+        for (dir, label) in sigmaDirs {
+            let r = loader.loadRules(in: dir, label: label)
             rules += r.rules
             errors += r.errors
         }
-        for dir in extra {
-            guard FileManager.default.fileExists(atPath: dir.path) else {
-                throw SigmaError(file: dir.path, reason: .invalid("no such rule file or folder"))
-            }
-            let r = loader.loadRules(in: dir, label: dir.path + "/")
-            rules += r.rules
-            errors += r.errors
+
+        var indicators = IndicatorSet()
+        var warnings: [String] = []
+        let iocDirs = (sources.builtin ? [(builtinDir.appendingPathComponent("iocs"), "builtin:iocs")] : [])
+            + sources.indicators.map { ($0, $0.path) }
+        for (url, label) in iocDirs {
+            let r = try IndicatorLoader.load(url, label: label)
+            indicators.merge(r.set)
+            warnings += r.warnings
         }
-        let hashes = try HashIndicators.load(builtinDir.appendingPathComponent("iocs/sha256.csv"), label: "builtin:iocs/sha256.csv")
-        return Detectors(rules: rules, ruleErrors: errors, hashes: hashes)
+
+        var yaraFiles: [(url: URL, label: String)] = []
+        if sources.builtin { yaraFiles += files(in: builtinDir.appendingPathComponent("yara"), label: "builtin:yara") }
+        for url in sources.yara { yaraFiles += files(in: url, label: url.path) }
+        var texts: [(label: String, text: String)] = []
+        var yaraErrors: [YaraCompileError] = []
+        for f in yaraFiles {
+            if let data = try? Data(contentsOf: f.url) { texts.append((f.label, String(decoding: data, as: UTF8.self))) }
+            else { yaraErrors.append(YaraCompileError(file: f.label, line: 0, message: "cannot read file", isWarning: false)) }
+        }
+        texts += indicators.yaraRules
+        let compiled = texts.isEmpty ? (rules: nil, errors: []) : YaraRules.compile(texts: texts)
+
+        let knownGoodFile = builtinDir.appendingPathComponent("known-good/exchange-web-files.csv")
+        let knownGood = Set((try String(contentsOf: knownGoodFile, encoding: .utf8)).split(whereSeparator: \.isNewline)
+            .map(String.init).filter { !$0.hasPrefix("#") && $0 != "path" }.map { "\\" + $0.lowercased() })
+        return Detectors(rules: rules, ruleErrors: errors, yara: compiled.rules, yaraErrors: yaraErrors + compiled.errors,
+                         indicators: indicators, indicatorWarnings: warnings, knownGood: knownGood)
+    }
+
+    /// Compatibility entry for callers that only add Sigma folders.
+    public static func load(builtin: Bool, extra: [URL]) throws -> Detectors {
+        var s = Sources()
+        s.builtin = builtin
+        s.sigma = extra
+        return try load(s)
+    }
+
+    static func files(in url: URL, label: String) -> [(url: URL, label: String)] {
+        var isDir: ObjCBool = false
+        FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+        guard isDir.boolValue else { return [(url, label)] }
+        let base = url.standardizedFileURL.path
+        return (FileManager.default.enumerator(at: url, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
+            .filter { ["yar", "yara"].contains($0.pathExtension.lowercased()) }
+            .sorted { $0.path < $1.path }
+            .map { u in (u, label + "/" + u.standardizedFileURL.path.dropFirst(base.count + 1)) }
     }
 
     func rules(for source: LogSource) -> [SigmaRule] { rules.filter { $0.logsource.admits(source) } }
-}
 
-/// Known-bad file hashes with their published source. The data lives in `Rules/iocs/`.
-public struct HashIndicators: Sendable {
-    public struct Indicator: Sendable {
-        public var sha256: String
-        public var name: String
-        public var source: String
-    }
-
-    public var bySHA256: [String: Indicator]
-    public var file: String
-
-    /// Reads `sha256,name,source` CSV (header line, `#` comments allowed).
-    static func load(_ url: URL, label: String) throws -> HashIndicators {
-        let text = try String(contentsOf: url, encoding: .utf8)
-        var out: [String: Indicator] = [:]
-        for line in text.split(whereSeparator: \.isNewline) {
-            if line.hasPrefix("#") || line.lowercased().hasPrefix("sha256,") { continue }
-            let parts = line.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 3, parts[0].count == 64 else { continue }
-            out[parts[0].lowercased()] = Indicator(sha256: parts[0].lowercased(), name: parts[1], source: parts[2])
-        }
-        return HashIndicators(bySHA256: out, file: label)
-    }
-
-    func finding(for sha256: String, event: Event) -> Finding? {
-        guard let hit = bySHA256[sha256] else { return nil }
-        return Finding(
-            rule: .init(id: "exhunt-ioc-sha256", title: "File hash matches a known web shell (\(hit.name))", source: file,
-                        references: [hit.source]),
-            cves: [], attack: ["T1505.003"], severity: .critical, role: .compromised,
-            timestamp: event.timestamp, source: event.source.description,
-            evidence: .init(location: event.location, excerpt: "SHA-256 \(sha256) listed by \(hit.source)", sha256: sha256),
-            fields: ["Path": event.value("Path") ?? ""])
+    /// Whether `windowsPath` is one of Exchange's own pages in its own folder.
+    func isKnownGood(_ windowsPath: String) -> Bool {
+        let p = windowsPath.lowercased()
+        return knownGood.contains { p.hasSuffix($0) }
     }
 }

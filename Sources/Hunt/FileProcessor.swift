@@ -3,6 +3,8 @@ import HuntCore
 import Evidence
 import ExchangeLogs
 import Sigma
+import YARA
+import Indicators
 
 /// What one evidence file contributed to the hunt.
 struct FileOutcome: Sendable {
@@ -18,6 +20,10 @@ struct FileProcessor {
     let detectors: Detectors
     let reader: EvidenceReader
     let contentLimit: UInt64
+    /// Read and YARA-scan every file (`--scan-all`), not only the places web shells and dumps sit.
+    let scanAll: Bool
+    /// One YARA scanner per worker: libyara scanners hold per-scan state.
+    let yara: YaraScanner?
 
     /// Extensions of files a web shell can hide in or be served from.
     static let webExtensions: Set<String> = ["aspx", "asmx", "ashx", "asax", "ascx", "asp", "cshtml", "config",
@@ -27,13 +33,11 @@ struct FileProcessor {
         switch item.location {
         case .httpProxyLog, .ecpServerLog, .ecpActivityLog, .oabGeneratorLog, .iisLog, .exchangeLog:
             return scanLog(item)
-        case .webRoot:
-            return checkFile(item, readContent: true)
-        case .dumpFolder, .programData:
-            return checkFile(item, readContent: false)
+        case .webRoot, .dumpFolder, .programData:
+            return checkFile(item, readContent: item.size <= contentLimit)
         case .other:
             if item.fileExtension == "log" { return scanLog(item) }
-            return checkFile(item, readContent: false)
+            return checkFile(item, readContent: scanAll && item.size <= contentLimit)
         }
     }
 
@@ -46,7 +50,9 @@ struct FileProcessor {
         var rules: [SigmaRule] = []
         var pending: [UInt8] = []
         var findings: [Finding] = []
+        var ipFields: [String] = []
         var rejected = false
+        var disguised = false
 
         func emit(_ line: LogScanner.Line) {
             var event = Event(source: source, timestamp: line.timestamp,
@@ -55,14 +61,31 @@ struct FileProcessor {
             for rule in rules where rule.matches(event) {
                 findings.append(Self.finding(rule, event))
             }
+            for field in ipFields {
+                guard let value = event.value(field) else { continue }
+                for address in value.split(whereSeparator: { $0 == " " || $0 == "," }) {
+                    for hit in detectors.indicators.lookup(.ip, String(address)) {
+                        findings.append(Self.ipFinding(hit, address: String(address), event: event))
+                    }
+                }
+            }
         }
         /// Decides the format from the first bytes (`head`), then feeds what was held back.
         func start(head: [UInt8]) -> Bool {
-            guard let format = LogFormat.sniff(head) else { rejected = true; return false }
+            let format = LogFormat.sniff(head)
+            if format == nil || format == .text, Self.looksLikeWebPage(head), Timestamp.find(in: head.prefix(64)) == nil {
+                disguised = true
+                rejected = true
+                return false
+            }
+            guard let format else { rejected = true; return false }
             source = Self.logSource(format: format, location: item.location)
             if case .text = format, source == .exchangeOther, item.location == .other { rejected = true; return false }
             rules = detectors.rules(for: source)
-            scanner = LogScanner(format: format, path: item.path, literals: rules.isEmpty ? [] : Self.literals(of: rules))
+            ipFields = source == .httpProxy || source == .iis ? ["ClientIpAddress", "c-ip"] : []
+            var literals = rules.isEmpty ? [] : Self.literals(of: rules)
+            if !ipFields.isEmpty, !detectors.indicators.ipValues.isEmpty { literals? += detectors.indicators.ipValues }
+            scanner = LogScanner(format: format, path: item.path, literals: literals)
             pending.withUnsafeBytes { scanner!.feed($0, emit: emit) }
             pending = []
             return true
@@ -90,6 +113,13 @@ struct FileProcessor {
         } catch {
             outcome.problems.append(Problem(.error, code: "unreadable", message: "\(error)", path: item.path))
             return outcome
+        }
+        if disguised {
+            // An ASP.NET page saved under a log name is still a page: check it like one.
+            var page = checkFile(item, readContent: item.size <= contentLimit)
+            page.problems.append(Problem(.warning, code: "disguised-file", message: "web page content in a file named like a log",
+                                         path: item.path))
+            return page
         }
         guard let scanner else {
             if item.location != .other {
@@ -178,40 +208,134 @@ struct FileProcessor {
         event.set("Extension", item.fileExtension)
         event.set("Size", String(item.size))
         event.set("Location", Self.locationName(item.location))
-        let rules = detectors.rules(for: .evidenceFile)
+        var fileFindings: [Finding] = []
+        var yaraMatches: [YaraMatch] = []
+        var hashes: EvidenceReader.Result?
         if readContent {
             var content: [UInt8] = []
-            let wantContent = item.size <= contentLimit
+            content.reserveCapacity(Int(item.size))
             do {
-                let result = try reader.read(item, hash: true) { chunk in
-                    if wantContent { content.append(contentsOf: chunk) }
+                hashes = try reader.read(item, hash: true, legacyHashes: detectors.indicators.needsLegacyHashes) { chunk in
+                    content.append(contentsOf: chunk)
                     return true
-                }
-                outcome.manifest = ManifestEntry(path: item.path, size: item.size, sha256: result.sha256,
-                                                 bytesRead: result.bytesRead, modified: item.modified)
-                if let sha = result.sha256 {
-                    event.set("SHA256", sha)
-                    if let f = detectors.hashes.finding(for: sha, event: event) { outcome.findings.append(f) }
                 }
             } catch {
                 outcome.problems.append(Problem(.error, code: "unreadable", message: "\(error)", path: item.path))
                 return outcome
             }
-            if wantContent { event.set("Content", Self.text(content)) }
-        }
-        for rule in rules where rule.matches(event) {
-            var f = Self.finding(rule, event)
-            if outcome.manifest == nil, rule.level >= .low {
-                // A flagged file is worth its hash even when its content is not otherwise read.
-                if let r = try? reader.read(item, hash: true, { _ in true }) {
-                    outcome.manifest = ManifestEntry(path: item.path, size: item.size, sha256: r.sha256,
-                                                     bytesRead: r.bytesRead, modified: item.modified)
-                    f.evidence.sha256 = r.sha256
+            event.set("Content", Self.text(content))
+            if let yara {
+                do {
+                    yaraMatches = try content.withUnsafeBytes {
+                        try yara.scan($0, externals: ["filename": item.name, "filepath": item.windowsPath,
+                                                      "extension": item.fileExtension.isEmpty ? "" : "." + item.fileExtension,
+                                                      "filetype": Self.fileType(content), "owner": ""])
+                    }
+                } catch {
+                    outcome.problems.append(Problem(.warning, code: "yara", message: "\(error)", path: item.path))
                 }
             }
+        }
+        if let sha = hashes?.sha256 { event.set("SHA256", sha) }
+
+        for rule in detectors.rules(for: .evidenceFile) where rule.matches(event) {
+            fileFindings.append(Self.finding(rule, event))
+        }
+        for m in yaraMatches { fileFindings.append(Self.yaraFinding(m, event)) }
+        var hashHit = false
+        for (kind, value) in [(Indicator.Kind.sha256, hashes?.sha256), (.sha1, hashes?.sha1), (.md5, hashes?.md5)] {
+            guard let value else { continue }
+            for hit in detectors.indicators.lookup(kind, value) {
+                hashHit = true
+                fileFindings.append(Self.indicatorFinding(hit, matched: "\(kind.rawValue.uppercased()) \(value)", severity: .critical, event))
+            }
+        }
+        let nameHits = detectors.indicators.matchFile(windowsPath: item.windowsPath)
+        // A published name or path that is one of Exchange's own pages, in its own folder, is
+        // only reported with other evidence about the file (hash, content).
+        if !nameHits.isEmpty && (!detectors.isKnownGood(item.windowsPath) || hashHit || !yaraMatches.isEmpty) {
+            for hit in nameHits {
+                fileFindings.append(Self.indicatorFinding(hit, matched: "\(hit.kind.rawValue) \(hit.value)", severity: .high, event))
+            }
+        }
+        if hashes == nil, fileFindings.contains(where: { $0.severity >= .low }) {
+            // A flagged file is worth its hash even when its content is not otherwise read.
+            hashes = try? reader.read(item, hash: true, { _ in true })
+        }
+        if let hashes {
+            outcome.manifest = ManifestEntry(path: item.path, size: item.size, sha256: hashes.sha256,
+                                             bytesRead: hashes.bytesRead, modified: item.modified)
+        }
+        for var f in fileFindings {
+            f.evidence.sha256 = hashes?.sha256
+            f.evidence.size = item.size
+            f.evidence.modified = item.modified
             outcome.findings.append(f)
         }
         return outcome
+    }
+
+    static func yaraFinding(_ m: YaraMatch, _ event: Event) -> Finding {
+        // Third-party sets (DRL 1.1) ask that the author and reference travel with every match.
+        let severity = Severity(rawValue: m.meta["severity"]?.lowercased() ?? "")
+            ?? (Int(m.meta["score"] ?? "").map { $0 >= 80 ? .critical : $0 >= 60 ? .high : .medium } ?? .high)
+        let references = ["reference", "references", "url"].compactMap { m.meta[$0] }
+        let strings = m.strings.prefix(20).map { Finding.StringMatch(identifier: $0.identifier, offset: $0.offset, text: Self.printable($0.data)) }
+        let path = event.value("Path") ?? event.location.path
+        var f = Finding(
+            rule: .init(id: m.rule, title: m.meta["description"].map { "\(m.rule): \($0)" } ?? m.rule, source: m.source,
+                        author: m.meta["author"], references: references),
+            cves: m.tags.filter { $0.uppercased().hasPrefix("CVE") }, attack: ["T1505.003"],
+            severity: severity, role: .compromised, timestamp: event.timestamp, source: event.source.description,
+            evidence: .init(location: event.location, excerpt: strings.first.map { "\($0.identifier) at \($0.offset): \($0.text)" } ?? path),
+            fields: ["Path": path],
+            extracted: ["summary": "YARA rule \(m.rule)\(m.meta["author"].map { " by \($0)" } ?? "") matched \(path)"])
+        f.evidence.matches = Array(strings)
+        return f
+    }
+
+    static func indicatorFinding(_ hit: Indicator, matched: String, severity: Severity, _ event: Event) -> Finding {
+        let path = event.value("Path") ?? event.location.path
+        return Finding(
+            rule: .init(id: "exhunt-ioc-\(hit.kind.rawValue)", title: "File matches a published indicator (\(hit.kind.rawValue))",
+                        source: hit.source, references: [hit.source]),
+            cves: [], attack: ["T1505.003"], severity: severity, role: .compromised,
+            timestamp: event.timestamp, source: event.source.description,
+            evidence: .init(location: event.location, excerpt: "\(matched) listed by \(hit.source)"),
+            fields: ["Path": path],
+            extracted: ["summary": "\(path) matches \(matched) from \(hit.source)\(hit.note.isEmpty ? "" : " (\(hit.note))")"])
+    }
+
+    static func ipFinding(_ hit: Indicator, address: String, event: Event) -> Finding {
+        var excerpt = event.raw
+        if excerpt.count > 600 { excerpt = String(excerpt.prefix(600)) + "…" }
+        let url = event.value("UrlStem") ?? event.value("cs-uri-stem") ?? "?"
+        return Finding(
+            rule: .init(id: "exhunt-ioc-ip", title: "Request from a published attacker address", source: hit.source, references: [hit.source]),
+            cves: [], attack: ["T1190"], severity: .medium, role: .attempted,
+            timestamp: event.timestamp, source: event.source.description,
+            evidence: .init(location: event.location, excerpt: excerpt),
+            fields: ["ClientIpAddress": address, "Url": url],
+            extracted: ["summary": "\(address) (listed by \(hit.source)) requested \(url)"])
+    }
+
+    /// Matched bytes as text: printable ASCII as is, anything else as `\xNN`.
+    static func printable(_ bytes: [UInt8]) -> String {
+        bytes.map { (0x20...0x7E).contains($0) && $0 != 0x5C ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }.joined()
+    }
+
+    /// The `filetype` external THOR-style rules read: a coarse type from the first bytes.
+    static func fileType(_ bytes: [UInt8]) -> String {
+        if bytes.starts(with: [0x4D, 0x5A]) { return "EXE" }
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return "ZIP" }
+        if bytes.starts(with: [0x4D, 0x44, 0x4D, 0x50]) { return "MDMP" }
+        return looksLikeWebPage(Array(bytes.prefix(4096))) ? "ASPX" : ""
+    }
+
+    /// ASP.NET markup in the first bytes: a page, whatever its name.
+    static func looksLikeWebPage(_ head: [UInt8]) -> Bool {
+        let text = String(decoding: head.prefix(4096), as: UTF8.self).lowercased()
+        return text.contains("<%@") || (text.contains("<script") && text.contains("runat"))
     }
 
     static func locationName(_ l: ArtifactLocation) -> String {

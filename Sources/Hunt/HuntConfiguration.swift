@@ -15,8 +15,12 @@ public struct HuntConfiguration: Sendable {
     public var windowStart = Date(timeIntervalSince1970: 1_609_632_000)
     /// Parallel workers; defaults to the number of cores.
     public var jobs = ProcessInfo.processInfo.activeProcessorCount
-    /// Web-root files larger than this are hashed but their content is not matched.
+    /// Files larger than this are not read for content checks and YARA (web shells are small;
+    /// compiled page DLLs a few hundred KB). Logs are always read whole.
     public var contentLimit: UInt64 = 16 << 20
+    /// Content-check and YARA-scan every file of the evidence, not only web folders, `C:\root`,
+    /// `Windows\Temp` and `ProgramData`.
+    public var scanAll = false
     /// Compute SHA-256 of every file read for the manifest. Off only for fast triage.
     public var hashFiles = true
     /// Called from worker threads as files finish.

@@ -2,6 +2,7 @@ import Foundation
 public import HuntCore
 import Sigma
 import Evidence
+import YARA
 
 /// Runs a hunt over one host's evidence: discovery, one read per file on every core, detectors,
 /// then coverage and verdict. Problems with single files never stop it.
@@ -25,6 +26,10 @@ public struct Hunter: Sendable {
         problems += detectors.ruleErrors.map {
             Problem($0.isUnsupported ? .warning : .error, code: "rule", message: $0.description, path: $0.file)
         }
+        problems += detectors.yaraErrors.map {
+            Problem($0.isWarning ? .warning : .error, code: "yara-rule", message: $0.description, path: $0.file, line: $0.line)
+        }
+        problems += detectors.indicatorWarnings.map { Problem(.warning, code: "indicator", message: $0) }
 
         let outcomes = await process(items, tree: tree)
         var findings: [Finding] = []
@@ -63,11 +68,13 @@ public struct Hunter: Sendable {
         let detectors = self.detectors
         let limit = configuration.contentLimit
         let hashing = configuration.hashFiles
+        let scanAll = configuration.scanAll
         let progress = configuration.progress
         return await withTaskGroup(of: [FileOutcome].self) { group in
             for _ in 0..<workers {
                 group.addTask {
-                    let processor = FileProcessor(detectors: detectors, reader: tree.makeReader(hashing: hashing), contentLimit: limit)
+                    let processor = FileProcessor(detectors: detectors, reader: tree.makeReader(hashing: hashing), contentLimit: limit,
+                                                  scanAll: scanAll, yara: detectors.yara.flatMap { try? YaraScanner(rules: $0) })
                     var out: [FileOutcome] = []
                     while let index = await queue.next() {
                         out.append(processor.process(items[index]))

@@ -25,6 +25,11 @@ public struct Finding: Codable, Sendable {
         public var offset: UInt64?
         public var excerpt: String
         public var sha256: String?
+        /// For files: size and modification time as found in the collection.
+        public var size: UInt64?
+        public var modified: Date?
+        /// For YARA findings: the strings that matched, with their offsets in the file.
+        public var matches: [StringMatch]?
 
         public init(location: EvidenceLocation, excerpt: String, sha256: String? = nil) {
             self.path = location.path
@@ -32,6 +37,20 @@ public struct Finding: Codable, Sendable {
             self.offset = location.offset
             self.excerpt = excerpt
             self.sha256 = sha256
+        }
+    }
+
+    /// A matched string: its identifier, where it is, and the matched bytes as text (non-printable
+    /// bytes as `\xNN`).
+    public struct StringMatch: Codable, Sendable, Hashable {
+        public var identifier: String
+        public var offset: Int64
+        public var text: String
+
+        public init(identifier: String, offset: Int64, text: String) {
+            self.identifier = identifier
+            self.offset = offset
+            self.text = text
         }
     }
 

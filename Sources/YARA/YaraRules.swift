@@ -8,6 +8,13 @@ public struct YaraCompileError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var isWarning: Bool
     public var description: String { "\(file):\(line): \(isWarning ? "warning" : "error"): \(message)" }
+
+    public init(file: String, line: Int, message: String, isWarning: Bool) {
+        self.file = file
+        self.line = line
+        self.message = message
+        self.isWarning = isWarning
+    }
 }
 
 /// Compiled YARA rules. Immutable once compiled and safe to share: libyara allows many scanners
@@ -33,9 +40,6 @@ public final class YaraRules: @unchecked Sendable {
     /// Compiles `files` (path and label), each in its own namespace. A file with errors is left
     /// out and reported with its line; every other file still compiles.
     public static func compile(_ files: [(url: URL, label: String)]) -> (rules: YaraRules?, errors: [YaraCompileError]) {
-        guard YaraLibrary.ready else {
-            return (nil, [YaraCompileError(file: "libyara", line: 0, message: "yr_initialize failed", isWarning: false)])
-        }
         var texts: [(label: String, text: String)] = []
         var errors: [YaraCompileError] = []
         for f in files {
@@ -45,6 +49,16 @@ public final class YaraRules: @unchecked Sendable {
             }
             texts.append((f.label, String(decoding: data, as: UTF8.self)))
         }
+        let r = compile(texts: texts)
+        return (r.rules, errors + r.errors)
+    }
+
+    /// Compiles rule texts, each labelled and in its own namespace (see `compile(_:)`).
+    public static func compile(texts: [(label: String, text: String)]) -> (rules: YaraRules?, errors: [YaraCompileError]) {
+        guard YaraLibrary.ready else {
+            return (nil, [YaraCompileError(file: "libyara", line: 0, message: "yr_initialize failed", isWarning: false)])
+        }
+        var errors: [YaraCompileError] = []
         // libyara's compiler is unusable after an error, so compile optimistically and start over
         // without each file that fails; rule sets rarely have more than a few bad files.
         var excluded = Set<Int>()

@@ -3,6 +3,7 @@ import Foundation
 import Hunt
 import HuntCore
 import Reports
+import Indicators
 
 struct HuntCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,8 +30,20 @@ struct HuntCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Extra Sigma rule folder or file (repeatable).")
     var rules: [String] = []
 
-    @Flag(name: .customLong("no-builtin-rules"), help: "Use only the rules given with --rules.")
+    @Option(name: .long, help: "Extra YARA rule file or folder (repeatable), e.g. signature-base's yara/.")
+    var yara: [String] = []
+
+    @Option(name: .long, help: "Indicator file or folder (repeatable): CSV, hash lists, STIX 2.1 JSON, CHIRP YAML.")
+    var iocs: [String] = []
+
+    @Flag(name: .customLong("no-builtin-rules"), help: "Use only the rules and indicators given on the command line.")
     var noBuiltinRules = false
+
+    @Flag(name: .customLong("scan-all"), help: "Content-check and YARA-scan every file, not only web folders, C:\\root, Windows\\Temp and ProgramData.")
+    var scanAll = false
+
+    @Option(name: .customLong("max-file-size"), help: "Files larger than this many MiB are not content-checked or YARA-scanned (default 16).")
+    var maxFileSize: UInt64 = 16
 
     @Option(name: .long, help: "Host name for the report (default: the evidence folder's name).")
     var host: String?
@@ -60,6 +73,8 @@ struct HuntCommand: AsyncParsableCommand {
         config.builtinRules = !noBuiltinRules
         config.host = host
         config.hashFiles = !noHash
+        config.scanAll = scanAll
+        config.contentLimit = maxFileSize << 20
         if let jobs { guard jobs > 0 else { throw ValidationError("--jobs must be at least 1") }; config.jobs = jobs }
         if let windowStart {
             guard let d = Self.parseDay(windowStart) else { throw ValidationError("--window-start wants YYYY-MM-DD") }
@@ -71,12 +86,17 @@ struct HuntCommand: AsyncParsableCommand {
         }
         let detectors: Detectors
         do {
-            detectors = try Detectors.load(builtin: config.builtinRules, extra: config.ruleDirectories)
+            var sources = Detectors.Sources()
+            sources.builtin = config.builtinRules
+            sources.sigma = config.ruleDirectories
+            sources.yara = yara.map { URL(fileURLWithPath: $0) }
+            sources.indicators = iocs.map { URL(fileURLWithPath: $0) }
+            detectors = try Detectors.load(sources)
         } catch {
             Terminal.error("cannot load rules: \(error)")
             throw ExitCode(2)
         }
-        if detectors.rules.isEmpty {
+        if detectors.rules.isEmpty && detectors.yara == nil && detectors.indicators.isEmpty {
             Terminal.error("no usable rules loaded")
             throw ExitCode(2)
         }

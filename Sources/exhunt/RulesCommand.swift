@@ -4,6 +4,8 @@ import Hunt
 import Reports
 import Sigma
 import HuntCore
+import Indicators
+import YARA
 
 struct RulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +23,7 @@ struct RulesCommand: AsyncParsableCommand {
             for r in d.rules {
                 print([r.id, r.level.rawValue, r.logsource.description, TerminalText.sanitize(r.title), r.file].joined(separator: "\t"))
             }
+            print("\(d.rules.count) Sigma rules, \(d.yara?.ruleCount ?? 0) YARA rules, \(d.indicators.all.count) indicators")
         }
     }
 

@@ -40,7 +40,7 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         #expect(usage.status == 2)
         let badRules = try runCLI(["hunt", samples.path, "--rules", "/no/such/rules"])
         #expect(badRules.status == 2)
-        #expect(badRules.stderr.contains("no such rule file or folder"))
+        #expect(badRules.stderr.contains("no such rule or indicator file or folder"))
     }
 
     @Test func rulesCheckReportsBrokenRuleFiles() throws {

@@ -45,8 +45,8 @@ enum RuleID {
     static let iisShell = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2611"
     static let iisShellProbe = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2612"
     static let iisEntry = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2613"
-    static let chopper = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2621"
-    static let oabDump = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2622"
+    static let chopper = "EXHUNT_ASPX_ChinaChopper_UnsafeEval"
+    static let oabDump = "EXHUNT_ASPX_OAB_VirtualDirectory_Dump_Script"
     static let lsass = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2623"
     static let archive = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2624"
 }

@@ -1,0 +1,84 @@
+public import Foundation
+
+/// A loaded set of indicators with the lookups the hunt needs.
+public struct IndicatorSet: Sendable {
+    public private(set) var all: [Indicator] = []
+    private var byValue: [Indicator.Kind: [String: [Indicator]]] = [:]
+    /// YARA rules that came embedded in an indicator file (CHIRP), with a label for each.
+    public private(set) var yaraRules: [(label: String, text: String)] = []
+
+    public init(_ indicators: [Indicator] = []) {
+        for i in indicators { add(i) }
+    }
+
+    public mutating func add(_ i: Indicator) {
+        guard !i.value.isEmpty else { return }
+        if byValue[i.kind]?[i.value]?.contains(where: { $0.source == i.source }) == true { return }
+        all.append(i)
+        byValue[i.kind, default: [:]][i.value, default: []].append(i)
+    }
+
+    public mutating func merge(_ other: IndicatorSet) {
+        for i in other.all { add(i) }
+        yaraRules += other.yaraRules
+    }
+
+    mutating func addYara(label: String, text: String) { yaraRules.append((label, text)) }
+
+    public var isEmpty: Bool { all.isEmpty && yaraRules.isEmpty }
+    public func count(_ kind: Indicator.Kind) -> Int { byValue[kind]?.count ?? 0 }
+    /// Whether MD5 or SHA-1 values are present (so files need those hashes too).
+    public var needsLegacyHashes: Bool { count(.md5) + count(.sha1) > 0 }
+
+    public func lookup(_ kind: Indicator.Kind, _ value: String) -> [Indicator] {
+        byValue[kind]?[Self.normalise(value, kind)] ?? []
+    }
+
+    /// Indicators a file matches by name or path. Paths match by their part below the install
+    /// root, so `E:\Exchange\FrontEnd\HttpProxy\owa\auth\x.aspx` matches a published
+    /// `C:\Program Files\…\V15\FrontEnd\HttpProxy\owa\auth\x.aspx`.
+    public func matchFile(windowsPath: String) -> [Indicator] {
+        let path = Self.normalise(windowsPath, .filePath)
+        let name = String(path.split(separator: "\\").last ?? "")
+        var out = byValue[.fileName]?[name] ?? []
+        if let key = Self.pathKey(path) { out += byValue[.filePath]?[key] ?? [] }
+        return out
+    }
+
+    /// Addresses of `.ip` indicators, for the log scanner's literal prefilter.
+    public var ipValues: [String] { Array(byValue[.ip]?.keys ?? [:].keys) }
+
+    // MARK: - Normalisation
+
+    /// Path roots that vary between installs; a path is keyed by what follows the last of them.
+    static let roots = ["\\frontend\\httpproxy\\", "\\clientaccess\\", "\\inetpub\\wwwroot\\", "\\inetpub\\", "\\programdata\\",
+                        "\\windows\\temp\\", "\\exchange server\\v15\\", "\\v15\\"]
+
+    static func pathKey(_ normalisedPath: String) -> String? {
+        let p = "\\" + normalisedPath
+        for root in roots {
+            if let r = p.range(of: root, options: .backwards) { return root + p[r.upperBound...] }
+        }
+        return nil
+    }
+
+    static func normalise(_ raw: String, _ kind: Indicator.Kind) -> String {
+        var v = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Feeds "defang" network indicators: 1.2.3[.]4, hxxp.
+        v = v.replacingOccurrences(of: "[.]", with: ".").replacingOccurrences(of: "[:]", with: ":")
+        switch kind {
+        case .filePath:
+            v = v.replacingOccurrences(of: "/", with: "\\").lowercased()
+            return pathKey(v) ?? v
+        case .fileName:
+            return String(v.replacingOccurrences(of: "/", with: "\\").split(separator: "\\").last ?? "").lowercased()
+        default:
+            return v.lowercased()
+        }
+    }
+
+    static func isIPv4(_ s: String) -> Bool {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { p in !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isNumber) && Int(p)! <= 255 }
+    }
+}
