@@ -12,21 +12,24 @@ public struct EvidenceItem: Sendable, Hashable {
     public var modified: Date?
     public var location: ArtifactLocation
 
+    /// The file name (last path component).
+    public let name: String
+    /// The lowercased extension without the dot, or "".
+    public let fileExtension: String
+
     init(path: String, size: UInt64, modified: Date?) {
         self.path = path
         self.windowsPath = WindowsPath.from(relative: path)
         self.size = size
         self.modified = modified
         self.location = ArtifactLocation.classify(windowsPath)
-    }
-
-    /// The file name (last path component).
-    public var name: String { String(path.split(separator: "/").last ?? Substring(path)) }
-
-    /// The lowercased extension without the dot, or "".
-    public var fileExtension: String {
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
-        return name[name.index(after: dot)...].lowercased()
+        let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+        self.name = name
+        if let dot = name.lastIndex(of: "."), dot != name.startIndex {
+            fileExtension = name[name.index(after: dot)...].lowercased()
+        } else {
+            fileExtension = ""
+        }
     }
 }
 

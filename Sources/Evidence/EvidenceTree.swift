@@ -171,7 +171,7 @@ public final class EvidenceReader {
                 if total == item.size { complete = true }
             }
         }
-        func hex<D: Sequence<UInt8>>(_ d: D) -> String { d.map { String(format: "%02x", $0) }.joined() }
+        func hex<D: Sequence<UInt8>>(_ d: D) -> String { Hex.encode(d) }
         let digest = complete && hashing ? hex(hasher.finalize()) : nil
         let legacy = complete && legacyHashes
         return Result(bytesRead: total, sha256: digest, sha1: legacy ? hex(sha1.finalize()) : nil, md5: legacy ? hex(md5.finalize()) : nil)
@@ -185,5 +185,20 @@ public final class EvidenceReader {
         }
         archive = a
         return a
+    }
+}
+
+/// Lowercase hex without a formatter per byte (this runs for every file).
+enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    static func encode<D: Sequence<UInt8>>(_ bytes: D) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -208,6 +208,7 @@ struct FileProcessor {
         event.set("Extension", item.fileExtension)
         event.set("Size", String(item.size))
         event.set("Location", Self.locationName(item.location))
+        let fileRules = detectors.rules(for: .evidenceFile)
         var fileFindings: [Finding] = []
         var yaraMatches: [YaraMatch] = []
         var hashes: EvidenceReader.Result?
@@ -223,7 +224,7 @@ struct FileProcessor {
                 outcome.problems.append(Problem(.error, code: "unreadable", message: "\(error)", path: item.path))
                 return outcome
             }
-            event.set("Content", Self.text(content))
+            if fileRules.contains(where: { $0.reads("Content") }) { event.set("Content", Self.text(content)) }
             if let yara {
                 do {
                     yaraMatches = try content.withUnsafeBytes {
@@ -238,7 +239,7 @@ struct FileProcessor {
         }
         if let sha = hashes?.sha256 { event.set("SHA256", sha) }
 
-        for rule in detectors.rules(for: .evidenceFile) where rule.matches(event) {
+        for rule in fileRules where rule.matches(event) {
             fileFindings.append(Self.finding(rule, event))
         }
         for m in yaraMatches { fileFindings.append(Self.yaraFinding(m, event)) }
@@ -332,11 +333,22 @@ struct FileProcessor {
         return looksLikeWebPage(Array(bytes.prefix(4096))) ? "ASPX" : ""
     }
 
-    /// ASP.NET markup in the first bytes: a page, whatever its name.
+    /// ASP.NET markup in the first 4 KiB: a page, whatever its name.
     static func looksLikeWebPage(_ head: [UInt8]) -> Bool {
-        let text = String(decoding: head.prefix(4096), as: UTF8.self).lowercased()
-        return text.contains("<%@") || (text.contains("<script") && text.contains("runat"))
+        head.prefix(4096).withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress else { return false }
+            func has(_ finder: LiteralFinder) -> Bool {
+                var found = false
+                finder.forEachMatch(in: base, count: p.count) { _ in found = true; return p.count }
+                return found
+            }
+            return has(pageDirective) || (has(scriptTag) && has(runat))
+        }
     }
+
+    private static let pageDirective = LiteralFinder("<%@")
+    private static let scriptTag = LiteralFinder("<script")
+    private static let runat = LiteralFinder("runat")
 
     static func locationName(_ l: ArtifactLocation) -> String {
         switch l {

@@ -38,8 +38,9 @@ public struct IndicatorSet: Sendable {
     /// root, so `E:\Exchange\FrontEnd\HttpProxy\owa\auth\x.aspx` matches a published
     /// `C:\Program Files\…\V15\FrontEnd\HttpProxy\owa\auth\x.aspx`.
     public func matchFile(windowsPath: String) -> [Indicator] {
-        let path = Self.normalise(windowsPath, .filePath)
-        let name = String(path.split(separator: "\\").last ?? "")
+        guard byValue[.fileName] != nil || byValue[.filePath] != nil else { return [] }
+        let path = windowsPath.lowercased()
+        let name = path.lastIndex(of: "\\").map { String(path[path.index(after: $0)...]) } ?? path
         var out = byValue[.fileName]?[name] ?? []
         if let key = Self.pathKey(path) { out += byValue[.filePath]?[key] ?? [] }
         return out
@@ -55,23 +56,33 @@ public struct IndicatorSet: Sendable {
                         "\\windows\\temp\\", "\\exchange server\\v15\\", "\\v15\\"]
 
     static func pathKey(_ normalisedPath: String) -> String? {
-        let p = "\\" + normalisedPath
-        for root in roots {
-            if let r = p.range(of: root, options: .backwards) { return root + p[r.upperBound...] }
+        let p = Array(("\\" + normalisedPath).utf8)
+        for (root, bytes) in rootBytes {
+            // Last occurrence of the root, searched on bytes (this runs for every file).
+            var i = p.count - bytes.count
+            while i >= 0 {
+                if p[i] == bytes[0] && p[i..<i + bytes.count].elementsEqual(bytes) {
+                    return root + String(decoding: p[(i + bytes.count)...], as: UTF8.self)
+                }
+                i -= 1
+            }
         }
         return nil
     }
 
+    private static let rootBytes = roots.map { ($0, Array($0.utf8)) }
+
     static func normalise(_ raw: String, _ kind: Indicator.Kind) -> String {
         var v = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        // Feeds "defang" network indicators: 1.2.3[.]4, hxxp.
-        v = v.replacingOccurrences(of: "[.]", with: ".").replacingOccurrences(of: "[:]", with: ":")
+        // Feeds "defang" network indicators: 1.2.3[.]4.
+        if v.contains("[") { v = v.replacingOccurrences(of: "[.]", with: ".").replacingOccurrences(of: "[:]", with: ":") }
         switch kind {
         case .filePath:
-            v = v.replacingOccurrences(of: "/", with: "\\").lowercased()
+            v = String(v.lowercased().map { $0 == "/" ? "\\" : $0 })
             return pathKey(v) ?? v
         case .fileName:
-            return String(v.replacingOccurrences(of: "/", with: "\\").split(separator: "\\").last ?? "").lowercased()
+            let lower = v.lowercased()
+            return String(lower.split(whereSeparator: { $0 == "\\" || $0 == "/" }).last ?? "")
         default:
             return v.lowercased()
         }

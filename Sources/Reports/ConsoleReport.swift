@@ -83,14 +83,7 @@ public struct ConsoleReport {
         }
     }
 
-    static func iso(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        return f.string(from: d)
-    }
+    static func iso(_ d: Date) -> String { ISOTime.string(d, milliseconds: false) }
 
-    static func day(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withFullDate]
-        return f.string(from: d)
-    }
+    static func day(_ d: Date) -> String { ISOTime.day(d) }
 }

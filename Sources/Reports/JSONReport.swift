@@ -9,9 +9,7 @@ public enum JSONReport {
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         e.dateEncodingStrategy = .custom { date, encoder in
             var c = encoder.singleValueContainer()
-            let f = ISO8601DateFormatter()
-            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            try c.encode(f.string(from: date))
+            try c.encode(ISOTime.string(date))
         }
         return try e.encode(report)
     }

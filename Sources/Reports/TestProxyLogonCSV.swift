@@ -85,5 +85,5 @@ public enum TestProxyLogonCSV {
         return list.filter { seen.insert($0).inserted }
     }
 
-    private static func iso(_ d: Date) -> String { ISO8601DateFormatter().string(from: d) }
+    private static func iso(_ d: Date) -> String { ISOTime.string(d, milliseconds: false) }
 }

@@ -18,6 +18,15 @@ indirect enum Selection: Sendable {
         }
     }
 
+    /// Lowercased names of the fields this selection reads.
+    var fieldNames: Set<String> {
+        switch self {
+        case .fields(let tests): return Set(tests.compactMap { $0.field?.lowercased() })
+        case .anyOf(let list): return list.reduce(into: Set<String>()) { $0.formUnion($1.fieldNames) }
+        case .keywords: return []
+        }
+    }
+
     /// Literals of which every matching event contains at least one (lowercased); nil if unknown.
     var literals: Set<String>? {
         switch self {

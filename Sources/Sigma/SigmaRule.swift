@@ -54,6 +54,12 @@ public struct SigmaRule: Sendable {
 
     public func matches(_ event: Event) -> Bool { condition.evaluate(selections, event) }
 
+    /// Whether the rule reads `field` (case ignored), so readers can skip costly fields no rule wants.
+    public func reads(_ field: String) -> Bool {
+        let f = field.lowercased()
+        return selections.values.contains { $0.fieldNames.contains(f) } || extracts.contains { $0.field?.lowercased() == f }
+    }
+
     /// Values pulled out by `exhunt.extract`, for example the path a web shell was written to.
     public func extract(_ event: Event) -> [String: String] {
         var out: [String: String] = [:]

@@ -52,6 +52,8 @@ public final class YaraScanner {
             c.matches.append(YaraScanner.copy(rule, context, c.sources))
             return CALLBACK_CONTINUE
         }, Unmanaged.passUnretained(collector).toOpaque())
+        // Only matches call back; libyara would otherwise call once per rule that did not match.
+        yr_scanner_set_flags(handle, SCAN_FLAGS_REPORT_RULES_MATCHING)
         yr_scanner_set_timeout(handle, timeout)
     }
 
