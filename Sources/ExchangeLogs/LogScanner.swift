@@ -44,11 +44,16 @@ public struct LogScanner {
     ///   - literals: candidate filter; a line is emitted if it contains any of them (ASCII case
     ///     ignored). `nil` emits every data line; an empty array emits none.
     ///   - maxLineLength: longer lines are skipped with a `line-too-long` problem.
-    public init(format: LogFormat, path: String, literals: [String]?, maxLineLength: Int = 16 << 20) {
+    private let addressFinder: AddressFinder?
+
+    /// - Parameter addresses: IPv4 addresses that also make a line a candidate, as whole tokens.
+    public init(format: LogFormat, path: String, literals: [String]?, addresses: [String] = [], maxLineLength: Int = 16 << 20) {
         self.format = format
         self.path = path
         self.maxLineLength = maxLineLength
         self.finders = literals.map(LiteralSet.init)
+        let a = AddressFinder(addresses)
+        self.addressFinder = a.isEmpty ? nil : a
     }
 
     /// Problems found so far, one per kind with a count of the repeats.
@@ -132,7 +137,13 @@ public struct LogScanner {
                 candidates.append(Self.lineStart(base, before: start))
                 return (Self.indexOfNewline(base, start, count) ?? count) + 1
             }
-            if finders.groups.count > 1 { candidates.sort() }
+            if let addressFinder {
+                addressFinder.forEachMatch(in: base, count: count) { start in
+                    candidates.append(Self.lineStart(base, before: start))
+                    return (Self.indexOfNewline(base, start, count) ?? count) + 1
+                }
+            }
+            if finders.groups.count > 1 || addressFinder != nil { candidates.sort() }
         }
         var nextCandidate = 0
         var lastData: Range<Int>?

@@ -24,6 +24,8 @@ struct FileProcessor {
     let scanAll: Bool
     /// One YARA scanner per worker: libyara scanners hold per-scan state.
     let yara: YaraScanner?
+    /// Look for indicator IP addresses in every HttpProxy and IIS line (`--no-ip-iocs` turns it off).
+    let matchAddresses: Bool
 
     /// Extensions of files a web shell can hide in or be served from.
     static let webExtensions: Set<String> = ["aspx", "asmx", "ashx", "asax", "ascx", "asp", "cshtml", "config",
@@ -83,9 +85,9 @@ struct FileProcessor {
             if case .text = format, source == .exchangeOther, item.location == .other { rejected = true; return false }
             rules = detectors.rules(for: source)
             ipFields = source == .httpProxy || source == .iis ? ["ClientIpAddress", "c-ip"] : []
-            var literals = rules.isEmpty ? [] : Self.literals(of: rules)
-            if !ipFields.isEmpty, !detectors.indicators.ipValues.isEmpty { literals? += detectors.indicators.ipValues }
-            scanner = LogScanner(format: format, path: item.path, literals: literals)
+            let addresses = ipFields.isEmpty || !matchAddresses ? [] : detectors.indicators.ipValues
+            scanner = LogScanner(format: format, path: item.path, literals: rules.isEmpty ? [] : Self.literals(of: rules),
+                                 addresses: addresses)
             pending.withUnsafeBytes { scanner!.feed($0, emit: emit) }
             pending = []
             return true

@@ -21,6 +21,8 @@ public struct HuntConfiguration: Sendable {
     /// Content-check and YARA-scan every file of the evidence, not only web folders, `C:\root`,
     /// `Windows\Temp` and `ProgramData`.
     public var scanAll = false
+    /// Match indicator IP addresses against client addresses in HttpProxy and IIS logs.
+    public var matchAddresses = true
     /// Compute SHA-256 of every file read for the manifest. Off only for fast triage.
     public var hashFiles = true
     /// Called from worker threads as files finish.

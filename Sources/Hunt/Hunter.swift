@@ -69,12 +69,14 @@ public struct Hunter: Sendable {
         let limit = configuration.contentLimit
         let hashing = configuration.hashFiles
         let scanAll = configuration.scanAll
+        let matchAddresses = configuration.matchAddresses
         let progress = configuration.progress
         return await withTaskGroup(of: [FileOutcome].self) { group in
             for _ in 0..<workers {
                 group.addTask {
                     let processor = FileProcessor(detectors: detectors, reader: tree.makeReader(hashing: hashing), contentLimit: limit,
-                                                  scanAll: scanAll, yara: detectors.yara.flatMap { try? YaraScanner(rules: $0) })
+                                                  scanAll: scanAll, yara: detectors.yara.flatMap { try? YaraScanner(rules: $0) },
+                                                  matchAddresses: matchAddresses)
                     var out: [FileOutcome] = []
                     while let index = await queue.next() {
                         out.append(processor.process(items[index]))

@@ -58,6 +58,10 @@ struct HuntCommand: AsyncParsableCommand {
           help: "Skip SHA-256 of log files (fast triage). The manifest then lists paths and sizes only; hunt again without it for a defensible report.")
     var noHash = false
 
+    @Flag(name: .customLong("no-ip-iocs"),
+          help: "Do not look for indicator IP addresses in HttpProxy and IIS logs (they cost a check at every dot of every line).")
+    var noIPIOCs = false
+
     @Flag(name: .long, help: "Print only the verdict line.")
     var quiet = false
 
@@ -74,6 +78,7 @@ struct HuntCommand: AsyncParsableCommand {
         config.host = host
         config.hashFiles = !noHash
         config.scanAll = scanAll
+        config.matchAddresses = !noIPIOCs
         config.contentLimit = maxFileSize << 20
         if let jobs { guard jobs > 0 else { throw ValidationError("--jobs must be at least 1") }; config.jobs = jobs }
         if let windowStart {

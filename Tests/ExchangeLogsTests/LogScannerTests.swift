@@ -225,6 +225,27 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
     }
 }
 
+@Suite struct AddressFinderTests {
+    @Test func findsListedAddressesOnlyAsWholeTokens() {
+        let finder = AddressFinder(["1.2.3.4", "165.232.154.116", "not.an.ip", "::1"])
+        func found(_ text: String) -> [Int] {
+            var out: [Int] = []
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBufferPointer { p in finder.forEachMatch(in: p.baseAddress!, count: p.count) { out.append($0); return $0 + 1 } }
+            return out
+        }
+        #expect(found("a,1.2.3.4,b") == [2])
+        #expect(found("1.2.3.4") == [0])
+        #expect(found("x 165.232.154.116 y") == [2])
+        #expect(found("a,11.2.3.4,b").isEmpty)
+        #expect(found("a,1.2.3.45,b").isEmpty)
+        #expect(found("a,1.2.3.4.5,b").isEmpty)
+        #expect(found("v15.1.2.3.4").isEmpty)
+        #expect(found("a,1.2.3.4  10.0.0.1,b") == [2])
+        #expect(found("999.1.2.3,1.2.3.4") == [10])
+    }
+}
+
 @Suite struct TimestampTests {
     @Test func parsesExchangeAndIISForms() {
         #expect(Timestamp.parse("2021-03-02T00:00:00Z")?.timeIntervalSince1970 == 1_614_643_200)
