@@ -55,6 +55,7 @@ let package = Package(
         // Writes the bundled sample evidence and the benchmark's large log sets.
         .executableTarget(name: "exhunt-samplegen", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .testTarget(name: "ExchangeLogsTests", dependencies: ["ExchangeLogs", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "YARATests", dependencies: ["YARA"], swiftSettings: strict),

@@ -9,7 +9,14 @@ public struct EvidenceItem: Sendable, Hashable {
     /// path with backslashes.
     public var windowsPath: String
     public var size: UInt64
+    /// The copy's modification time, as the collection's file system has it.
     public var modified: Date?
+    /// The original file's times on the server, when the collection tool recorded them (KAPE).
+    public var sourceCreated: Date?
+    public var sourceModified: Date?
+
+    /// The best known time the file was last written on the server.
+    public var lastWritten: Date? { sourceModified ?? modified }
     public var location: ArtifactLocation
 
     /// The file name (last path component).

@@ -35,6 +35,28 @@ public struct EvidenceTree: Sendable {
     /// Every regular file, sorted by path. Symbolic links are not followed (a link could point out
     /// of the evidence); unreadable folders are reported through `problems` and skipped.
     public func items(problems: inout [String]) -> [EvidenceItem] {
+        var items = listing(problems: &problems)
+        // Collection tools' records of the original file times.
+        var metadata = CollectionMetadata()
+        let reader = makeReader()
+        for item in items where CollectionMetadata.isCopyLog(item.name) && item.size < 512 << 20 {
+            var data: [UInt8] = []
+            if (try? reader.read(item, hash: false) { data.append(contentsOf: $0); return true }) != nil {
+                metadata.addKapeCopyLog(String(decoding: data, as: UTF8.self))
+            }
+        }
+        if !metadata.isEmpty {
+            for i in items.indices {
+                if let t = metadata.times(forWindowsPath: items[i].windowsPath) {
+                    items[i].sourceCreated = t.created
+                    items[i].sourceModified = t.modified
+                }
+            }
+        }
+        return items
+    }
+
+    private func listing(problems: inout [String]) -> [EvidenceItem] {
         switch kind {
         case .directory:
             var out: [EvidenceItem] = []

@@ -202,7 +202,7 @@ struct FileProcessor {
 
     private func checkFile(_ item: EvidenceItem, readContent: Bool) -> FileOutcome {
         var outcome = FileOutcome()
-        var event = Event(source: .evidenceFile, timestamp: item.modified,
+        var event = Event(source: .evidenceFile, timestamp: item.lastWritten,
                           location: EvidenceLocation(path: item.path), raw: item.windowsPath)
         event.set("Path", item.windowsPath)
         event.set("RelativePath", item.path)
@@ -272,7 +272,7 @@ struct FileProcessor {
         for var f in fileFindings {
             f.evidence.sha256 = hashes?.sha256
             f.evidence.size = item.size
-            f.evidence.modified = item.modified
+            f.evidence.modified = item.lastWritten
             outcome.findings.append(f)
         }
         return outcome

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Common writing of a server's evidence tree under a layout prefix.
@@ -22,6 +23,20 @@ struct EvidenceWriter {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try data.write(to: url)
         if let modified { try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: url.path) }
+    }
+
+    /// A KAPE copy log (`<time>_CopyLog.csv` at the collection root) recording the original
+    /// times of `files` (relative path, created, modified), which git does not keep for us.
+    func copyLog(_ files: [(String, Date, Date)], copied: Date) throws {
+        var text = "CopiedTimestamp,SourceFile,DestinationFile,FileSize,SourceFileSha1,DeferredCopy,CreatedOnUtc,ModifiedOnUtc,LastAccessedOnUtc,CopyDuration\r\n"
+        for (rel, created, modified) in files {
+            let data = try Data(contentsOf: root.appendingPathComponent(rel))
+            let sha1 = Insecure.SHA1.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            let source = rel.hasPrefix("C/") ? "C:\\" + rel.dropFirst(2).replacingOccurrences(of: "/", with: "\\") : rel
+            let k = { (d: Date) in Fmt.iso(d).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "0000") }
+            text += "\(k(copied)),\"\(source)\",\"E:\\kape\\EXCH01\\\(rel.replacingOccurrences(of: "/", with: "\\"))\",\(data.count),\(sha1),False,\(k(created)),\(k(modified)),\(k(copied)),00:00:00.0012345\r\n"
+        }
+        try write("\(Fmt.utc(copied, "yyyy-MM-dd'T'HHmmss"))_CopyLog.csv", text)
     }
 
     /// Daily HttpProxy, IIS and ECP logs of ordinary traffic from `from` to `to`, plus the
@@ -160,6 +175,13 @@ struct CompromisedServer {
         try w.write("C/root/lsass.dmp", Data([0x4D, 0x44, 0x4D, 0x50, 0x93, 0xA7, 0, 0]) + Data(repeating: 0, count: 248),
                     modified: Fmt.at("2021-03-01T04:30:12Z"))
         try w.write("C/ProgramData/VMware/VMware Tools/vss_manifests.zip", Self.emptyZip)
+        try w.copyLog([
+            ("\(w.exchange)/FrontEnd/HttpProxy/owa/auth/RedirSuiteServerProxy.aspx", Fmt.at("2021-02-28T01:02:24Z"), Fmt.at("2021-02-28T01:02:24Z")),
+            ("C/inetpub/wwwroot/aspnet_client/supp0rt.aspx", Fmt.at("2021-02-28T01:05:03Z"), Fmt.at("2021-02-28T01:05:03Z")),
+            ("\(w.exchange)/FrontEnd/HttpProxy/owa/auth/logon.aspx", Fmt.at("2020-12-15T09:00:00Z"), Fmt.at("2020-12-15T09:00:00Z")),
+            ("C/root/lsass.dmp", Fmt.at("2021-03-01T04:30:12Z"), Fmt.at("2021-03-01T04:30:12Z")),
+            ("C/ProgramData/VMware/VMware Tools/vss_manifests.zip", Fmt.at("2020-11-02T03:00:00Z"), Fmt.at("2021-03-08T03:00:00Z")),
+        ], copied: Fmt.at("2021-03-10T12:00:00Z"))
     }
 
     /// An empty but valid .zip (end-of-central-directory record only).

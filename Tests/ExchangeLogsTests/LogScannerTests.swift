@@ -1,4 +1,5 @@
 import Foundation
+import HuntCore
 import Testing
 @testable import ExchangeLogs
 import HuntCore

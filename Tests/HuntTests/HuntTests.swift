@@ -30,6 +30,12 @@ import Reports
         #expect(first.cves == ["CVE-2021-26855"])
         #expect(first.fields["ClientIpAddress"] == "165.232.154.116")
         #expect(r.verdictReasons.contains { $0.contains("2021-02-28T01:02:12") })
+        // File findings carry the server's file times from KAPE's copy log, not the checkout's.
+        let shell = try #require(r.findings(RuleID.chopper).first { $0.evidence.path.hasSuffix("supp0rt.aspx") })
+        #expect(shell.timestamp == Timestamp.parse("2021-02-28T01:05:03Z"))
+        #expect(shell.evidence.modified == Timestamp.parse("2021-02-28T01:05:03Z"))
+        #expect(shell.evidence.size == 116)
+        #expect(shell.evidence.matches?.first?.identifier == "$eval")
         // Coverage reaches back before the window.
         let owa = try #require(r.coverage.first { $0.source == "HttpProxy/Owa" })
         #expect(owa.window == "full")
