@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/onevcat/Rainbow", from: "4.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
     ],
     targets: [
         // Shared vocabulary: events, findings, problems, verdicts. No I/O.
@@ -46,10 +47,16 @@ let package = Package(
         // Orchestration: discovery -> readers -> detectors -> verdict.
         .target(name: "Hunt", dependencies: ["HuntCore", "Evidence", "ExchangeLogs", "Sigma", "YARA", "Indicators", "BuiltinRules"],
                 swiftSettings: strict),
-        // Renderers: console, JSON, Test-ProxyLogon CSV.
-        .target(name: "Reports", dependencies: ["HuntCore", .product(name: "Rainbow", package: "Rainbow")], swiftSettings: strict),
+        // Findings of one or many hosts as a timeline and an incident story per host.
+        .target(name: "Timeline", dependencies: ["HuntCore"], swiftSettings: strict),
+        // Renderers: console, JSON, Test-ProxyLogon CSV, Timesketch, ECS, HTML.
+        .target(name: "Reports", dependencies: ["HuntCore", "Timeline",
+                                                .product(name: "Rainbow", package: "Rainbow"),
+                                                .product(name: "Mustache", package: "swift-mustache"),
+                                                .product(name: "Crypto", package: "swift-crypto")],
+                resources: [.copy("Templates")], swiftSettings: strict),
         .executableTarget(name: "exhunt", dependencies: [
-            "Hunt", "Reports", "HuntCore", "Sigma", "YARA", "Indicators",
+            "Hunt", "Reports", "HuntCore", "Sigma", "YARA", "Indicators", "Timeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         // Writes the bundled sample evidence and the benchmark's large log sets.
@@ -60,6 +67,7 @@ let package = Package(
         .testTarget(name: "ExchangeLogsTests", dependencies: ["ExchangeLogs", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "YARATests", dependencies: ["YARA"], swiftSettings: strict),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators", "HuntCore"], swiftSettings: strict),
+        .testTarget(name: "TimelineTests", dependencies: ["Timeline", "Reports", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "SigmaTests", dependencies: ["Sigma", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),

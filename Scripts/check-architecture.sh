@@ -11,7 +11,8 @@ declare -A allowed=(
   [YARA]="Foundation CYara"
   [Indicators]="Foundation HuntCore Yams"
   [Hunt]="Foundation HuntCore Evidence ExchangeLogs Sigma YARA Indicators BuiltinRules"
-  [Reports]="Foundation HuntCore Rainbow"
+  [Timeline]="Foundation HuntCore"
+  [Reports]="Foundation HuntCore Timeline Rainbow Mustache Crypto"
 )
 status=0
 for module in "${!allowed[@]}"; do

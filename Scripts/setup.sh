@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Installs the system packages exhunt builds and tests with: libyara (YARA engine, linked through
-# pkg-config) and the yara command (the tests compare matches with it). Needs root (or sudo) on
-# Debian/Ubuntu; on other systems install libyara 4.x with the package manager.
+# Installs the system packages exhunt needs from Debian's packages, when they are missing:
+#   always:   libyara-dev, pkg-config (the YARA engine, linked through pkg-config)
+#   --tests:  yara (the tests compare matches with its CLI), chromium (the HTML report is rendered
+#             and checked in a real browser), python3 (reads exported CSV back with a standard reader)
+# Needs root or sudo on Debian/Ubuntu; elsewhere install libyara 4.x with the package manager.
 set -euo pipefail
 need=()
 pkg-config --exists yara 2>/dev/null || need+=(libyara-dev pkg-config)
-command -v yara >/dev/null 2>&1 || need+=(yara)
+if [ "${1:-}" = "--tests" ]; then
+  command -v yara >/dev/null 2>&1 || need+=(yara)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v python3 >/dev/null 2>&1 || need+=(python3)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -192,10 +192,10 @@ struct FileProcessor {
         return Finding(
             rule: .init(id: rule.id, title: rule.title, source: rule.file, author: rule.author, references: rule.references),
             cves: rule.cves, attack: rule.attack, severity: rule.level, role: rule.role,
-            timestamp: event.timestamp, source: event.source.description,
+            timestamp: event.timestamp, source: event.source.name,
             evidence: .init(location: event.location, excerpt: excerpt, sha256: event.value("SHA256")),
             fields: fields, extracted: extracted.merging(["summary": rule.sentence(for: event, extracted: extracted)]) { a, _ in a },
-            tpl: rule.tpl)
+            tpl: rule.tpl, stage: rule.stage)
     }
 
     // MARK: - Files
@@ -289,10 +289,11 @@ struct FileProcessor {
             rule: .init(id: m.rule, title: m.meta["description"].map { "\(m.rule): \($0)" } ?? m.rule, source: m.source,
                         author: m.meta["author"], references: references),
             cves: m.tags.filter { $0.uppercased().hasPrefix("CVE") }, attack: ["T1505.003"],
-            severity: severity, role: .compromised, timestamp: event.timestamp, source: event.source.description,
+            severity: severity, role: .compromised, timestamp: event.timestamp, source: event.source.name,
             evidence: .init(location: event.location, excerpt: strings.first.map { "\($0.identifier) at \($0.offset): \($0.text)" } ?? path),
             fields: ["Path": path],
-            extracted: ["summary": "YARA rule \(m.rule)\(m.meta["author"].map { " by \($0)" } ?? "") matched \(path)"])
+            extracted: ["summary": "YARA rule \(m.rule)\(m.meta["author"].map { " by \($0)" } ?? "") matched \(path)"],
+            stage: "persistence")
         f.evidence.matches = Array(strings)
         return f
     }
@@ -303,10 +304,11 @@ struct FileProcessor {
             rule: .init(id: "exhunt-ioc-\(hit.kind.rawValue)", title: "File matches a published indicator (\(hit.kind.rawValue))",
                         source: hit.source, references: [hit.source]),
             cves: [], attack: ["T1505.003"], severity: severity, role: .compromised,
-            timestamp: event.timestamp, source: event.source.description,
+            timestamp: event.timestamp, source: event.source.name,
             evidence: .init(location: event.location, excerpt: "\(matched) listed by \(hit.source)"),
             fields: ["Path": path],
-            extracted: ["summary": "\(path) matches \(matched) from \(hit.source)\(hit.note.isEmpty ? "" : " (\(hit.note))")"])
+            extracted: ["summary": "\(path) matches \(matched) from \(hit.source)\(hit.note.isEmpty ? "" : " (\(hit.note))")"],
+            stage: "persistence")
     }
 
     static func ipFinding(_ hit: Indicator, address: String, event: Event) -> Finding {
@@ -316,10 +318,11 @@ struct FileProcessor {
         return Finding(
             rule: .init(id: "exhunt-ioc-ip", title: "Request from a published attacker address", source: hit.source, references: [hit.source]),
             cves: [], attack: ["T1190"], severity: .medium, role: .attempted,
-            timestamp: event.timestamp, source: event.source.description,
+            timestamp: event.timestamp, source: event.source.name,
             evidence: .init(location: event.location, excerpt: excerpt),
             fields: ["ClientIpAddress": address, "Url": url],
-            extracted: ["summary": "\(address) (listed by \(hit.source)) requested \(url)"])
+            extracted: ["summary": "\(address) (listed by \(hit.source)) requested \(url)"],
+            stage: "probe")
     }
 
     /// Matched bytes as text: printable ASCII as is, anything else as `\xNN`.

@@ -69,10 +69,13 @@ public struct Finding: Codable, Sendable {
     public var extracted: [String: String]
     /// Name of the Test-ProxyLogon output this finding belongs to, if any (`exhunt.tpl`).
     public var tpl: String?
+    /// Where in an intrusion this finding sits: `probe`, `exploitation`, `persistence`, `use` or
+    /// `post-exploitation` (rule's `exhunt.stage`, else from its ATT&CK tactic).
+    public var stage: String?
 
     public init(rule: Rule, cves: [String], attack: [String], severity: Severity, role: VerdictRole,
                 timestamp: Date?, source: String, evidence: Evidence,
-                fields: [String: String] = [:], extracted: [String: String] = [:], tpl: String? = nil) {
+                fields: [String: String] = [:], extracted: [String: String] = [:], tpl: String? = nil, stage: String? = nil) {
         self.rule = rule
         self.cves = cves
         self.attack = attack
@@ -84,6 +87,7 @@ public struct Finding: Codable, Sendable {
         self.fields = fields
         self.extracted = extracted
         self.tpl = tpl
+        self.stage = stage
     }
 }
 

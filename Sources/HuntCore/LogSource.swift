@@ -17,6 +17,11 @@ public struct LogSource: Hashable, Sendable, Codable, CustomStringConvertible {
         return ok(product, source.product) && ok(category, source.category) && ok(service, source.service)
     }
 
+    /// A short name for reports and exports: `exchange/httpproxy`, `iis/webserver`, `exhunt/evidence-file`.
+    public var name: String {
+        [product, service ?? category].compactMap { $0 }.joined(separator: "/")
+    }
+
     public var description: String {
         [product.map { "product:\($0)" }, category.map { "category:\($0)" }, service.map { "service:\($0)" }]
             .compactMap { $0 }.joined(separator: " ")

@@ -1,4 +1,5 @@
 public import HuntCore
+public import Timeline
 import Foundation
 import Rainbow
 
@@ -27,6 +28,12 @@ public struct ConsoleReport {
         out.append("Verdict: " + headline)
         for reason in r.verdictReasons { out.append("  - " + TerminalText.sanitize(reason)) }
         out.append("")
+        let story = IncidentStory(host: r.host, verdict: r.verdict, entries: r.findings.map { TimelineEntry($0, host: r.host) })
+        if !story.stages.isEmpty {
+            out.append(c("What happened:") { $0.bold })
+            for line in story.sentences { out.append("  " + TerminalText.sanitize(line, limit: 300)) }
+            out.append("")
+        }
         out.append(c("Log coverage (exploitation window from \(Self.day(r.windowStart))):") { $0.bold })
         if r.coverage.isEmpty { out.append("  no logs found") }
         for cov in r.coverage {
@@ -66,6 +73,34 @@ public struct ConsoleReport {
         out.append("")
         out.append(String(format: "%d files, %.1f MB, %d log lines, %d rules, %.2f s", r.stats.files,
                           Double(r.stats.bytes) / 1e6, r.stats.logLines, r.stats.rulesLoaded, r.stats.seconds))
+        return out.joined(separator: "\n")
+    }
+
+    /// The fleet view of `exhunt timeline`: one line per host, the earliest compromise, each story.
+    public func renderFleet(_ t: FleetTimeline) -> String {
+        var out: [String] = [c("Fleet: \(t.reports.count) host(s), \(t.entries.count) finding(s)") { $0.bold }, ""]
+        let width = max(12, t.reports.map { $0.host.count }.max() ?? 12)
+        for (r, s) in zip(t.reports, t.stories) {
+            let verdict = r.verdict.rawValue.uppercased().padding(toLength: 13, withPad: " ", startingAt: 0)
+            let painted: String
+            switch r.verdict {
+            case .compromised: painted = c(verdict) { $0.red.bold }
+            case .attempted: painted = c(verdict) { $0.yellow.bold }
+            case .inconclusive: painted = c(verdict) { $0.magenta.bold }
+            case .clean: painted = c(verdict) { $0.green.bold }
+            }
+            let host = TerminalText.sanitize(r.host).padding(toLength: width, withPad: " ", startingAt: 0)
+            out.append("  \(host)  \(painted) first compromise \(s.firstCompromise.map(Self.iso) ?? "-")  \(r.findings.count) finding(s)")
+        }
+        if let e = t.earliestCompromise {
+            out.append("")
+            out.append("Earliest compromise across the fleet: \(Self.iso(e.time)) on \(TerminalText.sanitize(e.host))")
+        }
+        for s in t.stories where !s.stages.isEmpty {
+            out.append("")
+            out.append(c("\(TerminalText.sanitize(s.host)):") { $0.bold })
+            for line in s.sentences { out.append("  " + TerminalText.sanitize(line, limit: 300)) }
+        }
         return out.joined(separator: "\n")
     }
 

@@ -169,6 +169,7 @@ public struct RuleLoader: Sendable {
             role: role,
             tpl: ext?["tpl"]?.string,
             summary: ext?["summary"]?.string,
+            stage: ext?["stage"]?.string ?? SigmaRule.stage(fromTags: root["tags"]?.sequence?.compactMap(\.string) ?? []),
             selections: selections,
             condition: conditions.count == 1 ? conditions[0] : .or(conditions),
             extracts: extracts)

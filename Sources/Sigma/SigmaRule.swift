@@ -20,6 +20,8 @@ public struct SigmaRule: Sendable {
     public var tpl: String?
     /// exhunt extension `exhunt.summary`: one sentence for people, with `{field}` placeholders.
     public var summary: String?
+    /// exhunt extension `exhunt.stage`, else derived from the ATT&CK tactic tags.
+    public var stage: String?
 
     let selections: [String: Selection]
     let condition: Condition
@@ -29,6 +31,16 @@ public struct SigmaRule: Sendable {
         var name: String
         var field: String?
         var regex: RegexBox
+    }
+
+    /// The intrusion stage from ATT&CK tactic tags, when the rule does not name one.
+    static func stage(fromTags tags: [String]) -> String? {
+        let t = Set(tags.map { $0.lowercased() })
+        if t.contains("attack.reconnaissance") { return "probe" }
+        if t.contains("attack.initial-access") || t.contains("attack.initial_access") { return "exploitation" }
+        if t.contains("attack.persistence") { return "persistence" }
+        if !t.filter({ $0.hasPrefix("attack.") && !$0.hasPrefix("attack.t") }).isEmpty { return "post-exploitation" }
+        return nil
     }
 
     /// CVE identifiers from `cve.YYYY-NNNN` tags, in `CVE-YYYY-NNNN` form.

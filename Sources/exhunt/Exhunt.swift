@@ -9,5 +9,5 @@ struct Exhunt: AsyncParsableCommand {
         Exit status of `hunt`: 0 clean, 1 attempted or compromised, 2 usage or configuration error,
         3 inconclusive (nothing found, but the evidence cannot show a clean server).
         """,
-        subcommands: [HuntCommand.self, RulesCommand.self])
+        subcommands: [HuntCommand.self, TimelineCommand.self, RulesCommand.self])
 }

@@ -4,6 +4,7 @@ import Hunt
 import HuntCore
 import Reports
 import Indicators
+import Timeline
 
 struct HuntCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,6 +63,8 @@ struct HuntCommand: AsyncParsableCommand {
           help: "Do not look for indicator IP addresses in HttpProxy and IIS logs (they cost a check at every dot of every line).")
     var noIPIOCs = false
 
+    @OptionGroup var exports: ExportOptions
+
     @Flag(name: .long, help: "Print only the verdict line.")
     var quiet = false
 
@@ -119,6 +122,7 @@ struct HuntCommand: AsyncParsableCommand {
             else { try data.write(to: URL(fileURLWithPath: json)) }
         }
         if let tplCSV { try TestProxyLogonCSV.write(report, to: URL(fileURLWithPath: tplCSV)) }
+        try exports.write(FleetTimeline([report]))
         if json != "-" {
             let colors = !noColor && Terminal.isTerminal(.standardOutput) && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
             if quiet {

@@ -1,0 +1,63 @@
+public import Foundation
+public import HuntCore
+
+/// One line of a timeline: something that happened on a host, when, where it was seen, and what
+/// it means in one sentence.
+public struct TimelineEntry: Codable, Sendable {
+    public var host: String
+    public var timestamp: Date?
+    /// One human sentence.
+    public var message: String
+    /// What the time is (Timesketch's `timestamp_desc`): `HTTP Request`, `Log Entry`, `File Modified`.
+    public var timestampDescription: String
+    public var ruleID: String
+    public var ruleTitle: String
+    public var ruleSource: String
+    public var ruleAuthor: String?
+    public var cves: [String]
+    public var attack: [String]
+    public var severity: Severity
+    public var role: VerdictRole
+    public var stage: String
+    /// The logsource or file class the entry came from (`exchange/httpproxy`, `exhunt/evidence-file`).
+    public var source: String
+    public var path: String
+    public var line: Int?
+    public var offset: UInt64?
+    public var sha256: String?
+    public var clientAddress: String?
+    public var userAgent: String?
+    public var url: String?
+    public var excerpt: String
+
+    /// The timeline entry for one finding of `host`.
+    public init(_ f: Finding, host: String) {
+        self.host = host
+        timestamp = f.timestamp
+        message = f.extracted["summary"] ?? f.rule.title
+        let isFile = f.source.contains("evidence-file")
+        timestampDescription = isFile ? "File Modified" : (f.source.contains("httpproxy") || f.source.contains("webserver") ? "HTTP Request" : "Log Entry")
+        ruleID = f.rule.id
+        ruleTitle = f.rule.title
+        ruleSource = f.rule.source
+        ruleAuthor = f.rule.author
+        cves = f.cves
+        attack = f.attack
+        severity = f.severity
+        role = f.role
+        stage = f.stage ?? "other"
+        source = f.source
+        path = f.evidence.path
+        line = f.evidence.line
+        offset = f.evidence.offset
+        sha256 = f.evidence.sha256
+        func field(_ names: [String]) -> String? {
+            for n in names { if let v = f.fields.first(where: { $0.key.lowercased() == n.lowercased() })?.value, !v.isEmpty { return v } }
+            return nil
+        }
+        clientAddress = field(["ClientIpAddress", "c-ip"])
+        userAgent = field(["UserAgent", "cs-user-agent", "cs(User-Agent)"])
+        url = field(["UrlStem", "cs-uri-stem", "Url", "Path"])
+        excerpt = f.evidence.excerpt
+    }
+}

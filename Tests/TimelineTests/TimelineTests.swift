@@ -1,0 +1,211 @@
+import Foundation
+import Testing
+import HuntCore
+import Reports
+import Timeline
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func tempDir() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-timeline-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A report built from real findings shapes, with evidence chosen to be hostile to renderers.
+func report(host: String, verdict: Verdict, findings: [Finding]) -> HostReport {
+    HostReport(version: "test", host: host, evidenceRoot: "/evidence/\(host)", generatedAt: Date(timeIntervalSince1970: 1_700_000_000),
+               windowStart: Timestamp.parse("2021-01-03T00:00:00Z")!, verdict: verdict, verdictReasons: ["because <b>reasons</b>"],
+               coverage: [Coverage(source: "HttpProxy/Ecp", files: 3, lines: 300, bytes: 1000,
+                                   earliest: Timestamp.parse("2021-01-01T00:00:00Z"), latest: Timestamp.parse("2021-03-09T00:00:00Z"), window: "full")],
+               findings: findings, problems: [Problem(.warning, code: "invalid-utf8", message: "bad <bytes>", path: "a\"><img src=x onerror=alert(1)>.log", line: 3)],
+               manifest: [ManifestEntry(path: "x/<script>y</script>.log", size: 10, sha256: String(repeating: "a", count: 64), bytesRead: 10, modified: nil)],
+               stats: .init(files: 1, bytes: 10, logLines: 300, rulesLoaded: 1, seconds: 0.1))
+}
+
+func finding(_ time: String?, stage: String, role: VerdictRole, severity: Severity, message: String, ip: String? = nil,
+             source: String = "exchange/httpproxy", id: String = "r1") -> Finding {
+    var fields: [String: String] = [:]
+    if let ip { fields["ClientIpAddress"] = ip }
+    fields["UserAgent"] = "python-requests/2.25.1"
+    return Finding(rule: .init(id: id, title: "Rule \(id)", source: "builtin:x.yml", author: "exhunt"), cves: ["CVE-2021-26855"],
+                   attack: ["T1190"], severity: severity, role: role, timestamp: time.flatMap { Timestamp.parse($0) }, source: source,
+                   evidence: .init(location: EvidenceLocation(path: "Logging/HttpProxy/Ecp/a.LOG", line: 7, offset: 100), excerpt: message),
+                   fields: fields, extracted: ["summary": message], stage: stage)
+}
+
+let hostile = "<script>document.title='PWNED'</script>\"><img src=x onerror=\"document.title='PWNED2'\">"
+
+let sampleFindings = [
+    finding("2021-02-28T01:02:12Z", stage: "exploitation", role: .compromised, severity: .critical, message: "SSRF to the back end", ip: "165.232.154.116"),
+    finding("2021-02-26T22:14:09Z", stage: "probe", role: .attempted, severity: .low, message: "probe", ip: "104.248.49.97"),
+    finding("2021-03-01T04:30:12Z", stage: "post-exploitation", role: .supporting, severity: .high, message: "LSASS dump", source: "exhunt/evidence-file"),
+    finding("2021-02-28T01:09:40Z", stage: "use", role: .compromised, severity: .high, message: hostile, ip: "165.232.154.116", source: "iis/webserver"),
+    finding("2021-02-28T01:05:03Z", stage: "persistence", role: .compromised, severity: .critical, message: "=cmd|' /C calc'!A0", source: "exhunt/evidence-file"),
+    finding(nil, stage: "persistence", role: .compromised, severity: .high, message: "@SUM(1+1) no time"),
+]
+
+@Suite struct TimelineTests {
+    @Test func storyFollowsTheStagesInTimeOrder() {
+        let t = FleetTimeline([report(host: "ex01", verdict: .compromised, findings: sampleFindings)])
+        let times = t.entries.compactMap(\.timestamp)
+        #expect(times == times.sorted())
+        #expect(t.entries.last?.timestamp == nil, "entries without a time come last")
+        let story = t.stories[0]
+        #expect(story.stages.map(\.name) == ["First seen (probes and attempts)", "Exploitation", "Persistence (web shell written)",
+                                             "Web shell used", "After the break-in"])
+        #expect(story.firstSeen == Timestamp.parse("2021-02-26T22:14:09Z"))
+        #expect(story.firstCompromise == Timestamp.parse("2021-02-28T01:02:12Z"))
+        #expect(story.attackerAddresses == ["104.248.49.97", "165.232.154.116"])
+        #expect(story.userAgents == ["python-requests/2.25.1"])
+    }
+
+    @Test func fleetMergeFindsTheEarliestCompromise() {
+        let a = report(host: "ex01", verdict: .compromised, findings: sampleFindings)
+        let b = report(host: "ex02", verdict: .compromised,
+                       findings: [finding("2021-01-06T10:00:00Z", stage: "exploitation", role: .compromised, severity: .critical, message: "early")])
+        let c = report(host: "ex03", verdict: .clean, findings: [])
+        let t = FleetTimeline([a, b, c])
+        #expect(t.entries.count == sampleFindings.count + 1)
+        #expect(t.entries.first?.host == "ex02")
+        #expect(t.earliestCompromise?.host == "ex02")
+        #expect(t.stories.map(\.verdict) == [.compromised, .compromised, .clean])
+        let text = ConsoleReport(colors: false).renderFleet(t)
+        #expect(text.contains("Earliest compromise across the fleet: 2021-01-06T10:00:00Z on ex02"))
+    }
+
+    @Test func timesketchJSONLinesHaveTheMandatoryFields() throws {
+        let t = FleetTimeline([report(host: "ex01", verdict: .compromised, findings: sampleFindings)])
+        let (data, skipped) = try TimelineExport.timesketchJSONL(t)
+        #expect(skipped == 1)
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == sampleFindings.count - 1)
+        for line in lines {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(o["message"] is String)
+            #expect((o["datetime"] as? String)?.hasSuffix("+00:00") == true)
+            #expect(o["timestamp_desc"] is String)
+            #expect(o["timestamp"] is Int)
+        }
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(first["timestamp"] as? Int == 1_614_377_649_000_000)
+        #expect(first["datetime"] as? String == "2021-02-26T22:14:09.000000+00:00")
+    }
+
+    @Test func timesketchCSVParsesBackAndCannotRunFormulas() throws {
+        let t = FleetTimeline([report(host: "ex01", verdict: .compromised, findings: sampleFindings)])
+        let (data, _) = TimelineExport.timesketchCSV(t)
+        let dir = try tempDir()
+        let csv = dir.appendingPathComponent("t.csv")
+        try data.write(to: csv)
+        // Python's csv module, a standard reader, reads the file back as JSON.
+        guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile) else {
+            print("skipped: python3 not installed"); return
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = ["-c", "import csv,json,sys; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline='')))))", csv.path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let json = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let rows = try #require(try JSONSerialization.jsonObject(with: json) as? [[String: String]])
+        #expect(rows.count == sampleFindings.count - 1)
+        #expect(Set(rows[0].keys) == Set(TimelineExport.timesketchColumns))
+        let formula = try #require(rows.first { $0["message"]?.contains("cmd|") == true })
+        #expect(formula["message"]?.hasPrefix("'=") == true)
+        #expect(rows.allSatisfy { row in row.values.allSatisfy { v in !["=", "+", "-", "@"].contains(v.first.map(String.init) ?? "") } })
+        #expect(rows.contains { $0["message"] == hostile })
+    }
+
+    @Test func ecsRecordsHaveTheShapeElasticExpects() throws {
+        let t = FleetTimeline([report(host: "ex01", verdict: .compromised, findings: sampleFindings)])
+        let lines = String(decoding: try TimelineExport.ecsJSONL(t), as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == sampleFindings.count)
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(o["@timestamp"] as? String == "2021-02-26T22:14:09.000Z")
+        #expect(o["event.kind"] as? String == "alert")
+        #expect(o["host.name"] as? String == "ex01")
+        #expect(o["rule.name"] as? String == "Rule r1")
+        #expect(o["source.ip"] as? String == "104.248.49.97")
+        #expect(o["vulnerability.id"] as? [String] == ["CVE-2021-26855"])
+        #expect(o["threat.technique.id"] as? [String] == ["T1190"])
+    }
+
+    @Test func htmlEscapesEvidenceAndAllowsOnlyItsOwnScript() throws {
+        let t = FleetTimeline([report(host: "ex01<i>", verdict: .compromised, findings: sampleFindings)])
+        let html = try HTMLReport.render(t)
+        #expect(!html.contains("<script>document.title"))
+        #expect(!html.contains("<img src=x"))
+        #expect(html.contains("&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;"))
+        #expect(!html.contains("<i>"))
+        #expect(html.contains("Content-Security-Policy"))
+        #expect(html.contains("<svg"))
+        #expect(!html.contains("http://") && !html.contains("https://"), "no network fetches")
+    }
+
+    /// The report in a real browser: no script from evidence runs, the page's own script runs,
+    /// and the page is not blank.
+    @Test func htmlIsSafeAndReadableInHeadlessChromium() throws {
+        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile) else {
+            print("skipped: chromium is not installed (Scripts/setup.sh --tests)"); return
+        }
+        let dir = try tempDir()
+        let page = dir.appendingPathComponent("report.html")
+        let t = FleetTimeline([report(host: "ex01", verdict: .compromised, findings: sampleFindings),
+                               report(host: "ex02", verdict: .clean, findings: [])])
+        try Data(HTMLReport.render(t).utf8).write(to: page)
+        func run(_ args: [String]) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: chromium)
+            p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                           "--user-data-dir=\(dir.appendingPathComponent("profile").path)"] + args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = Pipe()
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        let dom = try run(["--virtual-time-budget=3000", "--dump-dom", page.absoluteString])
+        #expect(dom.contains("<title>exhunt report - 2 hosts</title>"), "a script from evidence changed the title")
+        #expect(!dom.contains("PWNED</title>"))
+        #expect(!dom.contains("<img src=\"x\""))
+        // The page's own script ran (it fills in the shown-rows counter from the table).
+        #expect(dom.contains("<span id=\"shown\">\(sampleFindings.count)</span>"))
+        let shot = dir.appendingPathComponent("shot.png")
+        _ = try run(["--window-size=1280,2000", "--screenshot=\(shot.path)", page.absoluteString])
+        let png = try Data(contentsOf: shot)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        #expect(try nonBackgroundFraction(png) > 0.02, "the screenshot looks blank")
+    }
+}
+
+/// Fraction of decompressed PNG bytes that are neither white nor a zero filter delta: near 0
+/// for a blank page, well above it for a page with text and charts.
+func nonBackgroundFraction(_ png: Data) throws -> Double {
+    guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile) else { return 1 }
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("shot-\(UUID().uuidString).png")
+    try png.write(to: file)
+    let script = """
+    import sys, zlib, struct
+    d = open(sys.argv[1], 'rb').read(); i = 8; idat = b''
+    while i < len(d):
+        n = struct.unpack('>I', d[i:i+4])[0]; t = d[i+4:i+8]
+        if t == b'IDAT': idat += d[i+8:i+8+n]
+        i += 12 + n
+    raw = zlib.decompress(idat)
+    print(sum(1 for b in raw if b not in (0, 255)) / max(1, len(raw)))
+    """
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: python)
+    p.arguments = ["-c", script, file.path]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+}
