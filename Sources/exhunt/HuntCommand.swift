@@ -10,7 +10,11 @@ struct HuntCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hunt",
         abstract: "Examine one server's collected evidence and give a verdict.",
-        discussion: """
+        discussion: "PATH is a folder (plain copy of the Exchange and IIS folders, a KAPE or a Velociraptor collection) "
+            + "or a .zip of one, read in place. Evidence is only read, never written. Verdicts: clean, attempted "
+            + "(probes or failed attempts only), compromised, inconclusive (for example logs that do not reach back "
+            + "to the exploitation window). Exit status: 0 clean, 1 attempted or compromised, 2 usage or "
+            + "configuration error, 3 inconclusive."
         PATH is a folder (plain copy of the Exchange and IIS folders, a KAPE or a Velociraptor
         collection) or a .zip of one, read in place. Evidence is only read, never written.
 

@@ -43,6 +43,23 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         #expect(badRules.stderr.contains("no such rule or indicator file or folder"))
     }
 
+    @Test func fleetTimelineMergesReportsAndWritesExports() throws {
+        let dir = try tempDir()
+        let a = dir.appendingPathComponent("a.json").path, b = dir.appendingPathComponent("b.json").path
+        _ = try runCLI(["hunt", samples.appendingPathComponent("compromised-server").path, "--json", a, "--quiet"])
+        _ = try runCLI(["hunt", samples.appendingPathComponent("clean-server").path, "--json", b, "--quiet"])
+        let html = dir.appendingPathComponent("fleet.html").path, ts = dir.appendingPathComponent("fleet.csv").path
+        let r = try runCLI(["timeline", a, b, "--html", html, "--timeline", ts, "--no-color"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("Earliest compromise across the fleet: 2021-02-28T01:02:12Z on compromised-server"))
+        #expect(r.stdout.contains("clean-server"))
+        #expect(FileManager.default.fileExists(atPath: html))
+        let csv = try String(contentsOf: URL(fileURLWithPath: ts), encoding: .utf8)
+        #expect(csv.hasPrefix("message,datetime,timestamp,timestamp_desc,host"))
+        let bad = try runCLI(["timeline", a, "--timeline", dir.appendingPathComponent("x.txt").path])
+        #expect(bad.status == 2)
+    }
+
     @Test func rulesCheckReportsBrokenRuleFiles() throws {
         let dir = try tempDir()
         try put(dir, "ok.yml", "title: ok\nlogsource:\n  category: webserver\ndetection:\n  a:\n    cs-uri-stem: /x\n  condition: a\n")
