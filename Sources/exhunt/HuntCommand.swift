@@ -14,14 +14,7 @@ struct HuntCommand: AsyncParsableCommand {
             + "or a .zip of one, read in place. Evidence is only read, never written. Verdicts: clean, attempted "
             + "(probes or failed attempts only), compromised, inconclusive (for example logs that do not reach back "
             + "to the exploitation window). Exit status: 0 clean, 1 attempted or compromised, 2 usage or "
-            + "configuration error, 3 inconclusive."
-        PATH is a folder (plain copy of the Exchange and IIS folders, a KAPE or a Velociraptor
-        collection) or a .zip of one, read in place. Evidence is only read, never written.
-
-        Verdicts: clean, attempted (probes or failed attempts only), compromised, inconclusive
-        (for example logs that do not reach back to the exploitation window).
-        Exit status: 0 clean, 1 attempted or compromised, 2 usage or configuration error, 3 inconclusive.
-        """)
+            + "configuration error, 3 inconclusive.")
 
     @Argument(help: "Evidence folder or .zip collection.")
     var path: String
