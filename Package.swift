@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                    .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .testTarget(name: "HuntTests", dependencies: ["Hunt", "HuntCore", "Reports", "exhunt",
+        .testTarget(name: "HuntTests", dependencies: ["Hunt", "HuntCore", "Reports", "Timeline", "exhunt",
                                                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ]

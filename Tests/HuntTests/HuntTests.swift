@@ -5,6 +5,7 @@ import ZIPFoundation
 import Hunt
 import HuntCore
 import Reports
+import Timeline
 
 @Suite(.serialized) struct SampleEvidenceTests {
     @Test func compromisedSampleTellsTheWholeStory() async throws {
@@ -45,6 +46,20 @@ import Reports
         let data = try Data(contentsOf: samples.appendingPathComponent("compromised-server").appendingPathComponent(entry.path))
         #expect(entry.sha256 == SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined())
         #expect(entry.size == UInt64(data.count))
+    }
+
+    @Test func sampleTimelineTellsWhatHappenedInOrder() async throws {
+        let r = try await hunt(samples.appendingPathComponent("compromised-server"))
+        let story = FleetTimeline([r]).stories[0]
+        let expected: [(String, String)] = [
+            ("First seen (probes and attempts)", "2021-02-26T22:14:09Z"), ("Exploitation", "2021-02-28T01:02:12Z"),
+            ("Persistence (web shell written)", "2021-02-28T01:02:19Z"), ("Web shell used", "2021-02-28T01:09:40Z"),
+            ("After the break-in", "2021-03-01T04:30:12Z"),
+        ]
+        #expect(story.stages.map(\.name) == expected.map(\.0))
+        #expect(story.stages.map { $0.first.map { ISOTime.string($0, milliseconds: false) } ?? "" } == expected.map(\.1))
+        #expect(story.attackerAddresses.contains("165.232.154.116"))
+        #expect(story.webShells.contains("C:\\inetpub\\wwwroot\\aspnet_client\\supp0rt.aspx"))
     }
 
     @Test func cleanSampleIsCleanWithNothingAboveLow() async throws {
