@@ -35,6 +35,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: strict),
+        // Windows event logs (.evtx) from their bytes: chunks, records, BinXML with templates, evtx-crate JSON.
+        .target(name: "EVTX", swiftSettings: strict),
         // Bytes of Exchange CSV logs, IIS W3C logs and plain text logs -> records.
         .target(name: "ExchangeLogs", dependencies: ["HuntCore"], swiftSettings: strict),
         // Sigma rules: load, compile, match events.
@@ -56,7 +58,7 @@ let package = Package(
                                                 .product(name: "Crypto", package: "swift-crypto")],
                 resources: [.copy("Templates")], swiftSettings: strict),
         .executableTarget(name: "exhunt", dependencies: [
-            "Hunt", "Reports", "HuntCore", "Sigma", "YARA", "Indicators", "Timeline",
+            "Hunt", "Reports", "HuntCore", "Sigma", "YARA", "Indicators", "Timeline", "EVTX",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         // Writes the bundled sample evidence and the benchmark's large log sets.
@@ -68,6 +70,7 @@ let package = Package(
         .testTarget(name: "YARATests", dependencies: ["YARA"], swiftSettings: strict),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "TimelineTests", dependencies: ["Timeline", "Reports", "HuntCore"], swiftSettings: strict),
+        .testTarget(name: "EVTXTests", dependencies: ["EVTX"], swiftSettings: strict),
         .testTarget(name: "SigmaTests", dependencies: ["Sigma", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
