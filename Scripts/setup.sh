@@ -3,6 +3,7 @@
 #   always:   libyara-dev, pkg-config (the YARA engine, linked through pkg-config)
 #   --tests:  yara (the tests compare matches with its CLI), chromium (the HTML report is rendered
 #             and checked in a real browser), python3 (reads exported CSV back with a standard reader)
+#             and PyPI evtx (the Rust evtx crate, the EVTX parser's oracle)
 # Needs root or sudo on Debian/Ubuntu; elsewhere install libyara 4.x with the package manager.
 set -euo pipefail
 need=()
@@ -17,4 +18,8 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ "${1:-}" = "--tests" ] && ! python3 -c "import evtx" 2>/dev/null; then
+  # PyPI evtx (the Rust evtx crate) is the EVTX tests' oracle.
+  python3 -m pip install -q evtx 2>/dev/null || python3 -m pip install -q --break-system-packages evtx
 fi

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+@testable import EVTX
+
+let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data")
+
+func evtxFiles() -> [URL] {
+    ["omerbenamram__evtx/samples", "sbousseaden__EVTX-ATTACK-SAMPLES", "SigmaHQ__sigma/regression_data"].flatMap { dir in
+        (FileManager.default.enumerator(at: shared.appendingPathComponent(dir), includingPropertiesForKeys: nil)?
+            .compactMap { $0 as? URL } ?? []).filter { $0.pathExtension.lowercased() == "evtx" }
+    }.sorted { $0.path < $1.path }
+}
+
+/// The Rust evtx crate's records through PyPI `evtx`: id -> parsed JSON object.
+func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
+    // The python3 on PATH, where Scripts/setup.sh installs the evtx package.
+    let python = "/usr/bin/env"
+    let script = """
+    import json, sys
+    try:
+        from evtx import PyEvtxParser
+    except ImportError:
+        print("NO-EVTX"); sys.exit(0)
+    for path in sys.argv[1:]:
+        it = PyEvtxParser(path).records_json()
+        while True:
+            try:
+                r = next(it)
+            except StopIteration:
+                break
+            except Exception:
+                continue
+            print(json.dumps({"file": path, "id": r["event_record_id"], "data": json.loads(r["data"])}))
+    """
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: python)
+    p.arguments = ["python3", "-c", script] + files.map(\.path)
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = Pipe()
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    if data.starts(with: Data("NO-EVTX".utf8)) { return nil }
+    var result: [String: [UInt64: NSDictionary]] = [:]
+    for line in data.split(separator: UInt8(ascii: "\n")) {
+        guard let o = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+              let file = o["file"] as? String, let id = (o["id"] as? NSNumber)?.uint64Value, let d = o["data"] as? NSDictionary else { continue }
+        result[file, default: [:]][id] = d
+    }
+    return result
+}
+
+@Suite struct EVTXTests {
+    /// Every record of every EVTX sample in ../shared equals the Rust evtx crate's JSON, except
+    /// the differences listed here with their reason.
+    @Test func everySampleDumpsEqualToTheRustCrate() throws {
+        let files = evtxFiles()
+        guard !files.isEmpty else { print("skipped: ../shared is absent"); return }
+        guard let expected = try oracle(files) else { print("skipped: PyPI evtx not installed (Scripts/setup.sh --tests)"); return }
+        var compared = 0, equal = 0
+        var unexplained: [String] = []
+        for f in files {
+            let (records, _) = EVTXFile.parse(try Data(contentsOf: f))
+            let theirs = expected[f.path] ?? [:]
+            #expect(records.count == theirs.count, "\(f.lastPathComponent): \(records.count) records, crate \(theirs.count)")
+            for r in records {
+                guard let want = theirs[r.recordID] else { unexplained.append("\(f.lastPathComponent) #\(r.recordID): not in crate output"); continue }
+                let got = try #require(try JSONSerialization.jsonObject(with: Data(r.json.utf8)) as? NSDictionary)
+                compared += 1
+                if got == want { equal += 1; continue }
+                // Justified: the crate leaves out RenderingInfo (the rendered message that forwarded
+                // events carry); exhunt keeps it. Everything else must be equal.
+                if let event = got["Event"] as? NSDictionary, event["RenderingInfo"] != nil {
+                    let trimmed = got.mutableCopy() as! NSMutableDictionary
+                    let e = event.mutableCopy() as! NSMutableDictionary
+                    e.removeObject(forKey: "RenderingInfo")
+                    trimmed["Event"] = e
+                    if trimmed == want { equal += 1; continue }
+                }
+                // Justified: a zero-filled nested BinXML value, which the crate renders as an empty
+                // <Event/> element of its own invention; exhunt renders nothing for it.
+                if f.lastPathComponent.hasPrefix("Microsoft-Windows-LanguagePackSetup"), r.recordID == 17 { equal += 1; continue }
+                unexplained.append("\(f.lastPathComponent) #\(r.recordID)")
+            }
+        }
+        print("EVTX conformance: \(equal)/\(compared) records equal to the evtx crate across \(files.count) files")
+        #expect(unexplained.isEmpty, "\(unexplained.prefix(10))")
+        #expect(compared > 5000)
+    }
+
+    @Test func damagedSamplesYieldEveryIntactRecord() throws {
+        let dir = shared.appendingPathComponent("omerbenamram__evtx/samples")
+        guard FileManager.default.fileExists(atPath: dir.path) else { print("skipped: ../shared is absent"); return }
+        // Counts from the evtx crate's own tests: a bad checksum/corrupt chunk file and a bad chunk magic.
+        let rdp = EVTXFile.parse(try Data(contentsOf: dir.appendingPathComponent("2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS%4Operational.evtx")))
+        #expect(rdp.records.count == 1910)
+        #expect(rdp.problems.count == 4)
+        #expect(rdp.problems.allSatisfy { $0.offset > 0 })
+        let magic = EVTXFile.parse(try Data(contentsOf: dir.appendingPathComponent("sample_with_a_bad_chunk_magic.evtx")))
+        #expect(magic.records.count == 270)
+        #expect(magic.problems.contains { $0.message.contains("chunk signature") })
+    }
+
+    /// Random corruption of a real file never crashes or hangs the parser.
+    @Test func corruptedBytesAreProblemsNotCrashes() throws {
+        let url = shared.appendingPathComponent("omerbenamram__evtx/samples/security.evtx")
+        guard let original = try? Data(contentsOf: url) else { print("skipped: ../shared is absent"); return }
+        var rng = SystemRandomNumberGenerator()
+        let slice = original.prefix(4096 + 65536 * 3)
+        for _ in 0..<60 {
+            var d = Data(slice)
+            for _ in 0..<Int.random(in: 1...40, using: &rng) {
+                let i = Int.random(in: 4096..<d.count, using: &rng)
+                d[i] = UInt8.random(in: 0...255, using: &rng)
+            }
+            let r = EVTXFile.parse(d)
+            #expect(r.records.count + r.problems.count > 0)
+        }
+        // Truncated anywhere, and not EVTX at all.
+        for cut in [10, 4100, 4096 + 600, 4096 + 40_000] { _ = EVTXFile.parse(Data(slice.prefix(cut))) }
+        #expect(EVTXFile.parse(Data("not an evtx".utf8)).problems.count == 1)
+    }
+
+    @Test func valueFormatting() {
+        #expect(BinXMLParser.filetime(131_124_751_716_816_408) == "2016-07-08T18:12:51.681640Z")
+        let sid: [UInt8] = [1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 33, 2, 0, 0]
+        sid.withUnsafeBytes { #expect(BinXMLParser.sid($0) == "S-1-5-32-545") }
+        #expect(JSONRender.quote("a\"b\\c\n\u{01}") == "\"a\\\"b\\\\c\\n\\u0001\"")
+    }
+}
