@@ -47,7 +47,7 @@ let package = Package(
         // Indicator lists (CSV, STIX 2.1, MSTIC CSV, CHIRP YAML): hashes, names and paths, IP addresses.
         .target(name: "Indicators", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Orchestration: discovery -> readers -> detectors -> verdict.
-        .target(name: "Hunt", dependencies: ["HuntCore", "Evidence", "ExchangeLogs", "Sigma", "YARA", "Indicators", "BuiltinRules"],
+        .target(name: "Hunt", dependencies: ["HuntCore", "Evidence", "ExchangeLogs", "EVTX", "Sigma", "YARA", "Indicators", "BuiltinRules"],
                 swiftSettings: strict),
         // Findings of one or many hosts as a timeline and an incident story per host.
         .target(name: "Timeline", dependencies: ["HuntCore"], swiftSettings: strict),

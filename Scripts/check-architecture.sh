@@ -10,7 +10,8 @@ declare -A allowed=(
   [Sigma]="Foundation HuntCore Yams"
   [YARA]="Foundation CYara"
   [Indicators]="Foundation HuntCore Yams"
-  [Hunt]="Foundation HuntCore Evidence ExchangeLogs Sigma YARA Indicators BuiltinRules"
+  [EVTX]="Foundation"
+  [Hunt]="Foundation HuntCore Evidence ExchangeLogs EVTX Sigma YARA Indicators BuiltinRules"
   [Timeline]="Foundation HuntCore"
   [Reports]="Foundation HuntCore Timeline Rainbow Mustache Crypto"
 )

@@ -39,12 +39,22 @@ public enum EVTXFile {
     public static func parseChunk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, xml: Bool = false) -> (records: [EVTXRecord], problems: [EVTXProblem]) {
         var records: [EVTXRecord] = []
         var problems: [EVTXProblem] = []
+        walk(chunk, index: index, fileOffset: fileOffset, problems: &problems) { id, written, offset, nodes in
+            records.append(EVTXRecord(recordID: id, timestamp: date(written), json: JSONRender.render(nodes),
+                                      xml: xml ? XMLRender.render(nodes) : nil, offset: offset))
+        }
+        return (records, problems)
+    }
+
+    /// Walks a chunk's records, handing each intact record's nodes to `body`; damage becomes problems.
+    static func walk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, problems: inout [EVTXProblem],
+                     _ body: (UInt64, UInt64, Int, [XNode]) -> Void) {
         func problem(_ offset: Int, _ id: UInt64?, _ message: String) {
             problems.append(EVTXProblem(offset: fileOffset + offset, chunk: index, recordID: id, message: message))
         }
-        guard chunk.count >= chunkHeaderSize else { problem(0, nil, "truncated chunk header"); return ([], problems) }
-        if chunk.allSatisfy({ $0 == 0 }) { return ([], []) }
-        guard chunk.starts(with: chunkMagic) else { problem(0, nil, "bad chunk signature"); return ([], problems) }
+        guard chunk.count >= chunkHeaderSize else { problem(0, nil, "truncated chunk header"); return }
+        if chunk.allSatisfy({ $0 == 0 }) { return }
+        guard chunk.starts(with: chunkMagic) else { problem(0, nil, "bad chunk signature"); return }
         var free = Int(chunk.loadUnaligned(fromByteOffset: 48, as: UInt32.self).littleEndian)
         free = min(max(free, chunkHeaderSize), chunk.count)
         let parser = BinXMLParser(chunk: chunk)
@@ -58,16 +68,12 @@ public enum EVTXFile {
             let written = chunk.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self).littleEndian
             guard size >= 28, offset + size <= chunk.count else { problem(offset, id, "record size \(size) runs past the chunk"); break }
             do {
-                let nodes = try parser.parseRecord(at: offset + 24, end: offset + size - 4)
-                let json = JSONRender.render(nodes)
-                records.append(EVTXRecord(recordID: id, timestamp: Self.date(written), json: json,
-                                          xml: xml ? XMLRender.render(nodes) : nil, offset: fileOffset + offset))
+                body(id, written, fileOffset + offset, try parser.parseRecord(at: offset + 24, end: offset + size - 4))
             } catch {
                 problem(offset, id, "\(error)")
             }
             offset += size
         }
-        return (records, problems)
     }
 
     static func date(_ ft: UInt64) -> Date {
@@ -94,5 +100,122 @@ public enum EVTXFile {
             }
             return (records, problems)
         }
+    }
+}
+
+/// The fields Sigma rules read from a Windows event, with SigmaHQ's names: `EventID`,
+/// `Provider_Name`, `Channel`, `Level`, `Computer`, `EventRecordID`, every `EventData/Data[@Name]`
+/// and `UserData` leaf by name, and `Data` (all unnamed Data values joined), plus the event's text
+/// for keyword searches.
+public struct EVTXFields: Sendable {
+    public var fields: [(name: String, value: String)] = []
+    /// Every EventData/UserData value, space-joined.
+    public var text: String = ""
+    public var time: Date?
+}
+
+extension EVTXFile {
+    /// Parses one chunk into field sets for matching (no JSON rendering).
+    public static func fields(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int)
+        -> (records: [(id: UInt64, offset: Int, fields: EVTXFields)], problems: [EVTXProblem]) {
+        var out: [(id: UInt64, offset: Int, fields: EVTXFields)] = []
+        var problems: [EVTXProblem] = []
+        walk(chunk, index: index, fileOffset: fileOffset, problems: &problems) { id, written, offset, nodes in
+            var f = FieldExtractor.extract(nodes)
+            if f.time == nil { f.time = date(written) }
+            out.append((id, offset, f))
+        }
+        return (out, problems)
+    }
+}
+
+enum FieldExtractor {
+    static func extract(_ nodes: [XNode]) -> EVTXFields {
+        var f = EVTXFields()
+        guard let event = nodes.lazy.compactMap({ n -> XElement? in if case .element(let e) = n { return e } else { return nil } }).first else { return f }
+        var texts: [String] = []
+        var unnamed: [String] = []
+        for case .element(let section) in event.children {
+            switch section.name {
+            case "System":
+                for case .element(let e) in section.children {
+                    switch e.name {
+                    case "Provider":
+                        if let n = e.attributes.first(where: { $0.0 == "Name" }) { f.fields.append(("Provider_Name", n.1.text)) }
+                        if let g = e.attributes.first(where: { $0.0 == "Guid" }) { f.fields.append(("Provider_Guid", g.1.text)) }
+                    case "TimeCreated":
+                        if let t = e.attributes.first(where: { $0.0 == "SystemTime" }) {
+                            f.fields.append(("TimeCreated", t.1.text))
+                            f.time = Timestamp(t.1.text)
+                        }
+                    case "Execution":
+                        for (k, v) in e.attributes { f.fields.append((k, v.text)) }
+                    case "Security":
+                        if let u = e.attributes.first(where: { $0.0 == "UserID" }) { f.fields.append(("UserID", u.1.text)) }
+                    default:
+                        f.fields.append((e.name, text(e)))
+                    }
+                }
+            case "EventData", "UserData":
+                collect(section, into: &f, texts: &texts, unnamed: &unnamed)
+            default:
+                break
+            }
+        }
+        if !unnamed.isEmpty { f.fields.append(("Data", unnamed.joined(separator: " "))) }
+        f.text = texts.joined(separator: " ")
+        return f
+    }
+
+    private static func collect(_ e: XElement, into f: inout EVTXFields, texts: inout [String], unnamed: inout [String]) {
+        for child in e.children {
+            switch child {
+            case .element(let c):
+                let value = text(c)
+                if c.name == "Data", let name = c.attributes.first(where: { $0.0 == "Name" }) {
+                    f.fields.append((name.1.text, value))
+                    texts.append(value)
+                } else if c.name == "Data" {
+                    unnamed.append(value)
+                    texts.append(value)
+                } else if c.children.contains(where: { if case .element = $0 { return true } else { return false } }) {
+                    collect(c, into: &f, texts: &texts, unnamed: &unnamed)
+                } else {
+                    f.fields.append((c.name, value))
+                    texts.append(value)
+                }
+            case .value(let v):
+                texts.append(v.text)
+            }
+        }
+    }
+
+    static func text(_ e: XElement) -> String {
+        e.children.map { n -> String in
+            switch n {
+            case .value(.array(let items)): return items.map(\.text).joined(separator: " ")
+            case .value(let v): return v.text
+            case .element(let c): return text(c)
+            }
+        }.joined()
+    }
+
+    /// `2021-03-03T05:12:33.123456Z` → Date.
+    static func Timestamp(_ s: String) -> Date? {
+        let b = Array(s.utf8)
+        guard b.count >= 19 else { return nil }
+        func n(_ r: Range<Int>) -> Int? { Int(String(decoding: b[r], as: UTF8.self)) }
+        guard let y = n(0..<4), let mo = n(5..<7), let d = n(8..<10), let h = n(11..<13), let mi = n(14..<16), let se = n(17..<19) else { return nil }
+        var frac = 0.0
+        if b.count > 20, b[19] == UInt8(ascii: ".") {
+            let digits = b[20...].prefix { $0 >= 48 && $0 <= 57 }
+            frac = Double("0." + String(decoding: digits, as: UTF8.self)) ?? 0
+        }
+        var comps = DateComponents()
+        comps.year = y; comps.month = mo; comps.day = d; comps.hour = h; comps.minute = mi; comps.second = se
+        comps.timeZone = TimeZone(identifier: "UTC")
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: "UTC")!
+        return cal.date(from: comps).map { $0.addingTimeInterval(frac) }
     }
 }

@@ -14,6 +14,8 @@ public struct Detectors: Sendable {
     public var yaraErrors: [YaraCompileError]
     public var indicators: IndicatorSet
     public var indicatorWarnings: [String]
+    /// Sigma logsource and field names for Windows events.
+    public var windowsEvents: WindowsEventMapping
     /// Path keys of Exchange's own pages (`Rules/known-good/`), never reported by name or path alone.
     public var knownGood: Set<String>
 
@@ -68,8 +70,9 @@ public struct Detectors: Sendable {
         let knownGoodFile = builtinDir.appendingPathComponent("known-good/exchange-web-files.csv")
         let knownGood = Set((try String(contentsOf: knownGoodFile, encoding: .utf8)).split(whereSeparator: \.isNewline)
             .map(String.init).filter { !$0.hasPrefix("#") && $0 != "path" }.map { "\\" + $0.lowercased() })
+        let windowsEvents = try WindowsEventMapping.load(builtinDir.appendingPathComponent("mappings/windows-events.yml"))
         return Detectors(rules: rules, ruleErrors: errors, yara: compiled.rules, yaraErrors: yaraErrors + compiled.errors,
-                         indicators: indicators, indicatorWarnings: warnings, knownGood: knownGood)
+                         indicators: indicators, indicatorWarnings: warnings, windowsEvents: windowsEvents, knownGood: knownGood)
     }
 
     /// Compatibility entry for callers that only add Sigma folders.

@@ -5,6 +5,7 @@ import ExchangeLogs
 import Sigma
 import YARA
 import Indicators
+import EVTX
 
 /// What one evidence file contributed to the hunt.
 struct FileOutcome: Sendable {
@@ -32,6 +33,7 @@ struct FileProcessor {
                                              "js", "css", "htm", "html", "txt", "xml", "cs", "jsp", "php", "svc"]
 
     func process(_ item: EvidenceItem) -> FileOutcome {
+        if isEVTX(item) { return scanEVTX(item) }
         switch item.location {
         case .httpProxyLog, .ecpServerLog, .ecpActivityLog, .oabGeneratorLog, .iisLog, .exchangeLog:
             return scanLog(item)
@@ -134,6 +136,90 @@ struct FileProcessor {
         outcome.findings = findings
         outcome.coverage = Coverage(source: Self.coverageLabel(item.location, source), files: 1, lines: scanner.dataLines,
                                     bytes: item.size, earliest: scanner.earliest, latest: scanner.latest)
+        return outcome
+    }
+
+    // MARK: - Windows event logs
+
+    /// Event logs are found by their signature, whatever their name or folder.
+    private func isEVTX(_ item: EvidenceItem) -> Bool {
+        guard item.size >= 4096 + 512 else { return false }
+        switch item.location {
+        case .httpProxyLog, .ecpServerLog, .ecpActivityLog, .oabGeneratorLog, .iisLog: return false
+        default: break
+        }
+        var head: [UInt8] = []
+        _ = try? reader.read(item, limit: 8, hash: false) { head += $0; return true }
+        return EVTXFile.isEVTX(head)
+    }
+
+    private func scanEVTX(_ item: EvidenceItem) -> FileOutcome {
+        var outcome = FileOutcome()
+        var pending: [UInt8] = []
+        var skippedHeader = false
+        var chunkIndex = 0
+        var findings: [Finding] = []
+        var problems: [Problem] = []
+        var earliest: Date?, latest: Date?
+        var count = 0
+        var channel: String?
+        var rulesBySource: [LogSource: [SigmaRule]] = [:]
+        let chunkSize = 65536
+
+        func handle(_ chunk: UnsafeRawBufferPointer, fileOffset: Int) {
+            let (records, chunkProblems) = EVTXFile.fields(chunk, index: chunkIndex, fileOffset: fileOffset)
+            chunkIndex += 1
+            for p in chunkProblems.prefix(20) {
+                problems.append(Problem(.warning, code: "evtx", message: p.description, path: item.path, offset: UInt64(p.offset)))
+            }
+            for r in records {
+                count += 1
+                let lookup = Dictionary(r.fields.fields.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+                let (source, aliases) = detectors.windowsEvents.classify { lookup[$0.lowercased()] }
+                if channel == nil { channel = lookup["channel"] }
+                if let t = r.fields.time {
+                    if earliest.map({ t < $0 }) ?? true { earliest = t }
+                    if latest.map({ t > $0 }) ?? true { latest = t }
+                }
+                let rules = rulesBySource[source] ?? detectors.rules(for: source)
+                rulesBySource[source] = rules
+                guard !rules.isEmpty else { continue }
+                var event = Event(source: source, timestamp: r.fields.time,
+                                  location: EvidenceLocation(path: item.path, offset: UInt64(r.offset)), raw: r.fields.text)
+                for f in r.fields.fields { event.set(f.name, f.value) }
+                for (k, v) in aliases { event.set(k, v) }
+                event.set("EventRecordID", String(r.id))
+                for rule in rules where rule.matches(event) { findings.append(Self.finding(rule, event)) }
+            }
+        }
+
+        do {
+            let result = try reader.read(item) { data in
+                pending.append(contentsOf: data)
+                if !skippedHeader {
+                    guard pending.count >= 4096 else { return true }
+                    pending.removeFirst(4096)
+                    skippedHeader = true
+                }
+                while pending.count >= chunkSize {
+                    pending.withUnsafeBytes { handle(UnsafeRawBufferPointer(rebasing: $0[0..<chunkSize]), fileOffset: 4096 + chunkIndex * chunkSize) }
+                    pending.removeFirst(chunkSize)
+                }
+                return true
+            }
+            if skippedHeader, pending.count >= 512 {
+                pending.withUnsafeBytes { handle($0, fileOffset: 4096 + chunkIndex * chunkSize) }
+            }
+            outcome.manifest = ManifestEntry(path: item.path, size: item.size, sha256: result.sha256,
+                                             bytesRead: result.bytesRead, modified: item.modified)
+        } catch {
+            outcome.problems.append(Problem(.error, code: "unreadable", message: "\(error)", path: item.path))
+            return outcome
+        }
+        outcome.findings = findings
+        outcome.problems = problems
+        outcome.coverage = Coverage(source: "EventLog/\(channel ?? item.name)", files: 1, lines: count, bytes: item.size,
+                                    earliest: earliest, latest: latest)
         return outcome
     }
 

@@ -36,6 +36,7 @@ public struct ConsoleReport {
         }
         out.append(c("Log coverage (exploitation window from \(Self.day(r.windowStart))):") { $0.bold })
         if r.coverage.isEmpty { out.append("  no logs found") }
+        let labelWidth = max(24, r.coverage.map { $0.source.count }.max() ?? 0)
         for cov in r.coverage {
             let span = "\(cov.earliest.map(Self.day) ?? "?") .. \(cov.latest.map(Self.day) ?? "?")"
             var window = cov.window
@@ -44,7 +45,7 @@ public struct ConsoleReport {
             case "partial": window = c(window) { $0.yellow }
             default: window = c(window) { $0.red }
             }
-            out.append("  \(TerminalText.sanitize(cov.source).padding(toLength: 24, withPad: " ", startingAt: 0)) \(span)  \(cov.files) file(s), \(cov.lines) line(s)  window: \(window)")
+            out.append("  \(TerminalText.sanitize(cov.source).padding(toLength: labelWidth, withPad: " ", startingAt: 0)) \(span)  \(cov.files) file(s), \(cov.lines) line(s)  window: \(window)")
         }
         let shown = r.findings.filter { $0.severity >= .low }
         out.append("")

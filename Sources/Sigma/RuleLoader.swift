@@ -26,11 +26,13 @@ public struct RuleLoader: Sendable {
     static let supportedModifiers: Set<String> = ["contains", "startswith", "endswith", "all", "re", "i", "m", "s", "cased", "exists"]
 
     public static func loadMappings(in directory: URL) throws -> [FieldMapping] {
-        try yamlFiles(in: directory).map { url in
+        try yamlFiles(in: directory).compactMap { url in
             let text = try String(contentsOf: url, encoding: .utf8)
             guard let root = try Yams.compose(yaml: text), let map = root.mapping else {
                 throw SigmaError(file: url.path, reason: .invalid("mapping file is not a YAML map"))
             }
+            // Other kinds of mapping (windows-events) have their own loaders.
+            if let kind = map["kind"]?.string, kind != "fields" { return nil }
             var fields: [String: String] = [:]
             for (k, v) in map["fields"]?.mapping ?? [:] {
                 if let k = k.string, let v = v.string { fields[k.lowercased()] = v }

@@ -299,3 +299,64 @@ import Timeline
         #expect(r.problems.contains { $0.code == "disguised-file" })
     }
 }
+
+@Suite struct EventLogHuntTests {
+    /// Event logs written byte for byte in the EVTX format, hunted by the Windows rules.
+    @Test func exchangeEventLogsAreHuntedByTheirRules() async throws {
+        let root = try tempDir()
+        let t = Timestamp.parse("2021-03-03T05:00:00Z")!
+        var app = EVTXBuilder()
+        app.add(EVTXBuilder.event(provider: "MSExchange Unified Messaging", eventID: 100, level: 2, channel: "Application",
+                                  computer: "EXCH01", time: "2021-03-03T05:00:00.000000Z",
+                                  data: [(nil, "An unhandled exception occurred in a UM worker process: System.InvalidCastException: Unable to cast object of type 'System.Collections.Hashtable'")]),
+                id: 1, time: t)
+        app.add(EVTXBuilder.event(provider: "MSExchange Unified Messaging", eventID: 100, level: 2, channel: "Application",
+                                  computer: "EXCH01", time: "2021-03-03T05:01:00.000000Z",
+                                  data: [(nil, "System.TimeoutException: the call did not complete")]), id: 2, time: t)
+        try put(root, "C/Windows/System32/winevt/Logs/Application.evtx", app.build(firstID: 1))
+        var mgmt = EVTXBuilder()
+        let shell = "http://f/<script language=\"JScript\" runat=\"server\">function Page_Load(){eval(Request[\"p\"],\"unsafe\");}</script>"
+        mgmt.add(EVTXBuilder.event(provider: "MSExchange CmdletLogs", eventID: 1, level: 4, channel: "MSExchange Management", computer: "EXCH01",
+                                   time: "2021-03-03T05:02:00.000000Z",
+                                   data: [(nil, "Set-OabVirtualDirectory"), (nil, "-ExternalUrl \"\(shell)\" -Identity \"OAB (Default Web Site)\"")]), id: 10, time: t)
+        mgmt.add(EVTXBuilder.event(provider: "MSExchange CmdletLogs", eventID: 1, level: 4, channel: "MSExchange Management", computer: "EXCH01",
+                                   time: "2021-03-03T05:03:00.000000Z",
+                                   data: [(nil, "Set-OwaVirtualDirectory"), (nil, "-ExternalUrl \"https://mail.contoso.com/owa\" -Identity \"owa (Default Web Site)\"")]), id: 11, time: t)
+        mgmt.add(EVTXBuilder.event(provider: "MSExchange CmdletLogs", eventID: 1, level: 4, channel: "MSExchange Management", computer: "EXCH01",
+                                   time: "2021-08-10T02:00:00.000000Z",
+                                   data: [(nil, "New-MailboxExportRequest"), (nil, "-Mailbox \"admin\" -FilePath \"\\\\127.0.0.1\\c$\\inetpub\\wwwroot\\aspnet_client\\x.aspx\"")]), id: 12, time: t)
+        try put(root, "C/Windows/System32/winevt/Logs/MSExchange Management.evtx", mgmt.build(firstID: 10))
+        var sec = EVTXBuilder()
+        sec.add(EVTXBuilder.event(provider: "Microsoft-Windows-Security-Auditing", eventID: 4688, level: 0, channel: "Security", computer: "EXCH01",
+                                  time: "2021-03-03T05:10:00.000000Z",
+                                  data: [("SubjectUserName", "EXCH01$"), ("NewProcessName", "C:\\Windows\\System32\\cmd.exe"),
+                                         ("CommandLine", "cmd /c whoami"), ("ParentProcessName", "c:\\windows\\system32\\inetsrv\\w3wp.exe")]),
+                id: 100, time: t)
+        try put(root, "C/Windows/System32/winevt/Logs/Security.evtx", sec.build(firstID: 100))
+
+        let r = try await hunt(root)
+        let um = r.findings.filter { $0.cves.contains("CVE-2021-26857") }
+        #expect(um.count == 1, "only the InvalidCastException error")
+        #expect(um.first?.timestamp == Timestamp.parse("2021-03-03T05:00:00Z"))
+        #expect(um.first?.tpl == "Cve-2021-26857")
+        #expect(r.findings.filter { $0.rule.id == "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2634" }.count == 1, "markup URL only, not the admin change")
+        #expect(r.findings.filter { $0.rule.id == "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2635" }.count == 1)
+        let shellSpawn = try #require(r.findings.first { $0.rule.id == "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2632" })
+        #expect(shellSpawn.fields["Image"] == "C:\\Windows\\System32\\cmd.exe", "Security 4688 fields mapped to process_creation names")
+        let coverage = try #require(r.coverage.first { $0.source == "EventLog/Application" })
+        #expect(coverage.lines == 2)
+        #expect(coverage.earliest == Timestamp.parse("2021-03-03T05:00:00Z"))
+        #expect(r.verdict == .compromised)
+        // The same bytes are valid for the Rust evtx crate, when it is installed.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import sys\ntry:\n from evtx import PyEvtxParser\nexcept ImportError:\n print(-1); sys.exit()\nprint(len(list(PyEvtxParser(sys.argv[1]).records_json())))",
+                       root.appendingPathComponent("C/Windows/System32/winevt/Logs/MSExchange Management.evtx").path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let n = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        p.waitUntilExit()
+        #expect(n == "3" || n == "-1", "the evtx crate read \(n) records")
+    }
+}
