@@ -20,7 +20,12 @@ struct EVTXCommand: AsyncParsableCommand {
         @Option(help: "jsonl (default) or xml.")
         var format = "jsonl"
 
+        @Option(name: .shortAndLong, help: "Parallel workers (default: number of cores). Output order is kept.")
+        var jobs: Int?
+
         func run() async throws {
+            let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+            let xml = format == "xml"
             var failed = false
             for path in files {
                 let data: Data
@@ -29,22 +34,57 @@ struct EVTXCommand: AsyncParsableCommand {
                     failed = true
                     continue
                 }
-                let (records, problems) = EVTXFile.parse(data, xml: format == "xml")
-                var out = Data()
-                for r in records {
-                    if format == "xml" {
-                        out += Data("<!-- record \(r.recordID) -->\n\(r.xml ?? "")".utf8)
-                        continue
+                guard data.count >= 4096, EVTXFile.isEVTX(data.prefix(8)) else {
+                    Terminal.error("\(path): not an EVTX file (bad file signature)")
+                    failed = true
+                    continue
+                }
+                let chunkCount = (data.count - 4096 + 65535) / 65536
+                // Chunks are independent: parse a batch on every worker, print in file order.
+                let batch = workers * 8
+                var first = 0
+                while first < chunkCount {
+                    let range = first..<min(chunkCount, first + batch)
+                    let rendered = await withTaskGroup(of: [(Int, Data, [EVTXProblem])].self) { group in
+                        for w in 0..<workers {
+                            group.addTask {
+                                var results: [(Int, Data, [EVTXProblem])] = []
+                                for i in stride(from: range.lowerBound + w, to: range.upperBound, by: workers) {
+                                    let start = 4096 + i * 65536, end = min(data.count, start + 65536)
+                                    let (records, problems) = data.withUnsafeBytes {
+                                        EVTXFile.parseChunk(UnsafeRawBufferPointer(rebasing: $0[start..<end]), index: i, fileOffset: start, xml: xml)
+                                    }
+                                    results.append((i, Self.render(records, xml: xml), problems))
+                                }
+                                return results
+                            }
+                        }
+                        var all: [(Int, Data, [EVTXProblem])] = []
+                        for await part in group { all += part }
+                        return all.sorted { $0.0 < $1.0 }
                     }
+                    for (_, out, problems) in rendered {
+                        FileHandle.standardOutput.write(out)
+                        for p in problems { Terminal.error("\(path): \(p)") }
+                    }
+                    first = range.upperBound
+                }
+            }
+            if failed { throw ExitCode(2) }
+        }
+
+        static func render(_ records: [EVTXRecord], xml: Bool) -> Data {
+            var out = Data()
+            for r in records {
+                if xml {
+                    out += Data("<!-- record \(r.recordID) -->\n\(r.xml ?? "")".utf8)
+                } else {
                     out += Data("{\"event_record_id\":\(r.recordID),\"timestamp\":\"\(ISOTime.string(r.timestamp))\",\"data\":".utf8)
                     out += Data(r.json.utf8)
                     out += Data("}\n".utf8)
-                    if out.count > 1 << 20 { FileHandle.standardOutput.write(out); out.removeAll(keepingCapacity: true) }
                 }
-                FileHandle.standardOutput.write(out)
-                for p in problems { Terminal.error("\(path): \(p)") }
             }
-            if failed { throw ExitCode(2) }
+            return out
         }
     }
 }
