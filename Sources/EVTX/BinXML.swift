@@ -4,6 +4,9 @@ import Foundation
 indirect enum XValue {
     case null
     case string(String)
+    /// UTF-16LE text still in the chunk (valid while the chunk is processed), trailing NULs cut.
+    /// Rendered straight to JSON without building a String.
+    case utf16(UnsafeRawBufferPointer)
     /// A JSON number or literal (`true`), rendered bare.
     case bare(String)
     case array([XValue])
@@ -13,6 +16,7 @@ indirect enum XValue {
         switch self {
         case .null: true
         case .string(let s): s.isEmpty
+        case .utf16(let r): r.count < 2
         case .array(let a): a.isEmpty
         case .nodes(let n): n.isEmpty
         case .bare: false
@@ -23,6 +27,7 @@ indirect enum XValue {
         switch self {
         case .null: ""
         case .string(let s), .bare(let s): s
+        case .utf16(let r): BinXMLParser.utf16(r)
         case .array(let a): a.map(\.text).joined(separator: ",")
         case .nodes: ""
         }
@@ -192,7 +197,7 @@ final class BinXMLParser {
     private func parseValueText(_ c: inout ByteCursor) throws(EVTXError) -> XValue {
         _ = try c.u8("value type")
         let n = Int(try c.u16("value length"))
-        return .string(try c.utf16(n, "value text"))
+        return .utf16(try c.slice(n * 2, "value text"))
     }
 
     private func readName(_ c: inout ByteCursor) throws(EVTXError) -> String {
@@ -324,7 +329,10 @@ final class BinXMLParser {
         }
         switch type {
         case 0x00: return .null
-        case 0x01: return .string(Self.utf16(raw))
+        case 0x01:
+            var n = raw.count / 2
+            while n > 0, raw.loadUnaligned(fromByteOffset: (n - 1) * 2, as: UInt16.self) == 0 { n -= 1 }
+            return .utf16(UnsafeRawBufferPointer(rebasing: raw[0..<n * 2]))
         case 0x02: return .string(String(decoding: raw.prefix { $0 != 0 }.map { $0 }, as: UTF8.self))
         case 0x03: return int(Int8.self).map { .bare(String($0)) } ?? .null
         case 0x04: return int(UInt8.self).map { .bare(String($0)) } ?? .null
@@ -337,7 +345,11 @@ final class BinXMLParser {
         case 0x0B: return int(UInt32.self).map { .bare(Self.number(Double(Float(bitPattern: $0)))) } ?? .null
         case 0x0C: return int(UInt64.self).map { .bare(Self.number(Double(bitPattern: $0))) } ?? .null
         case 0x0D: return int(UInt32.self).map { .bare($0 != 0 ? "true" : "false") } ?? .null
-        case 0x0E: return .string(raw.map { String(format: "%02X", $0) }.joined())
+        case 0x0E:
+            var out: [UInt8] = []
+            out.reserveCapacity(raw.count * 2)
+            for b in raw { Self.hex(UInt64(b), 2, into: &out) }
+            return .string(String(decoding: out, as: UTF8.self))
         case 0x0F: return raw.count >= 16 ? .string(Self.guid(raw)) : .null
         case 0x10:
             if raw.count == 8, let v = int(UInt64.self) { return .string("0x" + String(format: "%016x", v)) }
@@ -388,11 +400,35 @@ final class BinXMLParser {
     }
 
     static func utf16(_ raw: UnsafeRawBufferPointer) -> String {
+        var n = raw.count / 2
+        guard n > 0, let base = raw.baseAddress else { return "" }
+        // Values sit at even offsets in practice; read them in place then, copy otherwise.
+        if Int(bitPattern: base) % 2 == 0 {
+            let units = base.assumingMemoryBound(to: UInt16.self)
+            while n > 0, units[n - 1] == 0 { n -= 1 }
+            return String(decoding: UnsafeBufferPointer(start: units, count: n), as: UTF16.self)
+        }
         var units: [UInt16] = []
-        units.reserveCapacity(raw.count / 2)
-        for i in stride(from: 0, to: raw.count - 1, by: 2) { units.append(raw.loadUnaligned(fromByteOffset: i, as: UInt16.self).littleEndian) }
+        units.reserveCapacity(n)
+        for i in 0..<n { units.append(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) }
         while units.last == 0 { units.removeLast() }
         return String(decoding: units, as: UTF16.self)
+    }
+
+    private static let upperHex = Array("0123456789ABCDEF".utf8)
+
+    /// Appends `value` as `digits` upper-case hex digits.
+    private static func hex(_ value: UInt64, _ digits: Int, into out: inout [UInt8]) {
+        for i in stride(from: digits - 1, through: 0, by: -1) { out.append(upperHex[Int((value >> (UInt64(i) * 4)) & 0xF)]) }
+    }
+
+    /// Appends `value` in decimal, zero-padded to `width`.
+    private static func decimal(_ value: Int, _ width: Int, into out: inout [UInt8]) {
+        var digits: [UInt8] = []
+        var v = value
+        repeat { digits.append(UInt8(48 + v % 10)); v /= 10 } while v > 0
+        for _ in digits.count..<max(width, digits.count) { out.append(48) }
+        out.append(contentsOf: digits.reversed())
     }
 
     static func number(_ d: Double) -> String {
@@ -402,12 +438,18 @@ final class BinXMLParser {
     }
 
     static func guid(_ r: UnsafeRawBufferPointer) -> String {
-        let d1 = r.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian
-        let d2 = r.loadUnaligned(fromByteOffset: 4, as: UInt16.self).littleEndian
-        let d3 = r.loadUnaligned(fromByteOffset: 6, as: UInt16.self).littleEndian
-        let d4 = (8..<10).map { String(format: "%02X", r[$0]) }.joined()
-        let d5 = (10..<16).map { String(format: "%02X", r[$0]) }.joined()
-        return String(format: "%08X-%04X-%04X-", d1, d2, d3) + d4 + "-" + d5
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        hex(UInt64(r.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian), 8, into: &out)
+        out.append(UInt8(ascii: "-"))
+        hex(UInt64(r.loadUnaligned(fromByteOffset: 4, as: UInt16.self).littleEndian), 4, into: &out)
+        out.append(UInt8(ascii: "-"))
+        hex(UInt64(r.loadUnaligned(fromByteOffset: 6, as: UInt16.self).littleEndian), 4, into: &out)
+        out.append(UInt8(ascii: "-"))
+        for i in 8..<10 { hex(UInt64(r[i]), 2, into: &out) }
+        out.append(UInt8(ascii: "-"))
+        for i in 10..<16 { hex(UInt64(r[i]), 2, into: &out) }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// FILETIME as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (microseconds, as the evtx crate prints).
@@ -415,7 +457,11 @@ final class BinXMLParser {
         let ticks = Int64(bitPattern: ft) - 116_444_736_000_000_000
         let secs = ticks >= 0 ? ticks / 10_000_000 : (ticks - 9_999_999) / 10_000_000
         let micros = (ticks - secs * 10_000_000) / 10
-        return civil(secs) + "." + String(format: "%06d", micros) + "Z"
+        var out = civilBytes(secs)
+        out.append(UInt8(ascii: "."))
+        decimal(Int(micros), 6, into: &out)
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func systemtime(_ r: UnsafeRawBufferPointer) -> String {
@@ -423,7 +469,9 @@ final class BinXMLParser {
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", u(0), u(1), u(3), u(4), u(5), u(6), u(7) * 1000)
     }
 
-    static func civil(_ secs: Int64) -> String {
+    static func civil(_ secs: Int64) -> String { String(decoding: civilBytes(secs), as: UTF8.self) }
+
+    static func civilBytes(_ secs: Int64) -> [UInt8] {
         let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
         let sod = secs - days * 86_400
         let z = days + 719_468
@@ -435,7 +483,15 @@ final class BinXMLParser {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d", y, m, d, sod / 3600, sod / 60 % 60, sod % 60)
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        decimal(Int(y), 4, into: &out); out.append(UInt8(ascii: "-"))
+        decimal(Int(m), 2, into: &out); out.append(UInt8(ascii: "-"))
+        decimal(Int(d), 2, into: &out); out.append(UInt8(ascii: "T"))
+        decimal(Int(sod / 3600), 2, into: &out); out.append(UInt8(ascii: ":"))
+        decimal(Int(sod / 60 % 60), 2, into: &out); out.append(UInt8(ascii: ":"))
+        decimal(Int(sod % 60), 2, into: &out)
+        return out
     }
 
     static func sid(_ r: UnsafeRawBufferPointer) -> String {
