@@ -36,7 +36,7 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: strict),
         // Windows event logs (.evtx) from their bytes: chunks, records, BinXML with templates, evtx-crate JSON.
-        .target(name: "EVTX", swiftSettings: strict),
+        .target(name: "EVTX", dependencies: ["HuntCore"], swiftSettings: strict),
         // Bytes of Exchange CSV logs, IIS W3C logs and plain text logs -> records.
         .target(name: "ExchangeLogs", dependencies: ["HuntCore"], swiftSettings: strict),
         // Sigma rules: load, compile, match events.
@@ -63,6 +63,7 @@ let package = Package(
         ], swiftSettings: strict),
         // Writes the bundled sample evidence and the benchmark's large log sets.
         .executableTarget(name: "exhunt-samplegen", dependencies: [
+            "HuntCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),

@@ -1,4 +1,5 @@
 import Foundation
+import HuntCore
 
 /// A value from BinXML: text, a typed substitution value, or a nested fragment.
 indirect enum XValue {
@@ -474,15 +475,7 @@ final class BinXMLParser {
     static func civilBytes(_ secs: Int64) -> [UInt8] {
         let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
         let sod = secs - days * 86_400
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        let (y, m, d) = ISOTime.civil(Int(days))
         var out: [UInt8] = []
         out.reserveCapacity(32)
         decimal(Int(y), 4, into: &out); out.append(UInt8(ascii: "-"))

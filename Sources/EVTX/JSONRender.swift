@@ -245,22 +245,7 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { utf8 in
-            for b in utf8 {
-                switch b {
-                case UInt8(ascii: "\""): raw("\\\"")
-                case UInt8(ascii: "\\"): raw("\\\\")
-                case 0x0A: raw("\\n")
-                case 0x0D: raw("\\r")
-                case 0x09: raw("\\t")
-                case 0x08: raw("\\b")
-                case 0x0C: raw("\\f")
-                case 0..<0x20:
-                    raw("\\u00")
-                    bytes.append(Self.hex[Int(b >> 4)])
-                    bytes.append(Self.hex[Int(b & 0xF)])
-                default: bytes.append(b)
-                }
-            }
+            for b in utf8 { if b < 0x80 { escapeASCII(b) } else { bytes.append(b) } }
         }
         bytes.append(UInt8(ascii: "\""))
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HuntCore
 
 @main
 struct SampleGen: ParsableCommand {
@@ -82,31 +83,7 @@ struct SplitMix: RandomNumberGenerator {
 }
 
 enum Fmt {
-    /// `yyyy-MM-ddTHH:mm:ss.fffZ`, computed directly: a formatter per line made the
-    /// benchmark generator take minutes.
-    static func iso(_ d: Date) -> String {
-        let total = Int((d.timeIntervalSince1970 * 1000).rounded())
-        let secs = total >= 0 ? total / 1000 : (total - 999) / 1000
-        let ms = total - secs * 1000
-        let (y, m, day) = civil(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
-        let sod = ((secs % 86_400) + 86_400) % 86_400
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        let msText = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
-        return "\(y)-\(two(m))-\(two(day))T\(two(sod / 3600)):\(two(sod / 60 % 60)):\(two(sod % 60)).\(msText)Z"
-    }
-
-    /// Days since 1970-01-01 to a Gregorian date (Howard Hinnant's algorithm).
-    static func civil(_ z0: Int) -> (Int, Int, Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
+    static func iso(_ d: Date) -> String { ISOTime.string(d) }
     static func utc(_ d: Date, _ format: String) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
