@@ -198,7 +198,8 @@ final class BinXMLParser {
     private func parseValueText(_ c: inout ByteCursor) throws(EVTXError) -> XValue {
         _ = try c.u8("value type")
         let n = Int(try c.u16("value length"))
-        return .utf16(try c.slice(n * 2, "value text"))
+        // Template text is parsed once per chunk and reused: decode it now, once.
+        return .string(try c.utf16(n, "value text"))
     }
 
     private func readName(_ c: inout ByteCursor) throws(EVTXError) -> String {
