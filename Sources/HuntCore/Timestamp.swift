@@ -5,6 +5,7 @@ public import Foundation
 public enum Timestamp {
     /// `YYYY-MM-DDTHH:MM:SS[.fffffff][Z]` or `YYYY-MM-DD HH:MM:SS`, taken as UTC (Exchange and
     /// IIS write UTC). Trailing bytes after the seconds and fraction are ignored.
+    @inlinable
     public static func parse<C: Collection<UInt8>>(_ bytes: C) -> Date? where C.Index == Int {
         var i = bytes.startIndex
         let end = bytes.endIndex
@@ -47,6 +48,7 @@ public enum Timestamp {
 
     /// Finds the first timestamp in a free-text line (OABGenerator log lines), looking only at
     /// the first 64 bytes.
+    @inlinable
     public static func find<C: Collection<UInt8>>(in bytes: C) -> Date? where C.Index == Int {
         let limit = min(bytes.endIndex, bytes.startIndex + 64)
         var i = bytes.startIndex
@@ -58,6 +60,7 @@ public enum Timestamp {
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    @inlinable
     public static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
         let y = m <= 2 ? y0 - 1 : y0
         let era = (y >= 0 ? y : y - 399) / 400

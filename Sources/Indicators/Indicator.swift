@@ -29,7 +29,7 @@ public struct Indicator: Sendable, Hashable {
     /// Guesses the kind of an untyped value: hex lengths for hashes, dotted quads and colons
     /// for addresses, separators for paths.
     public static func infer(_ raw: String) -> Kind? {
-        let v = raw.trimmingCharacters(in: .whitespaces)
+        let v = IndicatorLoader.trim(raw)
         let hex = !v.isEmpty && v.allSatisfy(\.isHexDigit)
         if hex && v.count == 64 { return .sha256 }
         if hex && v.count == 40 { return .sha1 }

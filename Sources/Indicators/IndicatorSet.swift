@@ -73,7 +73,7 @@ public struct IndicatorSet: Sendable {
     private static let rootBytes = roots.map { ($0, Array($0.utf8)) }
 
     static func normalise(_ raw: String, _ kind: Indicator.Kind) -> String {
-        var v = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        var v = IndicatorLoader.trim(raw.contains("\n") ? raw.replacingOccurrences(of: "\n", with: "") : raw)
         // Feeds "defang" network indicators: 1.2.3[.]4.
         if v.contains("[") { v = v.replacingOccurrences(of: "[.]", with: ".").replacingOccurrences(of: "[:]", with: ":") }
         switch kind {
