@@ -29,31 +29,16 @@ public struct Detectors: Sendable {
 
     /// Loads the built-in content (unless disabled) and the user's folders. A missing user folder
     /// is a configuration error; a broken rule inside one is reported and skipped.
-    public static func load(_ sources: Sources) throws -> Detectors {
+    public static func load(_ sources: Sources) async throws -> Detectors {
         let builtinDir = BuiltinRules.directory
         for url in sources.sigma + sources.yara + sources.indicators where !FileManager.default.fileExists(atPath: url.path) {
             throw SigmaError(file: url.path, reason: .invalid("no such rule or indicator file or folder"))
         }
-        let loader = RuleLoader(mappings: try RuleLoader.loadMappings(in: builtinDir.appendingPathComponent("mappings")))
-        var rules: [SigmaRule] = []
-        var errors: [SigmaError] = []
-        let sigmaDirs = (sources.builtin ? [(builtinDir.appendingPathComponent("sigma"), "builtin:")] : [])
-            + sources.sigma.map { ($0, $0.path + "/") }
-        for (dir, label) in sigmaDirs {
-            let r = loader.loadRules(in: dir, label: label)
-            rules += r.rules
-            errors += r.errors
-        }
-
-        var indicators = IndicatorSet()
-        var warnings: [String] = []
-        let iocDirs = (sources.builtin ? [(builtinDir.appendingPathComponent("iocs"), "builtin:iocs")] : [])
-            + sources.indicators.map { ($0, $0.path) }
-        for (url, label) in iocDirs {
-            let r = try IndicatorLoader.load(url, label: label)
-            indicators.merge(r.set)
-            warnings += r.warnings
-        }
+        // The three kinds of content load side by side: start-up time counts on small evidence.
+        async let sigma = loadSigma(sources, builtinDir)
+        async let iocs = loadIndicators(sources, builtinDir)
+        let (rules, errors) = try await sigma
+        let (indicators, warnings) = try await iocs
 
         var yaraFiles: [(url: URL, label: String)] = []
         if sources.builtin { yaraFiles += files(in: builtinDir.appendingPathComponent("yara"), label: "builtin:yara") }
@@ -75,12 +60,39 @@ public struct Detectors: Sendable {
                          indicators: indicators, indicatorWarnings: warnings, windowsEvents: windowsEvents, knownGood: knownGood)
     }
 
+    private static func loadSigma(_ sources: Sources, _ builtinDir: URL) async throws -> ([SigmaRule], [SigmaError]) {
+        let loader = RuleLoader(mappings: try RuleLoader.loadMappings(in: builtinDir.appendingPathComponent("mappings")))
+        var rules: [SigmaRule] = []
+        var errors: [SigmaError] = []
+        let dirs = (sources.builtin ? [(builtinDir.appendingPathComponent("sigma"), "builtin:")] : [])
+            + sources.sigma.map { ($0, $0.path + "/") }
+        for (dir, label) in dirs {
+            let r = loader.loadRules(in: dir, label: label)
+            rules += r.rules
+            errors += r.errors
+        }
+        return (rules, errors)
+    }
+
+    private static func loadIndicators(_ sources: Sources, _ builtinDir: URL) async throws -> (IndicatorSet, [String]) {
+        var indicators = IndicatorSet()
+        var warnings: [String] = []
+        let dirs = (sources.builtin ? [(builtinDir.appendingPathComponent("iocs"), "builtin:iocs")] : [])
+            + sources.indicators.map { ($0, $0.path) }
+        for (url, label) in dirs {
+            let r = try IndicatorLoader.load(url, label: label)
+            indicators.merge(r.set)
+            warnings += r.warnings
+        }
+        return (indicators, warnings)
+    }
+
     /// Compatibility entry for callers that only add Sigma folders.
-    public static func load(builtin: Bool, extra: [URL]) throws -> Detectors {
+    public static func load(builtin: Bool, extra: [URL]) async throws -> Detectors {
         var s = Sources()
         s.builtin = builtin
         s.sigma = extra
-        return try load(s)
+        return try await load(s)
     }
 
     static func files(in url: URL, label: String) -> [(url: URL, label: String)] {

@@ -96,7 +96,7 @@ struct HuntCommand: AsyncParsableCommand {
             sources.sigma = config.ruleDirectories
             sources.yara = yara.map { URL(fileURLWithPath: $0) }
             sources.indicators = iocs.map { URL(fileURLWithPath: $0) }
-            detectors = try Detectors.load(sources)
+            detectors = try await Detectors.load(sources)
         } catch {
             Terminal.error("cannot load rules: \(error)")
             throw ExitCode(2)

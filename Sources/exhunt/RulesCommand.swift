@@ -19,7 +19,7 @@ struct RulesCommand: AsyncParsableCommand {
         var rules: [String] = []
 
         func run() async throws {
-            let d = try Detectors.load(builtin: true, extra: rules.map { URL(fileURLWithPath: $0) })
+            let d = try await Detectors.load(builtin: true, extra: rules.map { URL(fileURLWithPath: $0) })
             for r in d.rules {
                 print([r.id, r.level.rawValue, r.logsource.description, TerminalText.sanitize(r.title), r.file].joined(separator: "\t"))
             }
@@ -33,7 +33,7 @@ struct RulesCommand: AsyncParsableCommand {
         var path: String
 
         func run() async throws {
-            let d = try Detectors.load(builtin: false, extra: [URL(fileURLWithPath: path)])
+            let d = try await Detectors.load(builtin: false, extra: [URL(fileURLWithPath: path)])
             for e in d.ruleErrors { print(TerminalText.sanitize(e.description, limit: 1000)) }
             print("\(d.rules.count) rule(s) loaded, \(d.ruleErrors.filter(\.isUnsupported).count) unsupported, \(d.ruleErrors.filter { !$0.isUnsupported }.count) invalid")
             if !d.ruleErrors.isEmpty { throw ExitCode(1) }

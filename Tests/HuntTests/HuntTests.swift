@@ -264,7 +264,7 @@ import Timeline
         let config = HuntConfiguration(evidence: samples.appendingPathComponent("compromised-server"))
         var sources = Detectors.Sources()
         sources.yara = [sig]
-        let r = try await Hunter(configuration: config, detectors: try Detectors.load(sources)).run()
+        let r = try await Hunter(configuration: config, detectors: try await Detectors.load(sources)).run()
         let third = r.findings.filter { $0.rule.source.hasSuffix("apt_hafnium.yar") }
         #expect(!third.isEmpty)
         #expect(third.allSatisfy { $0.rule.author?.isEmpty == false })
