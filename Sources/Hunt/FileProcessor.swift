@@ -174,22 +174,19 @@ struct FileProcessor {
             }
             for r in records {
                 count += 1
-                let lookup = Dictionary(r.fields.fields.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
-                let (source, aliases) = detectors.windowsEvents.classify { lookup[$0.lowercased()] }
-                if channel == nil { channel = lookup["channel"] }
+                if channel == nil { channel = r.fields.fields.first { $0.name == "Channel" }?.value }
                 if let t = r.fields.time {
                     if earliest.map({ t < $0 }) ?? true { earliest = t }
                     if latest.map({ t > $0 }) ?? true { latest = t }
                 }
-                let rules = rulesBySource[source] ?? detectors.rules(for: source)
-                rulesBySource[source] = rules
-                guard !rules.isEmpty else { continue }
-                var event = Event(source: source, timestamp: r.fields.time,
-                                  location: EvidenceLocation(path: item.path, offset: UInt64(r.offset)), raw: r.fields.text)
-                for f in r.fields.fields { event.set(f.name, f.value) }
-                for (k, v) in aliases { event.set(k, v) }
-                event.set("EventRecordID", String(r.id))
-                for rule in rules where rule.matches(event) { findings.append(Self.finding(rule, event)) }
+                let (event, sources) = Self.windowsEvent(r.fields, id: r.id, offset: r.offset, path: item.path, mapping: detectors.windowsEvents)
+                for source in sources {
+                    let rules = rulesBySource[source] ?? detectors.rules(for: source)
+                    rulesBySource[source] = rules
+                    var e = event
+                    e.source = source
+                    for rule in rules where rule.matches(e) { findings.append(Self.finding(rule, e)) }
+                }
             }
         }
 
@@ -221,6 +218,22 @@ struct FileProcessor {
         outcome.coverage = Coverage(source: "EventLog/\(channel ?? item.name)", files: 1, lines: count, bytes: item.size,
                                     earliest: earliest, latest: latest)
         return outcome
+    }
+
+    /// A Windows event as a Sigma event, with every logsource it belongs to.
+    static func windowsEvent(_ fields: EVTXFields, id: UInt64, offset: Int, path: String, mapping: WindowsEventMapping) -> (Event, [LogSource]) {
+        var lookup: [String: String] = [:]
+        for f in fields.fields where lookup[f.name.lowercased()] == nil { lookup[f.name.lowercased()] = f.value }
+        let (sources, aliases) = mapping.classify { lookup[$0.lowercased()] }
+        var event = Event(source: sources[0], timestamp: fields.time,
+                          location: EvidenceLocation(path: path, offset: UInt64(offset)), raw: fields.text)
+        for f in fields.fields {
+            event.set(f.name, f.value)
+            if mapping.stripSpacesFromFieldNames, f.name.contains(" ") { event.set(f.name.replacingOccurrences(of: " ", with: ""), f.value) }
+        }
+        for (k, v) in aliases { event.set(k, v) }
+        event.set("EventRecordID", String(id))
+        return (event, sources)
     }
 
     /// Literals for the scanner's prefilter: nil (every line) if any rule cannot be prefiltered.

@@ -35,7 +35,7 @@ indirect enum Selection: Sendable {
         case .anyOf(let list):
             return Prefilter.union(list.map(\.literals))
         case .keywords(let patterns, let all):
-            let sets = patterns.map { $0.requiredLiteral.map { Set([$0]) } }
+            let sets = patterns.map(\.requiredLiterals)
             return all ? Prefilter.best(sets) : Prefilter.union(sets)
         }
     }
@@ -50,11 +50,22 @@ struct FieldTest: Sendable {
 
     func matches(_ event: Event) -> Bool {
         let value = field.map { event.value($0) } ?? event.raw
-        return requireAll ? patterns.allSatisfy { $0.matches(value) } : patterns.contains { $0.matches(value) }
+        func test(_ p: Pattern) -> Bool {
+            if case .fieldRef(let other, let contains, let starts, let ends, let cased) = p {
+                guard let value, let ref = event.value(other) else { return false }
+                let (a, b) = cased ? (value, ref) : (value.lowercased(), ref.lowercased())
+                if contains { return a.contains(b) }
+                if starts { return a.hasPrefix(b) }
+                if ends { return a.hasSuffix(b) }
+                return a == b
+            }
+            return p.matches(value)
+        }
+        return requireAll ? patterns.allSatisfy(test) : patterns.contains(where: test)
     }
 
     var literals: Set<String>? {
-        let sets = patterns.map { $0.requiredLiteral.map { Set([$0]) } }
+        let sets = patterns.map(\.requiredLiterals)
         return requireAll ? Prefilter.best(sets) : Prefilter.union(sets)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// One compiled Sigma value: what a field's value (or the whole event, for keywords) must be.
 /// Comparisons fold ASCII case unless the rule says `|cased`; regexes follow their own flags.
-enum Pattern: Sendable {
+indirect enum Pattern: Sendable {
     /// Wildcard pattern over lowercased UTF-8 (`*` any run, `?` one byte); plain values compile
     /// to this with no wildcards, `contains` wraps it in `*…*`.
     case glob(Glob)
@@ -11,9 +11,35 @@ enum Pattern: Sendable {
     case null
     /// `|exists: true/false`.
     case exists(Bool)
+    /// Any of several spellings of one value (`|windash`, `|base64offset`).
+    case any([Pattern])
+    /// `|cidr`: an IP address inside a network.
+    case cidr(CIDR)
+    /// `|lt`, `|lte`, `|gt`, `|gte`: numeric comparison.
+    case numeric(NumericOp, Double)
+    /// `|neq`: anything but this value.
+    case not(Pattern)
+    /// `|fieldref`: equal to (or, with contains/startswith/endswith, related to) another field's value.
+    case fieldRef(String, contains: Bool, startsWith: Bool, endsWith: Bool, cased: Bool)
+
+    enum NumericOp: Sendable { case lt, lte, gt, gte }
 
     func matches(_ value: String?) -> Bool {
         switch self {
+        case .any(let list): return list.contains { $0.matches(value) }
+        case .cidr(let net):
+            guard let value else { return false }
+            return net.contains(value)
+        case .numeric(let op, let bound):
+            guard let value, let v = Double(value.trimmingSpacesAndQuotes) else { return false }
+            switch op {
+            case .lt: return v < bound
+            case .lte: return v <= bound
+            case .gt: return v > bound
+            case .gte: return v >= bound
+            }
+        case .not(let p): return !p.matches(value)
+        case .fieldRef: return false  // needs the event; FieldTest evaluates it
         case .null: return value?.isEmpty ?? true
         case .exists(let want): return (value != nil && !(value!.isEmpty)) == want
         case .glob(let g):
@@ -25,10 +51,11 @@ enum Pattern: Sendable {
         }
     }
 
-    /// Literal text any matching value must contain, lowercased; nil when none is known.
-    var requiredLiteral: String? {
+    /// Literals of which any matching value contains one, lowercased; nil when none is known.
+    var requiredLiterals: Set<String>? {
         switch self {
-        case .glob(let g): return g.longestLiteral
+        case .glob(let g): return g.longestLiteral.map { [$0] }
+        case .any(let list): return Prefilter.union(list.map(\.requiredLiterals))
         default: return nil
         }
     }
@@ -126,5 +153,52 @@ struct Glob: Sendable {
             ti = starT + 1
         }
         return true
+    }
+}
+
+extension String {
+    var trimmingSpacesAndQuotes: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\"" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\"" { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// An IPv4 or IPv6 network for `|cidr`.
+struct CIDR: Sendable {
+    let network: [UInt8]
+    let prefix: Int
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1)
+        guard let address = CIDR.parse(String(parts[0])) else { return nil }
+        let bits = parts.count == 2 ? Int(parts[1]) : address.count * 8
+        guard let bits, bits >= 0, bits <= address.count * 8 else { return nil }
+        network = address
+        prefix = bits
+    }
+
+    func contains(_ value: String) -> Bool {
+        guard let a = CIDR.parse(value.trimmingSpacesAndQuotes), a.count == network.count else { return false }
+        var remaining = prefix
+        for i in 0..<a.count where remaining > 0 {
+            let take = min(8, remaining)
+            let mask = UInt8(truncatingIfNeeded: 0xFF << (8 - take))
+            if a[i] & mask != network[i] & mask { return false }
+            remaining -= take
+        }
+        return true
+    }
+
+    static func parse(_ s: String) -> [UInt8]? {
+        var s = s
+        if let pct = s.firstIndex(of: "%") { s = String(s[..<pct]) }
+        if s.contains(":") {
+            var addr = in6_addr()
+            return inet_pton(AF_INET6, s, &addr) == 1 ? withUnsafeBytes(of: addr) { Array($0) } : nil
+        }
+        var addr = in_addr()
+        return inet_pton(AF_INET, s, &addr) == 1 ? withUnsafeBytes(of: addr) { Array($0) } : nil
     }
 }

@@ -23,7 +23,9 @@ public struct RuleLoader: Sendable {
     public init(mappings: [FieldMapping] = []) { self.mappings = mappings }
 
     /// Modifiers this engine implements. Anything else rejects the rule.
-    static let supportedModifiers: Set<String> = ["contains", "startswith", "endswith", "all", "re", "i", "m", "s", "cased", "exists"]
+    static let supportedModifiers: Set<String> = ["contains", "startswith", "endswith", "all", "re", "i", "m", "s", "cased",
+                                                   "exists", "windash", "cidr", "base64", "base64offset", "wide", "utf16le",
+                                                   "utf16be", "utf16", "fieldref", "neq", "lt", "lte", "gt", "gte"]
 
     public static func loadMappings(in directory: URL) throws -> [FieldMapping] {
         try yamlFiles(in: directory).compactMap { url in
@@ -243,8 +245,62 @@ public struct RuleLoader: Sendable {
         }
         let cased = modifiers.contains("cased")
         let contains = modifiers.contains("contains")
-        return .glob(Glob(sigma: text, cased: cased,
-                          wrapStart: contains || modifiers.contains("endswith"),
-                          wrapEnd: contains || modifiers.contains("startswith")))
+        if modifiers.contains("fieldref") {
+            return .fieldRef(text, contains: contains, startsWith: modifiers.contains("startswith"),
+                             endsWith: modifiers.contains("endswith"), cased: cased)
+        }
+        if modifiers.contains("cidr") {
+            guard let net = CIDR(text) else { throw .invalid("bad network '\(text)' for cidr") }
+            return .cidr(net)
+        }
+        for (name, op) in [("lt", Pattern.NumericOp.lt), ("lte", .lte), ("gt", .gt), ("gte", .gte)] where modifiers.contains(name) {
+            guard let bound = Double(text) else { throw .invalid("\(name) needs a number, not '\(text)'") }
+            return .numeric(op, bound)
+        }
+        // Value transformations, each possibly giving several spellings.
+        var variants = [text]
+        if modifiers.contains("windash") {
+            // Windows command lines accept - and / and the Unicode dashes for switches.
+            variants = variants.flatMap { v in
+                ["-", "/", "\u{2013}", "\u{2014}", "\u{2015}"].map { dash in
+                    v.split(separator: "-", omittingEmptySubsequences: false).joined(separator: dash)
+                }
+            }
+            variants = Array(NSOrderedSet(array: variants)) as? [String] ?? variants
+        }
+        let encoding: ((String) -> [UInt8])? = modifiers.contains("wide") || modifiers.contains("utf16le")
+            ? { Array($0.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }) }
+            : modifiers.contains("utf16be") ? { Array($0.utf16.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }) }
+            : modifiers.contains("utf16") ? { [0xFF, 0xFE] + Array($0.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }) }
+            : nil
+        if modifiers.contains("base64") {
+            variants = variants.map { Data(encoding?($0) ?? Array($0.utf8)).base64EncodedString() }
+        } else if modifiers.contains("base64offset") {
+            variants = variants.flatMap { v in Self.base64Offsets(encoding?(v) ?? Array(v.utf8)) }
+        }
+        // Encoded text is case-sensitive by nature.
+        let isEncoded = modifiers.contains("base64") || modifiers.contains("base64offset")
+        let globs = variants.map { v in
+            Pattern.glob(Glob(sigma: isEncoded ? Self.escapeWildcards(v) : v, cased: cased || isEncoded,
+                              wrapStart: contains || modifiers.contains("endswith"),
+                              wrapEnd: contains || modifiers.contains("startswith")))
+        }
+        let pattern = globs.count == 1 ? globs[0] : .any(globs)
+        return modifiers.contains("neq") ? .not(pattern) : pattern
+    }
+
+    /// The three base64 spellings of `bytes` at every alignment, with the edge characters that
+    /// depend on neighbouring bytes cut off (as Sigma's `base64offset` defines).
+    static func base64Offsets(_ bytes: [UInt8]) -> [String] {
+        (0..<3).map { i in
+            let encoded = Array(Data([UInt8](repeating: 0, count: i) + bytes).base64EncodedString().utf8)
+            let start = [0, 2, 3][i]
+            let end = encoded.count - [0, 3, 2][(bytes.count + i) % 3]
+            return start < end ? String(decoding: encoded[start..<end], as: UTF8.self) : ""
+        }.filter { !$0.isEmpty }
+    }
+
+    static func escapeWildcards(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "*", with: "\\*").replacingOccurrences(of: "?", with: "\\?")
     }
 }

@@ -13,6 +13,8 @@ public struct WindowsEventMapping: Sendable {
 
     var services: [String: String] = [:]
     var events: [EventRule] = []
+    /// Also expose `Source Name` as `SourceName`.
+    public var stripSpacesFromFieldNames = false
 
     public init() {}
 
@@ -22,6 +24,7 @@ public struct WindowsEventMapping: Sendable {
         for (k, v) in root["services"]?.mapping ?? [:] {
             if let k = k.string, let v = v.string { m.services[k.lowercased()] = v }
         }
+        m.stripSpacesFromFieldNames = root["strip_spaces_from_field_names"]?.bool ?? false
         for item in root["events"]?.sequence ?? [] {
             var when: [String: String] = [:]
             for (k, v) in item["when"]?.mapping ?? [:] { if let k = k.string, let v = v.string { when[k] = v } }
@@ -32,14 +35,19 @@ public struct WindowsEventMapping: Sendable {
         return m
     }
 
-    /// The logsource of an event with these fields, and the alias fields to add.
-    public func classify(_ value: (String) -> String?) -> (source: LogSource, aliases: [(String, String)]) {
+    /// The logsources of an event with these fields (one per category it belongs to), and the
+    /// alias fields to add.
+    public func classify(_ value: (String) -> String?) -> (sources: [LogSource], aliases: [(String, String)]) {
         let channel = value("Channel") ?? ""
         let service = services[channel.lowercased()] ?? channel.lowercased()
+        var sources: [LogSource] = []
+        var aliases: [(String, String)] = []
         for rule in events where rule.when.allSatisfy({ value($0.key)?.caseInsensitiveCompare($0.value) == .orderedSame }) {
-            let aliases = rule.aliases.compactMap { alias, from in value(from).map { (alias, $0) } }
-            return (LogSource(product: "windows", category: rule.category, service: service), aliases)
+            aliases += rule.aliases.compactMap { alias, from in value(from).map { (alias, $0) } }
+            let source = LogSource(product: "windows", category: rule.category, service: service)
+            if !sources.contains(source) { sources.append(source) }
         }
-        return (LogSource(product: "windows", service: service), [])
+        if sources.isEmpty { sources = [LogSource(product: "windows", service: service)] }
+        return (sources, aliases)
     }
 }
