@@ -91,18 +91,49 @@ func event(_ fields: [String: String], raw: String? = nil) -> Event {
     }
 
     @Test func unsupportedFeaturesAreRejectedWithTheReason() {
-        #expect(throws: SigmaError.self) { try rule("sel:\n  F|base64offset|contains: x\ncondition: sel") }
+        #expect(throws: SigmaError.self) { try rule("sel:\n  F|nosuchmodifier: x\ncondition: sel") }
         do {
-            _ = try rule("sel:\n  F|windash: x\ncondition: sel")
+            _ = try rule("sel:\n  F|expand: '%x%'\ncondition: sel")
             Issue.record("should fail")
         } catch let e as SigmaError {
             #expect(e.isUnsupported)
-            #expect(e.description.contains("windash"))
+            #expect(e.description.contains("expand"))
             #expect(e.file == "test.yml")
         } catch { Issue.record("\(error)") }
         #expect(throws: SigmaError.self) { try rule("sel:\n  A: 1\ncondition: sel | count() > 5") }
         #expect(throws: SigmaError.self) { try rule("sel:\n  A: 1\ncondition: nosuch") }
         #expect(throws: SigmaError.self) { try rule("sel:\n  A: 1\ncondition: (sel") }
+    }
+
+    @Test func specificationModifiers() throws {
+        let windash = try rule("sel:\n  CommandLine|windash|contains: ' -enc '\ncondition: sel")
+        #expect(windash.matches(event(["CommandLine": "powershell /enc AAAA"])))
+        #expect(windash.matches(event(["CommandLine": "powershell \u{2013}enc AAAA"])))
+        #expect(!windash.matches(event(["CommandLine": "powershell enc"])))
+        let cidr = try rule("sel:\n  c-ip|cidr:\n    - '10.0.0.0/8'\n    - 'fe80::/10'\ncondition: sel")
+        #expect(cidr.matches(event(["c-ip": "10.20.30.40"])))
+        #expect(cidr.matches(event(["c-ip": "fe80::1%3"])))
+        #expect(!cidr.matches(event(["c-ip": "11.0.0.1"])))
+        // base64offset: 'http' base64-encoded at any alignment inside a longer encoded blob.
+        let b64 = try rule("sel:\n  CommandLine|base64offset|contains: 'http://'\ncondition: sel")
+        for prefix in ["", "a", "ab"] {
+            let blob = Data((prefix + "http://evil/x").utf8).base64EncodedString()
+            #expect(b64.matches(event(["CommandLine": "powershell -enc " + blob])), "\(prefix)")
+        }
+        #expect(!b64.matches(event(["CommandLine": Data("ftp://x".utf8).base64EncodedString()])))
+        let wide = try rule("sel:\n  CommandLine|wide|base64offset|contains: 'Invoke'\ncondition: sel")
+        let utf16 = Data("IEX; Invoke-Expression".utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }).base64EncodedString()
+        #expect(wide.matches(event(["CommandLine": "powershell -enc " + utf16])))
+        let ref = try rule("sel:\n  ParentImage|fieldref: Image\ncondition: sel")
+        #expect(ref.matches(event(["ParentImage": "C:\\x.exe", "Image": "c:\\X.EXE"])))
+        #expect(!ref.matches(event(["ParentImage": "C:\\x.exe", "Image": "C:\\y.exe"])))
+        let numbers = try rule("a:\n  sc-status|gte: 500\nb:\n  time-taken|lt: 10\ncondition: a and b")
+        #expect(numbers.matches(event(["sc-status": "503", "time-taken": "9"])))
+        #expect(!numbers.matches(event(["sc-status": "200", "time-taken": "9"])))
+        #expect(!numbers.matches(event(["sc-status": "abc", "time-taken": "9"])))
+        let neq = try rule("sel:\n  User|neq: SYSTEM\ncondition: sel")
+        #expect(neq.matches(event(["User": "bob"])))
+        #expect(!neq.matches(event(["User": "system"])))
     }
 
     @Test func cvesAndAttackFromTags() throws {
