@@ -14,6 +14,8 @@ public struct Detectors: Sendable {
     public var yaraErrors: [YaraCompileError]
     public var indicators: IndicatorSet
     public var indicatorWarnings: [String]
+    /// Field mappings, for the fields they derive on events.
+    public var mappings: [FieldMapping]
     /// Sigma logsource and field names for Windows events.
     public var windowsEvents: WindowsEventMapping
     /// Path keys of Exchange's own pages (`Rules/known-good/`), never reported by name or path alone.
@@ -57,11 +59,12 @@ public struct Detectors: Sendable {
             .map(String.init).filter { !$0.hasPrefix("#") && $0 != "path" }.map { "\\" + $0.lowercased() })
         let windowsEvents = try WindowsEventMapping.load(builtinDir.appendingPathComponent("mappings/windows-events.yml"))
         return Detectors(rules: rules, ruleErrors: errors, yara: compiled.rules, yaraErrors: yaraErrors + compiled.errors,
-                         indicators: indicators, indicatorWarnings: warnings, windowsEvents: windowsEvents, knownGood: knownGood)
+                         indicators: indicators, indicatorWarnings: warnings, mappings: try mappings(builtinDir),
+                         windowsEvents: windowsEvents, knownGood: knownGood)
     }
 
     private static func loadSigma(_ sources: Sources, _ builtinDir: URL) async throws -> ([SigmaRule], [SigmaError]) {
-        let loader = RuleLoader(mappings: try RuleLoader.loadMappings(in: builtinDir.appendingPathComponent("mappings")))
+        let loader = RuleLoader(mappings: try mappings(builtinDir))
         var rules: [SigmaRule] = []
         var errors: [SigmaError] = []
         let dirs = (sources.builtin ? [(builtinDir.appendingPathComponent("sigma"), "builtin:")] : [])
@@ -107,6 +110,13 @@ public struct Detectors: Sendable {
     }
 
     func rules(for source: LogSource) -> [SigmaRule] { rules.filter { $0.logsource.admits(source) } }
+
+    static func mappings(_ builtinDir: URL) throws -> [FieldMapping] {
+        try RuleLoader.loadMappings(in: builtinDir.appendingPathComponent("mappings"))
+    }
+
+    /// The mappings whose derived fields apply to events of `source`.
+    func derivations(for source: LogSource) -> [FieldMapping] { mappings.filter { !$0.derived.isEmpty && $0.covers(source) } }
 
     /// Whether `windowsPath` is one of Exchange's own pages in its own folder.
     func isKnownGood(_ windowsPath: String) -> Bool {

@@ -55,6 +55,7 @@ struct FileProcessor {
         var pending: [UInt8] = []
         var findings: [Finding] = []
         var ipFields: [String] = []
+        var derivations: [FieldMapping] = []
         var rejected = false
         var disguised = false
 
@@ -62,6 +63,7 @@ struct FileProcessor {
             var event = Event(source: source, timestamp: line.timestamp,
                               location: EvidenceLocation(path: item.path, line: line.number, offset: line.offset), raw: line.raw)
             for f in line.fields { event.set(f.name, f.value) }
+            for m in derivations { m.derive(&event) }
             for rule in rules where rule.matches(event) {
                 findings.append(Self.finding(rule, event))
             }
@@ -86,6 +88,7 @@ struct FileProcessor {
             source = Self.logSource(format: format, location: item.location)
             if case .text = format, source == .exchangeOther, item.location == .other { rejected = true; return false }
             rules = detectors.rules(for: source)
+            derivations = detectors.derivations(for: source)
             ipFields = source == .httpProxy || source == .iis ? ["ClientIpAddress", "c-ip"] : []
             let addresses = ipFields.isEmpty || !matchAddresses ? [] : detectors.indicators.ipValues
             scanner = LogScanner(format: format, path: item.path, literals: rules.isEmpty ? [] : Self.literals(of: rules),

@@ -28,7 +28,8 @@ public struct LogSource: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     // The log sources exhunt's readers produce. Documented in README ("Log sources").
-    public static let httpProxy = LogSource(product: "exchange", service: "httpproxy")
+    /// Exchange's front-end proxy, so Sigma `category: proxy` rules see it too.
+    public static let httpProxy = LogSource(product: "exchange", category: "proxy", service: "httpproxy")
     public static let ecpServer = LogSource(product: "exchange", service: "ecp-server")
     public static let ecpActivity = LogSource(product: "exchange", service: "ecp-activity")
     public static let oabGenerator = LogSource(product: "exchange", service: "oabgenerator")

@@ -119,8 +119,9 @@ struct Glob: Sendable {
         for case .literal(let l) in tokens where l.count > best.count { best = l }
         guard !best.isEmpty else { return nil }
         // A value containing `"` is written `""` inside quoted CSV, so the raw line would not
-        // contain it: keep the longest quote-free part.
-        let parts = best.split(separator: UInt8(ascii: "\""))
+        // contain it; a `?` may be where a derived field joined two columns (IIS stem and query
+        // are apart in the raw line): keep the longest part free of both.
+        let parts = best.split(whereSeparator: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "?") })
         guard let part = parts.max(by: { $0.count < $1.count }), !part.isEmpty else { return nil }
         return String(decoding: part, as: UTF8.self).lowercased()
     }

@@ -7,6 +7,28 @@ import Yams
 public struct FieldMapping: Sendable {
     public var logsource: LogSource
     public var fields: [String: String]
+    /// Fields computed on events from other fields, `{Field}` placeholders: how a reader's columns
+    /// become the field a Sigma rule expects (IIS `cs-uri-query` as the full URI).
+    public var derived: [(name: String, template: String)] = []
+
+    /// Sets the derived fields on an event of a source this mapping covers.
+    public func derive(_ event: inout Event) {
+        for (name, template) in derived {
+            var out = ""
+            var rest = template[...]
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                out += rest[..<open]
+                out += event.value(String(rest[rest.index(after: open)..<close])) ?? ""
+                rest = rest[rest.index(after: close)...]
+            }
+            out += rest
+            // "stem?" with an empty query reads better, and matches better, as "stem".
+            if out.hasSuffix("?") { out.removeLast() }
+            event.set(name, out)
+        }
+    }
+
+    public func covers(_ source: LogSource) -> Bool { logsource.admits(source) }
 
     func applies(to rule: LogSource) -> Bool {
         func agree(_ a: String?, _ b: String?) -> Bool { a == nil || b == nil || a == b }
@@ -39,7 +61,11 @@ public struct RuleLoader: Sendable {
             for (k, v) in map["fields"]?.mapping ?? [:] {
                 if let k = k.string, let v = v.string { fields[k.lowercased()] = v }
             }
-            return FieldMapping(logsource: logsource(map["logsource"]), fields: fields)
+            var derived: [(name: String, template: String)] = []
+            for (k, v) in map["derived"]?.mapping ?? [:] {
+                if let k = k.string, let v = v.string { derived.append((k, v)) }
+            }
+            return FieldMapping(logsource: logsource(map["logsource"]), fields: fields, derived: derived)
         }
     }
 

@@ -360,3 +360,44 @@ import Timeline
         #expect(n == "3" || n == "-1", "the evtx crate read \(n) records")
     }
 }
+
+@Suite struct ExchangeFamilyPackTests {
+    static func iis(_ lines: [String]) -> String {
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n"
+            + "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n"
+            + lines.map { $0 + "\r\n" }.joined()
+    }
+
+    /// ProxyShell, ProxyNotShell, OWASSRF and ProxyToken on IIS lines written from the public
+    /// write-ups, next to busy legitimate traffic that must stay silent.
+    @Test func packsFireOnTheirAttacksAndNotOnOrdinaryTraffic() async throws {
+        let q = "&CorrelationID=<empty>;&cafeReqId=3f6c1d2e-9b8a-4c7d-8e6f-5a4b3c2d1e0f;"
+        let attacks = [
+            "2022-10-01 01:00:00 10.0.0.10 POST /autodiscover/autodiscover.json @evil.corp/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@evil.corp\(q) 443 - 203.0.113.9 python-requests/2.26.0 - 200 0 0 12",
+            "2022-10-01 01:00:05 10.0.0.10 POST /autodiscover/autodiscover.json @evil.corp/powershell/?X-Rps-CAT=VgEAVAdXaW5kb3dzQwBBCEtlcmJlcm9z&Email=autodiscover/autodiscover.json%3F@evil.corp\(q) 443 - 203.0.113.9 python-requests/2.26.0 - 200 0 0 30",
+            "2022-10-02 02:00:00 10.0.0.10 POST /autodiscover/autodiscover.json @evil.com/owa/&Email=autodiscover/autodiscover.json%3f@evil.com&Protocol=XYZ&FooProtocol=Powershell\(q) 443 CONTOSO\\bob 198.51.100.7 python-requests/2.28.1 - 200 0 0 40",
+            "2022-12-20 03:00:00 10.0.0.10 POST /owa/mastermail@contoso.com/powershell clientId=AFD4F4C5A6B7C8D9\(q) 443 CONTOSO\\bob 198.51.100.7 python-requests/2.28.1 - 200 0 0 40",
+            "2021-08-10 04:00:00 10.0.0.10 POST /ecp/alice@contoso.com/RulesEditor/InboxRules.svc/NewObject \(q) 443 - 192.0.2.77 python-requests/2.25.1 - 500 0 0 9",
+        ]
+        let ordinary = [
+            "2022-10-02 02:01:00 10.0.0.10 GET /autodiscover/autodiscover.json/v1.0/alice@contoso.com Protocol=AutodiscoverV1&RedirectCount=1\(q) 443 alice@contoso.com 10.0.0.5 Microsoft+Office/16.0+(Windows+NT+10.0;+Microsoft+Outlook+16.0.15601) - 200 0 0 15",
+            "2022-10-02 02:01:01 10.0.0.10 POST /powershell clientApplication=ActiveMonitor;PSVersion=5.1.17763.1\(q) 80 CONTOSO\\HealthMailbox1 ::1 Microsoft+WinRM+Client - 200 0 0 120",
+            "2022-10-02 02:01:02 10.0.0.10 POST /owa/service.svc action=GetItem&app=Mail\(q) 443 CONTOSO\\alice 10.0.0.5 Mozilla/5.0 - 200 0 0 31",
+            "2022-10-02 02:01:03 10.0.0.10 POST /ecp/RulesEditor/InboxRules.svc/NewObject msExchEcpCanary=abc\(q) 443 CONTOSO\\alice 10.0.0.5 Mozilla/5.0 - 200 0 0 44",
+            "2022-10-02 02:01:04 10.0.0.10 GET /owa/auth/logon.aspx url=%2fowa%2f\(q) 443 - 10.0.0.6 Mozilla/5.0 - 200 0 0 3",
+        ]
+        let root = try tempDir()
+        try put(root, "inetpub/logs/LogFiles/W3SVC1/u_ex221002.log", Self.iis(ordinary + attacks + ordinary))
+        let r = try await hunt(root)
+        func hits(_ cve: String) -> [Finding] { r.findings.filter { $0.cves.contains(cve) } }
+        #expect(hits("CVE-2021-34473").count == 2, "ProxyShell: nspi and X-Rps-CAT")
+        #expect(hits("CVE-2022-41040").count == 1, "ProxyNotShell")
+        #expect(hits("CVE-2022-41080").count == 1, "OWASSRF")
+        #expect(hits("CVE-2021-33766").count == 1, "ProxyToken")
+        let flagged = Set(r.findings.compactMap(\.evidence.line))
+        let ordinaryLines = Set((4..<9).map { $0 } + (14..<19).map { $0 })
+        #expect(flagged.isDisjoint(with: ordinaryLines), "ordinary traffic flagged: \(flagged.intersection(ordinaryLines))")
+        let stories = FleetTimeline([r]).stories[0]
+        #expect(stories.cves.contains("CVE-2022-41082"))
+    }
+}
