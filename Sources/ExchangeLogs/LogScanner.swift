@@ -32,6 +32,7 @@ public struct LogScanner {
     public private(set) var directives: [String: String] = [:]
 
     private var header: [String] = []
+    private var lowerHeader: [String] = []
     private var timestampColumns: [Int] = []
     private var carry: [UInt8] = []
     private var skippingOverlong = false
@@ -45,6 +46,9 @@ public struct LogScanner {
     ///     ignored). `nil` emits every data line; an empty array emits none.
     ///   - maxLineLength: longer lines are skipped with a `line-too-long` problem.
     private let addressFinder: AddressFinder?
+    /// Lowercased names of the fields to decode; nil decodes every field. Unwanted columns are
+    /// skipped, which matters when many rules make most lines candidates.
+    public var wantedFields: Set<String>?
 
     /// - Parameter addresses: IPv4 addresses that also make a line a candidate, as whole tokens.
     public init(format: LogFormat, path: String, literals: [String]?, addresses: [String] = [], maxLineLength: Int = 16 << 20) {
@@ -223,8 +227,9 @@ public struct LogScanner {
                            path: path, line: lines)
         }
         var out: [(name: String, value: String)] = []
-        out.reserveCapacity(splitScratch.count)
+        out.reserveCapacity(wantedFields?.count ?? splitScratch.count)
         for (i, f) in splitScratch.enumerated() {
+            if let wanted = wantedFields, !(i < lowerHeader.count && wanted.contains(lowerHeader[i])) { continue }
             let name = i < header.count ? header[i] : "Field\(i + 1)"
             var value = decode(base, f.range, quoted: f.quoted)
             if format == .w3c, value == "-" { value = "" }
@@ -279,6 +284,7 @@ public struct LogScanner {
     private mutating func setHeader(_ names: [String]) {
         header = names
         let lower = names.map { $0.lowercased() }
+        lowerHeader = lower
         switch format {
         case .w3c:
             timestampColumns = [lower.firstIndex(of: "date"), lower.firstIndex(of: "time")].compactMap { $0 }

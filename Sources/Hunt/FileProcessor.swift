@@ -93,6 +93,12 @@ struct FileProcessor {
             let addresses = ipFields.isEmpty || !matchAddresses ? [] : detectors.indicators.ipValues
             scanner = LogScanner(format: format, path: item.path, literals: rules.isEmpty ? [] : Self.literals(of: rules),
                                  addresses: addresses)
+            // Decode only the columns rules read or show, the ones derived fields are made of,
+            // and the client address columns for indicator matching.
+            var wanted = Set(ipFields.map { $0.lowercased() })
+            for r in rules { wanted.formUnion(r.fieldNames) }
+            for m in derivations { wanted.formUnion(m.sourceFields) }
+            if case .text = format {} else { scanner!.wantedFields = wanted }
             pending.withUnsafeBytes { scanner!.feed($0, emit: emit) }
             pending = []
             return true

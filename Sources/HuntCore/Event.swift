@@ -42,6 +42,9 @@ public struct Event: Sendable {
 
     public func value(_ name: String) -> String? { values[name.lowercased()] }
 
+    /// Lookup by an already lowercased name (rules lowercase their field names once).
+    public func value(lowercased key: String) -> String? { values[key] }
+
     /// Non-empty fields in their original order and spelling.
     public var fields: [(name: String, value: String)] {
         names.compactMap { n in values[n.lowercased()].flatMap { $0.isEmpty ? nil : (n, $0) } }

@@ -44,12 +44,21 @@ indirect enum Selection: Sendable {
 /// `field|modifiers: values`.
 struct FieldTest: Sendable {
     /// nil for a keyword map (`'|all': [...]`), which searches the whole event text.
-    var field: String?
+    var field: String? { didSet { key = field?.lowercased() } }
+    /// `field` lowercased once, for the event lookup.
+    private(set) var key: String?
     var patterns: [Pattern]
     var requireAll: Bool
 
+    init(field: String?, patterns: [Pattern], requireAll: Bool) {
+        self.field = field
+        self.key = field?.lowercased()
+        self.patterns = patterns
+        self.requireAll = requireAll
+    }
+
     func matches(_ event: Event) -> Bool {
-        let value = field.map { event.value($0) } ?? event.raw
+        let value = key.map { event.value(lowercased: $0) } ?? event.raw
         func test(_ p: Pattern) -> Bool {
             if case .fieldRef(let other, let contains, let starts, let ends, let cased) = p {
                 guard let value, let ref = event.value(other) else { return false }
@@ -73,22 +82,36 @@ struct FieldTest: Sendable {
 /// The boolean structure of `condition`, with `1 of`/`all of` already expanded.
 indirect enum Condition: Sendable {
     case ref(String)
+    /// A search identifier resolved to its place in the rule's selection list (no hashing per event).
+    case index(Int)
     case and([Condition])
     case or([Condition])
     case not(Condition)
 
-    func evaluate(_ selections: [String: Selection], _ event: Event) -> Bool {
+    func resolved(_ order: [String]) -> Condition {
         switch self {
-        case .ref(let name): return selections[name]?.matches(event) ?? false
+        case .ref(let name): return order.firstIndex(of: name).map { .index($0) } ?? self
+        case .index: return self
+        case .and(let c): return .and(c.map { $0.resolved(order) })
+        case .or(let c): return .or(c.map { $0.resolved(order) })
+        case .not(let c): return .not(c.resolved(order))
+        }
+    }
+
+    func evaluate(_ selections: [Selection], _ event: Event) -> Bool {
+        switch self {
+        case .ref: return false
+        case .index(let i): return selections[i].matches(event)
         case .and(let c): return c.allSatisfy { $0.evaluate(selections, event) }
         case .or(let c): return c.contains { $0.evaluate(selections, event) }
         case .not(let c): return !c.evaluate(selections, event)
         }
     }
 
-    func literals(_ selections: [String: Selection]) -> Set<String>? {
+    func literals(_ selections: [Selection]) -> Set<String>? {
         switch self {
-        case .ref(let name): return selections[name]?.literals
+        case .ref: return nil
+        case .index(let i): return selections[i].literals
         case .and(let c): return Prefilter.best(c.map { $0.literals(selections) })
         case .or(let c): return Prefilter.union(c.map { $0.literals(selections) })
         case .not: return nil

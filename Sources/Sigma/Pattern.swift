@@ -19,6 +19,8 @@ indirect enum Pattern: Sendable {
     case numeric(NumericOp, Double)
     /// `|neq`: anything but this value.
     case not(Pattern)
+    /// Many `contains` values of one field, searched in one pass over the value.
+    case containsAny(MultiLiteral)
     /// `|fieldref`: equal to (or, with contains/startswith/endswith, related to) another field's value.
     case fieldRef(String, contains: Bool, startsWith: Bool, endsWith: Bool, cased: Bool)
 
@@ -27,6 +29,9 @@ indirect enum Pattern: Sendable {
     func matches(_ value: String?) -> Bool {
         switch self {
         case .any(let list): return list.contains { $0.matches(value) }
+        case .containsAny(let m):
+            guard var value else { return false }
+            return value.withUTF8 { m.matches($0) }
         case .cidr(let net):
             guard let value else { return false }
             return net.contains(value)
@@ -56,6 +61,7 @@ indirect enum Pattern: Sendable {
         switch self {
         case .glob(let g): return g.longestLiteral.map { [$0] }
         case .any(let list): return Prefilter.union(list.map(\.requiredLiterals))
+        case .containsAny(let m): return m.literalsForPrefilter
         default: return nil
         }
     }
@@ -127,33 +133,60 @@ struct Glob: Sendable {
     }
 
     func matches(_ value: String) -> Bool {
-        var v = Array(value.utf8)
-        if !cased { for i in v.indices { v[i] = Glob.fold(v[i]) } }
-        return Glob.match(tokens[...], v[...])
+        var value = value
+        // Match on the string's own UTF-8 storage, folding case as bytes are compared: no copy.
+        return value.withUTF8 { Glob.match(tokens, $0, fold: !cased) }
     }
 
-    private static func match(_ t: ArraySlice<Token>, _ s: ArraySlice<UInt8>) -> Bool {
-        var ti = t.startIndex, si = s.startIndex
+    private static func match(_ t: [Token], _ s: UnsafeBufferPointer<UInt8>, fold: Bool) -> Bool {
+        // Fast paths for the shapes rules use most: exact, prefix, suffix, contains.
+        if t.count == 1, case .literal(let l) = t[0] { return s.count == l.count && equal(s, 0, l, fold) }
+        if t.count == 2, case .literal(let l) = t[0], t[1] == .star { return s.count >= l.count && equal(s, 0, l, fold) }
+        if t.count == 2, t[0] == .star, case .literal(let l) = t[1] { return s.count >= l.count && equal(s, s.count - l.count, l, fold) }
+        if t.count == 3, t[0] == .star, t[2] == .star, case .literal(let l) = t[1] { return find(s, 0, l, fold) != nil }
+        var ti = 0, si = 0
         var starT = -1, starS = -1
-        while si < s.endIndex || ti < t.endIndex {
-            if ti < t.endIndex {
+        while si < s.count || ti < t.count {
+            if ti < t.count {
                 switch t[ti] {
                 case .star:
                     starT = ti; starS = si; ti += 1; continue
                 case .one:
-                    if si < s.endIndex { ti += 1; si += 1; continue }
+                    if si < s.count { ti += 1; si += 1; continue }
                 case .literal(let l):
-                    if s.endIndex - si >= l.count && s[si..<si + l.count].elementsEqual(l) {
+                    if s.count - si >= l.count && equal(s, si, l, fold) {
                         ti += 1; si += l.count; continue
                     }
                 }
             }
-            guard starT >= 0, starS < s.endIndex else { return false }
+            guard starT >= 0, starS < s.count else { return false }
             starS += 1
             si = starS
             ti = starT + 1
         }
         return true
+    }
+
+    @inline(__always)
+    private static func equal(_ s: UnsafeBufferPointer<UInt8>, _ at: Int, _ l: [UInt8], _ fold: Bool) -> Bool {
+        for i in 0..<l.count {
+            let b = s[at + i]
+            if (fold ? Glob.fold(b) : b) != l[i] { return false }
+        }
+        return true
+    }
+
+    private static func find(_ s: UnsafeBufferPointer<UInt8>, _ from: Int, _ l: [UInt8], _ fold: Bool) -> Int? {
+        guard !l.isEmpty else { return from }
+        guard s.count >= l.count else { return nil }
+        let first = l[0]
+        var i = from
+        while i <= s.count - l.count {
+            let b = fold ? Glob.fold(s[i]) : s[i]
+            if b == first && equal(s, i, l, fold) { return i }
+            i += 1
+        }
+        return nil
     }
 }
 
@@ -201,5 +234,45 @@ struct CIDR: Sendable {
         }
         var addr = in_addr()
         return inet_pton(AF_INET, s, &addr) == 1 ? withUnsafeBytes(of: addr) { Array($0) } : nil
+    }
+}
+
+/// Literals bucketed by their first (case-folded) byte: one pass over a value checks all of them,
+/// instead of one scan per literal. Rules with a hundred user-agent fragments need this.
+struct MultiLiteral: Sendable {
+    private let buckets: [[[UInt8]]]
+    private let fold: Bool
+    let literalsForPrefilter: Set<String>?
+
+    init?(_ globs: [Glob]) {
+        var buckets = [[[UInt8]]](repeating: [], count: 256)
+        var cased: Bool?
+        var texts = Set<String>()
+        for g in globs {
+            guard g.tokens.count == 3, g.tokens[0] == .star, g.tokens[2] == .star, case .literal(let l) = g.tokens[1], !l.isEmpty else { return nil }
+            if let c = cased, c != g.cased { return nil }
+            cased = g.cased
+            buckets[Int(l[0])].append(l)
+            if let t = g.longestLiteral { texts.insert(t) }
+        }
+        guard cased != nil else { return nil }
+        self.buckets = buckets
+        self.fold = !(cased ?? false)
+        literalsForPrefilter = texts.count == globs.count ? texts : nil
+    }
+
+    func matches(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        for i in 0..<s.count {
+            let b = fold ? Glob.fold(s[i]) : s[i]
+            for l in buckets[Int(b)] where s.count - i >= l.count {
+                var ok = true
+                for j in 1..<l.count {
+                    let c = fold ? Glob.fold(s[i + j]) : s[i + j]
+                    if c != l[j] { ok = false; break }
+                }
+                if ok { return true }
+            }
+        }
+        return false
     }
 }

@@ -30,6 +30,19 @@ public struct FieldMapping: Sendable {
 
     public func covers(_ source: LogSource) -> Bool { logsource.admits(source) }
 
+    /// Lowercased names of the fields the derived fields are made from.
+    public var sourceFields: Set<String> {
+        var out = Set<String>()
+        for (_, template) in derived {
+            var rest = template[...]
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                out.insert(rest[rest.index(after: open)..<close].lowercased())
+                rest = rest[rest.index(after: close)...]
+            }
+        }
+        return out
+    }
+
     func applies(to rule: LogSource) -> Bool {
         func agree(_ a: String?, _ b: String?) -> Bool { a == nil || b == nil || a == b }
         return agree(logsource.product, rule.product) && agree(logsource.category, rule.category)
@@ -201,7 +214,8 @@ public struct RuleLoader: Sendable {
             summary: ext?["summary"]?.string,
             stage: ext?["stage"]?.string ?? SigmaRule.stage(fromTags: root["tags"]?.sequence?.compactMap(\.string) ?? []),
             selections: selections,
-            condition: conditions.count == 1 ? conditions[0] : .or(conditions),
+            selectionList: order.map { selections[$0]! },
+            condition: (conditions.count == 1 ? conditions[0] : .or(conditions)).resolved(order),
             extracts: extracts)
     }
 
@@ -248,8 +262,14 @@ public struct RuleLoader: Sendable {
         }
         let values: [Node] = value.sequence.map(Array.init) ?? [value]
         if values.isEmpty { throw .invalid("'\(key)' has an empty value list") }
-        let patterns = try values.map { (n: Node) throws(SigmaError.Reason) -> Pattern in try pattern(n, modifiers: effective) }
-        return FieldTest(field: field, patterns: patterns, requireAll: modifiers.contains("all"))
+        var patterns = try values.map { (n: Node) throws(SigmaError.Reason) -> Pattern in try pattern(n, modifiers: effective) }
+        let requireAll = modifiers.contains("all")
+        // Several plain `contains` values: one pass over the value instead of one per value.
+        if !requireAll, patterns.count > 3 {
+            let globs = patterns.compactMap { p -> Glob? in if case .glob(let g) = p { return g } else { return nil } }
+            if globs.count == patterns.count, let m = MultiLiteral(globs) { patterns = [.containsAny(m)] }
+        }
+        return FieldTest(field: field, patterns: patterns, requireAll: requireAll)
     }
 
     private static func pattern(_ node: Node, modifiers: [String]) throws(SigmaError.Reason) -> Pattern {

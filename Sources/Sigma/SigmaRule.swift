@@ -1,31 +1,58 @@
 public import HuntCore
 
-/// A loaded, compiled Sigma rule. Immutable and `Sendable`: one copy serves every thread.
-public struct SigmaRule: Sendable {
-    public var id: String
-    public var title: String
-    public var description: String?
-    public var author: String?
-    public var references: [String]
-    public var tags: [String]
-    public var level: Severity
-    public var logsource: LogSource
+/// A loaded, compiled Sigma rule. Immutable and `Sendable`: one instance serves every thread,
+/// and matching thousands of rules per line copies no rule (a class, not a struct of strings).
+public final class SigmaRule: Sendable {
+    public let id: String
+    public let title: String
+    public let description: String?
+    public let author: String?
+    public let references: [String]
+    public let tags: [String]
+    public let level: Severity
+    public let logsource: LogSource
     /// Fields the rule wants shown with a finding (Sigma `fields:`), after field mapping.
-    public var fields: [String]
+    public let fields: [String]
     /// Where the rule came from, for the report (`builtin:sigma/exchange/x.yml` or a user path).
-    public var file: String
+    public let file: String
     /// exhunt extension `exhunt.verdict`: how the rule's findings weigh in the host verdict.
-    public var role: VerdictRole
+    public let role: VerdictRole
     /// exhunt extension `exhunt.tpl`: which Test-ProxyLogon output file the finding belongs to.
-    public var tpl: String?
+    public let tpl: String?
     /// exhunt extension `exhunt.summary`: one sentence for people, with `{field}` placeholders.
-    public var summary: String?
+    public let summary: String?
     /// exhunt extension `exhunt.stage`, else derived from the ATT&CK tactic tags.
-    public var stage: String?
+    public let stage: String?
 
     let selections: [String: Selection]
+    /// The selections in declaration order, as the resolved condition indexes them.
+    let selectionList: [Selection]
     let condition: Condition
     let extracts: [Extract]
+
+    init(id: String, title: String, description: String?, author: String?, references: [String], tags: [String],
+         level: Severity, logsource: LogSource, fields: [String], file: String, role: VerdictRole, tpl: String?,
+         summary: String?, stage: String?, selections: [String: Selection], selectionList: [Selection],
+         condition: Condition, extracts: [Extract]) {
+        self.id = id
+        self.title = title
+        self.description = description
+        self.author = author
+        self.references = references
+        self.tags = tags
+        self.level = level
+        self.logsource = logsource
+        self.fields = fields
+        self.file = file
+        self.role = role
+        self.tpl = tpl
+        self.summary = summary
+        self.stage = stage
+        self.selections = selections
+        self.selectionList = selectionList
+        self.condition = condition
+        self.extracts = extracts
+    }
 
     struct Extract: Sendable {
         var name: String
@@ -62,9 +89,17 @@ public struct SigmaRule: Sendable {
 
     /// Literals of which every event this rule matches contains at least one (lowercased), or
     /// nil when the rule could match events without any fixed text (negations, regexes).
-    public var literals: Set<String>? { condition.literals(selections) }
+    public var literals: Set<String>? { condition.literals(selectionList) }
 
-    public func matches(_ event: Event) -> Bool { condition.evaluate(selections, event) }
+    public func matches(_ event: Event) -> Bool { condition.evaluate(selectionList, event) }
+
+    /// Lowercased names of every field the rule reads or shows, so readers can decode only those.
+    public var fieldNames: Set<String> {
+        var out = Set(fields.map { $0.lowercased() })
+        for s in selections.values { out.formUnion(s.fieldNames) }
+        for e in extracts { if let f = e.field { out.insert(f.lowercased()) } }
+        return out
+    }
 
     /// Whether the rule reads `field` (case ignored), so readers can skip costly fields no rule wants.
     public func reads(_ field: String) -> Bool {

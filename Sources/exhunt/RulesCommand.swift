@@ -11,7 +11,7 @@ struct RulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "List or check detection rules.",
-        subcommands: [List.self, Check.self])
+        subcommands: [List.self, Check.self, Test.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List loaded rules: id, level, logsource, title, file.")
@@ -24,6 +24,25 @@ struct RulesCommand: AsyncParsableCommand {
                 print([r.id, r.level.rawValue, r.logsource.description, TerminalText.sanitize(r.title), r.file].joined(separator: "\t"))
             }
             print("\(d.rules.count) Sigma rules, \(d.yara?.ruleCount ?? 0) YARA rules, \(d.indicators.all.count) indicators")
+        }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run SigmaHQ's regression data: every rule with an EVTX sample must match its expected count.",
+            discussion: "SIGMA is a checkout of the SigmaHQ repository (regression_data/ and rules*/). Exit 1 if any rule fails.")
+        @Argument(help: "SigmaHQ repository folder.")
+        var sigma: String
+
+        func run() async throws {
+            let d = try await Detectors.load(builtin: true, extra: [])
+            let results = try SigmaRegression.run(sigmaRoot: URL(fileURLWithPath: sigma), mapping: d.windowsEvents)
+            for r in results where !r.passed {
+                print(TerminalText.sanitize("FAIL \(r.rule): \(r.error ?? "\(r.matches) match(es), expected \(r.expected.map(String.init) ?? "at least 1")")", limit: 400))
+            }
+            let passed = results.filter(\.passed).count
+            print("\(passed) of \(results.count) rules match their regression data")
+            if passed != results.count { throw ExitCode(1) }
         }
     }
 
