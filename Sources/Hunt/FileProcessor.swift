@@ -173,6 +173,7 @@ struct FileProcessor {
         var count = 0
         var channel: String?
         var rulesBySource: [LogSource: [SigmaRule]] = [:]
+        let classifications = ClassificationCache()
         let chunkSize = 65536
 
         func handle(_ chunk: UnsafeRawBufferPointer, fileOffset: Int) {
@@ -188,7 +189,8 @@ struct FileProcessor {
                     if earliest.map({ t < $0 }) ?? true { earliest = t }
                     if latest.map({ t > $0 }) ?? true { latest = t }
                 }
-                let (event, sources) = Self.windowsEvent(r.fields, id: r.id, offset: r.offset, path: item.path, mapping: detectors.windowsEvents)
+                let (event, sources) = Self.windowsEvent(r.fields, id: r.id, offset: r.offset, path: item.path,
+                                                         mapping: detectors.windowsEvents, cache: classifications)
                 for source in sources {
                     let rules = rulesBySource[source] ?? detectors.rules(for: source)
                     rulesBySource[source] = rules
@@ -229,11 +231,29 @@ struct FileProcessor {
         return outcome
     }
 
+    /// Classifications by the values of the fields they depend on: events of one kind repeat.
+    final class ClassificationCache {
+        var entries: [String: (sources: [LogSource], aliases: [(alias: String, from: String)])] = [:]
+    }
+
     /// A Windows event as a Sigma event, with every logsource it belongs to.
-    static func windowsEvent(_ fields: EVTXFields, id: UInt64, offset: Int, path: String, mapping: WindowsEventMapping) -> (Event, [LogSource]) {
+    static func windowsEvent(_ fields: EVTXFields, id: UInt64, offset: Int, path: String, mapping: WindowsEventMapping,
+                             cache: ClassificationCache? = nil) -> (Event, [LogSource]) {
         var lookup: [String: String] = [:]
         for f in fields.fields where lookup[f.name.lowercased()] == nil { lookup[f.name.lowercased()] = f.value }
-        let (sources, aliases) = mapping.classify { lookup[$0.lowercased()] }
+        let value = { (name: String) in lookup[name.lowercased()] }
+        let classification: (sources: [LogSource], aliases: [(alias: String, from: String)])
+        if let cache {
+            let key = mapping.keyFields.map { value($0) ?? "" }.joined(separator: "\u{1}")
+            if let hit = cache.entries[key] { classification = hit } else {
+                classification = mapping.classification(value)
+                cache.entries[key] = classification
+            }
+        } else {
+            classification = mapping.classification(value)
+        }
+        let sources = classification.sources
+        let aliases = classification.aliases.compactMap { a in value(a.from).map { (a.alias, $0) } }
         var event = Event(source: sources[0], timestamp: fields.time,
                           location: EvidenceLocation(path: path, offset: UInt64(offset)), raw: fields.text)
         for f in fields.fields {

@@ -32,22 +32,33 @@ public struct WindowsEventMapping: Sendable {
             for (k, v) in item["aliases"]?.mapping ?? [:] { if let k = k.string, let v = v.string { aliases[k] = v } }
             m.events.append(EventRule(when: when, category: item["category"]?.string, aliases: aliases))
         }
+        m.keyFields = Array(Set(m.events.flatMap { $0.when.keys } + ["Channel"])).sorted()
         return m
     }
 
     /// The logsources of an event with these fields (one per category it belongs to), and the
     /// alias fields to add.
     public func classify(_ value: (String) -> String?) -> (sources: [LogSource], aliases: [(String, String)]) {
+        let c = classification(value)
+        return (c.sources, c.aliases.compactMap { alias, from in value(from).map { (alias, $0) } })
+    }
+
+    /// The part of `classify` that depends only on the fields rules' `when` clauses test, so a
+    /// caller can cache it by those fields' values (`keyFields`).
+    public func classification(_ value: (String) -> String?) -> (sources: [LogSource], aliases: [(alias: String, from: String)]) {
         let channel = value("Channel") ?? ""
         let service = services[channel.lowercased()] ?? channel.lowercased()
         var sources: [LogSource] = []
-        var aliases: [(String, String)] = []
-        for rule in events where rule.when.allSatisfy({ value($0.key)?.caseInsensitiveCompare($0.value) == .orderedSame }) {
-            aliases += rule.aliases.compactMap { alias, from in value(from).map { (alias, $0) } }
+        var aliases: [(alias: String, from: String)] = []
+        for rule in events where rule.when.allSatisfy({ value($0.key)?.lowercased() == $0.value.lowercased() }) {
+            aliases += rule.aliases.map { ($0.key, $0.value) }
             let source = LogSource(product: "windows", category: rule.category, service: service)
             if !sources.contains(source) { sources.append(source) }
         }
         if sources.isEmpty { sources = [LogSource(product: "windows", service: service)] }
         return (sources, aliases)
     }
+
+    /// The fields `classification` depends on (computed once, at load).
+    public private(set) var keyFields: [String] = ["Channel"]
 }
