@@ -347,15 +347,11 @@ final class BinXMLParser {
         case 0x0B: return int(UInt32.self).map { .bare(Self.number(Double(Float(bitPattern: $0)))) } ?? .null
         case 0x0C: return int(UInt64.self).map { .bare(Self.number(Double(bitPattern: $0))) } ?? .null
         case 0x0D: return int(UInt32.self).map { .bare($0 != 0 ? "true" : "false") } ?? .null
-        case 0x0E:
-            var out: [UInt8] = []
-            out.reserveCapacity(raw.count * 2)
-            for b in raw { Self.hex(UInt64(b), 2, into: &out) }
-            return .string(String(decoding: out, as: UTF8.self))
+        case 0x0E: return .string(Self.hexString(raw))
         case 0x0F: return raw.count >= 16 ? .string(Self.guid(raw)) : .null
         case 0x10:
-            if raw.count == 8, let v = int(UInt64.self) { return .string("0x" + String(format: "%016x", v)) }
-            return int(UInt32.self).map { .string("0x" + String(format: "%08x", $0)) } ?? .null
+            if raw.count == 8, let v = int(UInt64.self) { return .string("0x" + String(v, radix: 16).leftPadded(16)) }
+            return int(UInt32.self).map { .string("0x" + String($0, radix: 16).leftPadded(8)) } ?? .null
         case 0x11: return int(UInt64.self).map { .string(Self.filetime($0)) } ?? .null
         case 0x12: return raw.count >= 16 ? .string(Self.systemtime(raw)) : .null
         case 0x13: return .string(Self.sid(raw))
@@ -368,7 +364,7 @@ final class BinXMLParser {
             var c = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<(offset + raw.count)]), at: offset)
             return .nodes(try parseContent(&c, inTemplate: false, values: nil))
         default:
-            return .string(raw.map { String(format: "%02X", $0) }.joined())
+            return .string(Self.hexString(raw))
         }
     }
 
@@ -390,7 +386,7 @@ final class BinXMLParser {
         case 0x07, 0x08, 0x0B, 0x0D, 0x14: size = 4
         case 0x09, 0x0A, 0x0C, 0x11, 0x15: size = 8
         case 0x0F, 0x12: size = 16
-        default: return .string(raw.map { String(format: "%02X", $0) }.joined())
+        default: return .string(Self.hexString(raw))
         }
         var items: [XValue] = []
         var i = 0
@@ -401,20 +397,29 @@ final class BinXMLParser {
         return .array(items)
     }
 
-    static func utf16(_ raw: UnsafeRawBufferPointer) -> String {
+    /// UTF-16LE bytes as a String, trailing NULs cut unless `trimNUL` is false.
+    static func utf16(_ raw: UnsafeRawBufferPointer, trimNUL: Bool = true) -> String {
         var n = raw.count / 2
         guard n > 0, let base = raw.baseAddress else { return "" }
         // Values sit at even offsets in practice; read them in place then, copy otherwise.
         if Int(bitPattern: base) % 2 == 0 {
             let units = base.assumingMemoryBound(to: UInt16.self)
-            while n > 0, units[n - 1] == 0 { n -= 1 }
+            while trimNUL, n > 0, units[n - 1] == 0 { n -= 1 }
             return String(decoding: UnsafeBufferPointer(start: units, count: n), as: UTF16.self)
         }
         var units: [UInt16] = []
         units.reserveCapacity(n)
         for i in 0..<n { units.append(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) }
-        while units.last == 0 { units.removeLast() }
+        while trimNUL, units.last == 0 { units.removeLast() }
         return String(decoding: units, as: UTF16.self)
+    }
+
+    /// Upper-case hex of every byte (binary values).
+    static func hexString(_ raw: UnsafeRawBufferPointer) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count * 2)
+        for b in raw { hex(UInt64(b), 2, into: &out) }
+        return String(decoding: out, as: UTF8.self)
     }
 
     private static let upperHex = Array("0123456789ABCDEF".utf8)
@@ -468,10 +473,16 @@ final class BinXMLParser {
 
     static func systemtime(_ r: UnsafeRawBufferPointer) -> String {
         func u(_ i: Int) -> Int { Int(r.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) }
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", u(0), u(1), u(3), u(4), u(5), u(6), u(7) * 1000)
+        var out: [UInt8] = []
+        decimal(u(0), 4, into: &out); out.append(UInt8(ascii: "-"))
+        decimal(u(1), 2, into: &out); out.append(UInt8(ascii: "-"))
+        decimal(u(3), 2, into: &out); out.append(UInt8(ascii: "T"))
+        decimal(u(4), 2, into: &out); out.append(UInt8(ascii: ":"))
+        decimal(u(5), 2, into: &out); out.append(UInt8(ascii: ":"))
+        decimal(u(6), 2, into: &out); out.append(UInt8(ascii: "."))
+        decimal(u(7) * 1000, 6, into: &out); out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
-
-    static func civil(_ secs: Int64) -> String { String(decoding: civilBytes(secs), as: UTF8.self) }
 
     static func civilBytes(_ secs: Int64) -> [UInt8] {
         let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
@@ -499,4 +510,8 @@ final class BinXMLParser {
         }
         return s
     }
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

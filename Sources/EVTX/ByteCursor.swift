@@ -47,19 +47,13 @@ struct ByteCursor {
 
     /// `n` UTF-16LE code units.
     mutating func utf16(_ n: Int, _ what: StaticString) throws(EVTXError) -> String {
-        let raw = try slice(n * 2, what)
-        var units: [UInt16] = []
-        units.reserveCapacity(n)
-        for i in 0..<n { units.append(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) }
-        return String(decoding: units, as: UTF16.self)
+        BinXMLParser.utf16(try slice(n * 2, what), trimNUL: false)
     }
 }
 
 /// What went wrong in an EVTX file, with where.
 public enum EVTXError: Error, Sendable, CustomStringConvertible {
     case truncated(what: String, offset: Int, need: Int, have: Int)
-    case badMagic(what: String, offset: Int)
-    case badChecksum(what: String, expected: UInt32, found: UInt32)
     case invalidToken(UInt8, offset: Int)
     case invalid(String, offset: Int)
 
@@ -67,8 +61,6 @@ public enum EVTXError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .truncated(let what, let offset, let need, let have):
             "buffer too small for \(what) at offset \(offset) (need \(need) bytes, have \(have))"
-        case .badMagic(let what, let offset): "bad \(what) signature at offset \(offset)"
-        case .badChecksum(let what, let expected, let found): "\(what) checksum mismatch (stored \(expected), computed \(found))"
         case .invalidToken(let t, let offset): "invalid BinXML token 0x\(String(t, radix: 16)) at offset \(offset)"
         case .invalid(let s, let offset): "\(s) at offset \(offset)"
         }

@@ -1,4 +1,5 @@
 public import Foundation
+import HuntCore
 
 /// One event record: its id, the time in the record header, and the event as JSON in the shape
 /// the Rust `evtx` crate produces (`Event.System…`, `Event.EventData…`, `#attributes`, `#text`).
@@ -80,6 +81,11 @@ public enum EVTXFile {
         Date(timeIntervalSince1970: (Double(Int64(bitPattern: ft) - 116_444_736_000_000_000)) / 10_000_000)
     }
 
+    /// Where each chunk of a file of `size` bytes sits (the last may be short).
+    public static func chunkRanges(fileSize size: Int) -> [Range<Int>] {
+        stride(from: headerSize, to: size, by: chunkSize).map { $0..<min(size, $0 + chunkSize) }
+    }
+
     /// Parses a whole file held in memory (tests and small files); large files go chunk by chunk.
     public static func parse(_ data: Data, xml: Bool = false) -> (records: [EVTXRecord], problems: [EVTXProblem]) {
         data.withUnsafeBytes { raw in
@@ -88,15 +94,10 @@ public enum EVTXFile {
             }
             var records: [EVTXRecord] = []
             var problems: [EVTXProblem] = []
-            var index = 0
-            var offset = headerSize
-            while offset < raw.count {
-                let end = min(raw.count, offset + chunkSize)
-                let r = parseChunk(UnsafeRawBufferPointer(rebasing: raw[offset..<end]), index: index, fileOffset: offset, xml: xml)
+            for (index, range) in chunkRanges(fileSize: raw.count).enumerated() {
+                let r = parseChunk(UnsafeRawBufferPointer(rebasing: raw[range]), index: index, fileOffset: range.lowerBound, xml: xml)
                 records += r.records
                 problems += r.problems
-                offset += chunkSize
-                index += 1
             }
             return (records, problems)
         }
@@ -146,7 +147,7 @@ enum FieldExtractor {
                     case "TimeCreated":
                         if let t = e.attributes.first(where: { $0.0 == "SystemTime" }) {
                             f.fields.append(("TimeCreated", t.1.text))
-                            f.time = Timestamp(t.1.text)
+                            f.time = Timestamp.parse(t.1.text)
                         }
                     case "Execution":
                         for (k, v) in e.attributes { f.fields.append((k, v.text)) }
@@ -200,22 +201,4 @@ enum FieldExtractor {
         }.joined()
     }
 
-    /// `2021-03-03T05:12:33.123456Z` → Date.
-    static func Timestamp(_ s: String) -> Date? {
-        let b = Array(s.utf8)
-        guard b.count >= 19 else { return nil }
-        func n(_ r: Range<Int>) -> Int? { Int(String(decoding: b[r], as: UTF8.self)) }
-        guard let y = n(0..<4), let mo = n(5..<7), let d = n(8..<10), let h = n(11..<13), let mi = n(14..<16), let se = n(17..<19) else { return nil }
-        var frac = 0.0
-        if b.count > 20, b[19] == UInt8(ascii: ".") {
-            let digits = b[20...].prefix { $0 >= 48 && $0 <= 57 }
-            frac = Double("0." + String(decoding: digits, as: UTF8.self)) ?? 0
-        }
-        var comps = DateComponents()
-        comps.year = y; comps.month = mo; comps.day = d; comps.hour = h; comps.minute = mi; comps.second = se
-        comps.timeZone = TimeZone(identifier: "UTC")
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "UTC")!
-        return cal.date(from: comps).map { $0.addingTimeInterval(frac) }
-    }
 }

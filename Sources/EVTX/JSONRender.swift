@@ -11,12 +11,6 @@ enum JSONRender {
         return String(decoding: w.bytes, as: UTF8.self)
     }
 
-    static func json(_ v: XValue) -> String {
-        var w = JSONWriter()
-        w.value(v)
-        return String(decoding: w.bytes, as: UTF8.self)
-    }
-
     static func quote(_ s: String) -> String {
         var w = JSONWriter()
         w.string(s)

@@ -24,38 +24,16 @@ struct CollectionMetadata {
     mutating func addKapeCopyLog(_ text: String) {
         var lines = text.split(whereSeparator: \.isNewline).makeIterator()
         guard let header = lines.next() else { return }
-        let names = Self.fields(String(header)).map { $0.lowercased() }
+        let names = CSVLine.split(String(header)).map { $0.lowercased() }
         func column(_ n: String) -> Int? { names.firstIndex(of: n.lowercased()) }
         guard let source = column("SourceFile") else { return }
         let created = column("CreatedOnUtc"), modified = column("ModifiedOnUtc"), accessed = column("LastAccessedOnUtc")
         while let line = lines.next() {
-            let f = Self.fields(String(line))
+            let f = CSVLine.split(String(line))
             guard source < f.count else { continue }
             func date(_ i: Int?) -> Date? { i.flatMap { $0 < f.count ? Timestamp.parse(f[$0]) : nil } }
             bySourcePath[f[source].lowercased()] = Times(created: date(created), modified: date(modified), accessed: date(accessed))
         }
     }
 
-    private static func fields(_ line: String) -> [String] {
-        var out: [String] = []
-        var cur = ""
-        var quoted = false
-        var previousQuote = false
-        for c in line {
-            if quoted {
-                if c == "\"" { quoted = false; previousQuote = true; continue }
-                cur.append(c)
-            } else if c == "\"" {
-                if previousQuote { cur.append("\"") }
-                quoted = true
-            } else if c == "," {
-                out.append(cur); cur = ""
-            } else {
-                cur.append(c)
-            }
-            previousQuote = false
-        }
-        out.append(cur)
-        return out
-    }
 }

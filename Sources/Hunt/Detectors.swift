@@ -37,7 +37,8 @@ public struct Detectors: Sendable {
             throw SigmaError(file: url.path, reason: .invalid("no such rule or indicator file or folder"))
         }
         // The three kinds of content load side by side: start-up time counts on small evidence.
-        async let sigma = loadSigma(sources, builtinDir)
+        let mappings = try Self.mappings(builtinDir)
+        async let sigma = loadSigma(sources, builtinDir, mappings)
         async let iocs = loadIndicators(sources, builtinDir)
         let (rules, errors) = try await sigma
         let (indicators, warnings) = try await iocs
@@ -59,12 +60,12 @@ public struct Detectors: Sendable {
             .map(String.init).filter { !$0.hasPrefix("#") && $0 != "path" }.map { "\\" + $0.lowercased() })
         let windowsEvents = try WindowsEventMapping.load(builtinDir.appendingPathComponent("mappings/windows-events.yml"))
         return Detectors(rules: rules, ruleErrors: errors, yara: compiled.rules, yaraErrors: yaraErrors + compiled.errors,
-                         indicators: indicators, indicatorWarnings: warnings, mappings: try mappings(builtinDir),
+                         indicators: indicators, indicatorWarnings: warnings, mappings: mappings,
                          windowsEvents: windowsEvents, knownGood: knownGood)
     }
 
-    private static func loadSigma(_ sources: Sources, _ builtinDir: URL) async throws -> ([SigmaRule], [SigmaError]) {
-        let loader = RuleLoader(mappings: try mappings(builtinDir))
+    private static func loadSigma(_ sources: Sources, _ builtinDir: URL, _ mappings: [FieldMapping]) async throws -> ([SigmaRule], [SigmaError]) {
+        let loader = RuleLoader(mappings: mappings)
         var rules: [SigmaRule] = []
         var errors: [SigmaError] = []
         let dirs = (sources.builtin ? [(builtinDir.appendingPathComponent("sigma"), "builtin:")] : [])

@@ -33,15 +33,20 @@ struct FileProcessor {
                                              "js", "css", "htm", "html", "txt", "xml", "cs", "jsp", "php", "svc"]
 
     func process(_ item: EvidenceItem) -> FileOutcome {
-        if isEVTX(item) { return scanEVTX(item) }
         switch item.location {
-        case .httpProxyLog, .ecpServerLog, .ecpActivityLog, .oabGeneratorLog, .iisLog, .exchangeLog:
+        case .httpProxyLog, .ecpServerLog, .ecpActivityLog, .oabGeneratorLog, .iisLog:
             return scanLog(item)
+        case .exchangeLog:
+            return isEVTX(item) ? scanEVTX(item) : scanLog(item)
         case .webRoot, .dumpFolder, .programData:
-            return checkFile(item, readContent: item.size <= contentLimit)
+            // Content that is read anyway is checked for the EVTX signature in checkFile.
+            if item.size <= contentLimit { return checkFile(item, readContent: true) }
+            return isEVTX(item) ? scanEVTX(item) : checkFile(item, readContent: false)
         case .other:
+            let readContent = scanAll && item.size <= contentLimit
+            if !readContent, isEVTX(item) { return scanEVTX(item) }
             if item.fileExtension == "log" { return scanLog(item) }
-            return checkFile(item, readContent: scanAll && item.size <= contentLimit)
+            return checkFile(item, readContent: readContent)
         }
     }
 
@@ -153,10 +158,6 @@ struct FileProcessor {
     /// Event logs are found by their signature, whatever their name or folder.
     private func isEVTX(_ item: EvidenceItem) -> Bool {
         guard item.size >= 4096 + 512 else { return false }
-        switch item.location {
-        case .httpProxyLog, .ecpServerLog, .ecpActivityLog, .oabGeneratorLog, .iisLog: return false
-        default: break
-        }
         var head: [UInt8] = []
         _ = try? reader.read(item, limit: 8, hash: false) { head += $0; return true }
         return EVTXFile.isEVTX(head)
@@ -354,6 +355,8 @@ struct FileProcessor {
                 outcome.problems.append(Problem(.error, code: "unreadable", message: "\(error)", path: item.path))
                 return outcome
             }
+            // An event log among the files that are read whole: hunt it as one (rare, so read again).
+            if item.size >= 4096 + 512, EVTXFile.isEVTX(content.prefix(8)) { return scanEVTX(item) }
             if fileRules.contains(where: { $0.reads("Content") }) { event.set("Content", Self.text(content)) }
             if let yara {
                 do {

@@ -52,17 +52,13 @@ public enum SigmaRegression {
             let bytes = try Data(contentsOf: sigmaRoot.appendingPathComponent(String(evtxPath)))
             var matches = 0
             bytes.withUnsafeBytes { raw in
-                var offset = 4096, chunk = 0
-                while offset + 512 <= raw.count {
-                    let end = min(raw.count, offset + 65536)
-                    for r in EVTXFile.fields(UnsafeRawBufferPointer(rebasing: raw[offset..<end]), index: chunk, fileOffset: offset).records {
+                for (chunk, range) in EVTXFile.chunkRanges(fileSize: raw.count).enumerated() {
+                    for r in EVTXFile.fields(UnsafeRawBufferPointer(rebasing: raw[range]), index: chunk, fileOffset: range.lowerBound).records {
                         var (event, sources) = FileProcessor.windowsEvent(r.fields, id: r.id, offset: r.offset, path: String(evtxPath), mapping: mapping)
                         guard let source = sources.first(where: rule.logsource.admits) else { continue }
                         event.source = source
                         if rule.matches(event) { matches += 1 }
                     }
-                    offset += 65536
-                    chunk += 1
                 }
             }
             results.append(Result(rule: ruleURL.lastPathComponent, matches: matches, expected: expected, error: nil))

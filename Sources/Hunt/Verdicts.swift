@@ -11,8 +11,6 @@ import HuntCore
 /// - `clean`: nothing found and the HttpProxy logs cover the window.
 enum Verdicts {
     static func decide(findings: [Finding], coverage: [Coverage], problems: [Problem], windowStart: Date) -> (Verdict, [String]) {
-        let day = ISO8601DateFormatter()
-        day.formatOptions = [.withFullDate]
         func count(_ role: VerdictRole, atLeast: Severity = .informational) -> [Finding] {
             findings.filter { $0.role == role && $0.severity >= atLeast }
         }
@@ -26,7 +24,7 @@ enum Verdicts {
         if proxy.isEmpty {
             gaps.append("no HttpProxy logs were found, so CVE-2021-26855 exploitation cannot be ruled out")
         } else if let earliest, earliest > windowStart {
-            gaps.append("HttpProxy logs start \(day.string(from: earliest)), after the exploitation window began \(day.string(from: windowStart))")
+            gaps.append("HttpProxy logs start \(ISOTime.day(earliest)), after the exploitation window began \(ISOTime.day(windowStart))")
         } else if earliest == nil {
             gaps.append("HttpProxy logs hold no readable timestamps")
         }
@@ -41,7 +39,7 @@ enum Verdicts {
         if !compromised.isEmpty {
             reasons.append("\(compromised.count) finding(s) show successful exploitation or a backdoor: \(rules(compromised))")
             if let first = compromised.compactMap(\.timestamp).min() {
-                reasons.append("earliest sign of compromise: \(ISO8601DateFormatter().string(from: first))")
+                reasons.append("earliest sign of compromise: \(ISOTime.string(first, milliseconds: false))")
             }
             return (.compromised, reasons + gaps.map { "note: " + $0 })
         }
@@ -54,6 +52,6 @@ enum Verdicts {
             return (.attempted, reasons + gaps.map { "note: " + $0 })
         }
         if !gaps.isEmpty { return (.inconclusive, gaps) }
-        return (.clean, ["no findings; HttpProxy logs cover the exploitation window from \(day.string(from: windowStart))"])
+        return (.clean, ["no findings; HttpProxy logs cover the exploitation window from \(ISOTime.day(windowStart))"])
     }
 }

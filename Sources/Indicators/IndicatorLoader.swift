@@ -1,5 +1,6 @@
 public import Foundation
 import Yams
+import HuntCore
 
 /// Reads indicator files in the formats published for the March 2021 attacks: CSV with a header
 /// (exhunt's `type,value,source`, MSTIC's `…,Indicator,IndicatorType,…`, Volexity's
@@ -74,30 +75,8 @@ public enum IndicatorLoader {
         return (set, warnings)
     }
 
-    /// Splits one CSV line, honouring quotes.
-    static func fields(_ line: String) -> [String] {
-        var out: [String] = []
-        var cur = ""
-        var quoted = false
-        var it = Array(line).makeIterator()
-        var pending: Character? = nil
-        while let c = pending ?? it.next() {
-            pending = nil
-            if quoted {
-                if c == "\"" {
-                    if let n = it.next() { if n == "\"" { cur.append("\"") } else { quoted = false; pending = n } } else { quoted = false }
-                } else { cur.append(c) }
-            } else if c == "\"" && cur.isEmpty {
-                quoted = true
-            } else if c == "," {
-                out.append(trim(cur)); cur = ""
-            } else {
-                cur.append(c)
-            }
-        }
-        out.append(trim(cur))
-        return out
-    }
+    /// Splits one CSV line, honouring quotes, and trims the fields.
+    static func fields(_ line: String) -> [String] { CSVLine.split(line).map(trim) }
 
     /// Spaces and tabs off both ends (Foundation's trimming is costly at this rate).
     static func trim(_ s: String) -> String {

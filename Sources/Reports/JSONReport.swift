@@ -18,11 +18,7 @@ public enum JSONReport {
         let d = JSONDecoder()
         d.dateDecodingStrategy = .custom { decoder in
             let s = try decoder.singleValueContainer().decode(String.self)
-            let f = ISO8601DateFormatter()
-            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            if let date = f.date(from: s) { return date }
-            f.formatOptions = [.withInternetDateTime]
-            if let date = f.date(from: s) { return date }
+            if let date = Timestamp.parse(s) { return date }
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad date \(s)"))
         }
         return try d.decode(HostReport.self, from: data)

@@ -39,7 +39,8 @@ struct EVTXCommand: AsyncParsableCommand {
                     failed = true
                     continue
                 }
-                let chunkCount = (data.count - 4096 + 65535) / 65536
+                let chunks = EVTXFile.chunkRanges(fileSize: data.count)
+                let chunkCount = chunks.count
                 // Chunks are independent: parse a batch on every worker, print in file order.
                 let batch = workers * 8
                 var first = 0
@@ -50,9 +51,8 @@ struct EVTXCommand: AsyncParsableCommand {
                             group.addTask {
                                 var results: [(Int, Data, [EVTXProblem])] = []
                                 for i in stride(from: range.lowerBound + w, to: range.upperBound, by: workers) {
-                                    let start = 4096 + i * 65536, end = min(data.count, start + 65536)
                                     let (records, problems) = data.withUnsafeBytes {
-                                        EVTXFile.parseChunk(UnsafeRawBufferPointer(rebasing: $0[start..<end]), index: i, fileOffset: start, xml: xml)
+                                        EVTXFile.parseChunk(UnsafeRawBufferPointer(rebasing: $0[chunks[i]]), index: i, fileOffset: chunks[i].lowerBound, xml: xml)
                                     }
                                     results.append((i, Self.render(records, xml: xml), problems))
                                 }

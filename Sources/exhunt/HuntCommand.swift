@@ -136,8 +136,6 @@ struct HuntCommand: AsyncParsableCommand {
     }
 
     static func parseDay(_ s: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withFullDate]
-        return f.date(from: s)
+        s.count == 10 ? Timestamp.parse(s + "T00:00:00Z") : nil
     }
 }
