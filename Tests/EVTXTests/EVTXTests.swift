@@ -1,13 +1,12 @@
 import Foundation
 import Testing
 @testable import EVTX
+import TestSupport
 
-let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data")
 
 func evtxFiles() -> [URL] {
     ["omerbenamram__evtx/samples", "sbousseaden__EVTX-ATTACK-SAMPLES", "SigmaHQ__sigma/regression_data"].flatMap { dir in
-        (FileManager.default.enumerator(at: shared.appendingPathComponent(dir), includingPropertiesForKeys: nil)?
+        (FileManager.default.enumerator(at: sharedData.appendingPathComponent(dir), includingPropertiesForKeys: nil)?
             .compactMap { $0 as? URL } ?? []).filter { $0.pathExtension.lowercased() == "evtx" }
     }.sorted { $0.path < $1.path }
 }
@@ -33,15 +32,7 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
                 continue
             print(json.dumps({"file": path, "id": r["event_record_id"], "data": json.loads(r["data"])}))
     """
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: python)
-    p.arguments = ["python3", "-c", script] + files.map(\.path)
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = Pipe()
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
+    let data = try run(python, ["python3", "-c", script] + files.map(\.path)).stdout
     if data.starts(with: Data("NO-EVTX".utf8)) { return nil }
     var result: [String: [UInt64: NSDictionary]] = [:]
     for line in data.split(separator: UInt8(ascii: "\n")) {
@@ -91,7 +82,7 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
     }
 
     @Test func damagedSamplesYieldEveryIntactRecord() throws {
-        let dir = shared.appendingPathComponent("omerbenamram__evtx/samples")
+        let dir = sharedData.appendingPathComponent("omerbenamram__evtx/samples")
         guard FileManager.default.fileExists(atPath: dir.path) else { print("skipped: ../shared is absent"); return }
         // Counts from the evtx crate's own tests: a bad checksum/corrupt chunk file and a bad chunk magic.
         let rdp = EVTXFile.parse(try Data(contentsOf: dir.appendingPathComponent("2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS%4Operational.evtx")))
@@ -105,7 +96,7 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
 
     /// Random corruption of a real file never crashes or hangs the parser.
     @Test func corruptedBytesAreProblemsNotCrashes() throws {
-        let url = shared.appendingPathComponent("omerbenamram__evtx/samples/security.evtx")
+        let url = sharedData.appendingPathComponent("omerbenamram__evtx/samples/security.evtx")
         guard let original = try? Data(contentsOf: url) else { print("skipped: ../shared is absent"); return }
         var rng = SystemRandomNumberGenerator()
         let slice = original.prefix(4096 + 65536 * 3)

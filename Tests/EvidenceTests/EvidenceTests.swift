@@ -7,18 +7,7 @@ import Glibc
 import CoreFoundation
 #endif
 @testable import Evidence
-
-func tempDir(_ name: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-\(name.filter(\.isLetter))-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-func put(_ root: URL, _ rel: String, _ text: String) throws {
-    let url = root.appendingPathComponent(rel)
-    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    try Data(text.utf8).write(to: url)
-}
+import TestSupport
 
 @Suite struct EvidenceTests {
     @Test func windowsPathsFromCollectionLayouts() {

@@ -3,6 +3,7 @@ import HuntCore
 import Testing
 @testable import ExchangeLogs
 import HuntCore
+import TestSupport
 
 /// Runs a scanner over `bytes`, fed in chunks of `chunk` bytes, and returns what it emitted.
 func scan(_ bytes: [UInt8], format: LogFormat? = nil, literals: [String]? = nil, chunk: Int = 1 << 20,
@@ -154,10 +155,9 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
     }
 
     @Test func realIISLogFromSharedDataParses() throws {
-        let path = "../shared/data/sbousseaden__EVTX-ATTACK-SAMPLES/Command and Control/Tunna_rdp_tunnel_IIS.log"
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../" + path)
+        let url = sharedData.appendingPathComponent("sbousseaden__EVTX-ATTACK-SAMPLES/Command and Control/Tunna_rdp_tunnel_IIS.log")
         guard let data = try? Data(contentsOf: url) else {
-            print("skipped: \(path) not present (../shared is absent in a user's clone)")
+            print("skipped: \(url.path) not present (../shared is absent in a user's clone)")
             return
         }
         let (lines, s) = scan(Array(data), literals: nil)

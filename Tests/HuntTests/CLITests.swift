@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import HuntCore
 import Reports
+import TestSupport
 
 /// Runs the built `exhunt` binary, as a user would.
 func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
@@ -10,17 +11,8 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
     if !FileManager.default.fileExists(atPath: binary.path) {
         binary = repoRoot.appendingPathComponent(".build/debug/exhunt")
     }
-    let p = Process()
-    p.executableURL = binary
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    let r = try run(binary, args)
+    return (r.status, r.text, String(decoding: r.stderr, as: UTF8.self))
 }
 
 @Suite struct CLITests {

@@ -1,24 +1,9 @@
 import Foundation
 import Hunt
 import HuntCore
+import TestSupport
 
-/// The repository root, found from this file's path.
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let samples = repoRoot.appendingPathComponent("Samples")
-
-func tempDir(_ name: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-\(name.filter(\.isLetter))-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-func put(_ root: URL, _ rel: String, _ content: String) throws { try put(root, rel, Data(content.utf8)) }
-
-func put(_ root: URL, _ rel: String, _ data: Data) throws {
-    let url = root.appendingPathComponent(rel)
-    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    try data.write(to: url)
-}
 
 func hunt(_ url: URL, windowStart: String? = nil) async throws -> HostReport {
     var config = HuntConfiguration(evidence: url)

@@ -6,6 +6,7 @@ import Hunt
 import HuntCore
 import Reports
 import Timeline
+import TestSupport
 
 @Suite(.serialized) struct SampleEvidenceTests {
     @Test func compromisedSampleTellsTheWholeStory() async throws {
@@ -348,15 +349,9 @@ import Timeline
         #expect(coverage.earliest == Timestamp.parse("2021-03-03T05:00:00Z"))
         #expect(r.verdict == .compromised)
         // The same bytes are valid for the Rust evtx crate, when it is installed.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import sys\ntry:\n from evtx import PyEvtxParser\nexcept ImportError:\n print(-1); sys.exit()\nprint(len(list(PyEvtxParser(sys.argv[1]).records_json())))",
-                       root.appendingPathComponent("C/Windows/System32/winevt/Logs/MSExchange Management.evtx").path]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let n = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        p.waitUntilExit()
+        let n = try run("/usr/bin/env", ["python3", "-c", "import sys\ntry:\n from evtx import PyEvtxParser\nexcept ImportError:\n print(-1); sys.exit()\nprint(len(list(PyEvtxParser(sys.argv[1]).records_json())))",
+                       root.appendingPathComponent("C/Windows/System32/winevt/Logs/MSExchange Management.evtx").path])
+            .text.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(n == "3" || n == "-1", "the evtx crate read \(n) records")
     }
 }

@@ -1,12 +1,11 @@
 import Foundation
 import Testing
 @testable import Indicators
+import TestSupport
 
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let shared = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
 
 func sharedFile(_ path: String) -> URL? {
-    let url = shared.appendingPathComponent(path)
+    let url = sharedData.appendingPathComponent(path)
     if FileManager.default.fileExists(atPath: url.path) { return url }
     print("skipped: \(url.path) not present (../shared is absent in a user's clone)")
     return nil

@@ -3,14 +3,9 @@ import Testing
 import HuntCore
 import Reports
 import Timeline
+import TestSupport
 
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-func tempDir() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-timeline-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// A report built from real findings shapes, with evidence chosen to be hostile to renderers.
 func report(host: String, verdict: Verdict, findings: [Finding]) -> HostReport {
@@ -99,17 +94,10 @@ let sampleFindings = [
         let csv = dir.appendingPathComponent("t.csv")
         try data.write(to: csv)
         // Python's csv module, a standard reader, reads the file back as JSON.
-        guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile) else {
+        guard let python = installed(["/usr/bin/python3", "/usr/local/bin/python3"]) else {
             print("skipped: python3 not installed"); return
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = ["-c", "import csv,json,sys; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline='')))))", csv.path]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let json = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        let json = try run(python, ["-c", "import csv,json,sys; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline='')))))", csv.path]).stdout
         let rows = try #require(try JSONSerialization.jsonObject(with: json) as? [[String: String]])
         #expect(rows.count == sampleFindings.count - 1)
         #expect(Set(rows[0].keys) == Set(TimelineExport.timesketchColumns))
@@ -148,7 +136,7 @@ let sampleFindings = [
     /// The report in a real browser: no script from evidence runs, the page's own script runs,
     /// and the page is not blank.
     @Test func htmlIsSafeAndReadableInHeadlessChromium() throws {
-        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile) else {
+        guard let chromium = installed(["/usr/bin/chromium", "/usr/bin/chromium-browser"]) else {
             print("skipped: chromium is not installed (Scripts/setup.sh --tests)"); return
         }
         let dir = try tempDir()
@@ -156,27 +144,18 @@ let sampleFindings = [
         let t = FleetTimeline([report(host: "ex01", verdict: .compromised, findings: sampleFindings),
                                report(host: "ex02", verdict: .clean, findings: [])])
         try Data(HTMLReport.render(t).utf8).write(to: page)
-        func run(_ args: [String]) throws -> String {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: chromium)
-            p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                           "--user-data-dir=\(dir.appendingPathComponent("profile").path)"] + args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = Pipe()
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
+        func headless(_ args: [String]) throws -> String {
+            try run(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                               "--user-data-dir=\(dir.appendingPathComponent("profile").path)"] + args).text
         }
-        let dom = try run(["--virtual-time-budget=3000", "--dump-dom", page.absoluteString])
+        let dom = try headless(["--virtual-time-budget=3000", "--dump-dom", page.absoluteString])
         #expect(dom.contains("<title>exhunt report - 2 hosts</title>"), "a script from evidence changed the title")
         #expect(!dom.contains("PWNED</title>"))
         #expect(!dom.contains("<img src=\"x\""))
         // The page's own script ran (it fills in the shown-rows counter from the table).
         #expect(dom.contains("<span id=\"shown\">\(sampleFindings.count)</span>"))
         let shot = dir.appendingPathComponent("shot.png")
-        _ = try run(["--window-size=1280,2000", "--screenshot=\(shot.path)", page.absoluteString])
+        _ = try headless(["--window-size=1280,2000", "--screenshot=\(shot.path)", page.absoluteString])
         let png = try Data(contentsOf: shot)
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         #expect(try nonBackgroundFraction(png) > 0.02, "the screenshot looks blank")
@@ -186,7 +165,7 @@ let sampleFindings = [
 /// Fraction of decompressed PNG bytes that are neither white nor a zero filter delta: near 0
 /// for a blank page, well above it for a page with text and charts.
 func nonBackgroundFraction(_ png: Data) throws -> Double {
-    guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile) else { return 1 }
+    guard let python = installed(["/usr/bin/python3", "/usr/local/bin/python3"]) else { return 1 }
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("shot-\(UUID().uuidString).png")
     try png.write(to: file)
     let script = """
@@ -199,13 +178,6 @@ func nonBackgroundFraction(_ png: Data) throws -> Double {
     raw = zlib.decompress(idat)
     print(sum(1 for b in raw if b not in (0, 255)) / max(1, len(raw)))
     """
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: python)
-    p.arguments = ["-c", script, file.path]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
+    let text = try run(python, ["-c", script, file.path]).text
     return Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
 }

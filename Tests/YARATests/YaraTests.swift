@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 @testable import YARA
+import TestSupport
 
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let shared = repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
 let ownRules = repoRoot.appendingPathComponent("Rules/yara/exchange_webshells.yar")
 
@@ -88,7 +88,7 @@ func compileOwn() throws -> YaraRules {
                 .filter { $0.range(of: #"^\s*((private|global)\s+)*rule\s+\w+"#, options: .regularExpression) != nil }.count
         }
         #expect(compiled.ruleCount == declared)
-        guard let yara = ["/usr/bin/yara", "/usr/local/bin/yara"].first(where: FileManager.default.isExecutableFile) else {
+        guard let yara = installed(["/usr/bin/yara", "/usr/local/bin/yara"]) else {
             print("skipped CLI comparison: the yara command is not installed (apt-get install yara)")
             return
         }
@@ -110,15 +110,7 @@ func compileOwn() throws -> YaraRules {
         try files.map { "include \"\($0.path)\"" }.joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
         var theirs = Set<String>()
         for t in targets {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: yara)
-            p.arguments = ["-w", "-d", "filename=", "-d", "filepath=", "-d", "extension=", "-d", "filetype=", "-d", "owner=", list.path, t.path]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = Pipe()
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
+            let text = try run(yara, ["-w", "-d", "filename=", "-d", "filepath=", "-d", "extension=", "-d", "filetype=", "-d", "owner=", list.path, t.path]).text
             for line in text.split(separator: "\n") {
                 guard let space = line.firstIndex(of: " ") else { continue }
                 theirs.insert("\(line[..<space]) \(t.path)")

@@ -1,0 +1,60 @@
+public import Foundation
+
+// Helpers every test target needs: where the repository and ../shared are, scratch directories
+// and files, and running a peer program (python3, yara, chromium, the built CLI) to compare with.
+
+/// The repository root, found from this file's path.
+public let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+/// Third-party test data, beside the repository; tests skip what needs it when it is absent.
+public let sharedData = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+
+/// A new, empty scratch directory named after the calling test.
+public func tempDir(_ name: String = #function) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-\(name.filter(\.isLetter))-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+public func put(_ root: URL, _ rel: String, _ content: String) throws { try put(root, rel, Data(content.utf8)) }
+
+public func put(_ root: URL, _ rel: String, _ data: Data) throws {
+    let url = root.appendingPathComponent(rel)
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try data.write(to: url)
+}
+
+/// The first of `candidates` that is an executable file, or nil when the peer is not installed.
+public func installed(_ candidates: [String]) -> String? {
+    candidates.first(where: FileManager.default.isExecutableFile)
+}
+
+public struct ProgramOutput: Sendable {
+    public var status: Int32
+    public var stdout: Data
+    public var stderr: Data
+    public var text: String { String(decoding: stdout, as: UTF8.self) }
+}
+
+/// Runs a program to completion. Standard error goes to a file rather than a pipe, so a chatty
+/// program (chromium) cannot fill a pipe nobody reads while its standard output is drained.
+public func run(_ program: URL, _ arguments: [String]) throws -> ProgramOutput {
+    let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-stderr-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: errFile) }
+    let errHandle = try FileHandle(forWritingTo: errFile)
+    defer { try? errHandle.close() }
+    let p = Process()
+    p.executableURL = program
+    p.arguments = arguments
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = errHandle
+    try p.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return ProgramOutput(status: p.terminationStatus, stdout: stdout, stderr: (try? Data(contentsOf: errFile)) ?? Data())
+}
+
+public func run(_ program: String, _ arguments: [String]) throws -> ProgramOutput {
+    try run(URL(fileURLWithPath: program), arguments)
+}
