@@ -21,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/onevcat/Rainbow", from: "4.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
     ],
     targets: [
         // Shared vocabulary: events, findings, problems, verdicts. No I/O.
@@ -43,12 +47,23 @@ let package = Package(
         .target(name: "Sigma", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Detection content shipped inside the binary's resources: the top-level Rules/ folder.
         .target(name: "BuiltinRules", path: "Rules", exclude: ["README.md"],
-                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings"), .copy("yara"), .copy("known-good")], swiftSettings: strict),
+                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings"), .copy("yara"), .copy("known-good"), .copy("exchange")], swiftSettings: strict),
         // Indicator lists (CSV, STIX 2.1, MSTIC CSV, CHIRP YAML): hashes, names and paths, IP addresses.
         .target(name: "Indicators", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Orchestration: discovery -> readers -> detectors -> verdict.
         .target(name: "Hunt", dependencies: ["HuntCore", "Evidence", "ExchangeLogs", "EVTX", "Sigma", "YARA", "Indicators", "BuiltinRules"],
                 swiftSettings: strict),
+        // Exchange build numbers -> product, CU, update and patch status per vulnerability family.
+        .target(name: "ExchangeBuilds", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        // Network survey: targets, HTTP(S) probes over SwiftNIO, fingerprints, records.
+        .target(name: "Survey", dependencies: [
+            "ExchangeBuilds", "HuntCore", .product(name: "Yams", package: "Yams"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ], swiftSettings: strict),
         // Findings of one or many hosts as a timeline and an incident story per host.
         .target(name: "Timeline", dependencies: ["HuntCore"], swiftSettings: strict),
         // Renderers: console, JSON, Test-ProxyLogon CSV, Timesketch, ECS, HTML.
@@ -58,13 +73,25 @@ let package = Package(
                                                 .product(name: "Crypto", package: "swift-crypto")],
                 resources: [.copy("Templates")], swiftSettings: strict),
         .executableTarget(name: "exhunt", dependencies: [
-            "Hunt", "Reports", "HuntCore", "Sigma", "YARA", "Indicators", "Timeline", "EVTX",
+            "Hunt", "Reports", "HuntCore", "Sigma", "YARA", "Indicators", "Timeline", "EVTX", "ExchangeBuilds", "Survey", "BuiltinRules",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         // Writes the bundled sample evidence and the benchmark's large log sets.
         .executableTarget(name: "exhunt-samplegen", dependencies: [
             "HuntCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
+        // A fleet of emulated Exchange servers on loopback addresses, for the survey's tests and benchmark.
+        // Not part of the product.
+        .executableTarget(name: "exchange-emulator", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         // Scratch files, ../shared and peer programs for every test target.
@@ -74,6 +101,7 @@ let package = Package(
         .testTarget(name: "IndicatorsTests", dependencies: ["TestSupport", "Indicators", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "TimelineTests", dependencies: ["TestSupport", "Timeline", "Reports", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EVTXTests", dependencies: ["TestSupport", "EVTX"], swiftSettings: strict),
+        .testTarget(name: "SurveyTests", dependencies: ["TestSupport", "Survey", "ExchangeBuilds", "BuiltinRules"], swiftSettings: strict),
         .testTarget(name: "SigmaTests", dependencies: ["Sigma", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EvidenceTests", dependencies: ["TestSupport", "Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -13,6 +13,8 @@ declare -A allowed=(
   [EVTX]="Foundation HuntCore"
   [Hunt]="Foundation HuntCore Evidence ExchangeLogs EVTX Sigma YARA Indicators BuiltinRules"
   [Timeline]="Foundation HuntCore"
+  [ExchangeBuilds]="Foundation HuntCore Yams"
+  [Survey]="Foundation HuntCore Yams ExchangeBuilds NIOCore NIOPosix NIOHTTP1 NIOSSL NIOConcurrencyHelpers Glibc Darwin"
   [Reports]="Foundation HuntCore Timeline Rainbow Mustache Crypto"
 )
 status=0

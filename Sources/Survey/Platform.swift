@@ -1,0 +1,20 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Thousands of concurrent connections need more descriptors than the usual soft limit of 1024.
+func raiseOpenFileLimit() {
+    #if canImport(Glibc) || canImport(Darwin)
+    #if canImport(Glibc)
+    let resourceNoFile = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    #else
+    let resourceNoFile = RLIMIT_NOFILE
+    #endif
+    var limit = rlimit()
+    guard getrlimit(resourceNoFile, &limit) == 0 else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(resourceNoFile, &limit)
+    #endif
+}

@@ -1,0 +1,211 @@
+import ArgumentParser
+import BuiltinRules
+import ExchangeBuilds
+import Foundation
+import Reports
+import Survey
+
+struct SurveyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "survey",
+        abstract: "Find exposed, unpatched and backdoored Exchange servers: fingerprint each server's build and decide its patch status.",
+        discussion: """
+            Sends only harmless GETs, and only to the targets given: /owa/auth/logon.aspx (X-OWA-Version header and \
+            /owa/auth/<version>/ paths) and, on Exchange, the ECP export tool manifest (full build). --check-ssrf adds \
+            the single CVE-2021-26855 request of Microsoft's retired nmap script; --probe-shells GETs known web-shell \
+            paths (never POST, never parameters).
+
+            Targets: host names, IPv4/IPv6 addresses, CIDR ranges (streamed, never expanded in memory), http(s):// URLs, \
+            or a file of them (--input, - for standard input). TLS certificates are not verified unless --verify-tls: \
+            surveyed servers are rarely configured with valid certificates, and the survey measures builds, not identity. \
+            SNI and Host carry the host name when the target is a name.
+
+            One JSON Lines record per host and port (--json FILE, - for standard output), written as each host finishes. \
+            The README documents the record.
+            """)
+
+    @Argument(help: "Targets: hosts, addresses, CIDR ranges, URLs.")
+    var targets: [String] = []
+
+    @Option(name: [.short, .customLong("input")], help: "File of targets, one per line (- for standard input).")
+    var input: String?
+
+    @Option(help: "Comma-separated ports: 443, 80, https:8443, http:8080 (443, 8443 and 9443 are TLS unless prefixed).")
+    var ports = "443,80"
+
+    @Option(help: "Exclude these addresses, ranges or names (repeatable).")
+    var exclude: [String] = []
+
+    @Option(help: "File of addresses, ranges or names to exclude.")
+    var excludeFile: String?
+
+    @Option(help: "Take only shard I of N (I/N, 1-based): hosts split by a stable hash, so N machines share a range exactly.")
+    var shard: String?
+
+    @Option(help: "JSON Lines output file (- for standard output).")
+    var json: String?
+
+    @Flag(help: "Skip hosts already in the --json file (records without an error) and append to it.")
+    var resume = false
+
+    @Option(help: "Hosts in flight at once.")
+    var concurrency = 256
+
+    @Option(help: "Requests per second across all hosts (0: no limit).")
+    var rate = 0.0
+
+    @Option(help: "Minimum milliseconds between two requests to the same host and port.")
+    var hostInterval = 0
+
+    @Option(help: "Connect timeout, milliseconds.")
+    var connectTimeout = 5_000
+
+    @Option(help: "Timeout for one response, milliseconds.")
+    var readTimeout = 10_000
+
+    @Option(help: "Total time allowed per host and port, milliseconds.")
+    var hostTimeout = 30_000
+
+    @Option(help: "Extra attempts after a connect failure or timeout (exponential backoff from --retry-backoff).")
+    var retries = 1
+
+    @Option(help: "First retry pause, milliseconds.")
+    var retryBackoff = 500
+
+    @Flag(help: "Send the CVE-2021-26855 request of Microsoft's nmap script: vulnerable, not-vulnerable, or mitigated (EOMT aborts).")
+    var checkSSRF = false
+
+    @Flag(help: "GET known web-shell paths (Rules/exchange/webshell-paths.yaml) on hosts that look like Exchange.")
+    var probeShells = false
+
+    @Flag(help: "Verify TLS certificates.")
+    var verifyTLS = false
+
+    @Flag(help: "No progress line on standard error.")
+    var noProgress = false
+
+    @Option(help: "Event loop threads (default: number of cores).")
+    var threads = 0
+
+    func validate() throws {
+        if targets.isEmpty && input == nil { throw ValidationError("give targets or --input FILE") }
+        if resume && (json == nil || json == "-") { throw ValidationError("--resume needs --json FILE") }
+        if let shard, Shard(shard) == nil { throw ValidationError("--shard wants I/N with 1 <= I <= N") }
+        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+    }
+
+    func run() async throws {
+        let portSpecs = try ports.split(separator: ",").map { p -> PortSpec in
+            guard let spec = PortSpec(String(p.trimmingCharacters(in: .whitespaces))) else { throw ValidationError("bad port \(p)") }
+            return spec
+        }
+        var excludeLines = exclude
+        if let excludeFile { excludeLines += try String(contentsOfFile: excludeFile, encoding: .utf8).split(separator: "\n").map(String.init) }
+        let exclusions: ExclusionList
+        do { exclusions = try ExclusionList(excludeLines) } catch { throw ValidationError("exclusion list: \(error)") }
+
+        let rules = BuiltinRules.directory.appendingPathComponent("exchange")
+        let knowledge = try BuildKnowledge.load(directory: rules)
+        let shellPaths = try ShellPaths.load(rules.appendingPathComponent("webshell-paths.yaml"))
+
+        var config = SurveyConfiguration()
+        config.concurrency = concurrency
+        config.rate = rate
+        config.hostIntervalMS = hostInterval
+        config.connectTimeoutMS = connectTimeout
+        config.readTimeoutMS = readTimeout
+        config.hostTimeoutMS = hostTimeout
+        config.retries = retries
+        config.retryBackoffMS = retryBackoff
+        config.checkSSRF = checkSSRF
+        config.probeShells = probeShells
+        config.verifyTLS = verifyTLS
+        config.threads = threads
+
+        // Lines come lazily from the arguments, then the file.
+        var argLines = targets.makeIterator()
+        var fileLines: TargetLines? = input.map { path in
+            path == "-" ? TargetLines(.standardInput) : (FileHandle(forReadingAtPath: path).map(TargetLines.init) ?? TargetLines(FileHandle.nullDevice))
+        }
+        if let input, input != "-", !FileManager.default.isReadableFile(atPath: input) {
+            throw ValidationError("cannot read \(input)")
+        }
+        let lines = AnyIterator<String> { argLines.next() ?? fileLines?.next() }
+        var expansion = TargetExpansion(lines: lines, ports: portSpecs, exclusions: exclusions, shard: shard.flatMap(Shard.init))
+
+        let done = resume ? ResumeState.completed(in: json!) : []
+        let output = try SurveyOutput(path: json, append: resume)
+        let summaryToStderr = json == "-"
+        let progress = !noProgress && Terminal.isTerminal(.standardError)
+
+        let surveyor = try Surveyor(config: config, knowledge: knowledge, shellPaths: shellPaths)
+        var summary = SurveySummary()
+        var skipped = 0
+        let started = ContinuousClock.now
+        var lastProgress = started
+        let todo = AnySequence { AnyIterator<SurveyTarget> {
+            while let t = expansion.next() {
+                if done.contains(t.key) { skipped += 1; continue }
+                return t
+            }
+            return nil
+        } }
+        try await surveyor.run(todo) { record in
+            summary.add(record)
+            try output.write(record)
+            if progress, ContinuousClock.now - lastProgress > .milliseconds(500) {
+                lastProgress = .now
+                let secs = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
+                FileHandle.standardError.write(Data(String(format: "\r%d scanned, %d Exchange, %d vulnerable to ProxyLogon, %.0f/s",
+                                                            summary.scanned, summary.exchange,
+                                                            summary.byStatus["proxylogon"]?[.vulnerable] ?? 0,
+                                                            Double(summary.scanned) / max(secs, 0.001)).utf8))
+            }
+        }
+        await surveyor.shutdown()
+        if progress { Terminal.clearProgress() }
+        for e in expansion.rejected { Terminal.error("target skipped: \(TerminalText.sanitize(e.description))") }
+        let seconds = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
+        var text = summary.render(families: knowledge.families.map(\.name), seconds: seconds)
+        if skipped > 0 { text += "\nResumed: \(skipped) host:port already in \(json!) skipped" }
+        if expansion.excluded > 0 { text += "\nExcluded: \(expansion.excluded) host(s)" }
+        if summaryToStderr { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { print(text) }
+    }
+}
+
+/// Where records go: a JSON Lines file (flushed per record), standard output, or a human line per Exchange host.
+final class SurveyOutput {
+    private let handle: FileHandle?
+    private let human: Bool
+
+    init(path: String?, append: Bool) throws {
+        switch path {
+        case nil:
+            handle = nil
+            human = true
+        case "-":
+            handle = .standardOutput
+            human = false
+        case let p?:
+            if !append || !FileManager.default.fileExists(atPath: p) {
+                guard FileManager.default.createFile(atPath: p, contents: nil) else { throw ValidationError("cannot create \(p)") }
+            }
+            guard let h = FileHandle(forWritingAtPath: p) else { throw ValidationError("cannot write \(p)") }
+            if append { h.seekToEndOfFile() }
+            handle = h
+            human = false
+        }
+    }
+
+    func write(_ r: SurveyRecord) throws {
+        if let handle {
+            handle.write(Data((r.json() + "\n").utf8))
+        } else if human && r.exchange {
+            let status = r.status.map { "\($0.family)=\($0.status.rawValue)" }.joined(separator: " ")
+            var line = "\(r.target):\(r.port)  \(r.build ?? r.cuLevel.map { "\($0).x" } ?? "build?")  \(r.product ?? "") \(r.cu ?? "")  \(status)"
+            if let s = r.ssrf { line += "  ssrf=\(s)" }
+            if !r.webshells.isEmpty { line += "  SHELLS: " + r.webshells.joined(separator: " ") }
+            print(TerminalText.sanitize(line, limit: 2000))
+        }
+    }
+}
