@@ -45,7 +45,7 @@ public enum ProbeFailure: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Worth another try after a pause.
-    var isTransient: Bool { self == .connectTimeout || self == .timeout || self == .refused }
+    var isTransient: Bool { self == .connectTimeout || self == .timeout }
 
     static func classify(_ error: any Error) -> ProbeFailure {
         if let f = error as? ProbeFailure { return f }
@@ -59,6 +59,7 @@ public enum ProbeFailure: Error, Sendable, Equatable, CustomStringConvertible {
         }
         if let e = error as? NIOConnectionError {
             if e.connectionErrors.contains(where: { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }) { return .refused }
+            if e.connectionErrors.contains(where: { [ECONNRESET, EPIPE].contains(($0.error as? IOError)?.errnoCode ?? 0) }) { return .aborted }
             if e.connectionErrors.contains(where: { if case ChannelError.connectTimeout = $0.error { true } else { false } }) { return .connectTimeout }
             return .other("connect failed: \(e.connectionErrors.map { "\($0.error)" }.joined(separator: ", "))")
         }

@@ -32,13 +32,14 @@ struct HostProbe {
     mutating func run() async -> SurveyRecord {
         let started = ContinuousClock.now
         var record = SurveyRecord(target: target.input, ip: nil, port: target.port, scheme: target.tls ? "https" : "http", time: Date())
+        record.status = knowledge.families.map { FamilyStatus(family: $0.name, status: .unknown, note: "no build evidence") }
         defer { connection?.close() }
         do {
             try await fingerprint(&record)
             if config.probeShells && (record.exchange || config.probeShellsOnAll) {
                 record.webshells = try await probeShells()
             }
-            if config.checkSSRF { record.ssrf = await checkSSRF(&record) }
+            if config.checkSSRF && record.exchange { record.ssrf = await checkSSRF(&record) }
         } catch let f as ProbeFailure {
             record.error = f.description
         } catch {
@@ -53,6 +54,7 @@ struct HostProbe {
 
     private mutating func fingerprint(_ record: inout SurveyRecord) async throws {
         let logon = try await get(ProbeRequest(path: "/owa/auth/logon.aspx"))
+        if logon.truncated { record.notes.append("logon page longer than \(config.maxBody) bytes: read no further") }
         var observations: [BuildObservation] = []
         if let h = Fingerprint.owaHeader(logon) { observations.append(h) }
         if let p = Fingerprint.owaPath(logon.body) { observations.append(p) }
@@ -87,7 +89,6 @@ struct HostProbe {
             record.buildEvidence = c.source.rawValue
             record.buildPrecision = "cu"
         } else {
-            record.status = knowledge.families.map { FamilyStatus(family: $0.name, status: .unknown, note: "no build evidence") }
             return
         }
         record.product = assessment.product

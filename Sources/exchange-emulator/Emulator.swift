@@ -62,6 +62,7 @@ struct ExchangeEmulator: ParsableCommand {
             throw ValidationError("\(s.ip) is not a 127.0.0.0/8 address: the emulator listens on loopback only")
         }
         raiseOpenFileLimit()
+        unblockTerminationSignals()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? System.coreCount)
         let tls = try httpsPort > 0 ? NIOSSLContext(configuration: Self.tlsConfiguration()) : nil
         let slow = slowSeconds

@@ -6,12 +6,7 @@ import TestSupport
 
 /// Runs the built `exhunt` binary, as a user would.
 func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let products = Bundle.main.bundleURL.deletingLastPathComponent()
-    var binary = products.appendingPathComponent("exhunt")
-    if !FileManager.default.fileExists(atPath: binary.path) {
-        binary = repoRoot.appendingPathComponent(".build/debug/exhunt")
-    }
-    let r = try run(binary, args)
+    let r = try run(productBinary("exhunt"), args)
     return (r.status, r.text, String(decoding: r.stderr, as: UTF8.self))
 }
 

@@ -58,3 +58,9 @@ public func run(_ program: URL, _ arguments: [String]) throws -> ProgramOutput {
 public func run(_ program: String, _ arguments: [String]) throws -> ProgramOutput {
     try run(URL(fileURLWithPath: program), arguments)
 }
+
+/// A product of this package (`exhunt`, `exchange-emulator`) next to the test bundle, or in .build/debug.
+public func productBinary(_ name: String) -> URL {
+    let beside = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(name)
+    return FileManager.default.fileExists(atPath: beside.path) ? beside : repoRoot.appendingPathComponent(".build/debug/\(name)")
+}

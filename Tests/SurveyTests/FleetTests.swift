@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The emulator as a child process serving a fleet on loopback addresses; stopped when released.
+final class EmulatedFleet {
+    let process = Process()
+    let httpPort: Int
+    let httpsPort: Int
+
+    init(_ servers: [String], httpPort: Int, httpsPort: Int = 0, slowSeconds: Int = 30) throws {
+        (self.httpPort, self.httpsPort) = (httpPort, httpsPort)
+        let dir = try tempDir("fleet-\(httpPort)")
+        let file = dir.appendingPathComponent("fleet.jsonl")
+        try (servers.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        process.executableURL = productBinary("exchange-emulator")
+        process.arguments = ["--fleet", file.path, "--http-port", "\(httpPort)", "--https-port", "\(httpsPort)",
+                             "--slow-seconds", "\(slowSeconds)"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("ready") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { throw EmulatorFailed(output: String(decoding: seen, as: UTF8.self)) }
+            seen += chunk
+        }
+    }
+
+    deinit {
+        // SIGKILL: whatever signal mask the test runner handed down, the fleet goes away.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    struct EmulatorFailed: Error { var output: String }
+}
+
+/// Ports per test so suites running in parallel never meet.
+func testPort(_ offset: Int) -> Int { 20_000 + Int(getpid() % 2_000) * 10 + offset }
+
+func survey(_ args: [String]) throws -> (records: [[String: Any]], summary: String, status: Int32, seconds: Double) {
+    let dir = try tempDir("survey-\(UUID().uuidString)")
+    let json = dir.appendingPathComponent("out.jsonl").path
+    let start = Date()
+    let r = try run(productBinary("exhunt"), ["survey", "--no-progress", "--json", json] + args)
+    let seconds = Date().timeIntervalSince(start)
+    let text = (try? String(contentsOfFile: json, encoding: .utf8)) ?? ""
+    let records = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    return (records, r.text + String(decoding: r.stderr, as: UTF8.self), r.status, seconds)
+}
+
+func byTarget(_ records: [[String: Any]]) -> [String: [String: Any]] {
+    Dictionary(records.map { ($0["target"] as! String, $0) }, uniquingKeysWith: { a, _ in a })
+}
+
+@Suite(.serialized) struct FleetTests {
+    /// What each emulated server is, and what the survey must say about it. Statuses per the build table.
+    static let fleet: [(spec: String, ip: String, build: String?, precision: String?, status: String, ssrf: String?, shells: [String], exchange: Bool)] = [
+        (#"{"ip":"127.77.0.1","build":"15.1.2176.2","ssrf":"vulnerable"}"#, "127.77.0.1", "15.1.2176.2", "exact", "VVV", "vulnerable", [], true),
+        (#"{"ip":"127.77.0.2","build":"15.2.986.36","ssrf":"patched"}"#, "127.77.0.2", "15.2.986.36", "exact", "PPP", "not-vulnerable", [], true),
+        (#"{"ip":"127.77.0.3","build":"15.2.792.3","ssrf":"mitigated","shells":["/aspnet_client/supp0rt.aspx","/owa/auth/errorEE.aspx"],"unknown":"login"}"#,
+         "127.77.0.3", "15.2.792.3", "exact", "VVV", "mitigated", ["/aspnet_client/supp0rt.aspx", "/owa/auth/errorEE.aspx"], true),
+        (#"{"ip":"127.77.0.4","build":"15.1.2176.9","header":false,"ecp":false,"unknown":"redirect"}"#, "127.77.0.4", nil, "cu", "UUV", "not-vulnerable", [], true),
+        (#"{"ip":"127.77.0.5","build":"15.0.1497.12","header":false,"ssrf":"patched","shells":["/aspnet_client/system_web/log.aspx"]}"#,
+         "127.77.0.5", "15.0.1497.12", "exact", "PVV", "not-vulnerable", ["/aspnet_client/system_web/log.aspx"], true),
+        (#"{"ip":"127.77.0.6","build":"15.1.1415.8","ssrf":"patched","unknown":"login"}"#, "127.77.0.6", "15.1.1415.8", "exact", "UVV", "not-vulnerable", [], true),
+        (#"{"ip":"127.77.0.7","behavior":"iis"}"#, "127.77.0.7", nil, nil, "???", nil, [], false),
+        (#"{"ip":"127.77.0.8","build":"15.1.2308.8","header":false,"ecp":false,"ssrf":"mitigated"}"#, "127.77.0.8", nil, "cu", "PPV", "mitigated", [], true),
+    ]
+
+    static func letters(_ r: [String: Any]) -> String {
+        let s = r["status"] as? [String: String] ?? [:]
+        return String(["proxylogon", "proxyshell", "proxynotshell"].map { f -> Character in
+            switch s[f] { case "patched": "P"; case "vulnerable": "V"; case "uncertain": "U"; default: "?" }
+        })
+    }
+
+    @Test func mixedFleetIsClassifiedCorrectlyOverHTTPAndHTTPS() throws {
+        let http = testPort(0), https = testPort(1)
+        let emulator = try EmulatedFleet(Self.fleet.map(\.spec), httpPort: http, httpsPort: https)
+        for ports in ["http:\(http)", "https:\(https)"] {
+            let out = try survey(["127.77.0.0/29", "127.77.0.8", "--ports", ports, "--check-ssrf", "--probe-shells"])
+            #expect(out.status == 0, "\(out.summary)")
+            let records = byTarget(out.records)
+            #expect(out.records.count == 9, "one record per host: \(out.summary)")
+            #expect(records["127.77.0.0"]?["error"] as? String == "connection refused")
+            for want in Self.fleet {
+                let r = try #require(records[want.ip], "\(want.ip) over \(ports)")
+                #expect(r["exchange"] as? Bool == want.exchange, "\(want.ip) \(ports)")
+                #expect(r["build"] as? String == want.build, "\(want.ip) \(ports)")
+                #expect(r["build_precision"] as? String == want.precision, "\(want.ip) \(ports)")
+                #expect(Self.letters(r) == want.status, "\(want.ip) \(ports)")
+                if want.exchange { #expect(r["ssrf"] as? String == want.ssrf, "\(want.ip) \(ports)") }
+                #expect(Set(r["webshells"] as? [String] ?? []) == Set(want.shells), "\(want.ip) \(ports)")
+                #expect(r["ip"] as? String == want.ip)
+                #expect(r["error"] is NSNull, "\(want.ip) \(ports): \(r["error"] ?? "")")
+            }
+            #expect(records["127.77.0.4"]?["cu_level"] as? String == "15.1.2176")
+            #expect(records["127.77.0.5"]?["build_evidence"] as? String == "exporttool")
+            #expect(records["127.77.0.1"]?["cu"] as? String == "CU19")
+            #expect(out.summary.contains("Exchange found: 7"))
+            #expect(out.summary.contains("Web shells: 3 URL(s) on 2 host(s)"))
+        }
+        withExtendedLifetime(emulator) {}
+    }
+
+    @Test func resumeSkipsCompletedHosts() throws {
+        let http = testPort(2)
+        let emulator = try EmulatedFleet(Self.fleet.prefix(4).map(\.spec), httpPort: http)
+        let dir = try tempDir("resume")
+        let json = dir.appendingPathComponent("out.jsonl").path
+        let first = try run(productBinary("exhunt"), ["survey", "--no-progress", "--json", json, "127.77.0.1", "127.77.0.2", "--ports", "http:\(http)"])
+        #expect(first.status == 0)
+        let second = try run(productBinary("exhunt"), ["survey", "--no-progress", "--json", json, "--resume",
+                                                       "127.77.0.1", "127.77.0.2", "127.77.0.3", "127.77.0.4", "--ports", "http:\(http)"])
+        #expect(second.text.contains("Resumed: 2 host:port already"), "\(second.text)")
+        let lines = try String(contentsOfFile: json, encoding: .utf8).split(separator: "\n")
+        let targets = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["target"] as? String }
+        #expect(targets.sorted() == ["127.77.0.1", "127.77.0.2", "127.77.0.3", "127.77.0.4"])
+        withExtendedLifetime(emulator) {}
+    }
+
+    /// Every kind of misbehaviour at once: the survey finishes within its time budgets and says what went wrong.
+    @Test func hostileServersCannotStallTheSurvey() throws {
+        let http = testPort(3)
+        let kinds = ["slow", "trickle", "huge", "garbage", "reset", "silent", "close"]
+        var specs: [String] = []
+        for (i, k) in kinds.enumerated() {
+            for j in 0..<4 { specs.append(#"{"ip":"127.78.\#(i).\#(j + 1)","build":"15.1.2176.2","behavior":"\#(k)"}"#) }
+        }
+        specs.append(#"{"ip":"127.78.9.1","build":"15.1.2176.2","ssrf":"vulnerable"}"#)
+        let emulator = try EmulatedFleet(specs, httpPort: http, slowSeconds: 60)
+        let out = try survey(["127.78.0.0/20", "--ports", "http:\(http)", "--read-timeout", "1000", "--host-timeout", "4000",
+                              "--connect-timeout", "3000", "--retries", "0", "--check-ssrf", "--probe-shells", "--concurrency", "512"])
+        #expect(out.status == 0)
+        #expect(out.records.count == 4096)
+        #expect(out.seconds < 30, "took \(out.seconds) s")
+        let r = byTarget(out.records)
+        #expect(r["127.78.9.1"]?["build"] as? String == "15.1.2176.2", "a good server among bad ones is still assessed")
+        for (i, k) in kinds.enumerated() {
+            let rec = try #require(r["127.78.\(i).1"])
+            #expect(rec["exchange"] as? Bool == false || rec["error"] is String, "\(k)")
+            #expect(rec["build"] is NSNull, "\(k) must not yield a build")
+            #expect(rec["ssrf"] is NSNull, "\(k): no SSRF verdict for a server that is not Exchange")
+        }
+        #expect((r["127.78.0.1"]?["error"] as? String)?.contains("timeout") == true, "slow")
+        #expect((r["127.78.3.1"]?["error"] as? String)?.contains("malformed") == true, "garbage")
+        #expect((r["127.78.4.1"]?["error"] as? String)?.contains("aborted") == true, "reset")
+        #expect((r["127.78.2.1"]?["notes"] as? [String])?.first?.contains("longer than") == true, "huge")
+        withExtendedLifetime(emulator) {}
+    }
+}
