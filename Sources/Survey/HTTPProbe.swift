@@ -17,8 +17,12 @@ public struct ProbeResponse: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        headers.first { asciiCaseInsensitiveEqual($0.name, name) }?.value
     }
+}
+
+func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
+    a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { x, y in x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7a) }
 }
 
 /// Why a request got no response. `aborted` (reset or closed before any byte of response) is kept
@@ -181,7 +185,14 @@ struct ProbeConnection: Sendable {
                 }
             }
         do {
-            let channel = try await bootstrap.connect(host: target.host, port: target.port).get()
+            // Addresses connect directly: the resolver path (getaddrinfo, happy eyeballs) costs more than
+            // the whole HTTP exchange on a fast network.
+            let channel: any Channel
+            if target.serverName == nil, let address = try? SocketAddress(ipAddress: target.host, port: target.port) {
+                channel = try await bootstrap.connect(to: address).get()
+            } else {
+                channel = try await bootstrap.connect(host: target.host, port: target.port).get()
+            }
             let defaultPort = target.tls ? 443 : 80
             var host = target.serverName ?? (target.host.contains(":") ? "[\(target.host)]" : target.host)
             if target.port != defaultPort { host += ":\(target.port)" }

@@ -13,6 +13,7 @@ struct HostProbe {
     let group: any EventLoopGroup
     let tls: NIOSSLContext?
     let limiter: RateLimiter
+    let assessments: AssessmentCache
 
     private var connection: ProbeConnection?
     private var deadline: ContinuousClock.Instant
@@ -20,9 +21,9 @@ struct HostProbe {
     private var ip: String?
 
     init(target: SurveyTarget, config: SurveyConfiguration, knowledge: BuildKnowledge, shellPaths: ShellPaths,
-         group: any EventLoopGroup, tls: NIOSSLContext?, limiter: RateLimiter) {
-        (self.target, self.config, self.knowledge, self.shellPaths, self.group, self.tls, self.limiter) =
-            (target, config, knowledge, shellPaths, group, tls, limiter)
+         group: any EventLoopGroup, tls: NIOSSLContext?, limiter: RateLimiter, assessments: AssessmentCache) {
+        (self.target, self.config, self.knowledge, self.shellPaths, self.group, self.tls, self.limiter, self.assessments) =
+            (target, config, knowledge, shellPaths, group, tls, limiter, assessments)
         deadline = .now + .milliseconds(config.hostTimeoutMS)
     }
 
@@ -59,8 +60,9 @@ struct HostProbe {
         if let h = Fingerprint.owaHeader(logon) { observations.append(h) }
         if let p = Fingerprint.owaPath(logon.body) { observations.append(p) }
         record.exchange = Fingerprint.looksLikeExchange(logon)
-        if record.exchange {
-            // The manifest is the one source with the full build when a proxy strips the header.
+        if record.exchange && (config.allSources || observations.first?.source != .owaHeader) {
+            // The manifest is the one source with the full build when a proxy strips the header;
+            // with the header's exact build in hand it is asked for only on request (--all-sources).
             if let manifest = try? await get(ProbeRequest(path: Self.exportToolPath)), manifest.status == 200,
                let e = Fingerprint.exportTool(manifest.body) {
                 observations.append(e)
@@ -76,7 +78,7 @@ struct HostProbe {
         let exact = order.lazy.compactMap { s in observations.first { $0.source == s && $0.build != nil } }.first
         let assessment: BuildAssessment
         if let e = exact, let b = e.build {
-            assessment = knowledge.assess(b)
+            assessment = assessments.exact(b)
             record.build = b.description
             record.cuLevel = b.cuLevel.description
             record.buildEvidence = e.source.rawValue
@@ -84,7 +86,7 @@ struct HostProbe {
             let others = Set(observations.compactMap(\.build).filter { $0 != b })
             if !others.isEmpty { record.notes.append("other sources report \(others.map(\.description).sorted().joined(separator: ", "))") }
         } else if let c = observations.first(where: { $0.source == .owaPath }) {
-            assessment = knowledge.assess(c.cuLevel)
+            assessment = assessments.cu(c.cuLevel)
             record.cuLevel = c.cuLevel.description
             record.buildEvidence = c.source.rawValue
             record.buildPrecision = "cu"

@@ -23,6 +23,8 @@ public struct SurveyConfiguration: Sendable {
     /// Probe shells on every web server that answers, not only the ones that look like Exchange.
     public var probeShellsOnAll = false
     public var verifyTLS = false
+    /// Ask for the export-tool manifest even when `X-OWA-Version` already gave the exact build.
+    public var allSources = false
     public var threads = 0
 
     public init() {}

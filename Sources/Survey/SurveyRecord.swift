@@ -64,6 +64,7 @@ public struct SurveyRecord: Sendable {
 enum JSON {
     /// A JSON string literal; control characters and non-ASCII escaped so hostile server text stays inert.
     static func string(_ s: String) -> String {
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f && $0 != 0x22 && $0 != 0x5c }) { return "\"" + s + "\"" }
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

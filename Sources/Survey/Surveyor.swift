@@ -12,6 +12,7 @@ public final class Surveyor: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let tls: NIOSSLContext
     private let limiter: RateLimiter
+    private let assessments: AssessmentCache
 
     public init(config: SurveyConfiguration, knowledge: BuildKnowledge, shellPaths: ShellPaths) throws {
         self.config = config
@@ -24,6 +25,7 @@ public final class Surveyor: Sendable {
         if !config.verifyTLS { tlsConfig.certificateVerification = .none }
         tls = try NIOSSLContext(configuration: tlsConfig)
         limiter = RateLimiter(perSecond: config.rate)
+        assessments = AssessmentCache(knowledge)
     }
 
     public func shutdown() async { try? await group.shutdownGracefully() }
@@ -50,7 +52,7 @@ public final class Surveyor: Sendable {
 
     public func assess(_ target: SurveyTarget) async -> SurveyRecord {
         var probe = HostProbe(target: target, config: config, knowledge: knowledge, shellPaths: shellPaths,
-                              group: group, tls: tls, limiter: limiter)
+                              group: group, tls: tls, limiter: limiter, assessments: assessments)
         return await probe.run()
     }
 }

@@ -78,6 +78,9 @@ struct SurveyCommand: AsyncParsableCommand {
     @Flag(help: "GET known web-shell paths (Rules/exchange/webshell-paths.yaml) on hosts that look like Exchange.")
     var probeShells = false
 
+    @Flag(help: "Also fetch the export-tool manifest when X-OWA-Version already gave the exact build (cross-check; one more request per host).")
+    var allSources = false
+
     @Flag(help: "Verify TLS certificates.")
     var verifyTLS = false
 
@@ -120,6 +123,7 @@ struct SurveyCommand: AsyncParsableCommand {
         config.checkSSRF = checkSSRF
         config.probeShells = probeShells
         config.verifyTLS = verifyTLS
+        config.allSources = allSources
         config.threads = threads
 
         // Lines come lazily from the arguments, then the file.
