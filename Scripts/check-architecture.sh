@@ -21,7 +21,7 @@ status=0
 for module in "${!allowed[@]}"; do
   while IFS= read -r line; do
     file=${line%%:*}
-    dep=$(sed -E 's/^[^:]*:[[:space:]]*(@preconcurrency[[:space:]]+)?(public[[:space:]]+|package[[:space:]]+)?import[[:space:]]+([A-Za-z_]+).*/\3/' <<<"$line")
+    dep=$(sed -E 's/^[^:]*:[[:space:]]*(@preconcurrency[[:space:]]+)?(public[[:space:]]+|package[[:space:]]+)?import[[:space:]]+([A-Za-z_][A-Za-z0-9_]*).*/\3/' <<<"$line")
     if [[ " ${allowed[$module]} " != *" $dep "* ]]; then
       echo "architecture: $file imports $dep, which $module may not use" >&2
       status=1
