@@ -121,6 +121,22 @@ func byTarget(_ records: [[String: Any]]) -> [String: [String: Any]] {
         withExtendedLifetime(emulator) {}
     }
 
+    @Test func namesGoThroughTheResolverAndRateLimitsHold() throws {
+        let https = testPort(4)
+        let emulator = try EmulatedFleet([#"{"ip":"127.0.0.1","build":"15.2.792.10"}"#], httpPort: 0, httpsPort: https)
+        let byName = try survey(["https://localhost:\(https)/owa/"])
+        let r = try #require(byName.records.first)
+        #expect(r["target"] as? String == "localhost")
+        #expect(r["ip"] as? String == "127.0.0.1")
+        #expect(r["build"] as? String == "15.2.792.10")
+        // 10 requests (one per host; the header gives the build) at 20 per second take at least 0.45 s.
+        let limited = try survey(Array(repeating: "https://localhost:\(https)", count: 1) + ["--rate", "20", "--ports", "https:\(https)"]
+                                 + (1...9).map { _ in "127.0.0.1" })
+        #expect(limited.records.count == 10)
+        #expect(limited.seconds >= 0.45, "rate limit not applied: \(limited.seconds) s")
+        withExtendedLifetime(emulator) {}
+    }
+
     /// Every kind of misbehaviour at once: the survey finishes within its time budgets and says what went wrong.
     @Test func hostileServersCannotStallTheSurvey() throws {
         let http = testPort(3)
