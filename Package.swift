@@ -85,6 +85,7 @@ let package = Package(
         // A fleet of emulated Exchange servers on loopback addresses, for the survey's tests and benchmark.
         // Not part of the product.
         .executableTarget(name: "exchange-emulator", dependencies: [
+            "HuntCore", "Survey",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -4,8 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// Thousands of concurrent connections need more descriptors than the usual soft limit of 1024.
-func raiseOpenFileLimit() {
+/// Thousands of concurrent connections (or listening sockets) need more descriptors than the usual
+/// soft limit of 1024: raise the soft limit to the hard one.
+public func raiseOpenFileLimit() {
     #if canImport(Glibc) || canImport(Darwin)
     #if canImport(Glibc)
     let resourceNoFile = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)

@@ -1,4 +1,5 @@
 import Foundation
+import HuntCore
 import NIOCore
 import NIOHTTP1
 

@@ -1,4 +1,5 @@
 import Foundation
+import HuntCore
 
 /// One emulated server: what it runs and how it behaves. A fleet file is JSON Lines of these.
 struct ServerSpec: Codable, Sendable {
@@ -92,17 +93,4 @@ struct IPv4: CustomStringConvertible {
     }
     var isLoopback: Bool { value >> 24 == 127 }
     var description: String { "\(value >> 24).\(value >> 16 & 255).\(value >> 8 & 255).\(value & 255)" }
-}
-
-/// Small deterministic generator, so a seed names a fleet on any platform.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

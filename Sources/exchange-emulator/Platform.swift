@@ -4,21 +4,6 @@ import Glibc
 import Darwin
 #endif
 
-/// Thousands of listening sockets need more descriptors than the usual soft limit.
-func raiseOpenFileLimit() {
-    #if canImport(Glibc) || canImport(Darwin)
-    #if canImport(Glibc)
-    let resourceNoFile = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-    #else
-    let resourceNoFile = RLIMIT_NOFILE
-    #endif
-    var limit = rlimit()
-    guard getrlimit(resourceNoFile, &limit) == 0 else { return }
-    limit.rlim_cur = limit.rlim_max
-    _ = setrlimit(resourceNoFile, &limit)
-    #endif
-}
-
 /// A parent (a test runner) may have spawned us with signals blocked; a server must still stop on SIGTERM and SIGINT.
 func unblockTerminationSignals() {
     #if canImport(Glibc) || canImport(Darwin)

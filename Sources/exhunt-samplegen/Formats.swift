@@ -1,4 +1,5 @@
 import Foundation
+import HuntCore
 
 /// Exchange 2016 CU19-era HttpProxy log lines (74 columns).
 enum HttpProxy {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HuntCore
 
 /// Common writing of a server's evidence tree under a layout prefix.
 struct EvidenceWriter {

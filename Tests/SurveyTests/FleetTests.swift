@@ -163,7 +163,10 @@ func byTarget(_ records: [[String: Any]]) -> [String: [String: Any]] {
         #expect((r["127.78.0.1"]?["error"] as? String)?.contains("timeout") == true, "slow")
         #expect((r["127.78.3.1"]?["error"] as? String)?.contains("malformed") == true, "garbage")
         #expect((r["127.78.4.1"]?["error"] as? String)?.contains("aborted") == true, "reset")
-        #expect((r["127.78.2.1"]?["notes"] as? [String])?.first?.contains("longer than") == true, "huge")
+        // An endless body is cut at the cap (or, on a loaded machine, by the read timeout first).
+        let huge = r["127.78.2.1"]
+        #expect((huge?["notes"] as? [String])?.first?.contains("longer than") == true
+                || (huge?["error"] as? String)?.contains("timeout") == true, "huge: \(huge ?? [:])")
         withExtendedLifetime(emulator) {}
     }
 }
