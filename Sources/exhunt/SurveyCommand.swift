@@ -11,7 +11,8 @@ struct SurveyCommand: AsyncParsableCommand {
         abstract: "Find exposed, unpatched and backdoored Exchange servers: fingerprint each server's build and decide its patch status.",
         discussion: """
             Sends only harmless GETs, and only to the targets given: /owa/auth/logon.aspx (X-OWA-Version header and \
-            /owa/auth/<version>/ paths) and, on Exchange, the ECP export tool manifest (full build). --check-ssrf adds \
+            /owa/auth/<version>/ paths) and, on Exchange without an exact build from that header, the ECP export tool \
+            manifest (full build). --check-ssrf adds \
             the single CVE-2021-26855 request of Microsoft's retired nmap script; --probe-shells GETs known web-shell \
             paths (never POST, never parameters).
 
