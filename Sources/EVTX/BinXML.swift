@@ -461,9 +461,17 @@ final class BinXMLParser {
 
     /// FILETIME as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (microseconds, as the evtx crate prints).
     static func filetime(_ ft: UInt64) -> String {
-        let ticks = Int64(bitPattern: ft) - 116_444_736_000_000_000
-        let secs = ticks >= 0 ? ticks / 10_000_000 : (ticks - 9_999_999) / 10_000_000
-        let micros = (ticks - secs * 10_000_000) / 10
+        // FILETIME is unsigned 100 ns ticks since 1601: a hostile value near 2^64 must not overflow.
+        let epoch: UInt64 = 116_444_736_000_000_000
+        let secs: Int64, micros: Int64
+        if ft >= epoch {
+            secs = Int64((ft - epoch) / 10_000_000)
+            micros = Int64((ft - epoch) % 10_000_000 / 10)
+        } else {
+            let ticks = -Int64(epoch - ft)
+            secs = (ticks - 9_999_999) / 10_000_000
+            micros = (ticks - secs * 10_000_000) / 10
+        }
         var out = civilBytes(secs)
         out.append(UInt8(ascii: "."))
         decimal(Int(micros), 6, into: &out)

@@ -95,6 +95,14 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
     }
 
     /// Random corruption of a real file never crashes or hangs the parser.
+    @Test func filetimeExtremesDoNotOverflow() {
+        #expect(BinXMLParser.filetime(0) == "1601-01-01T00:00:00.000000Z")
+        #expect(BinXMLParser.filetime(116_444_736_000_000_000) == "1970-01-01T00:00:00.000000Z")
+        #expect(BinXMLParser.filetime(132_587_928_000_000_010) == "2021-02-26T06:00:00.000001Z")
+        #expect(!BinXMLParser.filetime(UInt64.max).isEmpty)
+        #expect(!BinXMLParser.filetime(1 << 63).isEmpty)
+    }
+
     @Test func corruptedBytesAreProblemsNotCrashes() throws {
         let url = sharedData.appendingPathComponent("omerbenamram__evtx/samples/security.evtx")
         guard let original = try? Data(contentsOf: url) else { print("skipped: ../shared is absent"); return }
