@@ -192,11 +192,12 @@ final class SurveyOutput {
             handle = .standardOutput
             human = false
         case let p?:
-            if !append || !FileManager.default.fileExists(atPath: p) {
+            // Open in place, never create-and-rename: the path may be a device (/dev/null) or a pipe.
+            if !FileManager.default.fileExists(atPath: p) {
                 guard FileManager.default.createFile(atPath: p, contents: nil) else { throw ValidationError("cannot create \(p)") }
             }
             guard let h = FileHandle(forWritingAtPath: p) else { throw ValidationError("cannot write \(p)") }
-            if append { h.seekToEndOfFile() }
+            if append { h.seekToEndOfFile() } else { try? h.truncate(atOffset: 0) }
             handle = h
             human = false
         }

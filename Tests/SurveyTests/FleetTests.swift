@@ -118,6 +118,17 @@ func byTarget(_ records: [[String: Any]]) -> [String: [String: Any]] {
         let lines = try String(contentsOfFile: json, encoding: .utf8).split(separator: "\n")
         let targets = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["target"] as? String }
         #expect(targets.sorted() == ["127.77.0.1", "127.77.0.2", "127.77.0.3", "127.77.0.4"])
+        // Written in place: a symlinked output stays a symlink (create-and-rename would replace it,
+        // and would replace a device such as /dev/null with a file).
+        let real = dir.appendingPathComponent("real.jsonl")
+        try "stale line\n".write(to: real, atomically: false, encoding: .utf8)
+        let link = dir.appendingPathComponent("link.jsonl")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: real)
+        let third = try run(productBinary("exhunt"), ["survey", "--no-progress", "--json", link.path, "127.77.0.1", "--ports", "http:\(http)"])
+        #expect(third.status == 0)
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link.path)) != nil)
+        let written = try String(contentsOf: real, encoding: .utf8)
+        #expect(!written.contains("stale") && written.contains("127.77.0.1"))
         withExtendedLifetime(emulator) {}
     }
 
