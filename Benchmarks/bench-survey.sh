@@ -38,6 +38,7 @@ measure "exhunt survey (HTTP, +ssrf +shells)" $BIN/exhunt survey -i "$OUT/target
 # The issue's peer command, with -n -Pn so nmap spends no time on DNS or ping; then its faster timing template.
 measure "nmap -n -Pn -p8080 --script http-headers" nmap -n -Pn -p8080 --script http-headers -iL "$OUT/targets.txt" -oN "$OUT/nmap.txt"
 measure "nmap -n -Pn -T4 -p8080 --script http-headers" nmap -n -Pn -T4 -p8080 --script http-headers -iL "$OUT/targets.txt" -oN "$OUT/nmap4.txt"
+measure "nmap -n -Pn -p8443 --script http-headers (TLS)" nmap -n -Pn -p8443 --script http-headers -iL "$OUT/targets.txt" -oN "$OUT/nmaps.txt"
 
 echo
 grep -c '"exchange":true' "$OUT/http.jsonl" | xargs echo "exhunt: Exchange hosts found over HTTP:"
@@ -46,6 +47,8 @@ grep -c "X-OWA-Version" "$OUT/nmap.txt" | xargs echo "nmap:   hosts whose header
 printf "exhunt / nmap throughput (HTTP fingerprint): %.1fx (nmap default timing), %.1fx (nmap -T4)\n" \
   "$(echo "$nmap__n__Pn__p8080___script_http_headers_secs / $exhunt_survey__HTTP__fingerprint__secs" | bc -l)" \
   "$(echo "$nmap__n__Pn__T4__p8080___script_http_headers_secs / $exhunt_survey__HTTP__fingerprint__secs" | bc -l)"
+printf "exhunt / nmap throughput (HTTPS fingerprint): %.1fx\n" \
+  "$(echo "$nmap__n__Pn__p8443___script_http_headers__TLS__secs / $exhunt_survey__HTTPS__fingerprint__secs" | bc -l)"
 
 # Memory must not grow with the target list: 16x more targets (mostly closed ports) should keep RSS flat.
 kill -9 $EMU 2>/dev/null || true

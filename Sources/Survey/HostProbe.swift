@@ -6,25 +6,29 @@ import NIOSSL
 /// Everything done to one host and port: fingerprint, optional SSRF check, optional shell probes.
 /// A record always comes back; failures are in `error`.
 struct HostProbe {
+    /// What every probe of one survey shares, owned by the `Surveyor`.
+    struct Context: Sendable {
+        var config: SurveyConfiguration
+        var knowledge: BuildKnowledge
+        var shellPaths: ShellPaths
+        var group: any EventLoopGroup
+        var tls: NIOSSLContext
+        var limiter: RateLimiter
+        var assessments: AssessmentCache
+    }
+
     let target: SurveyTarget
-    let config: SurveyConfiguration
-    let knowledge: BuildKnowledge
-    let shellPaths: ShellPaths
-    let group: any EventLoopGroup
-    let tls: NIOSSLContext?
-    let limiter: RateLimiter
-    let assessments: AssessmentCache
+    let context: Context
+    private var config: SurveyConfiguration { context.config }
 
     private var connection: ProbeConnection?
     private var deadline: ContinuousClock.Instant
     private var lastRequest: ContinuousClock.Instant?
     private var ip: String?
 
-    init(target: SurveyTarget, config: SurveyConfiguration, knowledge: BuildKnowledge, shellPaths: ShellPaths,
-         group: any EventLoopGroup, tls: NIOSSLContext?, limiter: RateLimiter, assessments: AssessmentCache) {
-        (self.target, self.config, self.knowledge, self.shellPaths, self.group, self.tls, self.limiter, self.assessments) =
-            (target, config, knowledge, shellPaths, group, tls, limiter, assessments)
-        deadline = .now + .milliseconds(config.hostTimeoutMS)
+    init(target: SurveyTarget, context: Context) {
+        (self.target, self.context) = (target, context)
+        deadline = .now + .milliseconds(context.config.hostTimeoutMS)
     }
 
     static let exportToolPath = "/ecp/Current/exporttool/microsoft.exchange.ediscovery.exporttool.application"
@@ -33,7 +37,7 @@ struct HostProbe {
     mutating func run() async -> SurveyRecord {
         let started = ContinuousClock.now
         var record = SurveyRecord(target: target.input, ip: nil, port: target.port, scheme: target.tls ? "https" : "http", time: Date())
-        record.status = knowledge.families.map { FamilyStatus(family: $0.name, status: .unknown, note: "no build evidence") }
+        record.status = context.knowledge.families.map { FamilyStatus(family: $0.name, status: .unknown, note: "no build evidence") }
         defer { connection?.close() }
         do {
             try await fingerprint(&record)
@@ -78,7 +82,7 @@ struct HostProbe {
         let exact = order.lazy.compactMap { s in observations.first { $0.source == s && $0.build != nil } }.first
         let assessment: BuildAssessment
         if let e = exact, let b = e.build {
-            assessment = assessments.exact(b)
+            assessment = context.assessments.exact(b)
             record.build = b.description
             record.cuLevel = b.cuLevel.description
             record.buildEvidence = e.source.rawValue
@@ -86,7 +90,7 @@ struct HostProbe {
             let others = Set(observations.compactMap(\.build).filter { $0 != b })
             if !others.isEmpty { record.notes.append("other sources report \(others.map(\.description).sorted().joined(separator: ", "))") }
         } else if let c = observations.first(where: { $0.source == .owaPath }) {
-            assessment = assessments.cu(c.cuLevel)
+            assessment = context.assessments.cu(c.cuLevel)
             record.cuLevel = c.cuLevel.description
             record.buildEvidence = c.source.rawValue
             record.buildPrecision = "cu"
@@ -131,10 +135,10 @@ struct HostProbe {
     /// path that surely does not exist in the same folder, and that is not the OWA logon page.
     private mutating func probeShells() async throws -> [String] {
         var found: [String] = []
-        for folder in shellPaths.folders {
+        for folder in context.shellPaths.folders {
             let missing = folder + "exhunt-\(UInt64.random(in: 0...UInt64.max) % 1_000_000_007).aspx"
             let baseline = try await get(ProbeRequest(path: missing))
-            for name in shellPaths.names {
+            for name in context.shellPaths.names {
                 let path = folder + name
                 let r = try await get(ProbeRequest(path: path))
                 guard r.status == 200, !Fingerprint.isLogonPage(r.body) else { continue }
@@ -187,11 +191,11 @@ struct HostProbe {
             let next = last + .milliseconds(config.hostIntervalMS)
             if next > now { try await Task.sleep(until: next) }
         }
-        await limiter.acquire()
+        await context.limiter.acquire()
         lastRequest = .now
         if connection?.isActive != true {
             connection?.close()
-            let c = try await ProbeConnection.open(target, group: group, settings: .init(connectTimeout: config.connectTimeout, maxBody: config.maxBody, tls: tls))
+            let c = try await ProbeConnection.open(target, group: context.group, settings: .init(connectTimeout: config.connectTimeout, maxBody: config.maxBody, tls: context.tls))
             connection = c
             if ip == nil { ip = c.remoteIP }
         }

@@ -10,9 +10,7 @@ public final class Surveyor: Sendable {
     public let knowledge: BuildKnowledge
     public let shellPaths: ShellPaths
     private let group: MultiThreadedEventLoopGroup
-    private let tls: NIOSSLContext
-    private let limiter: RateLimiter
-    private let assessments: AssessmentCache
+    private let context: HostProbe.Context
 
     public init(config: SurveyConfiguration, knowledge: BuildKnowledge, shellPaths: ShellPaths) throws {
         self.config = config
@@ -23,9 +21,9 @@ public final class Surveyor: Sendable {
         var tlsConfig = TLSConfiguration.makeClientConfiguration()
         // Surveys meet self-signed and expired certificates everywhere; identity is not what is measured.
         if !config.verifyTLS { tlsConfig.certificateVerification = .none }
-        tls = try NIOSSLContext(configuration: tlsConfig)
-        limiter = RateLimiter(perSecond: config.rate)
-        assessments = AssessmentCache(knowledge)
+        context = HostProbe.Context(config: config, knowledge: knowledge, shellPaths: shellPaths, group: group,
+                                    tls: try NIOSSLContext(configuration: tlsConfig), limiter: RateLimiter(perSecond: config.rate),
+                                    assessments: AssessmentCache(knowledge))
     }
 
     public func shutdown() async { try? await group.shutdownGracefully() }
@@ -51,8 +49,7 @@ public final class Surveyor: Sendable {
     }
 
     public func assess(_ target: SurveyTarget) async -> SurveyRecord {
-        var probe = HostProbe(target: target, config: config, knowledge: knowledge, shellPaths: shellPaths,
-                              group: group, tls: tls, limiter: limiter, assessments: assessments)
+        var probe = HostProbe(target: target, context: context)
         return await probe.run()
     }
 }
