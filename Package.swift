@@ -7,6 +7,14 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// HTTP/1.1 and TLS on SwiftNIO: the survey's client and the emulator's servers.
+let httpOverNIO: [Target.Dependency] = [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+]
+
 let package = Package(
     name: "exhunt",
     platforms: [.macOS(.v14)],
@@ -59,11 +67,7 @@ let package = Package(
         .target(name: "Survey", dependencies: [
             "ExchangeBuilds", "HuntCore", .product(name: "Yams", package: "Yams"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ], swiftSettings: strict),
+        ] + httpOverNIO, swiftSettings: strict),
         // Findings of one or many hosts as a timeline and an incident story per host.
         .target(name: "Timeline", dependencies: ["HuntCore"], swiftSettings: strict),
         // Renderers: console, JSON, Test-ProxyLogon CSV, Timesketch, ECS, HTML.
@@ -87,14 +91,10 @@ let package = Package(
         .executableTarget(name: "exchange-emulator", dependencies: [
             "HuntCore", "Survey",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "Crypto", package: "swift-crypto"),
-        ], swiftSettings: strict),
+        ] + httpOverNIO, swiftSettings: strict),
         // Scratch files, ../shared and peer programs for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ExchangeLogsTests", dependencies: ["TestSupport", "ExchangeLogs", "HuntCore"], swiftSettings: strict),
