@@ -15,7 +15,7 @@ struct ExchangeEmulator: ParsableCommand {
         commandName: "exchange-emulator",
         abstract: "Serve a fleet of emulated Exchange servers on loopback addresses (tests and demos only).",
         discussion: """
-            Each server listens on its own 127.0.0.0/8 address and nowhere else. The fleet comes from a JSON Lines file \
+            Each server listens on its own 127.0.0.0/8 address (or ::1) and nowhere else. The fleet comes from a JSON Lines file \
             (--fleet) or is generated (--generate N). Once every socket is bound, the fleet is written to --manifest and \
             "ready <servers>" is printed on standard output. Runs until killed.
             """)
@@ -59,8 +59,8 @@ struct ExchangeEmulator: ParsableCommand {
         } else {
             throw ValidationError("give --fleet FILE or --generate N")
         }
-        for s in servers where IPv4(s.ip)?.isLoopback != true {
-            throw ValidationError("\(s.ip) is not a 127.0.0.0/8 address: the emulator listens on loopback only")
+        for s in servers where IPv4(s.ip)?.isLoopback != true && s.ip != "::1" {
+            throw ValidationError("\(s.ip) is not a 127.0.0.0/8 address or ::1: the emulator listens on loopback only")
         }
         raiseOpenFileLimit()
         unblockTerminationSignals()

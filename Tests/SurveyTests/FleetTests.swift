@@ -148,6 +148,26 @@ func byTarget(_ records: [[String: Any]]) -> [String: [String: Any]] {
         withExtendedLifetime(emulator) {}
     }
 
+    /// Skipped where the kernel has IPv6 switched off (no ::1 to listen on).
+    static var hasIPv6Loopback: Bool {
+        guard let table = try? String(contentsOfFile: "/proc/net/if_inet6", encoding: .utf8) else {
+            return !FileManager.default.fileExists(atPath: "/proc/net")
+        }
+        return table.contains("00000000000000000000000000000001")
+    }
+
+    @Test(.enabled(if: hasIPv6Loopback)) func ipv6LoopbackIsSurveyed() throws {
+        let http = testPort(5)
+        let emulator = try EmulatedFleet([#"{"ip":"::1","build":"15.0.1497.2"}"#], httpPort: http)
+        let out = try survey(["::1/128", "--ports", "http:\(http)"])
+        let r = try #require(out.records.first)
+        #expect(r["target"] as? String == "::1")
+        #expect(r["ip"] as? String == "::1")
+        #expect(r["build"] as? String == "15.0.1497.2")
+        #expect(Self.letters(r) == "VVV")
+        withExtendedLifetime(emulator) {}
+    }
+
     /// Every kind of misbehaviour at once: the survey finishes within its time budgets and says what went wrong.
     @Test func hostileServersCannotStallTheSurvey() throws {
         let http = testPort(3)
