@@ -41,7 +41,7 @@ struct HostProbe {
         defer { connection?.close() }
         do {
             try await fingerprint(&record)
-            if config.probeShells && (record.exchange || config.probeShellsOnAll) {
+            if config.probeShells && record.exchange {
                 record.webshells = try await probeShells()
             }
             if config.checkSSRF && record.exchange { record.ssrf = await checkSSRF(&record) }

@@ -20,8 +20,6 @@ public struct SurveyConfiguration: Sendable {
     public var maxBody = 256 * 1024
     public var checkSSRF = false
     public var probeShells = false
-    /// Probe shells on every web server that answers, not only the ones that look like Exchange.
-    public var probeShellsOnAll = false
     public var verifyTLS = false
     /// Ask for the export-tool manifest even when `X-OWA-Version` already gave the exact build.
     public var allSources = false
