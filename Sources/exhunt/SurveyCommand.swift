@@ -167,6 +167,7 @@ struct SurveyCommand: AsyncParsableCommand {
                                                             Double(summary.scanned) / max(secs, 0.001)).utf8))
             }
         }
+        output.flush()
         await surveyor.shutdown()
         if progress { Terminal.clearProgress() }
         for e in expansion.rejected { Terminal.error("target skipped: \(TerminalText.sanitize(e.description))") }
@@ -182,6 +183,10 @@ struct SurveyCommand: AsyncParsableCommand {
 final class SurveyOutput {
     private let handle: FileHandle?
     private let human: Bool
+    /// Records waiting for one write: at most 64 KiB or a quarter of a second old, so a file being
+    /// followed (or resumed after a crash) lags the survey by no more than that.
+    private var pending = Data()
+    private var lastFlush = ContinuousClock.now
 
     init(path: String?, append: Bool) throws {
         switch path {
@@ -204,8 +209,9 @@ final class SurveyOutput {
     }
 
     func write(_ r: SurveyRecord) throws {
-        if let handle {
-            handle.write(Data((r.json() + "\n").utf8))
+        if handle != nil {
+            pending.append(contentsOf: (r.json() + "\n").utf8)
+            if pending.count >= 64 * 1024 || ContinuousClock.now - lastFlush > .milliseconds(250) { flush() }
         } else if human && r.exchange {
             let status = r.status.map { "\($0.family)=\($0.status.rawValue)" }.joined(separator: " ")
             var line = "\(r.target):\(r.port)  \(r.build ?? r.cuLevel.map { "\($0).x" } ?? "build?")  \(r.product ?? "") \(r.cu ?? "")  \(status)"
@@ -213,5 +219,11 @@ final class SurveyOutput {
             if !r.webshells.isEmpty { line += "  SHELLS: " + r.webshells.joined(separator: " ") }
             print(TerminalText.sanitize(line, limit: 2000))
         }
+    }
+
+    func flush() {
+        if let handle, !pending.isEmpty { handle.write(pending) }
+        pending.removeAll(keepingCapacity: true)
+        lastFlush = .now
     }
 }

@@ -18,6 +18,7 @@ final class EmulatedFleet {
                              "--slow-seconds", "\(slowSeconds)"]
         let out = Pipe()
         process.standardOutput = out
+        process.standardError = out
         try process.run()
         var seen = Data()
         while !String(decoding: seen, as: UTF8.self).contains("ready") {
@@ -36,8 +37,9 @@ final class EmulatedFleet {
     struct EmulatorFailed: Error { var output: String }
 }
 
-/// Ports per test so suites running in parallel never meet.
-func testPort(_ offset: Int) -> Int { 20_000 + Int(getpid() % 2_000) * 10 + offset }
+/// Ports per test so suites running in parallel never meet; below the kernel's ephemeral range
+/// (32768+), so no outgoing connection can be holding one.
+func testPort(_ offset: Int) -> Int { 20_000 + Int(getpid() % 1_200) * 10 + offset }
 
 func survey(_ args: [String]) throws -> (records: [[String: Any]], summary: String, status: Int32, seconds: Double) {
     let dir = try tempDir("survey-\(UUID().uuidString)")
