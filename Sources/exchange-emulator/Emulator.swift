@@ -96,7 +96,7 @@ struct ExchangeEmulator: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             let lines = try servers.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-            try (lines.joined(separator: "\n") + "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+            try (lines.joined(separator: "\n") + "\n").write(toFile: manifest, atomically: false, encoding: .utf8)
         }
         FileHandle.standardOutput.write(Data("ready \(servers.count)\n".utf8))
         try channels.first?.closeFuture.wait()
