@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "YARATests", dependencies: ["TestSupport", "YARA"], swiftSettings: strict),
         .testTarget(name: "IndicatorsTests", dependencies: ["TestSupport", "Indicators", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "TimelineTests", dependencies: ["TestSupport", "Timeline", "Reports", "HuntCore"], swiftSettings: strict),
-        .testTarget(name: "EVTXTests", dependencies: ["TestSupport", "EVTX"], swiftSettings: strict),
+        .testTarget(name: "EVTXTests", dependencies: ["TestSupport", "EVTX", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "SurveyTests", dependencies: ["TestSupport", "Survey", "ExchangeBuilds", "BuiltinRules", "exhunt", "exchange-emulator"], swiftSettings: strict),
         .testTarget(name: "SigmaTests", dependencies: ["Sigma", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EvidenceTests", dependencies: ["TestSupport", "Evidence", "HuntCore",
