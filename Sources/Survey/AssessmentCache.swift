@@ -11,17 +11,15 @@ final class AssessmentCache: Sendable {
 
     init(_ knowledge: BuildKnowledge) { self.knowledge = knowledge }
 
-    func exact(_ b: ExchangeBuild) -> BuildAssessment {
-        if let a = exactCache.withLockedValue({ $0[b] }) { return a }
-        let a = knowledge.assess(b)
-        exactCache.withLockedValue { if $0.count < limit { $0[b] = a } }
-        return a
-    }
+    func exact(_ b: ExchangeBuild) -> BuildAssessment { memo(exactCache, b) { knowledge.assess(b) } }
 
-    func cu(_ l: CULevel) -> BuildAssessment {
-        if let a = cuCache.withLockedValue({ $0[l] }) { return a }
-        let a = knowledge.assess(l)
-        cuCache.withLockedValue { if $0.count < limit { $0[l] = a } }
+    func cu(_ l: CULevel) -> BuildAssessment { memo(cuCache, l) { knowledge.assess(l) } }
+
+    private func memo<Key: Hashable>(_ cache: NIOLockedValueBox<[Key: BuildAssessment]>, _ key: Key,
+                                     _ make: () -> BuildAssessment) -> BuildAssessment {
+        if let a = cache.withLockedValue({ $0[key] }) { return a }
+        let a = make()
+        cache.withLockedValue { if $0.count < limit { $0[key] = a } }
         return a
     }
 }

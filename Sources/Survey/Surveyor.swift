@@ -6,16 +6,11 @@ import NIOSSL
 
 /// Runs a survey: targets in, one record per host and port out, at most `concurrency` in flight.
 public final class Surveyor: Sendable {
-    public let config: SurveyConfiguration
-    public let knowledge: BuildKnowledge
-    public let shellPaths: ShellPaths
+    public var config: SurveyConfiguration { context.config }
     private let group: MultiThreadedEventLoopGroup
     private let context: HostProbe.Context
 
     public init(config: SurveyConfiguration, knowledge: BuildKnowledge, shellPaths: ShellPaths) throws {
-        self.config = config
-        self.knowledge = knowledge
-        self.shellPaths = shellPaths
         raiseOpenFileLimit()
         group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads > 0 ? config.threads : System.coreCount)
         var tlsConfig = TLSConfiguration.makeClientConfiguration()

@@ -1,5 +1,6 @@
 import Foundation
 import HuntCore
+import Survey
 
 /// One emulated server: what it runs and how it behaves. A fleet file is JSON Lines of these.
 struct ServerSpec: Codable, Sendable {
@@ -53,13 +54,14 @@ enum Fleet {
     /// about a third each SSRF-vulnerable, patched and mitigated, one in ten with a planted shell,
     /// one in twenty a plain IIS server.
     static func generate(count: Int, first: String, builds: [String], seed: UInt64) throws -> [ServerSpec] {
-        guard let start = IPv4(first) else { throw EmulatorError("bad first address \(first)") }
+        guard let start = IPv4Address.parse(first) else { throw EmulatorError("bad first address \(first)") }
         var rng = SplitMix(seed: seed)
         let shells = ["/aspnet_client/supp0rt.aspx", "/aspnet_client/system_web/log.aspx", "/owa/auth/errorEE.aspx",
                       "/aspnet_client/discover.aspx", "/owa/auth/OutlookEN.aspx"]
         return try (0..<count).map { i in
-            guard let ip = start.advanced(by: i), ip.isLoopback else { throw EmulatorError("fleet leaves 127.0.0.0/8 at host \(i)") }
-            var s = ServerSpec(ip: ip.description)
+            let (ip, overflow) = start.addingReportingOverflow(UInt32(i))
+            guard !overflow, ip >> 24 == 127 else { throw EmulatorError("fleet leaves 127.0.0.0/8 at host \(i)") }
+            var s = ServerSpec(ip: IPv4Address.format(ip))
             if rng.next() % 20 == 0 {
                 s.behavior = "iis"
                 return s
@@ -78,19 +80,3 @@ struct EmulatorError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// Just enough IPv4 arithmetic to lay out a fleet.
-struct IPv4: CustomStringConvertible {
-    var value: UInt32
-    init?(_ text: String) {
-        let p = text.split(separator: ".").compactMap { UInt32($0) }
-        guard p.count == 4, p.allSatisfy({ $0 < 256 }) else { return nil }
-        value = p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]
-    }
-    init(value: UInt32) { self.value = value }
-    func advanced(by n: Int) -> IPv4? {
-        let (v, overflow) = value.addingReportingOverflow(UInt32(truncatingIfNeeded: n))
-        return overflow || n < 0 ? nil : IPv4(value: v)
-    }
-    var isLoopback: Bool { value >> 24 == 127 }
-    var description: String { "\(value >> 24).\(value >> 16 & 255).\(value >> 8 & 255).\(value & 255)" }
-}
