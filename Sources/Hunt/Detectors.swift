@@ -26,6 +26,8 @@ public struct Detectors: Sendable {
         public var sigma: [URL] = []
         public var yara: [URL] = []
         public var indicators: [URL] = []
+        /// A YAML map of `|expand` placeholder values (see Rules/README.md).
+        public var placeholders: URL?
         public init() {}
     }
 
@@ -33,7 +35,7 @@ public struct Detectors: Sendable {
     /// is a configuration error; a broken rule inside one is reported and skipped.
     public static func load(_ sources: Sources) async throws -> Detectors {
         let builtinDir = BuiltinRules.directory
-        for url in sources.sigma + sources.yara + sources.indicators where !FileManager.default.fileExists(atPath: url.path) {
+        for url in sources.sigma + sources.yara + sources.indicators + [sources.placeholders].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: url.path) {
             throw SigmaError(file: url.path, reason: .invalid("no such rule or indicator file or folder"))
         }
         // The three kinds of content load side by side: start-up time counts on small evidence.
@@ -65,7 +67,7 @@ public struct Detectors: Sendable {
     }
 
     private static func loadSigma(_ sources: Sources, _ builtinDir: URL, _ mappings: [FieldMapping]) async throws -> ([SigmaRule], [SigmaError]) {
-        let loader = RuleLoader(mappings: mappings)
+        let loader = RuleLoader(mappings: mappings, placeholders: try sources.placeholders.map(RuleLoader.loadPlaceholders) ?? [:])
         var rules: [SigmaRule] = []
         var errors: [SigmaError] = []
         let dirs = (sources.builtin ? [(builtinDir.appendingPathComponent("sigma"), "builtin:")] : [])
@@ -92,10 +94,11 @@ public struct Detectors: Sendable {
     }
 
     /// Compatibility entry for callers that only add Sigma folders.
-    public static func load(builtin: Bool, extra: [URL]) async throws -> Detectors {
+    public static func load(builtin: Bool, extra: [URL], placeholders: URL? = nil) async throws -> Detectors {
         var s = Sources()
         s.builtin = builtin
         s.sigma = extra
+        s.placeholders = placeholders
         return try await load(s)
     }
 

@@ -24,7 +24,7 @@ public struct Hunter: Sendable {
         let items = tree.items(problems: &listingProblems)
         var problems = listingProblems.map { Problem(.warning, code: "listing", message: $0) }
         problems += detectors.ruleErrors.map {
-            Problem($0.isUnsupported ? .warning : .error, code: "rule", message: $0.description, path: $0.file)
+            Problem($0.isUnsupported || $0.needsValues ? .warning : .error, code: "rule", message: $0.description, path: $0.file)
         }
         problems += detectors.yaraErrors.map {
             Problem($0.isWarning ? .warning : .error, code: "yara-rule", message: $0.description, path: $0.file, line: $0.line)

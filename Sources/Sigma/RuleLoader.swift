@@ -54,13 +54,37 @@ public struct FieldMapping: Sendable {
 /// file and the construct; nothing is silently skipped.
 public struct RuleLoader: Sendable {
     public var mappings: [FieldMapping]
+    /// Values for `|expand` placeholders (`%name%`), by lowercased name: a site's own lists
+    /// (its domain controllers, admin workstations...), which no rule set can ship.
+    public var placeholders: [String: [String]]
 
-    public init(mappings: [FieldMapping] = []) { self.mappings = mappings }
+    public init(mappings: [FieldMapping] = [], placeholders: [String: [String]] = [:]) {
+        self.mappings = mappings
+        self.placeholders = Dictionary(placeholders.map { ($0.key.lowercased(), $0.value) }) { a, b in a + b }
+    }
+
+    /// Reads a placeholder file: a YAML map from name (with or without the `%`s) to a value or a
+    /// list of values.
+    public static func loadPlaceholders(_ url: URL) throws -> [String: [String]] {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        guard let root = try Yams.compose(yaml: text), let map = root.mapping else {
+            throw SigmaError(file: url.path, reason: .invalid("placeholder file is not a YAML map of name: [values]"))
+        }
+        var out: [String: [String]] = [:]
+        for (k, v) in map {
+            guard let name = k.string?.trimmingCharacters(in: CharacterSet(charactersIn: "%")), !name.isEmpty,
+                  let values = v.sequence.map({ $0.compactMap(\.string) }) ?? v.string.map({ [$0] }) else {
+                throw SigmaError(file: url.path, reason: .invalid("placeholder '\(k.string ?? "?")' needs a value or a list of values"))
+            }
+            out[name.lowercased(), default: []] += values
+        }
+        return out
+    }
 
     /// Modifiers this engine implements. Anything else rejects the rule.
     static let supportedModifiers: Set<String> = ["contains", "startswith", "endswith", "all", "re", "i", "m", "s", "cased",
                                                    "exists", "windash", "cidr", "base64", "base64offset", "wide", "utf16le",
-                                                   "utf16be", "utf16", "fieldref", "neq", "lt", "lte", "gt", "gte"]
+                                                   "utf16be", "utf16", "fieldref", "neq", "lt", "lte", "gt", "gte", "expand"]
 
     public static func loadMappings(in directory: URL) throws -> [FieldMapping] {
         try yamlFiles(in: directory).compactMap { url in
@@ -165,7 +189,7 @@ public struct RuleLoader: Sendable {
             case "timeframe":
                 throw .unsupported("timeframe (correlation)")
             default:
-                selections[key] = try Self.selection(v, name: key, mapped: mapped)
+                selections[key] = try Self.selection(v, name: key, mapped: mapped, placeholders: placeholders)
                 order.append(key)
             }
         }
@@ -223,31 +247,31 @@ public struct RuleLoader: Sendable {
         LogSource(product: node?["product"]?.string, category: node?["category"]?.string, service: node?["service"]?.string)
     }
 
-    private static func selection(_ node: Node, name: String, mapped: (String) -> String) throws(SigmaError.Reason) -> Selection {
+    private static func selection(_ node: Node, name: String, mapped: (String) -> String, placeholders: [String: [String]]) throws(SigmaError.Reason) -> Selection {
         switch node {
         case .mapping(let map):
             var tests: [FieldTest] = []
             for (k, v) in map {
                 guard let key = k.string else { throw .invalid("non-string field name in '\(name)'") }
-                tests.append(try fieldTest(key, v, mapped: mapped))
+                tests.append(try fieldTest(key, v, mapped: mapped, placeholders: placeholders))
             }
             return .fields(tests)
         case .sequence(let seq):
             if seq.allSatisfy({ $0.mapping != nil }) {
                 return .anyOf(try seq.map { (n: Node) throws(SigmaError.Reason) -> Selection in
-                    try selection(n, name: name, mapped: mapped)
+                    try selection(n, name: name, mapped: mapped, placeholders: placeholders)
                 })
             }
             guard seq.allSatisfy({ $0.scalar != nil }) else { throw .invalid("'\(name)' mixes maps and values") }
             return .keywords(try seq.map { (n: Node) throws(SigmaError.Reason) -> Pattern in
-                try pattern(n, modifiers: ["contains"])
+                try pattern(n, modifiers: ["contains"], placeholders: placeholders)
             }, all: false)
         case .scalar:
-            return .keywords([try pattern(node, modifiers: ["contains"])], all: false)
+            return .keywords([try pattern(node, modifiers: ["contains"], placeholders: placeholders)], all: false)
         }
     }
 
-    private static func fieldTest(_ key: String, _ value: Node, mapped: (String) -> String) throws(SigmaError.Reason) -> FieldTest {
+    private static func fieldTest(_ key: String, _ value: Node, mapped: (String) -> String, placeholders: [String: [String]]) throws(SigmaError.Reason) -> FieldTest {
         let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         let fieldName = parts[0]
         let modifiers = Array(parts.dropFirst()).map { $0.lowercased() }
@@ -262,7 +286,7 @@ public struct RuleLoader: Sendable {
         }
         let values: [Node] = value.sequence.map(Array.init) ?? [value]
         if values.isEmpty { throw .invalid("'\(key)' has an empty value list") }
-        var patterns = try values.map { (n: Node) throws(SigmaError.Reason) -> Pattern in try pattern(n, modifiers: effective) }
+        var patterns = try values.map { (n: Node) throws(SigmaError.Reason) -> Pattern in try pattern(n, modifiers: effective, placeholders: placeholders) }
         let requireAll = modifiers.contains("all")
         // Several plain `contains` values: one pass over the value instead of one per value.
         if !requireAll, patterns.count > 3 {
@@ -272,7 +296,7 @@ public struct RuleLoader: Sendable {
         return FieldTest(field: field, patterns: patterns, requireAll: requireAll)
     }
 
-    private static func pattern(_ node: Node, modifiers: [String]) throws(SigmaError.Reason) -> Pattern {
+    private static func pattern(_ node: Node, modifiers: [String], placeholders: [String: [String]]) throws(SigmaError.Reason) -> Pattern {
         guard case .scalar(let scalar) = node else { throw .invalid("nested list or map where a value was expected") }
         if modifiers.contains("exists") {
             guard let b = node.bool else { throw .invalid("exists needs true or false") }
@@ -304,7 +328,7 @@ public struct RuleLoader: Sendable {
             return .numeric(op, bound)
         }
         // Value transformations, each possibly giving several spellings.
-        var variants = [text]
+        var variants = modifiers.contains("expand") ? try expand(text, placeholders) : [text]
         if modifiers.contains("windash") {
             // Windows command lines accept - and / and the Unicode dashes for switches.
             variants = variants.flatMap { v in
@@ -333,6 +357,25 @@ public struct RuleLoader: Sendable {
         }
         let pattern = globs.count == 1 ? globs[0] : .any(globs)
         return modifiers.contains("neq") ? .not(pattern) : pattern
+    }
+
+    /// Every spelling of `text` with each `%name%` replaced by each of its values.
+    static func expand(_ text: String, _ placeholders: [String: [String]]) throws(SigmaError.Reason) -> [String] {
+        var out = [""]
+        var missing: [String] = []
+        var rest = text[...]
+        while let open = rest.firstIndex(of: "%"), let close = rest[rest.index(after: open)...].firstIndex(of: "%") {
+            let name = String(rest[rest.index(after: open)..<close])
+            let prefix = rest[..<open]
+            if let values = placeholders[name.lowercased()], !values.isEmpty {
+                out = out.flatMap { head in values.map { head + prefix + $0 } }
+            } else {
+                missing.append("%\(name)%")
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        if !missing.isEmpty { throw .needsValues(missing) }
+        return out.map { $0 + rest }
     }
 
     /// The three base64 spellings of `bytes` at every alignment, with the edge characters that

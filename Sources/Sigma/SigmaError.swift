@@ -5,6 +5,9 @@ public struct SigmaError: Error, Sendable, CustomStringConvertible {
         case unsupported(String)
         /// Not valid Sigma.
         case invalid(String)
+        /// Valid and supported, but `|expand` placeholders have no values here: the rule cannot
+        /// run until the site gives them (`--placeholders FILE`).
+        case needsValues([String])
     }
 
     public var file: String
@@ -16,11 +19,14 @@ public struct SigmaError: Error, Sendable, CustomStringConvertible {
     }
 
     public var isUnsupported: Bool { if case .unsupported = reason { true } else { false } }
+    public var needsValues: Bool { if case .needsValues = reason { true } else { false } }
 
     public var description: String {
         switch reason {
         case .unsupported(let s): "\(file): unsupported: \(s)"
         case .invalid(let s): "\(file): invalid: \(s)"
+        case .needsValues(let names):
+            "\(file): waiting for placeholder values: \(names.joined(separator: ", ")) (give them with --placeholders FILE)"
         }
     }
 }

@@ -28,6 +28,9 @@ struct HuntCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Extra Sigma rule folder or file (repeatable).")
     var rules: [String] = []
 
+    @Option(name: .long, help: "YAML map of values for Sigma '|expand' placeholders, e.g. Workstations: [ws1, ws2].")
+    var placeholders: String?
+
     @Option(name: .long, help: "Extra YARA rule file or folder (repeatable), e.g. signature-base's yara/.")
     var yara: [String] = []
 
@@ -96,6 +99,7 @@ struct HuntCommand: AsyncParsableCommand {
             sources.sigma = config.ruleDirectories
             sources.yara = yara.map { URL(fileURLWithPath: $0) }
             sources.indicators = iocs.map { URL(fileURLWithPath: $0) }
+            sources.placeholders = placeholders.map { URL(fileURLWithPath: $0) }
             detectors = try await Detectors.load(sources)
         } catch {
             Terminal.error("cannot load rules: \(error)")

@@ -93,16 +93,48 @@ func event(_ fields: [String: String], raw: String? = nil) -> Event {
     @Test func unsupportedFeaturesAreRejectedWithTheReason() {
         #expect(throws: SigmaError.self) { try rule("sel:\n  F|nosuchmodifier: x\ncondition: sel") }
         do {
-            _ = try rule("sel:\n  F|expand: '%x%'\ncondition: sel")
+            _ = try rule("sel:\n  A: 1\ntimeframe: 5m\ncondition: sel")
             Issue.record("should fail")
         } catch let e as SigmaError {
             #expect(e.isUnsupported)
-            #expect(e.description.contains("expand"))
+            #expect(e.description.contains("timeframe"))
             #expect(e.file == "test.yml")
         } catch { Issue.record("\(error)") }
         #expect(throws: SigmaError.self) { try rule("sel:\n  A: 1\ncondition: sel | count() > 5") }
         #expect(throws: SigmaError.self) { try rule("sel:\n  A: 1\ncondition: nosuch") }
         #expect(throws: SigmaError.self) { try rule("sel:\n  A: 1\ncondition: (sel") }
+    }
+
+    /// `expand` takes the site's values; without them the rule waits (named), it is not rejected.
+    @Test func expandPlaceholders() throws {
+        let detection = "sel:\n  CommandLine|contains|expand: '%UserDomain%\\\\'\n  Host|expand: '%hosts%'\ncondition: sel"
+        do {
+            _ = try rule(detection)
+            Issue.record("should wait for values")
+        } catch let e as SigmaError {
+            #expect(e.needsValues && !e.isUnsupported)
+            #expect(e.reason == .needsValues(["%UserDomain%"]) || e.reason == .needsValues(["%hosts%"]))
+        }
+        let yaml = "title: t\nlogsource:\n  product: exchange\ndetection:\n" + detection.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
+        let loader = RuleLoader(placeholders: ["userdomain": ["CONTOSO", "FABRIKAM"], "Hosts": ["ex01", "ex02*"]])
+        let r = try loader.load(yaml: yaml, file: "t.yml")
+        #expect(r.matches(event(["CommandLine": "net user /domain fabrikam\\admin", "Host": "EX02.corp"])))
+        #expect(r.matches(event(["CommandLine": "x contoso\\y", "Host": "ex01"])))
+        #expect(!r.matches(event(["CommandLine": "x contoso\\y", "Host": "ex03"])))
+        #expect(!r.matches(event(["CommandLine": "x other\\y", "Host": "ex01"])))
+        #expect(!r.matches(event(["CommandLine": "x contoso y", "Host": "ex01"])))
+    }
+
+    @Test func placeholderFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-ph-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("ph.yml")
+        try "'%Workstations%': [ws1, ws2]\nDomainControllers: dc1\n".write(to: good, atomically: false, encoding: .utf8)
+        #expect(try RuleLoader.loadPlaceholders(good) == ["workstations": ["ws1", "ws2"], "domaincontrollers": ["dc1"]])
+        let bad = dir.appendingPathComponent("bad.yml")
+        try "Workstations: {a: 1}\n".write(to: bad, atomically: false, encoding: .utf8)
+        #expect(throws: SigmaError.self) { try RuleLoader.loadPlaceholders(bad) }
     }
 
     @Test func specificationModifiers() throws {
