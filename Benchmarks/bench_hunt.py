@@ -27,6 +27,14 @@ def main():
         ("exhunt hunt --no-hash", hunt + ["--no-hash"]),
         ("exhunt hunt --no-hash --no-ip-iocs", hunt + ["--no-hash", "--no-ip-iocs"]),
         ("rg -c ServerInfo~", ["rg", "-c", "ServerInfo~", data]),
+    ]
+    # The same hunt with SigmaHQ's whole web and windows rule sets loaded beside the built-in ones:
+    # what thousands of rules cost on the log side.
+    sigma = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "SigmaHQ__sigma", "rules")
+    if os.path.isdir(sigma):
+        tools.append(("exhunt ... + SigmaHQ web+windows rules", hunt + ["--no-hash", "--no-ip-iocs", "--rules", os.path.join(sigma, "web"),
+                                                                      "--rules", os.path.join(sigma, "windows")]))
+    tools += [
         ("python csv (Test-ProxyLogon 26855)", [sys.executable, os.path.join(os.path.dirname(__file__), "tpl_26855.py"), data]),
     ]
     print(f"data: {size / 2**20:.0f} MiB in {sum(len(fs) for _, _, fs in os.walk(data))} files; {os.cpu_count()} cores; best of {repeats}")
@@ -42,6 +50,11 @@ def main():
     print(f"exhunt with SHA-256 / ripgrep:   {ex / rg:.2f}x (hashing every byte costs what it costs)")
     print(f"python / exhunt rules alone:     {py / fast:.1f}x (target >= 30x)")
     print(f"python / exhunt default:         {py / ex:.1f}x (default also hashes every byte and checks indicator addresses)")
+    if "exhunt ... + SigmaHQ web+windows rules" in results:
+        many = results["exhunt ... + SigmaHQ web+windows rules"][0]
+        count = subprocess.run([exhunt, "rules", "list", "--rules", os.path.join(sigma, "web"), "--rules", os.path.join(sigma, "windows")],
+                               capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        print(f"SigmaHQ web+windows rules loaded ({count}) / built-in alone: {many / fast:.1f}x slower")
 
 if __name__ == "__main__":
     main()

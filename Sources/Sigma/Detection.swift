@@ -41,14 +41,15 @@ indirect enum Selection: Sendable {
     }
 }
 
-/// `field|modifiers: values`.
-struct FieldTest: Sendable {
+/// `field|modifiers: values`. A class: rules hold thousands of these and every event walks them;
+/// one shared immutable instance is not copied field by field each time it is read from its array.
+final class FieldTest: Sendable {
     /// nil for a keyword map (`'|all': [...]`), which searches the whole event text.
-    var field: String? { didSet { key = field?.lowercased() } }
+    let field: String?
     /// `field` lowercased once, for the event lookup.
-    private(set) var key: String?
-    var patterns: [Pattern]
-    var requireAll: Bool
+    let key: String?
+    let patterns: [Pattern]
+    let requireAll: Bool
 
     init(field: String?, patterns: [Pattern], requireAll: Bool) {
         self.field = field
