@@ -1,94 +1,115 @@
 import Foundation
 import HuntCore
 
-/// A value from BinXML: text, a typed substitution value, or a nested fragment.
-indirect enum XValue {
-    case null
-    case string(String)
-    /// UTF-16LE text still in the chunk (valid while the chunk is processed), trailing NULs cut.
-    /// Rendered straight to JSON without building a String.
-    case utf16(UnsafeRawBufferPointer)
-    /// A JSON number or literal (`true`), rendered bare.
-    case bare(String)
-    case array([XValue])
-    case nodes([XNode])
+/// A value of a record, still in the chunk: decoded only when something renders or reads it.
+/// BinXML's own type codes, plus two of ours for what parsing produced.
+struct RawValue {
+    var type: UInt8
+    /// Chunk offset of the bytes; the instance index for `instance`; the pool index for `pooled`.
+    var start: Int32
+    var count: Int32
 
-    var isEmpty: Bool {
-        switch self {
-        case .null: true
-        case .string(let s): s.isEmpty
-        case .utf16(let r): r.count < 2
-        case .array(let a): a.isEmpty
-        case .nodes(let n): n.isEmpty
-        case .bare: false
-        }
-    }
-
-    var text: String {
-        switch self {
-        case .null: ""
-        case .string(let s), .bare(let s): s
-        case .utf16(let r): BinXMLParser.utf16(r)
-        case .array(let a): a.map(\.text).joined(separator: ",")
-        case .nodes: ""
-        }
-    }
+    static let null = RawValue(type: 0, start: 0, count: 0)
+    /// A nested BinXML fragment (type 0x21), already parsed into an instance.
+    static let instance: UInt8 = 0xF0
+    /// Text made while parsing (character and entity references).
+    static let pooled: UInt8 = 0xF1
 }
 
-final class XElement {
-    let name: String
-    var attributes: [(String, XValue)] = []
-    var children: [XNode] = []
-    init(name: String) { self.name = name }
-}
-
-enum XNode {
-    case element(XElement)
-    case value(XValue)
-}
-
-/// A template definition's tree, with substitution slots.
-indirect enum TNode {
+/// A template definition's tree (or a record's own content), with substitution slots. Parsed
+/// once per chunk and shared by every record that instantiates it.
+enum TNode {
     case element(TElement)
-    case value(XValue)
+    case text(RawValue)
     case substitution(index: Int, optional: Bool)
+    /// A template instance inside record content or a fragment: index into the record's instances.
+    case instance(Int)
 }
 
-struct TElement {
-    var name: String
-    var attributes: [(String, [TNode])] = []
+final class TElement {
+    let name: Int
+    var attributes: [(name: Int, pieces: [TNode])] = []
     var children: [TNode] = []
+    init(name: Int) { self.name = name }
 }
 
-/// Parses BinXML inside one chunk. Names and template definitions are referenced by their
-/// offset in the chunk and cached for the chunk's lifetime.
+/// A template with its substitution values: `values[base..<base+count]` of the record.
+struct Instance {
+    let nodes: [TNode]
+    let base: Int
+    let count: Int
+}
+
+/// An element or attribute name, decoded once per chunk, with its JSON key bytes ready.
+struct Name {
+    let text: String
+    /// `"text"`, escaped.
+    let json: [UInt8]
+    let isData: Bool
+}
+
+/// A parsed record: the chunk, its names, and the record's instances and values. Immutable, so
+/// renderers read it without exclusivity checks; a class, so closures capture one reference.
+final class RecordView {
+    let chunk: UnsafeRawBufferPointer
+    let names: [Name]
+    let pool: [String]
+    let values: [RawValue]
+    let instances: [Instance]
+
+    init(chunk: UnsafeRawBufferPointer, names: [Name], pool: [String], values: [RawValue], instances: [Instance]) {
+        self.chunk = chunk
+        self.names = names
+        self.pool = pool
+        self.values = values
+        self.instances = instances
+    }
+
+    /// Substitution `index` of instance `k` (null when the record has fewer values).
+    @inline(__always) func value(_ k: Int, _ index: Int) -> RawValue {
+        let i = instances[k]
+        return index < i.count ? values[i.base + index] : .null
+    }
+}
+
+/// Parses BinXML inside one chunk. Names and template definitions are referenced by their offset
+/// in the chunk and parsed once for the chunk's lifetime; a record is a list of instances whose
+/// values point into the chunk. Nothing per record is built as a tree: renderers walk the shared
+/// templates and read the record's values where they lie.
 final class BinXMLParser {
     let chunk: UnsafeRawBufferPointer
-    private var names: [Int: String] = [:]
+    private(set) var names: [Name] = []
+    private var nameIndex: [Int: Int] = [:]
     private var templates: [Int: [TNode]] = [:]
+    private(set) var pool: [String] = []
+    /// The current record's substitution values and instances (reset per record).
+    private(set) var values: [RawValue] = []
+    private(set) var instances: [Instance] = []
     /// Depth guard: nested BinXML values can recurse; hostile files must not overflow the stack.
     private var depth = 0
 
-    init(chunk: UnsafeRawBufferPointer) { self.chunk = chunk }
+    init(chunk: UnsafeRawBufferPointer) {
+        self.chunk = chunk
+        values.reserveCapacity(256)
+        instances.reserveCapacity(16)
+    }
 
     // MARK: - Records
 
-    /// Parses a record's BinXML starting at `offset` and returns its nodes.
-    func parseRecord(at offset: Int, end: Int) throws(EVTXError) -> [XNode] {
+    /// Parses a record's BinXML starting at `offset`; returns the index of its root instance.
+    func parseRecord(at offset: Int, end: Int) throws(EVTXError) -> Int {
+        values.removeAll(keepingCapacity: true)
+        instances.removeAll(keepingCapacity: true)
         var c = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<end]), at: offset)
-        let tree = try parseContent(&c, inTemplate: false, values: nil)
-        return tree
+        let nodes = try parseTemplateNodes(&c, inTemplate: false, stopAtEnd: false)
+        instances.append(Instance(nodes: nodes, base: 0, count: 0))
+        return instances.count - 1
     }
+
+    /// The parsed record, for renderers: immutable, so reading it needs no exclusivity checks.
+    var record: RecordView { RecordView(chunk: chunk, names: names, pool: pool, values: values, instances: instances) }
 
     // MARK: - Token stream
-
-    /// Reads tokens until EOF or an end-element, returning nodes. When `values` is given, the
-    /// stream is instantiated directly (records and nested BinXML); otherwise substitutions stay
-    /// as slots (template definitions), collected through `collectTemplate`.
-    private func parseContent(_ c: inout ByteCursor, inTemplate: Bool, values: [XValue]?) throws(EVTXError) -> [XNode] {
-        let t = try parseTemplateNodes(&c, inTemplate: inTemplate, stopAtEnd: false)
-        return instantiate(t, values ?? [])
-    }
 
     private func parseTemplateNodes(_ c: inout ByteCursor, inTemplate: Bool, stopAtEnd: Bool) throws(EVTXError) -> [TNode] {
         depth += 1
@@ -109,29 +130,26 @@ final class BinXMLParser {
                 if stopAtEnd { return out }
                 throw .invalidToken(token, offset: tokenOffset)
             case 0x05, 0x45:
-                out.append(.value(try parseValueText(&c)))
+                out.append(.text(try parseValueText(&c)))
             case 0x07, 0x47:
                 let n = Int(try c.u16("CDATA length"))
-                out.append(.value(.string(try c.utf16(n, "CDATA"))))
+                let at = c.position
+                _ = try c.slice(n * 2, "CDATA")
+                out.append(.text(RawValue(type: 0x01, start: Int32(at), count: Int32(n * 2))))
             case 0x08, 0x48:
-                let v = try c.u16("character reference")
-                out.append(.value(.string(String(UnicodeScalar(v).map(Character.init) ?? " "))))
+                out.append(.text(pooled(String(UnicodeScalar(try c.u16("character reference")).map(Character.init) ?? " "))))
             case 0x09, 0x49:
-                let name = try readName(&c)
-                out.append(.value(.string(Self.entity(name))))
+                out.append(.text(pooled(Self.entity(names[try readName(&c)].text))))
             case 0x0A:
                 _ = try readName(&c)
             case 0x0B:
                 let n = Int(try c.u16("PI data length"))
-                _ = try c.utf16(n, "PI data")
+                _ = try c.slice(n * 2, "PI data")
             case 0x0C:
-                let nodes = try parseTemplateInstance(&c)
-                out += nodes.map { n -> TNode in
-                    switch n {
-                    case .element(let e): return .value(.nodes([.element(e)]))
-                    case .value(let v): return .value(v)
-                    }
-                }
+                // Template definitions are shared by every record of the chunk; an instance inside
+                // one would carry values of its own, which Windows never writes.
+                if inTemplate { throw .invalid("template instance inside a template definition", offset: tokenOffset) }
+                out.append(.instance(try parseTemplateInstance(&c)))
             case 0x0D, 0x0E:
                 let index = Int(try c.u16("substitution index"))
                 _ = try c.u8("substitution type")
@@ -143,10 +161,15 @@ final class BinXMLParser {
         return out
     }
 
+    private func pooled(_ s: String) -> RawValue {
+        pool.append(s)
+        return RawValue(type: RawValue.pooled, start: Int32(pool.count - 1), count: 0)
+    }
+
     private func parseElement(_ c: inout ByteCursor, token: UInt8, inTemplate: Bool) throws(EVTXError) -> TElement {
         if inTemplate { _ = try c.u16("dependency id") }
         _ = try c.u32("element data size")
-        var element = TElement(name: try readName(&c))
+        let element = TElement(name: try readName(&c))
         if token == 0x41 {
             _ = try c.u32("attribute list size")
             var more = true
@@ -163,9 +186,9 @@ final class BinXMLParser {
                     let v = try c.u8("attribute value token")
                     pieceMore = v & 0x40 != 0 && v != 0x46
                     switch v & ~0x40 {
-                    case 0x05: pieces.append(.value(try parseValueText(&c)))
-                    case 0x08: pieces.append(.value(.string(String(UnicodeScalar(try c.u16("character reference")).map(Character.init) ?? " "))))
-                    case 0x09: pieces.append(.value(.string(Self.entity(try readName(&c)))))
+                    case 0x05: pieces.append(.text(try parseValueText(&c)))
+                    case 0x08: pieces.append(.text(pooled(String(UnicodeScalar(try c.u16("character reference")).map(Character.init) ?? " "))))
+                    case 0x09: pieces.append(.text(pooled(Self.entity(names[try readName(&c)].text))))
                     case 0x0D, 0x0E:
                         let index = Int(try c.u16("substitution index"))
                         _ = try c.u8("substitution type")
@@ -195,27 +218,37 @@ final class BinXMLParser {
         return element
     }
 
-    private func parseValueText(_ c: inout ByteCursor) throws(EVTXError) -> XValue {
+    /// Template text stays in the chunk: a range, decoded when rendered.
+    private func parseValueText(_ c: inout ByteCursor) throws(EVTXError) -> RawValue {
         _ = try c.u8("value type")
         let n = Int(try c.u16("value length"))
-        // Template text is parsed once per chunk and reused: decode it now, once.
-        return .string(try c.utf16(n, "value text"))
+        let at = c.position
+        _ = try c.slice(n * 2, "value text")
+        return RawValue(type: 0x01, start: Int32(at), count: Int32(n * 2))
     }
 
-    private func readName(_ c: inout ByteCursor) throws(EVTXError) -> String {
+    /// The index of the name at the offset the cursor reads; names are decoded once per chunk.
+    private func readName(_ c: inout ByteCursor) throws(EVTXError) -> Int {
         let offset = Int(try c.u32("name offset"))
+        if let cached = nameIndex[offset] {
+            // A name defined inline is skipped over when met again at its own place.
+            if offset == c.position { var n = c; _ = try Self.name(&n); c.position = n.position }
+            return cached
+        }
+        let text: String
         if offset == c.position {
             var n = c
-            let name = try Self.name(&n)
+            text = try Self.name(&n)
             c.position = n.position
-            names[offset] = name
-            return name
+        } else {
+            var n = ByteCursor(chunk, at: offset)
+            text = try Self.name(&n)
         }
-        if let cached = names[offset] { return cached }
-        var n = ByteCursor(chunk, at: offset)
-        let name = try Self.name(&n)
-        names[offset] = name
-        return name
+        var w = JSONWriter()
+        w.string(text)
+        names.append(Name(text: text, json: w.bytes, isData: text == "Data"))
+        nameIndex[offset] = names.count - 1
+        return names.count - 1
     }
 
     private static func name(_ c: inout ByteCursor) throws(EVTXError) -> String {
@@ -240,162 +273,79 @@ final class BinXMLParser {
 
     // MARK: - Templates
 
-    private func parseTemplateInstance(_ c: inout ByteCursor) throws(EVTXError) -> [XNode] {
-        _ = try c.u8("template instance unknown byte")
-        _ = try c.u32("template id")
-        let definitionOffset = Int(try c.u32("template definition offset"))
-        let template: [TNode]
+    private func template(at definitionOffset: Int, _ c: inout ByteCursor) throws(EVTXError) -> [TNode] {
         if definitionOffset == c.position {
             _ = try c.u32("template next offset")
             _ = try c.slice(16, "template GUID")
             let size = Int(try c.u32("template data size"))
             let start = c.position
+            defer { c.position = start + size }
+            if let cached = templates[definitionOffset] { return cached }
             var d = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<min(chunk.count, start + size)]), at: start)
-            template = try parseTemplateNodes(&d, inTemplate: true, stopAtEnd: false)
-            templates[definitionOffset] = template
-            c.position = start + size
-        } else if let cached = templates[definitionOffset] {
-            template = cached
-        } else {
-            var d = ByteCursor(chunk, at: definitionOffset)
-            _ = try d.u32("template next offset")
-            _ = try d.slice(16, "template GUID")
-            let size = Int(try d.u32("template data size"))
-            var body = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<min(chunk.count, d.position + size)]), at: d.position)
-            template = try parseTemplateNodes(&body, inTemplate: true, stopAtEnd: false)
-            templates[definitionOffset] = template
+            let t = try parseTemplateNodes(&d, inTemplate: true, stopAtEnd: false)
+            templates[definitionOffset] = t
+            return t
         }
-        let count = Int(try c.u32("substitution count"))
-        guard count <= 4096 else { throw .invalid("implausible substitution count \(count)", offset: c.position) }
-        var descriptors: [(size: Int, type: UInt8)] = []
-        descriptors.reserveCapacity(count)
-        for _ in 0..<count {
-            let size = Int(try c.u16("value size"))
-            let type = try c.u8("value type")
-            _ = try c.u8("value padding")
-            descriptors.append((size, type))
-        }
-        var values: [XValue] = []
-        values.reserveCapacity(count)
-        for d in descriptors {
-            let raw = try c.slice(d.size, "substitution value")
-            values.append(try decodeValue(raw, type: d.type))
-        }
-        return instantiate(template, values)
+        if let cached = templates[definitionOffset] { return cached }
+        var d = ByteCursor(chunk, at: definitionOffset)
+        _ = try d.u32("template next offset")
+        _ = try d.slice(16, "template GUID")
+        let size = Int(try d.u32("template data size"))
+        var body = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<min(chunk.count, d.position + size)]), at: d.position)
+        let t = try parseTemplateNodes(&body, inTemplate: true, stopAtEnd: false)
+        templates[definitionOffset] = t
+        return t
     }
 
-    private func instantiate(_ nodes: [TNode], _ values: [XValue]) -> [XNode] {
-        var out: [XNode] = []
-        for n in nodes {
-            switch n {
-            case .value(let v):
-                if case .nodes(let inner) = v { out += inner } else { out.append(.value(v)) }
-            case .substitution(let index, let optional):
-                let v = index < values.count ? values[index] : .null
-                if case .nodes(let inner) = v { out += inner; continue }
-                // An optional substitution with no value leaves its element empty (rendered null).
-                if optional && v.isEmpty { continue }
-                out.append(.value(v))
-            case .element(let t):
-                let e = XElement(name: t.name)
-                for (name, pieces) in t.attributes {
-                    var parts: [XValue] = []
-                    var omit = false
-                    for p in pieces {
-                        switch p {
-                        case .value(let v): parts.append(v)
-                        case .substitution(let index, let optional):
-                            let v = index < values.count ? values[index] : .null
-                            if optional && v.isEmpty { omit = pieces.count == 1; continue }
-                            parts.append(v)
-                        case .element: break
-                        }
-                    }
-                    if omit { continue }
-                    if parts.count == 1 { e.attributes.append((name, parts[0])) }
-                    else { e.attributes.append((name, .string(parts.map(\.text).joined()))) }
-                }
-                e.children = instantiate(t.children, values)
-                out.append(.element(e))
+    /// Reads a template instance: the template (parsed once per chunk) and its values, which stay
+    /// where they are in the chunk. Returns the instance's index.
+    private func parseTemplateInstance(_ c: inout ByteCursor) throws(EVTXError) -> Int {
+        _ = try c.u8("template instance unknown byte")
+        _ = try c.u32("template id")
+        let definitionOffset = Int(try c.u32("template definition offset"))
+        let nodes = try template(at: definitionOffset, &c)
+        let count = Int(try c.u32("substitution count"))
+        guard count <= 4096 else { throw .invalid("implausible substitution count \(count)", offset: c.position) }
+        try c.need(count * 4, "value descriptors")
+        let base = values.count
+        for _ in 0..<count {
+            let size = try c.u16("value size")
+            var type = try c.u8("value type")
+            // Our own markers are not BinXML types: a file that claims them gets its bytes dumped.
+            if type == RawValue.instance || type == RawValue.pooled { type = 0xFF }
+            _ = try c.u8("value padding")
+            values.append(RawValue(type: type, start: 0, count: Int32(size)))
+        }
+        for i in base..<base + count {
+            let at = c.position
+            _ = try c.slice(Int(values[i].count), "substitution value")
+            values[i].start = Int32(at)
+            switch values[i].type {
+            case 0x01:
+                // Strings are often stored with their terminating NULs.
+                var n = Int(values[i].count) / 2
+                while n > 0, chunk.loadUnaligned(fromByteOffset: at + (n - 1) * 2, as: UInt16.self) == 0 { n -= 1 }
+                values[i].count = Int32(n * 2)
+            case 0x21:
+                values[i] = try parseFragment(at: at, count: Int(values[i].count))
+            default:
+                break
             }
         }
-        return out
+        instances.append(Instance(nodes: nodes, base: base, count: count))
+        return instances.count - 1
+    }
+
+    /// A nested BinXML value: parsed at its chunk offset so names and templates resolve.
+    private func parseFragment(at offset: Int, count: Int) throws(EVTXError) -> RawValue {
+        guard count > 0 else { return .null }
+        var c = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<(offset + count)]), at: offset)
+        let nodes = try parseTemplateNodes(&c, inTemplate: false, stopAtEnd: false)
+        instances.append(Instance(nodes: nodes, base: values.count, count: 0))
+        return RawValue(type: RawValue.instance, start: Int32(instances.count - 1), count: 0)
     }
 
     // MARK: - Values
-
-    private func decodeValue(_ raw: UnsafeRawBufferPointer, type: UInt8) throws(EVTXError) -> XValue {
-        if type & 0x80 != 0 { return try decodeArray(raw, type: type & 0x7F) }
-        func int<T: FixedWidthInteger>(_: T.Type) -> T? {
-            raw.count >= MemoryLayout<T>.size ? T(littleEndian: raw.loadUnaligned(as: T.self)) : nil
-        }
-        switch type {
-        case 0x00: return .null
-        case 0x01:
-            var n = raw.count / 2
-            while n > 0, raw.loadUnaligned(fromByteOffset: (n - 1) * 2, as: UInt16.self) == 0 { n -= 1 }
-            return .utf16(UnsafeRawBufferPointer(rebasing: raw[0..<n * 2]))
-        case 0x02: return .string(String(decoding: raw.prefix { $0 != 0 }.map { $0 }, as: UTF8.self))
-        case 0x03: return int(Int8.self).map { .bare(String($0)) } ?? .null
-        case 0x04: return int(UInt8.self).map { .bare(String($0)) } ?? .null
-        case 0x05: return int(Int16.self).map { .bare(String($0)) } ?? .null
-        case 0x06: return int(UInt16.self).map { .bare(String($0)) } ?? .null
-        case 0x07: return int(Int32.self).map { .bare(String($0)) } ?? .null
-        case 0x08: return int(UInt32.self).map { .bare(String($0)) } ?? .null
-        case 0x09: return int(Int64.self).map { .bare(String($0)) } ?? .null
-        case 0x0A: return int(UInt64.self).map { .bare(String($0)) } ?? .null
-        case 0x0B: return int(UInt32.self).map { .bare(Self.number(Double(Float(bitPattern: $0)))) } ?? .null
-        case 0x0C: return int(UInt64.self).map { .bare(Self.number(Double(bitPattern: $0))) } ?? .null
-        case 0x0D: return int(UInt32.self).map { .bare($0 != 0 ? "true" : "false") } ?? .null
-        case 0x0E: return .string(Self.hexString(raw))
-        case 0x0F: return raw.count >= 16 ? .string(Self.guid(raw)) : .null
-        case 0x10:
-            if raw.count == 8, let v = int(UInt64.self) { return .string("0x" + String(v, radix: 16).leftPadded(16)) }
-            return int(UInt32.self).map { .string("0x" + String($0, radix: 16).leftPadded(8)) } ?? .null
-        case 0x11: return int(UInt64.self).map { .string(Self.filetime($0)) } ?? .null
-        case 0x12: return raw.count >= 16 ? .string(Self.systemtime(raw)) : .null
-        case 0x13: return .string(Self.sid(raw))
-        case 0x14: return int(UInt32.self).map { .string("0x" + String($0, radix: 16)) } ?? .null
-        case 0x15: return int(UInt64.self).map { .string("0x" + String($0, radix: 16)) } ?? .null
-        case 0x21:
-            guard raw.count > 0, let base = raw.baseAddress else { return .null }
-            // Nested BinXML lives inside the chunk: parse it at its chunk offset so names resolve.
-            let offset = chunk.baseAddress.map { base - UnsafeRawPointer($0) } ?? 0
-            var c = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<(offset + raw.count)]), at: offset)
-            return .nodes(try parseContent(&c, inTemplate: false, values: nil))
-        default:
-            return .string(Self.hexString(raw))
-        }
-    }
-
-    private func decodeArray(_ raw: UnsafeRawBufferPointer, type: UInt8) throws(EVTXError) -> XValue {
-        if type == 0x01 {
-            var items: [XValue] = []
-            var units: [UInt16] = []
-            for i in stride(from: 0, to: raw.count - 1, by: 2) {
-                let u = raw.loadUnaligned(fromByteOffset: i, as: UInt16.self).littleEndian
-                if u == 0 { items.append(.string(String(decoding: units, as: UTF16.self))); units = [] } else { units.append(u) }
-            }
-            if !units.isEmpty { items.append(.string(String(decoding: units, as: UTF16.self))) }
-            return .array(items)
-        }
-        let size: Int
-        switch type {
-        case 0x03, 0x04: size = 1
-        case 0x05, 0x06: size = 2
-        case 0x07, 0x08, 0x0B, 0x0D, 0x14: size = 4
-        case 0x09, 0x0A, 0x0C, 0x11, 0x15: size = 8
-        case 0x0F, 0x12: size = 16
-        default: return .string(Self.hexString(raw))
-        }
-        var items: [XValue] = []
-        var i = 0
-        while i + size <= raw.count {
-            items.append(try decodeValue(UnsafeRawBufferPointer(rebasing: raw[i..<i + size]), type: type))
-            i += size
-        }
-        return .array(items)
-    }
 
     /// UTF-16LE bytes as a String, trailing NULs cut unless `trimNUL` is false.
     static func utf16(_ raw: UnsafeRawBufferPointer, trimNUL: Bool = true) -> String {

@@ -40,16 +40,39 @@ public enum EVTXFile {
     public static func parseChunk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, xml: Bool = false) -> (records: [EVTXRecord], problems: [EVTXProblem]) {
         var records: [EVTXRecord] = []
         var problems: [EVTXProblem] = []
-        walk(chunk, index: index, fileOffset: fileOffset, problems: &problems) { id, written, offset, nodes in
-            records.append(EVTXRecord(recordID: id, timestamp: date(written), json: JSONRender.render(nodes),
-                                      xml: xml ? XMLRender.render(nodes) : nil, offset: offset))
+        var w = JSONWriter()
+        walk(chunk, index: index, fileOffset: fileOffset, problems: &problems) { id, written, offset, parser, root in
+            w.bytes.removeAll(keepingCapacity: true)
+            JSONRender.render(parser, root: root, to: &w)
+            records.append(EVTXRecord(recordID: id, timestamp: date(written), json: String(decoding: w.bytes, as: UTF8.self),
+                                      xml: xml ? XMLRender.render(parser, root: root) : nil, offset: offset))
         }
         return (records, problems)
     }
 
-    /// Walks a chunk's records, handing each intact record's nodes to `body`; damage becomes problems.
+    /// One chunk as JSON Lines, `{"event_record_id":N,"timestamp":"…","data":{…}}` per record,
+    /// written straight into one buffer (the dump's hot path: no String or Date per record).
+    /// The timestamp is the record header's FILETIME in ISO 8601 UTC with microseconds.
+    public static func jsonLines(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int) -> (bytes: [UInt8], problems: [EVTXProblem]) {
+        var problems: [EVTXProblem] = []
+        var w = JSONWriter()
+        w.bytes.reserveCapacity(chunk.count * 2)
+        walk(chunk, index: index, fileOffset: fileOffset, problems: &problems) { id, written, _, record, root in
+            w.raw("{\"event_record_id\":")
+            w.decimal(id)
+            w.raw(",\"timestamp\":")
+            w.string(BinXMLParser.filetime(written))
+            w.raw(",\"data\":")
+            JSONRender.render(record, root: root, to: &w)
+            w.raw("}\n")
+        }
+        return (w.bytes, problems)
+    }
+
+    /// Walks a chunk's records, handing each intact record (the chunk's parser and the record's root
+    /// instance) to `body`; damage becomes problems.
     static func walk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, problems: inout [EVTXProblem],
-                     _ body: (UInt64, UInt64, Int, [XNode]) -> Void) {
+                     _ body: (UInt64, UInt64, Int, RecordView, Int) -> Void) {
         func problem(_ offset: Int, _ id: UInt64?, _ message: String) {
             problems.append(EVTXProblem(offset: fileOffset + offset, chunk: index, recordID: id, message: message))
         }
@@ -69,7 +92,8 @@ public enum EVTXFile {
             let written = chunk.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self).littleEndian
             guard size >= 28, offset + size <= chunk.count else { problem(offset, id, "record size \(size) runs past the chunk"); break }
             do {
-                body(id, written, fileOffset + offset, try parser.parseRecord(at: offset + 24, end: offset + size - 4))
+                let root = try parser.parseRecord(at: offset + 24, end: offset + size - 4)
+                body(id, written, fileOffset + offset, parser.record, root)
             } catch {
                 problem(offset, id, "\(error)")
             }
@@ -121,8 +145,8 @@ extension EVTXFile {
         -> (records: [(id: UInt64, offset: Int, fields: EVTXFields)], problems: [EVTXProblem]) {
         var out: [(id: UInt64, offset: Int, fields: EVTXFields)] = []
         var problems: [EVTXProblem] = []
-        walk(chunk, index: index, fileOffset: fileOffset, problems: &problems) { id, written, offset, nodes in
-            var f = FieldExtractor.extract(nodes)
+        walk(chunk, index: index, fileOffset: fileOffset, problems: &problems) { id, written, offset, parser, root in
+            var f = FieldExtractor.extract(parser, root: root)
             if f.time == nil { f.time = date(written) }
             out.append((id, offset, f))
         }
@@ -131,34 +155,44 @@ extension EVTXFile {
 }
 
 enum FieldExtractor {
-    static func extract(_ nodes: [XNode]) -> EVTXFields {
+    static func extract(_ p: RecordView, root: Int) -> EVTXFields {
         var f = EVTXFields()
-        guard let event = nodes.lazy.compactMap({ n -> XElement? in if case .element(let e) = n { return e } else { return nil } }).first else { return f }
+        var event: (TElement, Int)?
+        p.forEachElement(ofInstance: root) { e, k in if event == nil { event = (e, k) } }
+        guard let (eventElement, ek) = event else { return f }
         var texts: [String] = []
         var unnamed: [String] = []
-        for case .element(let section) in event.children {
-            switch section.name {
+        p.forEachChild(eventElement.children, ek) { child in
+            guard case .element(let section, let sk) = child else { return }
+            switch p.names[section.name].text {
             case "System":
-                for case .element(let e) in section.children {
-                    switch e.name {
+                p.forEachChild(section.children, sk) { child in
+                    guard case .element(let e, let k) = child else { return }
+                    switch p.names[e.name].text {
                     case "Provider":
-                        if let n = e.attributes.first(where: { $0.0 == "Name" }) { f.fields.append(("Provider_Name", n.1.text)) }
-                        if let g = e.attributes.first(where: { $0.0 == "Guid" }) { f.fields.append(("Provider_Guid", g.1.text)) }
+                        if let n = p.attributeText("Name", of: e, k) { f.fields.append(("Provider_Name", n)) }
+                        if let g = p.attributeText("Guid", of: e, k) { f.fields.append(("Provider_Guid", g)) }
                     case "TimeCreated":
-                        if let t = e.attributes.first(where: { $0.0 == "SystemTime" }) {
-                            f.fields.append(("TimeCreated", t.1.text))
-                            f.time = Timestamp.parse(t.1.text)
+                        if let t = p.attributeText("SystemTime", of: e, k) {
+                            f.fields.append(("TimeCreated", t))
+                            f.time = Timestamp.parse(t)
                         }
                     case "Execution":
-                        for (k, v) in e.attributes { f.fields.append((k, v.text)) }
+                        for a in e.attributes {
+                            let r = p.attribute(a.pieces, k)
+                            if case .omitted = r { continue }
+                            var w = JSONWriter(escaping: false)
+                            p.writeAttribute(a.pieces, k, r, text: true, to: &w)
+                            f.fields.append((p.names[a.name].text, String(decoding: w.bytes, as: UTF8.self)))
+                        }
                     case "Security":
-                        if let u = e.attributes.first(where: { $0.0 == "UserID" }) { f.fields.append(("UserID", u.1.text)) }
-                    default:
-                        f.fields.append((e.name, text(e)))
+                        if let u = p.attributeText("UserID", of: e, k) { f.fields.append(("UserID", u)) }
+                    case let name:
+                        f.fields.append((name, text(p, e, k)))
                     }
                 }
             case "EventData", "UserData":
-                collect(section, into: &f, texts: &texts, unnamed: &unnamed)
+                collect(p, section, sk, into: &f, texts: &texts, unnamed: &unnamed)
             default:
                 break
             }
@@ -168,37 +202,45 @@ enum FieldExtractor {
         return f
     }
 
-    private static func collect(_ e: XElement, into f: inout EVTXFields, texts: inout [String], unnamed: inout [String]) {
-        for child in e.children {
+    private static func collect(_ p: RecordView, _ e: TElement, _ k: Int, into f: inout EVTXFields,
+                                texts: inout [String], unnamed: inout [String]) {
+        p.forEachChild(e.children, k) { child in
             switch child {
-            case .element(let c):
-                let value = text(c)
-                if c.name == "Data", let name = c.attributes.first(where: { $0.0 == "Name" }) {
-                    f.fields.append((name.1.text, value))
+            case .element(let c, let ck):
+                let value = text(p, c, ck)
+                if p.names[c.name].isData, let name = p.attributeText("Name", of: c, ck) {
+                    f.fields.append((name, value))
                     texts.append(value)
-                } else if c.name == "Data" {
+                } else if p.names[c.name].isData {
                     unnamed.append(value)
                     texts.append(value)
-                } else if c.children.contains(where: { if case .element = $0 { return true } else { return false } }) {
-                    collect(c, into: &f, texts: &texts, unnamed: &unnamed)
+                } else if hasChildElements(p, c, ck) {
+                    collect(p, c, ck, into: &f, texts: &texts, unnamed: &unnamed)
                 } else {
-                    f.fields.append((c.name, value))
+                    f.fields.append((p.names[c.name].text, value))
                     texts.append(value)
                 }
-            case .value(let v):
-                texts.append(v.text)
+            case .text(let v):
+                texts.append(p.string(v))
             }
         }
     }
 
-    static func text(_ e: XElement) -> String {
-        e.children.map { n -> String in
-            switch n {
-            case .value(.array(let items)): return items.map(\.text).joined(separator: " ")
-            case .value(let v): return v.text
-            case .element(let c): return text(c)
-            }
-        }.joined()
+    private static func hasChildElements(_ p: RecordView, _ e: TElement, _ k: Int) -> Bool {
+        var found = false
+        p.forEachChild(e.children, k) { if case .element = $0 { found = true } }
+        return found
     }
 
+    /// An element's text: its values (array items space-joined) and its children's text, in order.
+    static func text(_ p: RecordView, _ e: TElement, _ k: Int) -> String {
+        var out = ""
+        p.forEachChild(e.children, k) { child in
+            switch child {
+            case .text(let v): out += p.string(v, arraySeparator: " ")
+            case .element(let c, let ck): out += text(p, c, ck)
+            }
+        }
+        return out
+    }
 }

@@ -1,14 +1,13 @@
 import Foundation
 
-/// Renders a record's nodes as JSON in the `evtx` crate's shape: an element with only text is
-/// its value; attributes go under `#attributes`, text beside them under `#text`; `Data`
-/// elements with a `Name` attribute become keys; repeated keys get `_1`, `_2` suffixes; empty
-/// elements are `null`. Writes UTF-8 bytes straight into one buffer (this runs per record).
+/// Renders a record as JSON in the `evtx` crate's shape: an element with only text is its value;
+/// attributes go under `#attributes`, text beside them under `#text`; `Data` elements with a
+/// `Name` attribute become keys; repeated keys get `_1`, `_2` suffixes; empty elements are `null`.
+/// Walks the chunk's shared templates with the record's values and writes UTF-8 bytes straight
+/// into one buffer: nothing per record is built but the output (this runs per record).
 enum JSONRender {
-    static func render(_ nodes: [XNode]) -> String {
-        var w = JSONWriter()
-        w.object(nodes)
-        return String(decoding: w.bytes, as: UTF8.self)
+    static func render(_ p: RecordView, root: Int, to w: inout JSONWriter) {
+        object(p, instance: root, to: &w)
     }
 
     static func quote(_ s: String) -> String {
@@ -16,174 +15,262 @@ enum JSONRender {
         w.string(s)
         return String(decoding: w.bytes, as: UTF8.self)
     }
+
+    /// The top-level elements of an instance as one object.
+    static func object(_ p: RecordView, instance k: Int, to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "{"))
+        let frame = w.openKeys()
+        var first = true
+        p.forEachElement(ofInstance: k) { e, ek in
+            if !first { w.byte(UInt8(ascii: ",")) }
+            first = false
+            w.key(frame) { $0.bytes.append(contentsOf: p.names[e.name].json) }
+            element(p, e, ek, to: &w)
+        }
+        w.closeKeys(frame)
+        w.byte(UInt8(ascii: "}"))
+    }
+
+    /// How many non-null text children an element has, and the last of them.
+    private static func texts(_ p: RecordView, _ e: TElement, _ k: Int) -> (elements: Bool, count: Int, only: RawValue) {
+        var elements = false
+        var count = 0
+        var only = RawValue.null
+        p.forEachChild(e.children, k) { c in
+            switch c {
+            case .element: elements = true
+            case .text(let v):
+                if !p.isNull(v) { count += 1; only = v }
+            }
+        }
+        return (elements, count, only)
+    }
+
+    static func element(_ p: RecordView, _ e: TElement, _ k: Int, to w: inout JSONWriter) {
+        let (hasChildElements, textCount, onlyText) = texts(p, e, k)
+        var attributeCount = 0
+        for a in e.attributes {
+            switch p.attribute(a.pieces, k) {
+            case .omitted: break
+            case .single(let v): if !p.isNull(v) { attributeCount += 1 }
+            case .joined: attributeCount += 1
+            }
+        }
+        if !hasChildElements {
+            if attributeCount == 0 {
+                if textCount == 0 { w.raw("null") } else { text(p, e, k, textCount, onlyText, to: &w) }
+                return
+            }
+            w.byte(UInt8(ascii: "{"))
+            attributes(p, e, k, to: &w)
+            if textCount > 0 {
+                w.raw(",\"#text\":")
+                text(p, e, k, textCount, onlyText, to: &w)
+            }
+            w.byte(UInt8(ascii: "}"))
+            return
+        }
+        w.byte(UInt8(ascii: "{"))
+        var first = true
+        if attributeCount > 0 { attributes(p, e, k, to: &w); first = false }
+        let frame = w.openKeys()
+        // Unnamed Data elements are gathered into one "Data": {"#text": [...]} at the first one's place.
+        var unnamed: [UInt8] = []
+        var unnamedCount = 0
+        var unnamedAt: Int?
+        func addUnnamed(_ render: (inout JSONWriter) -> Void) {
+            let mark = w.bytes.count
+            render(&w)
+            if unnamedCount > 0 { unnamed.append(UInt8(ascii: ",")) }
+            unnamed.append(contentsOf: w.bytes[mark...])
+            w.bytes.removeSubrange(mark...)
+            unnamedCount += 1
+        }
+        p.forEachChild(e.children, k) { child in
+            guard case .element(let c, let ck) = child else { return }
+            if p.names[c.name].isData {
+                let (_, count, only) = texts(p, c, ck)
+                if let nameAttribute = c.attributes.first(where: { p.names[$0.name].text == "Name" && !p.isOmitted($0.pieces, ck) }) {
+                    if !first { w.byte(UInt8(ascii: ",")) }
+                    first = false
+                    w.key(frame) { w in
+                        w.quote()
+                        p.writeAttribute(nameAttribute.pieces, ck, p.attribute(nameAttribute.pieces, ck), text: true, to: &w)
+                        w.quote()
+                    }
+                    if count == 0 { w.raw("null") } else { text(p, c, ck, count, only, to: &w) }
+                    return
+                }
+                if unnamedAt == nil {
+                    if !first { w.byte(UInt8(ascii: ",")) }
+                    first = false
+                    unnamedAt = w.bytes.count
+                }
+                // An array value stands for the element repeated once per item.
+                if count == 1, p.isArray(only) {
+                    p.forEachItem(only) { item in addUnnamed { p.write(item, text: false, to: &$0) } }
+                    return
+                }
+                // The evtx crate writes an empty unnamed Data as "", where other empty elements are null.
+                if count == 0 { addUnnamed { $0.raw("\"\"") } } else { addUnnamed { text(p, c, ck, count, only, to: &$0) } }
+                return
+            }
+            if !first { w.byte(UInt8(ascii: ",")) }
+            first = false
+            w.key(frame) { $0.bytes.append(contentsOf: p.names[c.name].json) }
+            element(p, c, ck, to: &w)
+        }
+        w.closeKeys(frame)
+        if let at = unnamedAt {
+            var wrapped = JSONWriter()
+            wrapped.raw("\"Data\":{\"#text\":")
+            if unnamedCount != 1 { wrapped.byte(UInt8(ascii: "[")) }
+            wrapped.bytes += unnamed
+            if unnamedCount != 1 { wrapped.byte(UInt8(ascii: "]")) }
+            wrapped.byte(UInt8(ascii: "}"))
+            w.bytes.insert(contentsOf: wrapped.bytes, at: at)
+        }
+        if textCount > 0 {
+            if !first { w.byte(UInt8(ascii: ",")) }
+            w.raw("\"#text\":")
+            text(p, e, k, textCount, onlyText, to: &w)
+        }
+        w.byte(UInt8(ascii: "}"))
+    }
+
+    private static func attributes(_ p: RecordView, _ e: TElement, _ k: Int, to w: inout JSONWriter) {
+        w.raw("\"#attributes\":{")
+        var first = true
+        for a in e.attributes {
+            let r = p.attribute(a.pieces, k)
+            switch r {
+            case .omitted: continue
+            case .single(let v): if p.isNull(v) { continue }
+            case .joined: break
+            }
+            if !first { w.byte(UInt8(ascii: ",")) }
+            first = false
+            w.bytes.append(contentsOf: p.names[a.name].json)
+            w.byte(UInt8(ascii: ":"))
+            p.writeAttribute(a.pieces, k, r, text: false, to: &w)
+        }
+        w.byte(UInt8(ascii: "}"))
+    }
+
+    /// One typed value as itself; several text pieces joined as one string.
+    private static func text(_ p: RecordView, _ e: TElement, _ k: Int, _ count: Int, _ only: RawValue, to w: inout JSONWriter) {
+        if count == 1 { p.write(only, text: false, to: &w); return }
+        w.quote()
+        p.forEachChild(e.children, k) { c in
+            if case .text(let v) = c, !p.isNull(v) { p.write(v, text: true, to: &w) }
+        }
+        w.quote()
+    }
 }
 
+/// UTF-8 output with JSON escaping (or none, for plain text), and the keys of the objects being
+/// written, so repeated keys get their suffix without a set per object.
 struct JSONWriter {
     var bytes: [UInt8] = []
+    /// False to write text as it is (values read for matching, not JSON).
+    let escaping: Bool
+    private var keys: [(start: Int, end: Int, seen: Int)] = []
 
-    init() { bytes.reserveCapacity(2048) }
+    init(escaping: Bool = true) {
+        self.escaping = escaping
+        bytes.reserveCapacity(2048)
+    }
 
     @inline(__always) mutating func raw(_ s: StaticString) {
         s.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    mutating func object(_ nodes: [XNode]) {
-        bytes.append(UInt8(ascii: "{"))
-        var first = true
-        var keys: [(String, Int)] = []
-        for case .element(let e) in nodes {
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            key(e.name, &keys)
-            element(e)
-        }
-        bytes.append(UInt8(ascii: "}"))
-    }
+    @inline(__always) mutating func byte(_ b: UInt8) { bytes.append(b) }
 
-    /// Writes `"key":`, suffixing `_N` for repeats. Objects have few keys: a list beats a hash.
-    private mutating func key(_ k: String, _ keys: inout [(String, Int)]) {
-        if let i = keys.firstIndex(where: { $0.0 == k }) {
-            let n = keys[i].1
-            keys[i].1 = n + 1
-            string(k + "_\(n)")
-        } else {
-            keys.append((k, 1))
-            string(k)
-        }
-        bytes.append(UInt8(ascii: ":"))
-    }
+    @inline(__always) mutating func quote() { bytes.append(UInt8(ascii: "\"")) }
 
-    private static func isNull(_ v: XValue) -> Bool { if case .null = v { return true } else { return false } }
+    mutating func openKeys() -> Int { keys.count }
 
-    mutating func element(_ e: XElement) {
-        var hasChildElements = false
-        var textCount = 0
-        var onlyText: XValue?
-        for c in e.children {
-            switch c {
-            case .element: hasChildElements = true
-            case .value(let v):
-                if !Self.isNull(v) { textCount += 1; onlyText = v }
+    mutating func closeKeys(_ frame: Int) { keys.removeSubrange(frame...) }
+
+    /// Writes a quoted key with `write`, then `:`; a key already written in this object (since
+    /// `frame`) gets `_1`, `_2`... before its closing quote.
+    mutating func key(_ frame: Int, _ write: (inout JSONWriter) -> Void) {
+        let start = bytes.count
+        write(&self)
+        let end = bytes.count
+        for i in frame..<keys.count {
+            let k = keys[i]
+            guard k.end - k.start == end - start else { continue }
+            let same = bytes.withUnsafeBufferPointer { b in
+                memcmp(b.baseAddress! + k.start, b.baseAddress! + start, end - start) == 0
             }
-        }
-        let attributeCount = e.attributes.reduce(0) { $0 + (Self.isNull($1.1) ? 0 : 1) }
-        if !hasChildElements {
-            if attributeCount == 0 {
-                if textCount == 0 { raw("null") } else { text(e, textCount, onlyText) }
-                return
-            }
-            bytes.append(UInt8(ascii: "{"))
-            attributes(e)
-            if textCount > 0 {
-                raw(",\"#text\":")
-                text(e, textCount, onlyText)
-            }
-            bytes.append(UInt8(ascii: "}"))
+            guard same else { continue }
+            keys[i].seen += 1
+            bytes.removeLast()
+            byte(UInt8(ascii: "_"))
+            decimal(Int64(k.seen))
+            quote()
+            byte(UInt8(ascii: ":"))
             return
         }
-        bytes.append(UInt8(ascii: "{"))
-        var first = true
-        if attributeCount > 0 { attributes(e); first = false }
-        var keys: [(String, Int)] = []
-        var unnamed: [XValue?] = []
-        var unnamedAt: Int?
-        for case .element(let c) in e.children {
-            if c.name == "Data" {
-                let values = c.children.compactMap { n -> XValue? in
-                    if case .value(let v) = n, !Self.isNull(v) { return v } else { return nil }
-                }
-                if let name = c.attributes.first(where: { $0.0 == "Name" }) {
-                    if !first { bytes.append(UInt8(ascii: ",")) }
-                    first = false
-                    key(name.1.text, &keys)
-                    if values.isEmpty { raw("null") } else { textValues(values) }
-                    continue
-                }
-                if unnamedAt == nil {
-                    if !first { bytes.append(UInt8(ascii: ",")) }
-                    first = false
-                    unnamedAt = bytes.count
-                }
-                // An array value stands for the element repeated once per item.
-                if values.count == 1, case .array(let items) = values[0] { unnamed += items.map { Optional($0) }; continue }
-                unnamed.append(values.isEmpty ? nil : (values.count == 1 ? values[0] : .string(values.map(\.text).joined())))
-                continue
-            }
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            key(c.name, &keys)
-            element(c)
-        }
-        if let at = unnamedAt {
-            var w = JSONWriter()
-            w.raw("\"Data\":{\"#text\":")
-            if unnamed.count != 1 { w.bytes.append(UInt8(ascii: "[")) }
-            for (i, v) in unnamed.enumerated() {
-                if i > 0 { w.bytes.append(UInt8(ascii: ",")) }
-                // The evtx crate writes an empty unnamed Data as "", where other empty elements are null.
-                if let v { w.value(v) } else { w.raw("\"\"") }
-            }
-            if unnamed.count != 1 { w.bytes.append(UInt8(ascii: "]")) }
-            w.bytes.append(UInt8(ascii: "}"))
-            bytes.insert(contentsOf: w.bytes, at: at)
-        }
-        if textCount > 0 {
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            raw("\"#text\":")
-            text(e, textCount, onlyText)
-        }
-        bytes.append(UInt8(ascii: "}"))
+        keys.append((start, end, 1))
+        byte(UInt8(ascii: ":"))
     }
 
-    private mutating func attributes(_ e: XElement) {
-        raw("\"#attributes\":{")
-        var first = true
-        for (k, v) in e.attributes where !Self.isNull(v) {
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            string(k)
-            bytes.append(UInt8(ascii: ":"))
-            value(v)
+    mutating func decimal<T: BinaryInteger>(_ value: T) {
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        var m = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[n] = UInt8(48 + Int(m % 10))
+                m /= 10
+                n += 1
+            } while m > 0
+            for i in stride(from: n - 1, through: 0, by: -1) { bytes.append(d[i]) }
         }
-        bytes.append(UInt8(ascii: "}"))
     }
 
-    /// One typed value as itself; several text pieces joined as one string.
-    private mutating func text(_ e: XElement, _ count: Int, _ only: XValue?) {
-        if count == 1, let only { value(only); return }
-        textValues(e.children.compactMap { n -> XValue? in if case .value(let v) = n, !Self.isNull(v) { return v } else { return nil } })
+    /// A quoted string.
+    mutating func string(_ s: String) {
+        quote()
+        text(s)
+        quote()
     }
 
-    private mutating func textValues(_ values: [XValue]) {
-        if values.count == 1 { value(values[0]) } else { string(values.map(\.text).joined()) }
-    }
-
-    mutating func value(_ v: XValue) {
-        switch v {
-        case .null: raw("null")
-        case .string(let s): string(s)
-        case .utf16(let r): utf16(r)
-        case .bare(let s): bytes.append(contentsOf: s.utf8)
-        case .array(let items):
-            bytes.append(UInt8(ascii: "["))
-            for (i, item) in items.enumerated() {
-                if i > 0 { bytes.append(UInt8(ascii: ",")) }
-                value(item)
-            }
-            bytes.append(UInt8(ascii: "]"))
-        case .nodes(let nodes): object(nodes)
+    /// A string's characters, escaped if this writer escapes.
+    mutating func text(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            if !utf8.contains(where: needsEscape) { bytes.append(contentsOf: utf8); return }
+            for b in utf8 { if needsEscape(b) { escapeASCII(b) } else { bytes.append(b) } }
         }
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
 
-    /// UTF-16LE from the chunk to an escaped JSON string, in one pass.
+    /// UTF-16LE from the chunk as UTF-8 (escaped if this writer escapes), in one pass.
     mutating func utf16(_ r: UnsafeRawBufferPointer) {
-        bytes.append(UInt8(ascii: "\""))
         let n = r.count / 2
         var i = 0
         while i < n {
             let u = UInt32(r.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+            if u < 0x80 && !needsEscape(UInt8(u)) {
+                // Plain ASCII (most of any event log) goes in bulk, not byte by byte.
+                var end = i + 1
+                while end < n {
+                    let v = r.loadUnaligned(fromByteOffset: end * 2, as: UInt16.self).littleEndian
+                    if v >= 0x80 || needsEscape(UInt8(v)) { break }
+                    end += 1
+                }
+                appendASCII(r, i, end)
+                i = end
+                continue
+            }
             i += 1
             if u < 0x80 {
                 escapeASCII(UInt8(u))
@@ -215,7 +302,23 @@ struct JSONWriter {
                 bytes.append(UInt8(0x80 | (scalar & 0x3F)))
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+    }
+
+    @inline(__always) private func needsEscape(_ b: UInt8) -> Bool {
+        escaping && (b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\"))
+    }
+
+    /// UTF-16 units `from..<to` of `r`, all ASCII, narrowed to bytes through a stack buffer.
+    private mutating func appendASCII(_ r: UnsafeRawBufferPointer, _ from: Int, _ to: Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer in
+            var i = from
+            while i < to {
+                let k = min(128, to - i)
+                for j in 0..<k { buffer[j] = UInt8(truncatingIfNeeded: r.loadUnaligned(fromByteOffset: (i + j) * 2, as: UInt16.self).littleEndian) }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<k]))
+                i += k
+            }
+        }
     }
 
     @inline(__always) private mutating func escapeASCII(_ b: UInt8) {
@@ -233,14 +336,5 @@ struct JSONWriter {
             bytes.append(Self.hex[Int(b & 0xF)])
         default: bytes.append(b)
         }
-    }
-
-    mutating func string(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
-        var s = s
-        s.withUTF8 { utf8 in
-            for b in utf8 { if b < 0x80 { escapeASCII(b) } else { bytes.append(b) } }
-        }
-        bytes.append(UInt8(ascii: "\""))
     }
 }

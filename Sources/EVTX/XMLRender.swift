@@ -1,26 +1,42 @@
 import Foundation
 
-/// Renders a record's nodes as XML text (for `exhunt evtx dump --format xml`), escaping values.
+/// Renders a record as XML text (for `exhunt evtx dump --format xml`), escaping values.
 enum XMLRender {
-    static func render(_ nodes: [XNode], indent: String = "") -> String {
+    static func render(_ p: RecordView, root: Int) -> String {
         var out = ""
-        for n in nodes {
-            switch n {
-            case .element(let e):
-                out += indent + "<" + e.name
-                for (k, v) in e.attributes { out += " \(k)=\"\(escape(v.text))\"" }
-                let children = e.children
-                if children.isEmpty { out += "/>\n"; continue }
-                if children.allSatisfy({ if case .value = $0 { return true } else { return false } }) {
-                    out += ">" + children.map { if case .value(let v) = $0 { return escape(v.text) } else { return "" } }.joined() + "</\(e.name)>\n"
-                } else {
-                    out += ">\n" + render(children, indent: indent + "  ") + indent + "</\(e.name)>\n"
+        render(p, p.instances[root].nodes, root, indent: "", into: &out)
+        return out
+    }
+
+    private static func render(_ p: RecordView, _ nodes: [TNode], _ k: Int, indent: String, into out: inout String) {
+        p.forEachChild(nodes, k) { child in
+            switch child {
+            case .element(let e, let ek):
+                let name = p.names[e.name].text
+                out += indent + "<" + name
+                for a in e.attributes {
+                    let r = p.attribute(a.pieces, ek)
+                    if case .omitted = r { continue }
+                    var w = JSONWriter(escaping: false)
+                    p.writeAttribute(a.pieces, ek, r, text: true, to: &w)
+                    out += " \(p.names[a.name].text)=\"\(escape(String(decoding: w.bytes, as: UTF8.self)))\""
                 }
-            case .value(let v):
-                if case .nodes(let inner) = v { out += render(inner, indent: indent) } else { out += indent + escape(v.text) + "\n" }
+                var children: [Child] = []
+                p.forEachChild(e.children, ek) { children.append($0) }
+                if children.isEmpty { out += "/>\n"; return }
+                if children.allSatisfy({ if case .text = $0 { true } else { false } }) {
+                    out += ">"
+                    for case .text(let v) in children { out += escape(p.string(v)) }
+                    out += "</\(name)>\n"
+                } else {
+                    out += ">\n"
+                    render(p, e.children, ek, indent: indent + "  ", into: &out)
+                    out += indent + "</\(name)>\n"
+                }
+            case .text(let v):
+                out += indent + escape(p.string(v)) + "\n"
             }
         }
-        return out
     }
 
     static func escape(_ s: String) -> String {

@@ -51,10 +51,16 @@ struct EVTXCommand: AsyncParsableCommand {
                             group.addTask {
                                 var results: [(Int, Data, [EVTXProblem])] = []
                                 for i in stride(from: range.lowerBound + w, to: range.upperBound, by: workers) {
-                                    let (records, problems) = data.withUnsafeBytes {
-                                        EVTXFile.parseChunk(UnsafeRawBufferPointer(rebasing: $0[chunks[i]]), index: i, fileOffset: chunks[i].lowerBound, xml: xml)
+                                    let (out, problems) = data.withUnsafeBytes { raw -> (Data, [EVTXProblem]) in
+                                        let chunk = UnsafeRawBufferPointer(rebasing: raw[chunks[i]])
+                                        if xml {
+                                            let (records, problems) = EVTXFile.parseChunk(chunk, index: i, fileOffset: chunks[i].lowerBound, xml: true)
+                                            return (Self.xml(records), problems)
+                                        }
+                                        let (bytes, problems) = EVTXFile.jsonLines(chunk, index: i, fileOffset: chunks[i].lowerBound)
+                                        return (Data(bytes), problems)
                                     }
-                                    results.append((i, Self.render(records, xml: xml), problems))
+                                    results.append((i, out, problems))
                                 }
                                 return results
                             }
@@ -73,17 +79,9 @@ struct EVTXCommand: AsyncParsableCommand {
             if failed { throw ExitCode(2) }
         }
 
-        static func render(_ records: [EVTXRecord], xml: Bool) -> Data {
+        static func xml(_ records: [EVTXRecord]) -> Data {
             var out = Data()
-            for r in records {
-                if xml {
-                    out += Data("<!-- record \(r.recordID) -->\n\(r.xml ?? "")".utf8)
-                } else {
-                    out += Data("{\"event_record_id\":\(r.recordID),\"timestamp\":\"\(ISOTime.string(r.timestamp))\",\"data\":".utf8)
-                    out += Data(r.json.utf8)
-                    out += Data("}\n".utf8)
-                }
-            }
+            for r in records { out += Data("<!-- record \(r.recordID) -->\n\(r.xml ?? "")".utf8) }
             return out
         }
     }

@@ -1,0 +1,159 @@
+/// Reading a record's values where they lie in the chunk: whether a value counts as null or
+/// empty (the shape of the JSON depends on it), its items if it is an array, and its text or JSON
+/// form written straight into an output buffer.
+extension RecordView {
+    /// Fixed-size types decode to null when their bytes are too short (a damaged value).
+    func isNull(_ v: RawValue) -> Bool {
+        let n = Int(v.count)
+        switch v.type {
+        case 0x00: return true
+        case 0x03, 0x04: return n < 1
+        case 0x05, 0x06: return n < 2
+        case 0x07, 0x08, 0x0B, 0x0D, 0x14: return n < 4
+        case 0x09, 0x0A, 0x0C, 0x11, 0x15: return n < 8
+        case 0x0F, 0x12: return n < 16
+        case 0x10: return n != 8 && n < 4
+        default: return false
+        }
+    }
+
+    /// Whether an optional substitution with this value is left out.
+    func isEmpty(_ v: RawValue) -> Bool {
+        if isNull(v) { return true }
+        let n = Int(v.count)
+        switch v.type {
+        case 0x01: return n < 2
+        case 0x02: return n == 0 || chunk[Int(v.start)] == 0
+        case 0x0E: return n == 0
+        case 0x13: return n < 8
+        case RawValue.instance: return instances[Int(v.start)].nodes.isEmpty
+        case RawValue.pooled: return pool[Int(v.start)].isEmpty
+        case 0x81: return n < 2
+        case let t where t & 0x80 != 0:
+            guard let size = Self.itemSize(t & 0x7F) else { return n == 0 }
+            return n < size
+        case 0x03...0x0D, 0x0F...0x12, 0x14, 0x15: return false
+        default: return n == 0
+        }
+    }
+
+    static func itemSize(_ type: UInt8) -> Int? {
+        switch type {
+        case 0x03, 0x04: 1
+        case 0x05, 0x06: 2
+        case 0x07, 0x08, 0x0B, 0x0D, 0x14: 4
+        case 0x09, 0x0A, 0x0C, 0x11, 0x15: 8
+        case 0x0F, 0x12: 16
+        default: nil
+        }
+    }
+
+    /// Whether `v` is an array value (with items), as opposed to a scalar or a hex-dumped blob.
+    func isArray(_ v: RawValue) -> Bool {
+        v.type & 0x80 != 0 && v.type != RawValue.instance && v.type != RawValue.pooled
+            && (v.type == 0x81 || Self.itemSize(v.type & 0x7F) != nil)
+    }
+
+    /// The items of an array value: NUL-separated strings, or fixed-size values.
+    func forEachItem(_ v: RawValue, _ body: (RawValue) -> Void) {
+        let start = Int(v.start), n = Int(v.count)
+        if v.type == 0x81 {
+            var itemStart = start
+            var i = start
+            while i + 1 < start + n {
+                if chunk.loadUnaligned(fromByteOffset: i, as: UInt16.self) == 0 {
+                    body(RawValue(type: 0x01, start: Int32(itemStart), count: Int32(i - itemStart)))
+                    itemStart = i + 2
+                }
+                i += 2
+            }
+            if i > itemStart { body(RawValue(type: 0x01, start: Int32(itemStart), count: Int32(i - itemStart))) }
+            return
+        }
+        guard let size = Self.itemSize(v.type & 0x7F) else { return }
+        var i = 0
+        while i + size <= n {
+            body(RawValue(type: v.type & 0x7F, start: Int32(start + i), count: Int32(size)))
+            i += size
+        }
+    }
+
+    @inline(__always) func bytes(_ v: RawValue) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: chunk[Int(v.start)..<Int(v.start) + Int(v.count)])
+    }
+
+    /// Writes `v` as a JSON value, or (`text`) as the characters it stands for inside a string
+    /// that the caller opened: null is empty there, arrays are comma-joined, fragments are empty.
+    func write(_ v: RawValue, text: Bool, to w: inout JSONWriter) {
+        func int<T: FixedWidthInteger>(_: T.Type) -> T { T(littleEndian: bytes(v).loadUnaligned(as: T.self)) }
+        func quoted(_ body: (inout JSONWriter) -> Void) {
+            if !text { w.quote() }
+            body(&w)
+            if !text { w.quote() }
+        }
+        if isNull(v) {
+            if !text { w.raw("null") }
+            return
+        }
+        switch v.type {
+        case 0x01: quoted { $0.utf16(bytes(v)) }
+        case 0x02:
+            let raw = bytes(v)
+            let s = String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            quoted { $0.text(s) }
+        case 0x03: w.decimal(Int64(int(Int8.self)))
+        case 0x04: w.decimal(Int64(int(UInt8.self)))
+        case 0x05: w.decimal(Int64(int(Int16.self)))
+        case 0x06: w.decimal(Int64(int(UInt16.self)))
+        case 0x07: w.decimal(Int64(int(Int32.self)))
+        case 0x08: w.decimal(Int64(int(UInt32.self)))
+        case 0x09: w.decimal(int(Int64.self))
+        case 0x0A: w.decimal(int(UInt64.self))
+        case 0x0B: w.text(BinXMLParser.number(Double(Float(bitPattern: int(UInt32.self)))))
+        case 0x0C: w.text(BinXMLParser.number(Double(bitPattern: int(UInt64.self))))
+        case 0x0D: if int(UInt32.self) != 0 { w.raw("true") } else { w.raw("false") }
+        case 0x0F: quoted { $0.text(BinXMLParser.guid(bytes(v))) }
+        case 0x10:
+            let s = v.count == 8 ? "0x" + String(int(UInt64.self), radix: 16).leftPadded(16)
+                : "0x" + String(int(UInt32.self), radix: 16).leftPadded(8)
+            quoted { $0.text(s) }
+        case 0x11: quoted { $0.text(BinXMLParser.filetime(int(UInt64.self))) }
+        case 0x12: quoted { $0.text(BinXMLParser.systemtime(bytes(v))) }
+        case 0x13: quoted { $0.text(BinXMLParser.sid(bytes(v))) }
+        case 0x14: quoted { $0.text("0x" + String(int(UInt32.self), radix: 16)) }
+        case 0x15: quoted { $0.text("0x" + String(int(UInt64.self), radix: 16)) }
+        case RawValue.pooled: quoted { $0.text(pool[Int(v.start)]) }
+        case RawValue.instance:
+            if !text { JSONRender.object(self, instance: Int(v.start), to: &w) }
+        default:
+            guard isArray(v) else {
+                quoted { $0.text(BinXMLParser.hexString(bytes(v))) }
+                return
+            }
+            if !text { w.byte(UInt8(ascii: "[")) }
+            var first = true
+            forEachItem(v) { item in
+                if !first { w.byte(UInt8(ascii: ",")) }
+                first = false
+                write(item, text: text, to: &w)
+            }
+            if !text { w.byte(UInt8(ascii: "]")) }
+        }
+    }
+
+    /// The value's text as a String (for matching): arrays joined with `separator`.
+    func string(_ v: RawValue, arraySeparator: String = ",") -> String {
+        var w = JSONWriter(escaping: false)
+        if arraySeparator != ",", isArray(v) {
+            var first = true
+            forEachItem(v) { item in
+                if !first { w.text(arraySeparator) }
+                first = false
+                write(item, text: true, to: &w)
+            }
+        } else {
+            write(v, text: true, to: &w)
+        }
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+}
