@@ -181,9 +181,7 @@ enum FieldExtractor {
                         for a in e.attributes {
                             let r = p.attribute(a.pieces, k)
                             if case .omitted = r { continue }
-                            var w = JSONWriter(escaping: false)
-                            p.writeAttribute(a.pieces, k, r, text: true, to: &w)
-                            f.fields.append((p.names[a.name].text, String(decoding: w.bytes, as: UTF8.self)))
+                            f.fields.append((p.names[a.name].text, p.attributeString(a.pieces, k, r)))
                         }
                     case "Security":
                         if let u = p.attributeText("UserID", of: e, k) { f.fields.append(("UserID", u)) }

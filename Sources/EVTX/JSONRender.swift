@@ -176,9 +176,9 @@ struct JSONWriter {
     let escaping: Bool
     private var keys: [(start: Int, end: Int, seen: Int)] = []
 
-    init(escaping: Bool = true) {
+    init(escaping: Bool = true, capacity: Int = 2048) {
         self.escaping = escaping
-        bytes.reserveCapacity(2048)
+        bytes.reserveCapacity(capacity)
     }
 
     @inline(__always) mutating func raw(_ s: StaticString) {

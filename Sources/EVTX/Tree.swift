@@ -86,11 +86,17 @@ extension RecordView {
         for a in e.attributes where names[a.name].text == name {
             let r = attribute(a.pieces, k)
             if case .omitted = r { continue }
-            var w = JSONWriter(escaping: false)
-            writeAttribute(a.pieces, k, r, text: true, to: &w)
-            return String(decoding: w.bytes, as: UTF8.self)
+            return attributeString(a.pieces, k, r)
         }
         return nil
+    }
+
+    /// An attribute's value as text.
+    func attributeString(_ pieces: [TNode], _ k: Int, _ resolved: AttributeValue) -> String {
+        if case .single(let v) = resolved { return string(v) }
+        var w = JSONWriter(escaping: false, capacity: 64)
+        writeAttribute(pieces, k, resolved, text: true, to: &w)
+        return String(decoding: w.bytes, as: UTF8.self)
     }
 }
 

@@ -17,9 +17,7 @@ enum XMLRender {
                 for a in e.attributes {
                     let r = p.attribute(a.pieces, ek)
                     if case .omitted = r { continue }
-                    var w = JSONWriter(escaping: false)
-                    p.writeAttribute(a.pieces, ek, r, text: true, to: &w)
-                    out += " \(p.names[a.name].text)=\"\(escape(String(decoding: w.bytes, as: UTF8.self)))\""
+                    out += " \(p.names[a.name].text)=\"\(escape(p.attributeString(a.pieces, ek, r)))\""
                 }
                 var children: [Child] = []
                 p.forEachChild(e.children, ek) { children.append($0) }

@@ -240,9 +240,16 @@ struct FileProcessor {
     /// A Windows event as a Sigma event, with every logsource it belongs to.
     static func windowsEvent(_ fields: EVTXFields, id: UInt64, offset: Int, path: String, mapping: WindowsEventMapping,
                              cache: ClassificationCache? = nil) -> (Event, [LogSource]) {
-        var lookup: [String: String] = [:]
-        for f in fields.fields where lookup[f.name.lowercased()] == nil { lookup[f.name.lowercased()] = f.value }
-        let value = { (name: String) in lookup[name.lowercased()] }
+        var event = Event(source: .evidenceFile, timestamp: fields.time,
+                          location: EvidenceLocation(path: path, offset: UInt64(offset)), raw: fields.text)
+        event.reserveCapacity(fields.fields.count + 8)
+        for f in fields.fields {
+            event.set(f.name, f.value)
+            if mapping.stripSpacesFromFieldNames, f.name.utf8.contains(UInt8(ascii: " ")) {
+                event.set(f.name.replacingOccurrences(of: " ", with: ""), f.value)
+            }
+        }
+        let value = { (name: String) in event.value(name) }
         let classification: (sources: [LogSource], aliases: [(alias: String, from: String)])
         if let cache {
             let key = mapping.keyFields.map { value($0) ?? "" }.joined(separator: "\u{1}")
@@ -254,14 +261,8 @@ struct FileProcessor {
             classification = mapping.classification(value)
         }
         let sources = classification.sources
-        let aliases = classification.aliases.compactMap { a in value(a.from).map { (a.alias, $0) } }
-        var event = Event(source: sources[0], timestamp: fields.time,
-                          location: EvidenceLocation(path: path, offset: UInt64(offset)), raw: fields.text)
-        for f in fields.fields {
-            event.set(f.name, f.value)
-            if mapping.stripSpacesFromFieldNames, f.name.contains(" ") { event.set(f.name.replacingOccurrences(of: " ", with: ""), f.value) }
-        }
-        for (k, v) in aliases { event.set(k, v) }
+        event.source = sources[0]
+        for a in classification.aliases { if let v = event.value(a.from) { event.set(a.alias, v) } }
         event.set("EventRecordID", String(id))
         return (event, sources)
     }

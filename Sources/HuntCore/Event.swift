@@ -33,6 +33,12 @@ public struct Event: Sendable {
         self.raw = raw
     }
 
+    /// Room for `n` fields, when the caller knows how many are coming.
+    public mutating func reserveCapacity(_ n: Int) {
+        names.reserveCapacity(n)
+        values.reserveCapacity(n)
+    }
+
     /// Sets a field; an empty value counts as absent, as `-` does in W3C logs.
     public mutating func set(_ name: String, _ value: String) {
         let key = name.lowercased()
