@@ -20,6 +20,22 @@ public struct Detectors: Sendable {
     public var windowsEvents: WindowsEventMapping
     /// Path keys of Exchange's own pages (`Rules/known-good/`), never reported by name or path alone.
     public var knownGood: Set<String>
+    private let indexes = IndexCache()
+
+    /// Rule indexes by log source. Sources of Windows events are only known as events are read.
+    private final class IndexCache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var built: [LogSource: RuleIndex] = [:]
+
+        func get(_ source: LogSource, _ make: () -> RuleIndex) -> RuleIndex {
+            lock.lock()
+            defer { lock.unlock() }
+            if let hit = built[source] { return hit }
+            let index = make()
+            built[source] = index
+            return index
+        }
+    }
 
     public struct Sources: Sendable {
         public var builtin = true
@@ -114,6 +130,11 @@ public struct Detectors: Sendable {
     }
 
     func rules(for source: LogSource) -> [SigmaRule] { rules.filter { $0.logsource.admits(source) } }
+
+    /// The rules of `source`, indexed; built once per source and shared by every file and thread.
+    func index(for source: LogSource) -> RuleIndex {
+        indexes.get(source) { RuleIndex(rules(for: source)) }
+    }
 
     static func mappings(_ builtinDir: URL) throws -> [FieldMapping] {
         try RuleLoader.loadMappings(in: builtinDir.appendingPathComponent("mappings"))

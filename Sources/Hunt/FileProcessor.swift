@@ -57,6 +57,8 @@ struct FileProcessor {
         var scanner: LogScanner?
         var source = LogSource.exchangeOther
         var rules: [SigmaRule] = []
+        var index: RuleIndex?
+        var candidates: [Int32] = []
         var pending: [UInt8] = []
         var findings: [Finding] = []
         var ipFields: [String] = []
@@ -69,8 +71,11 @@ struct FileProcessor {
                               location: EvidenceLocation(path: item.path, line: line.number, offset: line.offset), raw: line.raw)
             for f in line.fields { event.set(f.name, f.value) }
             for m in derivations { m.derive(&event) }
-            for rule in rules where rule.matches(event) {
-                findings.append(Self.finding(rule, event))
+            if let index {
+                index.candidates(text: line.raw, event: event, into: &candidates)
+                for i in candidates where index.rules[Int(i)].matches(event) {
+                    findings.append(Self.finding(index.rules[Int(i)], event))
+                }
             }
             for field in ipFields {
                 guard let value = event.value(field) else { continue }
@@ -92,7 +97,8 @@ struct FileProcessor {
             guard let format else { rejected = true; return false }
             source = Self.logSource(format: format, location: item.location)
             if case .text = format, source == .exchangeOther, item.location == .other { rejected = true; return false }
-            rules = detectors.rules(for: source)
+            index = detectors.index(for: source)
+            rules = index!.rules
             derivations = detectors.derivations(for: source)
             ipFields = source == .httpProxy || source == .iis ? ["ClientIpAddress", "c-ip"] : []
             let addresses = ipFields.isEmpty || !matchAddresses ? [] : detectors.indicators.ipValues
@@ -173,7 +179,8 @@ struct FileProcessor {
         var earliest: Date?, latest: Date?
         var count = 0
         var channel: String?
-        var rulesBySource: [LogSource: [SigmaRule]] = [:]
+        var indexBySource: [LogSource: RuleIndex] = [:]
+        var candidates: [Int32] = []
         let classifications = ClassificationCache()
         let chunkSize = 65536
 
@@ -192,12 +199,15 @@ struct FileProcessor {
                 }
                 let (event, sources) = Self.windowsEvent(r.fields, id: r.id, offset: r.offset, path: item.path,
                                                          mapping: detectors.windowsEvents, cache: classifications)
+                // Every value of the event, for the rules' literal gates.
+                let text = r.fields.text + "\u{1}" + r.fields.fields.map(\.value).joined(separator: "\u{1}") + "\u{1}\(r.id)"
                 for source in sources {
-                    let rules = rulesBySource[source] ?? detectors.rules(for: source)
-                    rulesBySource[source] = rules
+                    let index = indexBySource[source] ?? detectors.index(for: source)
+                    indexBySource[source] = index
                     var e = event
                     e.source = source
-                    for rule in rules where rule.matches(e) { findings.append(Self.finding(rule, e)) }
+                    index.candidates(text: text, event: e, into: &candidates)
+                    for i in candidates where index.rules[Int(i)].matches(e) { findings.append(Self.finding(index.rules[Int(i)], e)) }
                 }
             }
         }

@@ -129,7 +129,9 @@ struct Glob: Sendable {
         // are apart in the raw line): keep the longest part free of both.
         let parts = best.split(whereSeparator: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "?") })
         guard let part = parts.max(by: { $0.count < $1.count }), !part.isEmpty else { return nil }
-        return String(decoding: part, as: UTF8.self).lowercased()
+        // Folded as matching folds (ASCII only): Unicode lowercasing would ask for bytes a
+        // matching value need not contain.
+        return String(decoding: part.map(Glob.fold), as: UTF8.self)
     }
 
     func matches(_ value: String) -> Bool {

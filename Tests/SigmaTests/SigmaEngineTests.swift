@@ -212,4 +212,41 @@ func event(_ fields: [String: String], raw: String? = nil) -> Event {
         #expect(try rule("a:\n  F|re: x\ncondition: a").literals == nil)
         #expect(try rule("a:\n  F: x\ncondition: not a").literals == nil)
     }
+
+    /// The rule index may skip a rule only when the rule cannot match: over random events, every
+    /// matching rule is among the candidates, and the gates do skip rules.
+    @Test func ruleIndexNeverSkipsAMatch() throws {
+        let rules = [
+            try rule("ssrf:\n  AnchorMailbox: 'ServerInfo~*/*'\nprobe:\n  AnchorMailbox|startswith: 'ServerInfo~localhost'\ncondition: ssrf and not probe"),
+            try rule("a:\n  F|contains:\n    - abc\n    - 'x\"yz'\nb:\n  G: q*r\ncondition: a or b"),
+            try rule("a:\n  F|contains|all:\n    - abc\n    - def\ncondition: a"),
+            try rule("kw:\n  - evil\n  - worse\ncondition: kw"),
+            // Exact short values gate through the field index, long ones through literals.
+            try rule("a:\n  G:\n    - q\n    - ''\n    - 'EVIL'\n    - abcdef*\ncondition: a"),
+            try rule("a:\n  - F: r\n  - G|endswith: worse\ncondition: a"),
+            // No gate: always checked (and rule 1 too: `q*r` has no literal of three bytes).
+            try rule("a:\n  F|re: 'a.c'\ncondition: a"),
+            try rule("a:\n  F: x\ncondition: not a"),
+        ]
+        let index = RuleIndex(rules)
+        #expect(index.gateCounts.gated == 5 && index.gateCounts.always == 3)
+        let words = ["ServerInfo~", "localhost", "/", "a", "abc", "x\"yz", "def", "q", "r", "evil", "EVIL", "worse", "zz", ""]
+        var rng = SplitMix(seed: 2021_03_02)
+        var matched = 0, skipped = 0
+        var candidates: [Int32] = []
+        for _ in 0..<4000 {
+            let fields = ["AnchorMailbox", "F", "G"].reduce(into: [String: String]()) { acc, name in
+                acc[name] = (0..<Int.random(in: 0...3, using: &rng)).map { _ in words.randomElement(using: &rng)! }.joined()
+            }
+            let e = event(fields, raw: fields.values.map { $0.replacingOccurrences(of: "\"", with: "\"\"") }.joined(separator: ","))
+            index.candidates(text: e.raw, event: e, into: &candidates)
+            skipped += rules.count - candidates.count
+            for (i, r) in rules.enumerated() where r.matches(e) {
+                matched += 1
+                #expect(candidates.contains(Int32(i)), "rule \(i) matches \(fields) but was not a candidate")
+            }
+        }
+        #expect(matched > 100)
+        #expect(skipped > 4000)
+    }
 }

@@ -1,0 +1,201 @@
+public import HuntCore
+
+/// Rules compiled for one log source so that an event is checked only against the rules it could
+/// match. Each rule gets a gate, a condition every event it matches meets: one of some literals
+/// occurs in the event's text, or one of some fields has one of some exact values. All literals
+/// of all rules are found in one pass over the text, and each indexed field costs one hash
+/// lookup. A rule with no gate (negations, regexes, very short values in `contains`) is always
+/// checked. Gates only skip work: a rule that passes its gate is still matched in full.
+public struct RuleIndex: Sendable {
+    public let rules: [SigmaRule]
+    private let always: [Int32]
+    private let literals: LiteralHits
+    private let literalRules: [[Int32]]
+    private let exact: [(key: String, rules: [[UInt8]: [Int32]])]
+
+    /// How many rules have a gate, and how many are always checked.
+    public let gateCounts: (gated: Int, always: Int)
+
+    public init(_ rules: [SigmaRule]) {
+        self.rules = rules
+        var always: [Int32] = []
+        var literalIDs: [[UInt8]: Int] = [:]
+        var literalRules: [[Int32]] = []
+        var exact: [String: [[UInt8]: [Int32]]] = [:]
+        var exactOrder: [String] = []
+        for (i, rule) in rules.enumerated() {
+            let id = Int32(i)
+            guard let gate = rule.condition.gate(rule.selectionList) else {
+                always.append(id)
+                continue
+            }
+            for l in gate.literals {
+                let n = literalIDs[l] ?? { literalRules.append([]); literalIDs[l] = literalRules.count - 1; return literalRules.count - 1 }()
+                literalRules[n].append(id)
+            }
+            for pair in gate.exact {
+                if exact[pair.key] == nil { exactOrder.append(pair.key) }
+                exact[pair.key, default: [:]][pair.value, default: []].append(id)
+            }
+        }
+        self.always = always
+        self.literalRules = literalRules
+        var byID = [[UInt8]](repeating: [], count: literalRules.count)
+        for (bytes, n) in literalIDs { byID[n] = bytes }
+        literals = LiteralHits(byID)
+        self.exact = exactOrder.map { ($0, exact[$0]!) }
+        gateCounts = (rules.count - always.count, always.count)
+    }
+
+    /// The rules that pass their gate, in rule order. `text` must contain every field value of the
+    /// event as it appears in the source (the raw line, or all values of a Windows event).
+    public func candidates(text: String, event: Event, into out: inout [Int32]) {
+        out.removeAll(keepingCapacity: true)
+        out += always
+        if !literalRules.isEmpty {
+            var t = text
+            t.withUTF8 { buffer in literals.forEachHit(in: buffer) { out += literalRules[$0] } }
+        }
+        for (key, table) in exact {
+            guard let value = event.value(lowercased: key) else { continue }
+            if let hit = table[Array(value.utf8).map(Glob.fold)] { out += hit }
+        }
+        if out.count > 1 {
+            out.sort()
+            var kept = 1
+            for i in 1..<out.count where out[i] != out[kept - 1] {
+                out[kept] = out[i]
+                kept += 1
+            }
+            out.removeLast(out.count - kept)
+        }
+    }
+}
+
+/// What every match of a rule (or part of one) has: one of `literals` in its text, or one of the
+/// `exact` field values (lowercased field name, ASCII-folded value).
+struct Gate {
+    var literals: Set<[UInt8]> = []
+    var exact: Set<Pair> = []
+
+    struct Pair: Hashable { var key: String; var value: [UInt8] }
+
+    /// Literals shorter than this occur in most texts: they make no gate.
+    static let minimumLiteral = 3
+
+    /// Either part holds: both gates' alternatives.
+    func union(_ other: Gate) -> Gate { Gate(literals: literals.union(other.literals), exact: exact.union(other.exact)) }
+
+    /// Fewer alternatives with longer literals let fewer events through.
+    var cost: Int { literals.count + exact.count + literals.reduce(0) { $0 + max(0, 8 - $1.count) } }
+
+    static func union(_ gates: [Gate?]) -> Gate? {
+        var out = Gate()
+        for g in gates {
+            guard let g else { return nil }
+            out = out.union(g)
+        }
+        return out
+    }
+
+    static func best(_ gates: [Gate?]) -> Gate? { gates.compactMap { $0 }.min { $0.cost < $1.cost } }
+
+    static func literals(_ set: Set<String>?) -> Gate? {
+        guard let set, !set.isEmpty, set.allSatisfy({ $0.utf8.count >= minimumLiteral }) else { return nil }
+        return Gate(literals: Set(set.map { Array($0.utf8).map(Glob.fold) }))
+    }
+}
+
+extension Condition {
+    func gate(_ selections: [Selection]) -> Gate? {
+        switch self {
+        case .index(let i): return selections[i].gate
+        case .and(let children): return Gate.best(children.map { $0.gate(selections) })
+        case .or(let children): return Gate.union(children.map { $0.gate(selections) })
+        case .ref, .not: return nil
+        }
+    }
+}
+
+extension Selection {
+    var gate: Gate? {
+        switch self {
+        case .fields(let tests): return Gate.best(tests.map(\.gate))
+        case .anyOf(let list): return Gate.union(list.map(\.gate))
+        case .keywords(let patterns, let all):
+            let gates = patterns.map { Gate.literals($0.requiredLiterals) }
+            return all ? Gate.best(gates) : Gate.union(gates)
+        }
+    }
+}
+
+extension FieldTest {
+    var gate: Gate? {
+        guard let key else { return Gate.best(patterns.map { Gate.literals($0.requiredLiterals) }) }
+        let gates = patterns.map { $0.gate(key) }
+        return requireAll ? Gate.best(gates) : Gate.union(gates)
+    }
+}
+
+extension Pattern {
+    /// An exact value is its own gate whatever its length; anything else needs its literals.
+    func gate(_ key: String) -> Gate? {
+        switch self {
+        case .glob(let g):
+            if g.tokens.isEmpty { return Gate(exact: [.init(key: key, value: [])]) }
+            if g.tokens.count == 1, case .literal(let l) = g.tokens[0] { return Gate(exact: [.init(key: key, value: l.map(Glob.fold))]) }
+            return Gate.literals(requiredLiterals)
+        case .any(let list):
+            return Gate.union(list.map { $0.gate(key) })
+        default:
+            return Gate.literals(requiredLiterals)
+        }
+    }
+}
+
+/// Which of many literals occur in a text, in one pass: literals are listed under their first
+/// two ASCII-folded bytes, so each position of the text costs one table lookup.
+struct LiteralHits: Sendable {
+    private let heads: [Int32]
+    private let literals: [[UInt8]]
+    private let next: [Int32]
+
+    init(_ literals: [[UInt8]]) {
+        var heads = [Int32](repeating: -1, count: literals.isEmpty ? 0 : 65536)
+        var next = [Int32](repeating: -1, count: literals.count)
+        for (i, l) in literals.enumerated() where l.count >= 2 {
+            let slot = Int(l[0]) << 8 | Int(l[1])
+            next[i] = heads[slot]
+            heads[slot] = Int32(i)
+        }
+        self.heads = heads
+        self.literals = literals
+        self.next = next
+    }
+
+    /// Calls `body` with the index of each literal found (possibly more than once).
+    func forEachHit(in s: UnsafeBufferPointer<UInt8>, _ body: (Int) -> Void) {
+        guard !heads.isEmpty, s.count >= 2 else { return }
+        var seen: UInt64 = 0
+        for i in 0..<(s.count - 1) {
+            var n = heads[Int(Glob.fold(s[i])) << 8 | Int(Glob.fold(s[i + 1]))]
+            while n >= 0 {
+                let l = literals[Int(n)]
+                if s.count - i >= l.count, Self.equal(s, i + 2, l) {
+                    // Report each of the first 64 literals once; the rest as often as found (harmless).
+                    if n < 64 { if seen & (1 << UInt64(n)) == 0 { seen |= 1 << UInt64(n); body(Int(n)) } } else { body(Int(n)) }
+                }
+                n = next[Int(n)]
+            }
+        }
+    }
+
+    @inline(__always) private static func equal(_ s: UnsafeBufferPointer<UInt8>, _ from: Int, _ l: [UInt8]) -> Bool {
+        var j = 2
+        while j < l.count {
+            if Glob.fold(s[from + j - 2]) != l[j] { return false }
+            j += 1
+        }
+        return true
+    }
+}
