@@ -100,8 +100,8 @@ struct FileProcessor {
             index = detectors.index(for: source)
             rules = index!.rules
             derivations = detectors.derivations(for: source)
-            ipFields = source == .httpProxy || source == .iis ? ["ClientIpAddress", "c-ip"] : []
-            let addresses = ipFields.isEmpty || !matchAddresses ? [] : detectors.indicators.ipValues
+            ipFields = matchAddresses && (source == .httpProxy || source == .iis) ? ["ClientIpAddress", "c-ip"] : []
+            let addresses = ipFields.isEmpty ? [] : detectors.indicators.ipValues
             scanner = LogScanner(format: format, path: item.path, literals: rules.isEmpty ? [] : Self.literals(of: rules),
                                  addresses: addresses)
             // Decode only the columns rules read or show, the ones derived fields are made of,

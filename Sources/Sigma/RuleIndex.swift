@@ -2,7 +2,8 @@ public import HuntCore
 
 /// Rules compiled for one log source so that an event is checked only against the rules it could
 /// match. Each rule gets a gate, a condition every event it matches meets: one of some literals
-/// occurs in the event's text, or one of some fields has one of some exact values. All literals
+/// occurs in the event's text, or one of some fields has one of some exact values (or short
+/// prefixes or suffixes). All literals
 /// of all rules are found in one pass over the text, and each indexed field costs one hash
 /// lookup. A rule with no gate (negations, regexes, very short values in `contains`) is always
 /// checked. Gates only skip work: a rule that passes its gate is still matched in full.
@@ -12,6 +13,8 @@ public struct RuleIndex: Sendable {
     private let literals: LiteralHits
     private let literalRules: [[Int32]]
     private let exact: [(key: String, rules: [[UInt8]: [Int32]])]
+    /// Short prefixes and suffixes, checked one by one (rules have few).
+    private let affixes: [(key: String, value: [UInt8], suffix: Bool, rules: [Int32])]
 
     /// How many rules have a gate, and how many are always checked.
     public let gateCounts: (gated: Int, always: Int)
@@ -23,6 +26,7 @@ public struct RuleIndex: Sendable {
         var literalRules: [[Int32]] = []
         var exact: [String: [[UInt8]: [Int32]]] = [:]
         var exactOrder: [String] = []
+        var affixes: [(key: String, value: [UInt8], suffix: Bool, rules: [Int32])] = []
         for (i, rule) in rules.enumerated() {
             let id = Int32(i)
             guard let gate = rule.condition.gate(rule.selectionList) else {
@@ -34,8 +38,13 @@ public struct RuleIndex: Sendable {
                 literalRules[n].append(id)
             }
             for pair in gate.exact {
-                if exact[pair.key] == nil { exactOrder.append(pair.key) }
-                exact[pair.key, default: [:]][pair.value, default: []].append(id)
+                switch pair.kind {
+                case .exact:
+                    if exact[pair.key] == nil { exactOrder.append(pair.key) }
+                    exact[pair.key, default: [:]][pair.value, default: []].append(id)
+                case .prefix, .suffix:
+                    affixes.append((pair.key, pair.value, pair.kind == .suffix, [id]))
+                }
             }
         }
         self.always = always
@@ -44,6 +53,7 @@ public struct RuleIndex: Sendable {
         for (bytes, n) in literalIDs { byID[n] = bytes }
         literals = LiteralHits(byID)
         self.exact = exactOrder.map { ($0, exact[$0]!) }
+        self.affixes = affixes
         gateCounts = (rules.count - always.count, always.count)
     }
 
@@ -60,6 +70,15 @@ public struct RuleIndex: Sendable {
             guard let value = event.value(lowercased: key) else { continue }
             if let hit = table[Array(value.utf8).map(Glob.fold)] { out += hit }
         }
+        for a in affixes {
+            guard var value = event.value(lowercased: a.key) else { continue }
+            let hit = value.withUTF8 { v in
+                guard v.count >= a.value.count else { return false }
+                let from = a.suffix ? v.count - a.value.count : 0
+                return a.value.indices.allSatisfy { Glob.fold(v[from + $0]) == a.value[$0] }
+            }
+            if hit { out += a.rules }
+        }
         if out.count > 1 {
             out.sort()
             var kept = 1
@@ -73,12 +92,17 @@ public struct RuleIndex: Sendable {
 }
 
 /// What every match of a rule (or part of one) has: one of `literals` in its text, or one of the
-/// `exact` field values (lowercased field name, ASCII-folded value).
+/// `exact` field values, prefixes or suffixes (lowercased field name, ASCII-folded value).
 struct Gate {
     var literals: Set<[UInt8]> = []
     var exact: Set<Pair> = []
 
-    struct Pair: Hashable { var key: String; var value: [UInt8] }
+    struct Pair: Hashable {
+        enum Kind: Hashable { case exact, prefix, suffix }
+        var key: String
+        var value: [UInt8]
+        var kind: Kind = .exact
+    }
 
     /// Literals shorter than this occur in most texts: they make no gate.
     static let minimumLiteral = 3
@@ -144,7 +168,15 @@ extension Pattern {
         case .glob(let g):
             if g.tokens.isEmpty { return Gate(exact: [.init(key: key, value: [])]) }
             if g.tokens.count == 1, case .literal(let l) = g.tokens[0] { return Gate(exact: [.init(key: key, value: l.map(Glob.fold))]) }
-            return Gate.literals(requiredLiterals)
+            if let literals = Gate.literals(requiredLiterals) { return literals }
+            // Too short for a literal, but a prefix or suffix of one field is still a gate.
+            if g.tokens.count == 2, case .literal(let l) = g.tokens[0], g.tokens[1] == .star {
+                return Gate(exact: [.init(key: key, value: l.map(Glob.fold), kind: .prefix)])
+            }
+            if g.tokens.count == 2, g.tokens[0] == .star, case .literal(let l) = g.tokens[1] {
+                return Gate(exact: [.init(key: key, value: l.map(Glob.fold), kind: .suffix)])
+            }
+            return nil
         case .any(let list):
             return Gate.union(list.map { $0.gate(key) })
         default:
@@ -156,6 +188,8 @@ extension Pattern {
 /// Which of many literals occur in a text, in one pass: literals are listed under their first
 /// two ASCII-folded bytes, so each position of the text costs one table lookup.
 struct LiteralHits: Sendable {
+    /// One bit per two-byte start, so most positions are ruled out from 8 KiB that stay in cache.
+    private let starts: [UInt64]
     private let heads: [Int32]
     private let literals: [[UInt8]]
     private let next: [Int32]
@@ -163,11 +197,14 @@ struct LiteralHits: Sendable {
     init(_ literals: [[UInt8]]) {
         var heads = [Int32](repeating: -1, count: literals.isEmpty ? 0 : 65536)
         var next = [Int32](repeating: -1, count: literals.count)
+        var starts = [UInt64](repeating: 0, count: 1024)
         for (i, l) in literals.enumerated() where l.count >= 2 {
             let slot = Int(l[0]) << 8 | Int(l[1])
             next[i] = heads[slot]
             heads[slot] = Int32(i)
+            starts[slot >> 6] |= 1 << UInt64(slot & 63)
         }
+        self.starts = starts
         self.heads = heads
         self.literals = literals
         self.next = next
@@ -178,7 +215,9 @@ struct LiteralHits: Sendable {
         guard !heads.isEmpty, s.count >= 2 else { return }
         var seen: UInt64 = 0
         for i in 0..<(s.count - 1) {
-            var n = heads[Int(Glob.fold(s[i])) << 8 | Int(Glob.fold(s[i + 1]))]
+            let slot = Int(Glob.fold(s[i])) << 8 | Int(Glob.fold(s[i + 1]))
+            guard starts[slot >> 6] & (1 << UInt64(slot & 63)) != 0 else { continue }
+            var n = heads[slot]
             while n >= 0 {
                 let l = literals[Int(n)]
                 if s.count - i >= l.count, Self.equal(s, i + 2, l) {

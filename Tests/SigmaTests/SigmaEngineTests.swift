@@ -224,12 +224,14 @@ func event(_ fields: [String: String], raw: String? = nil) -> Event {
             // Exact short values gate through the field index, long ones through literals.
             try rule("a:\n  G:\n    - q\n    - ''\n    - 'EVIL'\n    - abcdef*\ncondition: a"),
             try rule("a:\n  - F: r\n  - G|endswith: worse\ncondition: a"),
+            // Short prefixes and suffixes gate through one field's value.
+            try rule("a:\n  F|endswith: 'z'\nb:\n  G|startswith: 'Q'\ncondition: a or b"),
             // No gate: always checked (and rule 1 too: `q*r` has no literal of three bytes).
             try rule("a:\n  F|re: 'a.c'\ncondition: a"),
             try rule("a:\n  F: x\ncondition: not a"),
         ]
         let index = RuleIndex(rules)
-        #expect(index.gateCounts.gated == 5 && index.gateCounts.always == 3)
+        #expect(index.gateCounts.gated == 6 && index.gateCounts.always == 3)
         let words = ["ServerInfo~", "localhost", "/", "a", "abc", "x\"yz", "def", "q", "r", "evil", "EVIL", "worse", "zz", ""]
         var rng = SplitMix(seed: 2021_03_02)
         var matched = 0, skipped = 0
