@@ -76,7 +76,7 @@ final class RecordView {
 /// in the chunk and parsed once for the chunk's lifetime; a record is a list of instances whose
 /// values point into the chunk. Nothing per record is built as a tree: renderers walk the shared
 /// templates and read the record's values where they lie.
-final class BinXMLParser {
+struct BinXMLParser {
     let chunk: UnsafeRawBufferPointer
     private(set) var names: [Name] = []
     private var nameIndex: [Int: Int] = [:]
@@ -97,7 +97,7 @@ final class BinXMLParser {
     // MARK: - Records
 
     /// Parses a record's BinXML starting at `offset`; returns the index of its root instance.
-    func parseRecord(at offset: Int, end: Int) throws(EVTXError) -> Int {
+    mutating func parseRecord(at offset: Int, end: Int) throws(EVTXError) -> Int {
         values.removeAll(keepingCapacity: true)
         instances.removeAll(keepingCapacity: true)
         var c = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<end]), at: offset)
@@ -111,7 +111,7 @@ final class BinXMLParser {
 
     // MARK: - Token stream
 
-    private func parseTemplateNodes(_ c: inout ByteCursor, inTemplate: Bool, stopAtEnd: Bool) throws(EVTXError) -> [TNode] {
+    private mutating func parseTemplateNodes(_ c: inout ByteCursor, inTemplate: Bool, stopAtEnd: Bool) throws(EVTXError) -> [TNode] {
         depth += 1
         defer { depth -= 1 }
         guard depth < 64 else { throw .invalid("BinXML nested too deep", offset: c.position) }
@@ -161,12 +161,12 @@ final class BinXMLParser {
         return out
     }
 
-    private func pooled(_ s: String) -> RawValue {
+    private mutating func pooled(_ s: String) -> RawValue {
         pool.append(s)
         return RawValue(type: RawValue.pooled, start: Int32(pool.count - 1), count: 0)
     }
 
-    private func parseElement(_ c: inout ByteCursor, token: UInt8, inTemplate: Bool) throws(EVTXError) -> TElement {
+    private mutating func parseElement(_ c: inout ByteCursor, token: UInt8, inTemplate: Bool) throws(EVTXError) -> TElement {
         if inTemplate { _ = try c.u16("dependency id") }
         _ = try c.u32("element data size")
         let element = TElement(name: try readName(&c))
@@ -219,7 +219,7 @@ final class BinXMLParser {
     }
 
     /// Template text stays in the chunk: a range, decoded when rendered.
-    private func parseValueText(_ c: inout ByteCursor) throws(EVTXError) -> RawValue {
+    private mutating func parseValueText(_ c: inout ByteCursor) throws(EVTXError) -> RawValue {
         _ = try c.u8("value type")
         let n = Int(try c.u16("value length"))
         let at = c.position
@@ -228,7 +228,7 @@ final class BinXMLParser {
     }
 
     /// The index of the name at the offset the cursor reads; names are decoded once per chunk.
-    private func readName(_ c: inout ByteCursor) throws(EVTXError) -> Int {
+    private mutating func readName(_ c: inout ByteCursor) throws(EVTXError) -> Int {
         let offset = Int(try c.u32("name offset"))
         if let cached = nameIndex[offset] {
             // A name defined inline is skipped over when met again at its own place.
@@ -273,7 +273,7 @@ final class BinXMLParser {
 
     // MARK: - Templates
 
-    private func template(at definitionOffset: Int, _ c: inout ByteCursor) throws(EVTXError) -> [TNode] {
+    private mutating func template(at definitionOffset: Int, _ c: inout ByteCursor) throws(EVTXError) -> [TNode] {
         if definitionOffset == c.position {
             _ = try c.u32("template next offset")
             _ = try c.slice(16, "template GUID")
@@ -299,7 +299,7 @@ final class BinXMLParser {
 
     /// Reads a template instance: the template (parsed once per chunk) and its values, which stay
     /// where they are in the chunk. Returns the instance's index.
-    private func parseTemplateInstance(_ c: inout ByteCursor) throws(EVTXError) -> Int {
+    private mutating func parseTemplateInstance(_ c: inout ByteCursor) throws(EVTXError) -> Int {
         _ = try c.u8("template instance unknown byte")
         _ = try c.u32("template id")
         let definitionOffset = Int(try c.u32("template definition offset"))
@@ -337,7 +337,7 @@ final class BinXMLParser {
     }
 
     /// A nested BinXML value: parsed at its chunk offset so names and templates resolve.
-    private func parseFragment(at offset: Int, count: Int) throws(EVTXError) -> RawValue {
+    private mutating func parseFragment(at offset: Int, count: Int) throws(EVTXError) -> RawValue {
         guard count > 0 else { return .null }
         var c = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<(offset + count)]), at: offset)
         let nodes = try parseTemplateNodes(&c, inTemplate: false, stopAtEnd: false)

@@ -29,9 +29,9 @@ public struct EVTXProblem: Sendable, CustomStringConvertible {
 public enum EVTXFile {
     static let fileMagic: [UInt8] = Array("ElfFile\0".utf8)
     static let chunkMagic: [UInt8] = Array("ElfChnk\0".utf8)
-    static let headerSize = 4096
-    static let chunkSize = 65536
-    static let chunkHeaderSize = 512
+    public static let headerSize = 4096
+    public static let chunkSize = 65536
+    public static let chunkHeaderSize = 512
 
     /// Whether bytes start like an EVTX file.
     public static func isEVTX<C: Collection<UInt8>>(_ head: C) -> Bool { head.starts(with: fileMagic) }
@@ -81,7 +81,7 @@ public enum EVTXFile {
         guard chunk.starts(with: chunkMagic) else { problem(0, nil, "bad chunk signature"); return }
         var free = Int(chunk.loadUnaligned(fromByteOffset: 48, as: UInt32.self).littleEndian)
         free = min(max(free, chunkHeaderSize), chunk.count)
-        let parser = BinXMLParser(chunk: chunk)
+        var parser = BinXMLParser(chunk: chunk)
         var offset = chunkHeaderSize
         while offset + 24 <= free {
             let magic = chunk.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian

@@ -174,72 +174,112 @@ struct FileProcessor {
         var pending: [UInt8] = []
         var skippedHeader = false
         var chunkIndex = 0
-        var findings: [Finding] = []
-        var problems: [Problem] = []
-        var earliest: Date?, latest: Date?
-        var count = 0
-        var channel: String?
-        var indexBySource: [LogSource: RuleIndex] = [:]
-        var candidates: [Int32] = []
-        let classifications = ClassificationCache()
-        let chunkSize = 65536
+        var yields: [ChunkYield] = []
+        let chunkSize = EVTXFile.chunkSize
+        // Chunks are independent: a batch of them is parsed and hunted on every core, so one big
+        // Security.evtx does not keep the other cores idle.
+        let batchChunks = 16 * max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-        func handle(_ chunk: UnsafeRawBufferPointer, fileOffset: Int) {
-            let (records, chunkProblems) = EVTXFile.fields(chunk, index: chunkIndex, fileOffset: fileOffset)
-            chunkIndex += 1
-            for p in chunkProblems.prefix(20) {
-                problems.append(Problem(.warning, code: "evtx", message: p.description, path: item.path, offset: UInt64(p.offset)))
-            }
-            for r in records {
-                count += 1
-                if channel == nil { channel = r.fields.fields.first { $0.name == "Channel" }?.value }
-                if let t = r.fields.time {
-                    if earliest.map({ t < $0 }) ?? true { earliest = t }
-                    if latest.map({ t > $0 }) ?? true { latest = t }
-                }
-                let (event, sources) = Self.windowsEvent(r.fields, id: r.id, offset: r.offset, path: item.path,
-                                                         mapping: detectors.windowsEvents, cache: classifications)
-                // Every value of the event, for the rules' literal gates.
-                let text = r.fields.text + "\u{1}" + r.fields.fields.map(\.value).joined(separator: "\u{1}") + "\u{1}\(r.id)"
-                for source in sources {
-                    let index = indexBySource[source] ?? detectors.index(for: source)
-                    indexBySource[source] = index
-                    var e = event
-                    e.source = source
-                    index.candidates(text: text, event: e, into: &candidates)
-                    for i in candidates where index.rules[Int(i)].matches(e) { findings.append(Self.finding(index.rules[Int(i)], e)) }
+        func flush(final: Bool) {
+            var n = pending.count / chunkSize
+            if final, pending.count % chunkSize >= EVTXFile.chunkHeaderSize { n += 1 }
+            guard n > 0 else { return }
+            let first = chunkIndex
+            var batch = [ChunkYield](repeating: ChunkYield(), count: n)
+            let detectors = detectors
+            let path = item.path
+            pending.withUnsafeBytes { raw in
+                batch.withUnsafeMutableBufferPointer { out in
+                    // Each iteration reads its own chunk of `raw` and writes its own slot of `out`.
+                    nonisolated(unsafe) let raw = raw, out = out
+                    DispatchQueue.concurrentPerform(iterations: n) { i in
+                        let range = i * chunkSize..<min(raw.count, (i + 1) * chunkSize)
+                        out[i] = Self.scanChunk(UnsafeRawBufferPointer(rebasing: raw[range]), index: first + i,
+                                                fileOffset: EVTXFile.headerSize + (first + i) * chunkSize, path: path,
+                                                detectors: detectors)
+                    }
                 }
             }
+            yields += batch
+            chunkIndex += n
+            pending.removeFirst(min(pending.count, n * chunkSize))
         }
 
         do {
             let result = try reader.read(item) { data in
                 pending.append(contentsOf: data)
                 if !skippedHeader {
-                    guard pending.count >= 4096 else { return true }
-                    pending.removeFirst(4096)
+                    guard pending.count >= EVTXFile.headerSize else { return true }
+                    pending.removeFirst(EVTXFile.headerSize)
                     skippedHeader = true
                 }
-                while pending.count >= chunkSize {
-                    pending.withUnsafeBytes { handle(UnsafeRawBufferPointer(rebasing: $0[0..<chunkSize]), fileOffset: 4096 + chunkIndex * chunkSize) }
-                    pending.removeFirst(chunkSize)
-                }
+                if pending.count >= batchChunks * chunkSize { flush(final: false) }
                 return true
             }
-            if skippedHeader, pending.count >= 512 {
-                pending.withUnsafeBytes { handle($0, fileOffset: 4096 + chunkIndex * chunkSize) }
-            }
+            if skippedHeader { flush(final: true) }
             outcome.manifest = ManifestEntry(path: item.path, size: item.size, sha256: result.sha256,
                                              bytesRead: result.bytesRead, modified: item.modified)
         } catch {
             outcome.problems.append(Problem(.error, code: "unreadable", message: "\(error)", path: item.path))
             return outcome
         }
-        outcome.findings = findings
-        outcome.problems = problems
+        var count = 0
+        var earliest: Date?, latest: Date?
+        for y in yields {
+            outcome.findings += y.findings
+            outcome.problems += y.problems
+            count += y.count
+            if let t = y.earliest, earliest.map({ t < $0 }) ?? true { earliest = t }
+            if let t = y.latest, latest.map({ t > $0 }) ?? true { latest = t }
+        }
+        let channel = yields.lazy.compactMap(\.channel).first
         outcome.coverage = Coverage(source: "EventLog/\(channel ?? item.name)", files: 1, lines: count, bytes: item.size,
                                     earliest: earliest, latest: latest)
         return outcome
+    }
+
+    /// What one chunk of an event log yields.
+    struct ChunkYield {
+        var findings: [Finding] = []
+        var problems: [Problem] = []
+        var count = 0
+        var earliest: Date?
+        var latest: Date?
+        var channel: String?
+    }
+
+    /// Parses one chunk and matches its events; runs on any thread (its caches are its own).
+    private static func scanChunk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, path: String,
+                                  detectors: Detectors) -> ChunkYield {
+        var y = ChunkYield()
+        var indexBySource: [LogSource: RuleIndex] = [:]
+        var candidates: [Int32] = []
+        let classifications = ClassificationCache()
+        let (records, chunkProblems) = EVTXFile.fields(chunk, index: index, fileOffset: fileOffset)
+        for p in chunkProblems.prefix(20) {
+            y.problems.append(Problem(.warning, code: "evtx", message: p.description, path: path, offset: UInt64(p.offset)))
+        }
+        for r in records {
+            y.count += 1
+            if y.channel == nil { y.channel = r.fields.fields.first { $0.name == "Channel" }?.value }
+            if let t = r.fields.time {
+                if y.earliest.map({ t < $0 }) ?? true { y.earliest = t }
+                if y.latest.map({ t > $0 }) ?? true { y.latest = t }
+            }
+            let (event, sources) = Self.windowsEvent(r.fields, id: r.id, offset: r.offset, path: path,
+                                                     mapping: detectors.windowsEvents, cache: classifications)
+            // Every value of the event, for the rules' literal gates.
+            let text = r.fields.text + "\u{1}" + r.fields.fields.map(\.value).joined(separator: "\u{1}") + "\u{1}\(r.id)"
+            for source in sources {
+                let rules = indexBySource[source] ?? detectors.index(for: source)
+                indexBySource[source] = rules
+                var e = event
+                e.source = source
+                rules.candidates(text: text, event: e, into: &candidates)
+                for i in candidates where rules.rules[Int(i)].matches(e) { y.findings.append(Self.finding(rules.rules[Int(i)], e)) }
+            }
+        }
+        return y
     }
 
     /// Classifications by the values of the fields they depend on: events of one kind repeat.
