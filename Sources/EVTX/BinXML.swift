@@ -46,6 +46,7 @@ struct Name {
     /// `"text"`, escaped.
     let json: [UInt8]
     let isData: Bool
+    let isName: Bool
 }
 
 /// A parsed record: the chunk, its names, and the record's instances and values. Immutable, so
@@ -246,7 +247,7 @@ struct BinXMLParser {
         }
         var w = JSONWriter()
         w.string(text)
-        names.append(Name(text: text, json: w.bytes, isData: text == "Data"))
+        names.append(Name(text: text, json: w.bytes, isData: text == "Data", isName: text == "Name"))
         nameIndex[offset] = names.count - 1
         return names.count - 1
     }

@@ -33,6 +33,19 @@ enum JSONRender {
 
     /// How many non-null text children an element has, and the last of them.
     private static func texts(_ p: RecordView, _ e: TElement, _ k: Int) -> (elements: Bool, count: Int, only: RawValue) {
+        // Most elements hold one value: answer without walking.
+        if e.children.count == 1 {
+            switch e.children[0] {
+            case .text(let v):
+                return (false, p.isNull(v) ? 0 : 1, v)
+            case .substitution(let i, let optional):
+                let v = p.value(k, i)
+                guard v.type != RawValue.instance else { break }
+                return (optional && p.isEmpty(v)) || p.isNull(v) ? (false, 0, .null) : (false, 1, v)
+            case .element, .instance:
+                break
+            }
+        }
         var elements = false
         var count = 0
         var only = RawValue.null
@@ -90,7 +103,7 @@ enum JSONRender {
             guard case .element(let c, let ck) = child else { return }
             if p.names[c.name].isData {
                 let (_, count, only) = texts(p, c, ck)
-                if let nameAttribute = c.attributes.first(where: { p.names[$0.name].text == "Name" && !p.isOmitted($0.pieces, ck) }) {
+                if let nameAttribute = c.attributes.first(where: { p.names[$0.name].isName && !p.isOmitted($0.pieces, ck) }) {
                     if !first { w.byte(UInt8(ascii: ",")) }
                     first = false
                     w.key(frame) { w in
