@@ -8,6 +8,9 @@ struct RawValue {
     /// Chunk offset of the bytes; the instance index for `instance`; the pool index for `pooled`.
     var start: Int32
     var count: Int32
+    /// Where a substitution value sits in the record's values (-1 for template text and the like):
+    /// how a replayed rendering finds it.
+    var slot: Int32 = -1
 
     static let null = RawValue(type: 0, start: 0, count: 0)
     /// A nested BinXML fragment (type 0x21), already parsed into an instance.
@@ -38,6 +41,8 @@ struct Instance {
     let nodes: [TNode]
     let base: Int
     let count: Int
+    /// The template's offset in the chunk; -1 for a record's or a fragment's own content.
+    var template: Int = -1
 }
 
 /// An element or attribute name, decoded once per chunk, with its JSON key bytes ready.
@@ -315,7 +320,7 @@ struct BinXMLParser {
             // Our own markers are not BinXML types: a file that claims them gets its bytes dumped.
             if type == RawValue.instance || type == RawValue.pooled { type = 0xFF }
             _ = try c.u8("value padding")
-            values.append(RawValue(type: type, start: 0, count: Int32(size)))
+            values.append(RawValue(type: type, start: 0, count: Int32(size), slot: Int32(values.count)))
         }
         for i in base..<base + count {
             let at = c.position
@@ -333,7 +338,7 @@ struct BinXMLParser {
                 break
             }
         }
-        instances.append(Instance(nodes: nodes, base: base, count: count))
+        instances.append(Instance(nodes: nodes, base: base, count: count, template: definitionOffset))
         return instances.count - 1
     }
 
@@ -382,11 +387,15 @@ struct BinXMLParser {
 
     /// Appends `value` in decimal, zero-padded to `width`.
     private static func decimal(_ value: Int, _ width: Int, into out: inout [UInt8]) {
-        var digits: [UInt8] = []
-        var v = value
-        repeat { digits.append(UInt8(48 + v % 10)); v /= 10 } while v > 0
-        for _ in digits.count..<max(width, digits.count) { out.append(48) }
-        out.append(contentsOf: digits.reversed())
+        // Digits into a small stack buffer, most significant first: no array per number.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { digits in
+            var n = 0
+            var v = value.magnitude
+            repeat { digits[n] = UInt8(48 + v % 10); v /= 10; n += 1 } while v > 0 && n < 24
+            if value < 0 { out.append(UInt8(ascii: "-")) }
+            for _ in n..<max(width, n) { out.append(48) }
+            for i in stride(from: n - 1, through: 0, by: -1) { out.append(digits[i]) }
+        }
     }
 
     static func number(_ d: Double) -> String {
@@ -397,7 +406,11 @@ struct BinXMLParser {
 
     static func guid(_ r: UnsafeRawBufferPointer) -> String {
         var out: [UInt8] = []
-        out.reserveCapacity(36)
+        guid(r, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func guid(_ r: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         hex(UInt64(r.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian), 8, into: &out)
         out.append(UInt8(ascii: "-"))
         hex(UInt64(r.loadUnaligned(fromByteOffset: 4, as: UInt16.self).littleEndian), 4, into: &out)
@@ -407,11 +420,16 @@ struct BinXMLParser {
         for i in 8..<10 { hex(UInt64(r[i]), 2, into: &out) }
         out.append(UInt8(ascii: "-"))
         for i in 10..<16 { hex(UInt64(r[i]), 2, into: &out) }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// FILETIME as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (microseconds, as the evtx crate prints).
     static func filetime(_ ft: UInt64) -> String {
+        var out: [UInt8] = []
+        filetime(ft, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func filetime(_ ft: UInt64, into out: inout [UInt8]) {
         // FILETIME is unsigned 100 ns ticks since 1601: a hostile value near 2^64 must not overflow.
         let epoch: UInt64 = 116_444_736_000_000_000
         let secs: Int64, micros: Int64
@@ -423,11 +441,10 @@ struct BinXMLParser {
             secs = (ticks - 9_999_999) / 10_000_000
             micros = (ticks - secs * 10_000_000) / 10
         }
-        var out = civilBytes(secs)
+        civil(secs, into: &out)
         out.append(UInt8(ascii: "."))
         decimal(Int(micros), 6, into: &out)
         out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     static func systemtime(_ r: UnsafeRawBufferPointer) -> String {
@@ -443,19 +460,16 @@ struct BinXMLParser {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func civilBytes(_ secs: Int64) -> [UInt8] {
+    static func civil(_ secs: Int64, into out: inout [UInt8]) {
         let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
         let sod = secs - days * 86_400
         let (y, m, d) = ISOTime.civil(Int(days))
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
         decimal(Int(y), 4, into: &out); out.append(UInt8(ascii: "-"))
         decimal(Int(m), 2, into: &out); out.append(UInt8(ascii: "-"))
         decimal(Int(d), 2, into: &out); out.append(UInt8(ascii: "T"))
         decimal(Int(sod / 3600), 2, into: &out); out.append(UInt8(ascii: ":"))
         decimal(Int(sod / 60 % 60), 2, into: &out); out.append(UInt8(ascii: ":"))
         decimal(Int(sod % 60), 2, into: &out)
-        return out
     }
 
     static func sid(_ r: UnsafeRawBufferPointer) -> String {

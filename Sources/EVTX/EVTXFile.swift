@@ -57,13 +57,15 @@ public enum EVTXFile {
         var problems: [EVTXProblem] = []
         var w = JSONWriter()
         w.bytes.reserveCapacity(chunk.count * 2)
+        var programs: [[Int]: RenderProgram] = [:]
         walk(chunk, index: index, fileOffset: fileOffset, problems: &problems) { id, written, _, record, root in
             w.raw("{\"event_record_id\":")
             w.decimal(id)
-            w.raw(",\"timestamp\":")
-            w.string(BinXMLParser.filetime(written))
+            w.raw(",\"timestamp\":\"")
+            BinXMLParser.filetime(written, into: &w.bytes)
+            w.quote()
             w.raw(",\"data\":")
-            JSONRender.render(record, root: root, to: &w)
+            RenderProgram.render(record, root: root, cache: &programs, to: &w)
             w.raw("}\n")
         }
         return (w.bytes, problems)

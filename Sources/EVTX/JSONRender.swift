@@ -92,6 +92,8 @@ enum JSONRender {
         var unnamedCount = 0
         var unnamedAt: Int?
         func addUnnamed(_ render: (inout JSONWriter) -> Void) {
+            // Bytes moved after the fact cannot be replayed from positions.
+            w.replayable = false
             let mark = w.bytes.count
             render(&w)
             if unnamedCount > 0 { unnamed.append(UInt8(ascii: ",")) }
@@ -104,6 +106,8 @@ enum JSONRender {
             if p.names[c.name].isData {
                 let (_, count, only) = texts(p, c, ck)
                 if let nameAttribute = c.attributes.first(where: { p.names[$0.name].isName && !p.isOmitted($0.pieces, ck) }) {
+                    // A key taken from a value decides which keys repeat: not a fixed shape.
+                    if nameAttribute.pieces.contains(where: { if case .substitution = $0 { true } else { false } }) { w.replayable = false }
                     if !first { w.byte(UInt8(ascii: ",")) }
                     first = false
                     w.key(frame) { w in
@@ -188,6 +192,10 @@ struct JSONWriter {
     /// False to write text as it is (values read for matching, not JSON).
     let escaping: Bool
     private var keys: [(start: Int, end: Int, seen: Int)] = []
+    /// While recording a rendering for replay: where substitution values were written.
+    var ops: [RenderProgram.Op]?
+    /// Cleared when the rendering being recorded cannot be replayed.
+    var replayable = true
 
     init(escaping: Bool = true, capacity: Int = 2048) {
         self.escaping = escaping

@@ -85,6 +85,13 @@ extension RecordView {
     /// Writes `v` as a JSON value, or (`text`) as the characters it stands for inside a string
     /// that the caller opened: null is empty there, arrays are comma-joined, fragments are empty.
     func write(_ v: RawValue, text: Bool, to w: inout JSONWriter) {
+        guard w.ops != nil, v.slot >= 0, v.type != RawValue.instance else { writeValue(v, text: text, to: &w); return }
+        let start = w.bytes.count
+        writeValue(v, text: text, to: &w)
+        w.ops!.append(.init(start: Int32(start), end: Int32(w.bytes.count), slot: v.slot, text: text))
+    }
+
+    private func writeValue(_ v: RawValue, text: Bool, to w: inout JSONWriter) {
         func int<T: FixedWidthInteger>(_: T.Type) -> T { T(littleEndian: bytes(v).loadUnaligned(as: T.self)) }
         func quoted(_ body: (inout JSONWriter) -> Void) {
             if !text { w.quote() }
@@ -112,12 +119,12 @@ extension RecordView {
         case 0x0B: w.text(BinXMLParser.number(Double(Float(bitPattern: int(UInt32.self)))))
         case 0x0C: w.text(BinXMLParser.number(Double(bitPattern: int(UInt64.self))))
         case 0x0D: if int(UInt32.self) != 0 { w.raw("true") } else { w.raw("false") }
-        case 0x0F: quoted { $0.text(BinXMLParser.guid(bytes(v))) }
+        case 0x0F: quoted { BinXMLParser.guid(bytes(v), into: &$0.bytes) }
         case 0x10:
             let s = v.count == 8 ? "0x" + String(int(UInt64.self), radix: 16).leftPadded(16)
                 : "0x" + String(int(UInt32.self), radix: 16).leftPadded(8)
             quoted { $0.text(s) }
-        case 0x11: quoted { $0.text(BinXMLParser.filetime(int(UInt64.self))) }
+        case 0x11: quoted { BinXMLParser.filetime(int(UInt64.self), into: &$0.bytes) }
         case 0x12: quoted { $0.text(BinXMLParser.systemtime(bytes(v))) }
         case 0x13: quoted { $0.text(BinXMLParser.sid(bytes(v))) }
         case 0x14: quoted { $0.text("0x" + String(int(UInt32.self), radix: 16)) }

@@ -82,6 +82,35 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         #expect(compared > 5000)
     }
 
+    /// The dump's JSON Lines replay recorded renderings for records of a known shape: every record
+    /// of every sample must come out byte for byte as the full renderer writes it.
+    @Test func replayedRecordsEqualFullRenderings() throws {
+        let files = evtxFiles()
+        guard !files.isEmpty else { print("skipped: ../shared is absent"); return }
+        var records = 0
+        for f in files {
+            let data = try Data(contentsOf: f)
+            guard data.count >= EVTXFile.headerSize else { continue }
+            try data.withUnsafeBytes { raw in
+                for (i, range) in EVTXFile.chunkRanges(fileSize: raw.count).enumerated() {
+                    let chunk = UnsafeRawBufferPointer(rebasing: raw[range])
+                    let full = EVTXFile.parseChunk(chunk, index: i, fileOffset: range.lowerBound).records
+                    let lines = EVTXFile.jsonLines(chunk, index: i, fileOffset: range.lowerBound).bytes
+                        .split(separator: UInt8(ascii: "\n"))
+                    try #require(lines.count == full.count, "\(f.lastPathComponent) chunk \(i)")
+                    for (line, r) in zip(lines, full) {
+                        let text = String(decoding: line, as: UTF8.self)
+                        let data = try #require(text.range(of: ",\"data\":"))
+                        #expect(text[data.upperBound...].dropLast() == r.json[...], "\(f.lastPathComponent) #\(r.recordID)")
+                        #expect(text.hasPrefix("{\"event_record_id\":\(r.recordID),\"timestamp\":\""))
+                        records += 1
+                    }
+                }
+            }
+        }
+        #expect(records > 5000)
+    }
+
     @Test func damagedSamplesYieldEveryIntactRecord() throws {
         let dir = sharedData.appendingPathComponent("omerbenamram__evtx/samples")
         guard FileManager.default.fileExists(atPath: dir.path) else { print("skipped: ../shared is absent"); return }
@@ -123,6 +152,14 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
             }
             let r = EVTXFile.parse(d)
             #expect(r.records.count + r.problems.count > 0)
+            // The dump's path (recorded and replayed renderings) and the hunt's (fields) too.
+            d.withUnsafeBytes { raw in
+                for (i, range) in EVTXFile.chunkRanges(fileSize: raw.count).enumerated() {
+                    let chunk = UnsafeRawBufferPointer(rebasing: raw[range])
+                    _ = EVTXFile.jsonLines(chunk, index: i, fileOffset: range.lowerBound)
+                    _ = EVTXFile.fields(chunk, index: i, fileOffset: range.lowerBound)
+                }
+            }
         }
         // Truncated anywhere, and not EVTX at all.
         for cut in [10, 4100, 4096 + 600, 4096 + 40_000] { _ = EVTXFile.parse(Data(slice.prefix(cut))) }
