@@ -378,11 +378,15 @@ struct BinXMLParser {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static let upperHex = Array("0123456789ABCDEF".utf8)
-
-    /// Appends `value` as `digits` upper-case hex digits.
-    private static func hex(_ value: UInt64, _ digits: Int, into out: inout [UInt8]) {
-        for i in stride(from: digits - 1, through: 0, by: -1) { out.append(upperHex[Int((value >> (UInt64(i) * 4)) & 0xF)]) }
+    /// Appends `value` as `digits` hex digits (at least as many as it needs when `digits` is 0).
+    static func hex(_ value: UInt64, _ digits: Int, upper: Bool = true, into out: inout [UInt8]) {
+        var n = digits
+        if n == 0 { n = max(1, (64 - value.leadingZeroBitCount + 3) / 4) }
+        let letter: UInt8 = upper ? 55 : 87
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            let d = UInt8(truncatingIfNeeded: (value >> (UInt64(i) * 4)) & 0xF)
+            out.append(d < 10 ? 48 + d : letter + d)
+        }
     }
 
     /// Appends `value` in decimal, zero-padded to `width`.
@@ -483,8 +487,4 @@ struct BinXMLParser {
         }
         return s
     }
-}
-
-extension String {
-    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

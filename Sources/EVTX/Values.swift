@@ -121,14 +121,16 @@ extension RecordView {
         case 0x0D: if int(UInt32.self) != 0 { w.raw("true") } else { w.raw("false") }
         case 0x0F: quoted { BinXMLParser.guid(bytes(v), into: &$0.bytes) }
         case 0x10:
-            let s = v.count == 8 ? "0x" + String(int(UInt64.self), radix: 16).leftPadded(16)
-                : "0x" + String(int(UInt32.self), radix: 16).leftPadded(8)
-            quoted { $0.text(s) }
+            quoted { w in
+                w.raw("0x")
+                if v.count == 8 { BinXMLParser.hex(int(UInt64.self), 16, upper: false, into: &w.bytes) }
+                else { BinXMLParser.hex(UInt64(int(UInt32.self)), 8, upper: false, into: &w.bytes) }
+            }
         case 0x11: quoted { BinXMLParser.filetime(int(UInt64.self), into: &$0.bytes) }
         case 0x12: quoted { $0.text(BinXMLParser.systemtime(bytes(v))) }
         case 0x13: quoted { $0.text(BinXMLParser.sid(bytes(v))) }
-        case 0x14: quoted { $0.text("0x" + String(int(UInt32.self), radix: 16)) }
-        case 0x15: quoted { $0.text("0x" + String(int(UInt64.self), radix: 16)) }
+        case 0x14: quoted { $0.raw("0x"); BinXMLParser.hex(UInt64(int(UInt32.self)), 0, upper: false, into: &$0.bytes) }
+        case 0x15: quoted { $0.raw("0x"); BinXMLParser.hex(int(UInt64.self), 0, upper: false, into: &$0.bytes) }
         case RawValue.pooled: quoted { $0.text(pool[Int(v.start)]) }
         case RawValue.instance:
             if !text { JSONRender.object(self, instance: Int(v.start), to: &w) }
