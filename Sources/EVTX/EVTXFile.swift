@@ -234,19 +234,7 @@ enum FieldExtractor {
 
     /// An element's text: its values (array items space-joined) and its children's text, in order.
     static func text(_ p: RecordView, _ e: TElement, _ k: Int) -> String {
-        // Most elements hold one value: read it without walking.
-        if e.children.count == 1 {
-            switch e.children[0] {
-            case .text(let v):
-                return p.string(v, arraySeparator: " ")
-            case .substitution(let i, let optional):
-                let v = p.value(k, i)
-                guard v.type != RawValue.instance else { break }
-                return optional && p.isEmpty(v) ? "" : p.string(v, arraySeparator: " ")
-            case .element, .instance:
-                break
-            }
-        }
+        if let v = p.onlyValue(of: e, k) { return p.string(v, arraySeparator: " ") }
         var out = ""
         p.forEachChild(e.children, k) { child in
             switch child {

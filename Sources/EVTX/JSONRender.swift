@@ -33,19 +33,7 @@ enum JSONRender {
 
     /// How many non-null text children an element has, and the last of them.
     private static func texts(_ p: RecordView, _ e: TElement, _ k: Int) -> (elements: Bool, count: Int, only: RawValue) {
-        // Most elements hold one value: answer without walking.
-        if e.children.count == 1 {
-            switch e.children[0] {
-            case .text(let v):
-                return (false, p.isNull(v) ? 0 : 1, v)
-            case .substitution(let i, let optional):
-                let v = p.value(k, i)
-                guard v.type != RawValue.instance else { break }
-                return (optional && p.isEmpty(v)) || p.isNull(v) ? (false, 0, .null) : (false, 1, v)
-            case .element, .instance:
-                break
-            }
-        }
+        if let v = p.onlyValue(of: e, k) { return (false, p.isNull(v) ? 0 : 1, v) }
         var elements = false
         var count = 0
         var only = RawValue.null

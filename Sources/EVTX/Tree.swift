@@ -34,6 +34,20 @@ extension RecordView {
         }
     }
 
+    /// The one value of an element whose only child is a value (most elements): found without
+    /// walking; `.null` when it is an optional substitution left out. Nil for any other element.
+    func onlyValue(of e: TElement, _ k: Int) -> RawValue? {
+        guard e.children.count == 1 else { return nil }
+        switch e.children[0] {
+        case .text(let v): return v
+        case .substitution(let i, let optional):
+            let v = value(k, i)
+            if v.type == RawValue.instance { return nil }
+            return optional && isEmpty(v) ? .null : v
+        case .element, .instance: return nil
+        }
+    }
+
     /// The top-level elements of an instance (a record's root, a fragment).
     func forEachElement(ofInstance k: Int, _ body: (TElement, Int) -> Void) {
         forEachChild(instances[k].nodes, k) { if case .element(let e, let ek) = $0 { body(e, ek) } }

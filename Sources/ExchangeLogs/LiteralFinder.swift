@@ -1,3 +1,4 @@
+import HuntCore
 import Foundation
 
 /// Finds an ASCII literal in bytes, ignoring ASCII case, the way Sigma compares by default.
@@ -16,7 +17,7 @@ public struct LiteralFinder: Sendable {
         needle = Array(literal.utf8).map(LiteralFinder.fold)
         precondition(!needle.isEmpty, "empty literal")
         var best = 0
-        for i in needle.indices where LiteralFinder.frequency(needle[i]) < LiteralFinder.frequency(needle[best]) {
+        for i in needle.indices where ByteFrequency.of(needle[i]) < ByteFrequency.of(needle[best]) {
             best = i
         }
         anchorIndex = best
@@ -66,26 +67,6 @@ public struct LiteralFinder: Sendable {
         needle.withUnsafeBufferPointer { nb in
             for i in 0..<nb.count where LiteralFinder.fold(base[start + i]) != nb[i] { return false }
             return true
-        }
-    }
-
-    /// A rough count of how often a byte shows up in web and Exchange logs; the rarest byte of a
-    /// literal becomes its anchor. Letters count both cases.
-    static func frequency(_ b: UInt8) -> Int {
-        switch b {
-        case UInt8(ascii: " "), UInt8(ascii: ","): return 100
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return 90
-        case UInt8(ascii: "e"), UInt8(ascii: "t"), UInt8(ascii: "a"), UInt8(ascii: "o"), UInt8(ascii: "i"),
-             UInt8(ascii: "n"), UInt8(ascii: "s"), UInt8(ascii: "r"), UInt8(ascii: "c"): return 85
-        case UInt8(ascii: "a")...UInt8(ascii: "z"):
-            return [UInt8(ascii: "q"), UInt8(ascii: "z"), UInt8(ascii: "j"), UInt8(ascii: "x"), UInt8(ascii: "k")].contains(b) ? 45 : 70
-        case UInt8(ascii: "/"), UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: ":"): return 65
-        case UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: "_"): return 55
-        case UInt8(ascii: "&"), UInt8(ascii: "%"), UInt8(ascii: "+"): return 40
-        case UInt8(ascii: "?"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "\\"), UInt8(ascii: "'"), UInt8(ascii: "\""): return 30
-        case UInt8(ascii: "@"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "!"): return 15
-        case UInt8(ascii: "~"): return 12
-        default: return 5
         }
     }
 }

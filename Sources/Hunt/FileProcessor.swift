@@ -69,6 +69,7 @@ struct FileProcessor {
         func emit(_ line: LogScanner.Line) {
             var event = Event(source: source, timestamp: line.timestamp,
                               location: EvidenceLocation(path: item.path, line: line.number, offset: line.offset), raw: line.raw)
+            event.reserveCapacity(line.fields.count + derivations.count * 2)
             for f in line.fields { event.set(f.name, f.value) }
             for m in derivations { m.derive(&event) }
             if let index {

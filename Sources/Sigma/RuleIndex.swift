@@ -12,7 +12,8 @@ public struct RuleIndex: Sendable {
     private let always: [Int32]
     private let literals: LiteralHits
     private let literalRules: [[Int32]]
-    private let exact: [(key: String, rules: [[UInt8]: [Int32]])]
+    /// Field -> folded value (as a String: hashed in one go, unlike a byte array) -> rules.
+    private let exact: [(key: String, rules: [String: [Int32]])]
     /// Short prefixes and suffixes, checked one by one (rules have few).
     private let affixes: [(key: String, value: [UInt8], suffix: Bool, rules: [Int32])]
 
@@ -24,7 +25,7 @@ public struct RuleIndex: Sendable {
         var always: [Int32] = []
         var literalIDs: [[UInt8]: Int] = [:]
         var literalRules: [[Int32]] = []
-        var exact: [String: [[UInt8]: [Int32]]] = [:]
+        var exact: [String: [String: [Int32]]] = [:]
         var exactOrder: [String] = []
         var affixes: [(key: String, value: [UInt8], suffix: Bool, rules: [Int32])] = []
         for (i, rule) in rules.enumerated() {
@@ -41,7 +42,7 @@ public struct RuleIndex: Sendable {
                 switch pair.kind {
                 case .exact:
                     if exact[pair.key] == nil { exactOrder.append(pair.key) }
-                    exact[pair.key, default: [:]][pair.value, default: []].append(id)
+                    exact[pair.key, default: [:]][String(decoding: pair.value, as: UTF8.self), default: []].append(id)
                 case .prefix, .suffix:
                     affixes.append((pair.key, pair.value, pair.kind == .suffix, [id]))
                 }
@@ -68,7 +69,7 @@ public struct RuleIndex: Sendable {
         }
         for (key, table) in exact {
             guard let value = event.value(lowercased: key) else { continue }
-            if let hit = table[Array(value.utf8).map(Glob.fold)] { out += hit }
+            if let hit = table[Self.folded(value)] { out += hit }
         }
         for a in affixes {
             guard var value = event.value(lowercased: a.key) else { continue }
@@ -88,6 +89,14 @@ public struct RuleIndex: Sendable {
             }
             out.removeLast(out.count - kept)
         }
+    }
+}
+
+extension RuleIndex {
+    /// `value` with ASCII letters lowercased, as matching folds; unchanged (no copy) when it has none.
+    static func folded(_ value: String) -> String {
+        guard value.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return value }
+        return String(decoding: value.utf8.map(Glob.fold), as: UTF8.self)
     }
 }
 
@@ -185,28 +194,35 @@ extension Pattern {
     }
 }
 
-/// Which of many literals occur in a text, in one pass: literals are listed under their first
-/// two ASCII-folded bytes, so each position of the text costs one table lookup.
+/// Which of many literals occur in a text, in one pass: each literal is listed under its rarest
+/// two-byte pair (ASCII-folded), so each position of the text costs one bit test, and only
+/// positions holding some literal's rare pair are compared.
 struct LiteralHits: Sendable {
-    /// One bit per two-byte start, so most positions are ruled out from 8 KiB that stay in cache.
-    private let starts: [UInt64]
+    /// One bit per two-byte pair that anchors some literal: 8 KiB that stay in cache.
+    private let anchors: [UInt64]
     private let heads: [Int32]
     private let literals: [[UInt8]]
+    /// Where each literal's anchor pair sits in it.
+    private let offsets: [Int]
     private let next: [Int32]
 
     init(_ literals: [[UInt8]]) {
         var heads = [Int32](repeating: -1, count: literals.isEmpty ? 0 : 65536)
         var next = [Int32](repeating: -1, count: literals.count)
-        var starts = [UInt64](repeating: 0, count: 1024)
+        var offsets = [Int](repeating: 0, count: literals.count)
+        var anchors = [UInt64](repeating: 0, count: 1024)
         for (i, l) in literals.enumerated() where l.count >= 2 {
-            let slot = Int(l[0]) << 8 | Int(l[1])
+            let j = (0..<(l.count - 1)).min { ByteFrequency.of(l[$0]) + ByteFrequency.of(l[$0 + 1]) < ByteFrequency.of(l[$1]) + ByteFrequency.of(l[$1 + 1]) }!
+            let slot = Int(l[j]) << 8 | Int(l[j + 1])
+            offsets[i] = j
             next[i] = heads[slot]
             heads[slot] = Int32(i)
-            starts[slot >> 6] |= 1 << UInt64(slot & 63)
+            anchors[slot >> 6] |= 1 << UInt64(slot & 63)
         }
-        self.starts = starts
+        self.anchors = anchors
         self.heads = heads
         self.literals = literals
+        self.offsets = offsets
         self.next = next
     }
 
@@ -214,13 +230,17 @@ struct LiteralHits: Sendable {
     func forEachHit(in s: UnsafeBufferPointer<UInt8>, _ body: (Int) -> Void) {
         guard !heads.isEmpty, s.count >= 2 else { return }
         var seen: UInt64 = 0
+        var previous = Glob.fold(s[0])
         for i in 0..<(s.count - 1) {
-            let slot = Int(Glob.fold(s[i])) << 8 | Int(Glob.fold(s[i + 1]))
-            guard starts[slot >> 6] & (1 << UInt64(slot & 63)) != 0 else { continue }
+            let current = Glob.fold(s[i + 1])
+            let slot = Int(previous) << 8 | Int(current)
+            previous = current
+            guard anchors[slot >> 6] & (1 << UInt64(slot & 63)) != 0 else { continue }
             var n = heads[slot]
             while n >= 0 {
                 let l = literals[Int(n)]
-                if s.count - i >= l.count, Self.equal(s, i + 2, l) {
+                let start = i - offsets[Int(n)]
+                if start >= 0, s.count - start >= l.count, Self.equal(s, start, l) {
                     // Report each of the first 64 literals once; the rest as often as found (harmless).
                     if n < 64 { if seen & (1 << UInt64(n)) == 0 { seen |= 1 << UInt64(n); body(Int(n)) } } else { body(Int(n)) }
                 }
@@ -230,11 +250,7 @@ struct LiteralHits: Sendable {
     }
 
     @inline(__always) private static func equal(_ s: UnsafeBufferPointer<UInt8>, _ from: Int, _ l: [UInt8]) -> Bool {
-        var j = 2
-        while j < l.count {
-            if Glob.fold(s[from + j - 2]) != l[j] { return false }
-            j += 1
-        }
+        for j in 0..<l.count where Glob.fold(s[from + j]) != l[j] { return false }
         return true
     }
 }
