@@ -184,15 +184,20 @@ func event(_ fields: [String: String], raw: String? = nil) -> Event {
         #expect(r.sentence(for: e, extracted: x).hasPrefix("wrote C:\\x{y}.aspx temporary file"))
     }
 
-    /// The prefilter is sound: whenever a rule matches an event, the event's raw text contains
-    /// one of the rule's literals. Checked on random events built from the rules' own words.
-    @Test func prefilterLiteralsAreSound() throws {
-        let rules = [
+    /// Rules whose literals the prefilter and the rule index rely on: a negation, quotes, `|all`, keywords.
+    static func literalRules() throws -> [SigmaRule] {
+        [
             try rule("ssrf:\n  AnchorMailbox: 'ServerInfo~*/*'\nprobe:\n  AnchorMailbox|startswith: 'ServerInfo~localhost'\ncondition: ssrf and not probe"),
             try rule("a:\n  F|contains:\n    - abc\n    - 'x\"yz'\nb:\n  G: q*r\ncondition: a or b"),
             try rule("a:\n  F|contains|all:\n    - abc\n    - def\ncondition: a"),
             try rule("kw:\n  - evil\n  - worse\ncondition: kw"),
         ]
+    }
+
+    /// The prefilter is sound: whenever a rule matches an event, the event's raw text contains
+    /// one of the rule's literals. Checked on random events built from the rules' own words.
+    @Test func prefilterLiteralsAreSound() throws {
+        let rules = try Self.literalRules()
         let words = ["ServerInfo~", "localhost", "/", "a", "abc", "x\"yz", "def", "q", "r", "evil", "worse", "zz", ""]
         var rng = SystemRandomNumberGenerator()
         var matched = 0
@@ -216,11 +221,7 @@ func event(_ fields: [String: String], raw: String? = nil) -> Event {
     /// The rule index may skip a rule only when the rule cannot match: over random events, every
     /// matching rule is among the candidates, and the gates do skip rules.
     @Test func ruleIndexNeverSkipsAMatch() throws {
-        let rules = [
-            try rule("ssrf:\n  AnchorMailbox: 'ServerInfo~*/*'\nprobe:\n  AnchorMailbox|startswith: 'ServerInfo~localhost'\ncondition: ssrf and not probe"),
-            try rule("a:\n  F|contains:\n    - abc\n    - 'x\"yz'\nb:\n  G: q*r\ncondition: a or b"),
-            try rule("a:\n  F|contains|all:\n    - abc\n    - def\ncondition: a"),
-            try rule("kw:\n  - evil\n  - worse\ncondition: kw"),
+        let rules = try Self.literalRules() + [
             // Exact short values gate through the field index, long ones through literals.
             try rule("a:\n  G:\n    - q\n    - ''\n    - 'EVIL'\n    - abcdef*\ncondition: a"),
             try rule("a:\n  - F: r\n  - G|endswith: worse\ncondition: a"),
