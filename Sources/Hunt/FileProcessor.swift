@@ -72,12 +72,7 @@ struct FileProcessor {
             event.reserveCapacity(line.fields.count + derivations.count * 2)
             for f in line.fields { event.set(f.name, f.value) }
             for m in derivations { m.derive(&event) }
-            if let index {
-                index.candidates(text: line.raw, event: event, into: &candidates)
-                for i in candidates where index.rules[Int(i)].matches(event) {
-                    findings.append(Self.finding(index.rules[Int(i)], event))
-                }
-            }
+            index?.forEachMatch(text: line.raw, event: event, scratch: &candidates) { findings.append(Self.finding($0, event)) }
             for field in ipFields {
                 guard let value = event.value(field) else { continue }
                 for address in value.split(whereSeparator: { $0 == " " || $0 == "," }) {
@@ -272,12 +267,11 @@ struct FileProcessor {
             // Every value of the event, for the rules' literal gates.
             let text = r.fields.text + "\u{1}" + r.fields.fields.map(\.value).joined(separator: "\u{1}") + "\u{1}\(r.id)"
             for source in sources {
-                let rules = indexBySource[source] ?? detectors.index(for: source)
-                indexBySource[source] = rules
+                let index = indexBySource[source] ?? detectors.index(for: source)
+                indexBySource[source] = index
                 var e = event
                 e.source = source
-                rules.candidates(text: text, event: e, into: &candidates)
-                for i in candidates where rules.rules[Int(i)].matches(e) { y.findings.append(Self.finding(rules.rules[Int(i)], e)) }
+                index.forEachMatch(text: text, event: e, scratch: &candidates) { y.findings.append(Self.finding($0, e)) }
             }
         }
         return y

@@ -58,6 +58,13 @@ public struct RuleIndex: Sendable {
         gateCounts = (rules.count - always.count, always.count)
     }
 
+    /// Calls `body` with each rule that matches the event, in rule order: the rules that pass
+    /// their gate, matched in full. `scratch` is reused between calls to spare allocations.
+    public func forEachMatch(text: String, event: Event, scratch: inout [Int32], _ body: (SigmaRule) -> Void) {
+        candidates(text: text, event: event, into: &scratch)
+        for i in scratch where rules[Int(i)].matches(event) { body(rules[Int(i)]) }
+    }
+
     /// The rules that pass their gate, in rule order. `text` must contain every field value of the
     /// event as it appears in the source (the raw line, or all values of a Windows event).
     public func candidates(text: String, event: Event, into out: inout [Int32]) {

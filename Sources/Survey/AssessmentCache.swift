@@ -3,7 +3,7 @@ import NIOConcurrencyHelpers
 
 /// A fleet repeats a few dozen builds thousands of times: assess each once.
 final class AssessmentCache: Sendable {
-    private let knowledge: BuildKnowledge
+    let knowledge: BuildKnowledge
     private let exactCache = NIOLockedValueBox<[ExchangeBuild: BuildAssessment]>([:])
     private let cuCache = NIOLockedValueBox<[CULevel: BuildAssessment]>([:])
     /// Hostile servers can invent any number of builds; past this many, stop remembering.

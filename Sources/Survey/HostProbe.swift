@@ -9,12 +9,12 @@ struct HostProbe {
     /// What every probe of one survey shares, owned by the `Surveyor`.
     struct Context: Sendable {
         var config: SurveyConfiguration
-        var knowledge: BuildKnowledge
         var shellPaths: ShellPaths
         var group: any EventLoopGroup
         var tls: NIOSSLContext
         var limiter: RateLimiter
         var assessments: AssessmentCache
+        var knowledge: BuildKnowledge { assessments.knowledge }
     }
 
     let target: SurveyTarget

@@ -16,7 +16,7 @@ public final class Surveyor: Sendable {
         var tlsConfig = TLSConfiguration.makeClientConfiguration()
         // Surveys meet self-signed and expired certificates everywhere; identity is not what is measured.
         if !config.verifyTLS { tlsConfig.certificateVerification = .none }
-        context = HostProbe.Context(config: config, knowledge: knowledge, shellPaths: shellPaths, group: group,
+        context = HostProbe.Context(config: config, shellPaths: shellPaths, group: group,
                                     tls: try NIOSSLContext(configuration: tlsConfig), limiter: RateLimiter(perSecond: config.rate),
                                     assessments: AssessmentCache(knowledge))
     }

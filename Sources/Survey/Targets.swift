@@ -240,6 +240,8 @@ public enum IPv4Address {
         return parts == 4 ? value : nil
     }
     public static func format(_ v: UInt32) -> String { "\(v >> 24).\(v >> 16 & 255).\(v >> 8 & 255).\(v & 255)" }
+    /// Inside 127.0.0.0/8.
+    public static func isLoopback(_ v: UInt32) -> Bool { v >> 24 == 127 }
 }
 
 /// 128 bits as two halves, for ranges and ordering.

@@ -59,7 +59,7 @@ struct ExchangeEmulator: ParsableCommand {
         } else {
             throw ValidationError("give --fleet FILE or --generate N")
         }
-        for s in servers where (IPv4Address.parse(s.ip).map { $0 >> 24 == 127 } ?? false) == false && s.ip != "::1" {
+        for s in servers where !(IPv4Address.parse(s.ip).map(IPv4Address.isLoopback) ?? (s.ip == "::1")) {
             throw ValidationError("\(s.ip) is not a 127.0.0.0/8 address or ::1: the emulator listens on loopback only")
         }
         raiseOpenFileLimit()

@@ -60,7 +60,7 @@ enum Fleet {
                       "/aspnet_client/discover.aspx", "/owa/auth/OutlookEN.aspx"]
         return try (0..<count).map { i in
             let (ip, overflow) = start.addingReportingOverflow(UInt32(i))
-            guard !overflow, ip >> 24 == 127 else { throw EmulatorError("fleet leaves 127.0.0.0/8 at host \(i)") }
+            guard !overflow, IPv4Address.isLoopback(ip) else { throw EmulatorError("fleet leaves 127.0.0.0/8 at host \(i)") }
             var s = ServerSpec(ip: IPv4Address.format(ip))
             if rng.next() % 20 == 0 {
                 s.behavior = "iis"
