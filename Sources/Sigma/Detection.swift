@@ -26,19 +26,6 @@ indirect enum Selection: Sendable {
         case .keywords: return []
         }
     }
-
-    /// Literals of which every matching event contains at least one (lowercased); nil if unknown.
-    var literals: Set<String>? {
-        switch self {
-        case .fields(let tests):
-            return Prefilter.best(tests.map(\.literals))
-        case .anyOf(let list):
-            return Prefilter.union(list.map(\.literals))
-        case .keywords(let patterns, let all):
-            let sets = patterns.map(\.requiredLiterals)
-            return all ? Prefilter.best(sets) : Prefilter.union(sets)
-        }
-    }
 }
 
 /// `field|modifiers: values`. A class: rules hold thousands of these and every event walks them;
@@ -73,11 +60,6 @@ final class FieldTest: Sendable {
         }
         return requireAll ? patterns.allSatisfy(test) : patterns.contains(where: test)
     }
-
-    var literals: Set<String>? {
-        let sets = patterns.map(\.requiredLiterals)
-        return requireAll ? Prefilter.best(sets) : Prefilter.union(sets)
-    }
 }
 
 /// The boolean structure of `condition`, with `1 of`/`all of` already expanded.
@@ -107,37 +89,5 @@ indirect enum Condition: Sendable {
         case .or(let c): return c.contains { $0.evaluate(selections, event) }
         case .not(let c): return !c.evaluate(selections, event)
         }
-    }
-
-    func literals(_ selections: [Selection]) -> Set<String>? {
-        switch self {
-        case .ref: return nil
-        case .index(let i): return selections[i].literals
-        case .and(let c): return Prefilter.best(c.map { $0.literals(selections) })
-        case .or(let c): return Prefilter.union(c.map { $0.literals(selections) })
-        case .not: return nil
-        }
-    }
-}
-
-/// Combining literal requirements: under AND any one child's requirement is enough, so take the
-/// most selective; under OR every child must have one, and their union is required.
-enum Prefilter {
-    static func best(_ sets: [Set<String>?]) -> Set<String>? {
-        sets.compactMap { $0 }.filter { !$0.isEmpty }.max { score($0) < score($1) }
-    }
-
-    static func union(_ sets: [Set<String>?]) -> Set<String>? {
-        var out = Set<String>()
-        for s in sets {
-            guard let s else { return nil }
-            out.formUnion(s)
-        }
-        return out.isEmpty ? nil : out
-    }
-
-    /// Prefer sets whose shortest literal is long (fewer false candidates), then fewer literals.
-    private static func score(_ s: Set<String>) -> Int {
-        (s.map(\.count).min() ?? 0) * 16 - s.count
     }
 }

@@ -60,7 +60,13 @@ indirect enum Pattern: Sendable {
     var requiredLiterals: Set<String>? {
         switch self {
         case .glob(let g): return g.longestLiteral.map { [$0] }
-        case .any(let list): return Prefilter.union(list.map(\.requiredLiterals))
+        case .any(let list):
+            var out = Set<String>()
+            for p in list {
+                guard let l = p.requiredLiterals else { return nil }
+                out.formUnion(l)
+            }
+            return out.isEmpty ? nil : out
         case .containsAny(let m): return m.literalsForPrefilter
         default: return nil
         }

@@ -120,8 +120,17 @@ struct Gate {
         var kind: Kind = .exact
     }
 
-    /// Literals shorter than this occur in most texts: they make no gate.
-    static let minimumLiteral = 3
+    /// What a gate may be made of. The rule index wants literals long enough to be selective and
+    /// field values; the log scanner, which looks at raw lines before any field is split, wants
+    /// literals only.
+    struct Policy {
+        var minimumLiteral: Int
+        var fieldValues: Bool
+
+        /// Literals shorter than three bytes occur in most texts: they make no gate in the index.
+        static let index = Policy(minimumLiteral: 3, fieldValues: true)
+        static let rawText = Policy(minimumLiteral: 1, fieldValues: false)
+    }
 
     /// Either part holds: both gates' alternatives.
     func union(_ other: Gate) -> Gate { Gate(literals: literals.union(other.literals), exact: exact.union(other.exact)) }
@@ -129,6 +138,7 @@ struct Gate {
     /// Fewer alternatives with longer literals let fewer events through.
     var cost: Int { literals.count + exact.count + literals.reduce(0) { $0 + max(0, 8 - $1.count) } }
 
+    /// Under OR every child needs a gate, and any of theirs lets an event through.
     static func union(_ gates: [Gate?]) -> Gate? {
         var out = Gate()
         for g in gates {
@@ -138,53 +148,55 @@ struct Gate {
         return out
     }
 
+    /// Under AND any child's gate will do: the most selective.
     static func best(_ gates: [Gate?]) -> Gate? { gates.compactMap { $0 }.min { $0.cost < $1.cost } }
 
-    static func literals(_ set: Set<String>?) -> Gate? {
-        guard let set, !set.isEmpty, set.allSatisfy({ $0.utf8.count >= minimumLiteral }) else { return nil }
+    static func literals(_ set: Set<String>?, _ policy: Policy) -> Gate? {
+        guard let set, !set.isEmpty, set.allSatisfy({ $0.utf8.count >= policy.minimumLiteral }) else { return nil }
         return Gate(literals: Set(set.map { Array($0.utf8).map(Glob.fold) }))
     }
 }
 
 extension Condition {
-    func gate(_ selections: [Selection]) -> Gate? {
+    func gate(_ selections: [Selection], _ policy: Policy = .index) -> Gate? {
         switch self {
-        case .index(let i): return selections[i].gate
-        case .and(let children): return Gate.best(children.map { $0.gate(selections) })
-        case .or(let children): return Gate.union(children.map { $0.gate(selections) })
+        case .index(let i): return selections[i].gate(policy)
+        case .and(let children): return Gate.best(children.map { $0.gate(selections, policy) })
+        case .or(let children): return Gate.union(children.map { $0.gate(selections, policy) })
         case .ref, .not: return nil
         }
     }
+
+    typealias Policy = Gate.Policy
 }
 
 extension Selection {
-    var gate: Gate? {
+    func gate(_ policy: Gate.Policy) -> Gate? {
         switch self {
-        case .fields(let tests): return Gate.best(tests.map(\.gate))
-        case .anyOf(let list): return Gate.union(list.map(\.gate))
+        case .fields(let tests): return Gate.best(tests.map { $0.gate(policy) })
+        case .anyOf(let list): return Gate.union(list.map { $0.gate(policy) })
         case .keywords(let patterns, let all):
-            let gates = patterns.map { Gate.literals($0.requiredLiterals) }
+            let gates = patterns.map { Gate.literals($0.requiredLiterals, policy) }
             return all ? Gate.best(gates) : Gate.union(gates)
         }
     }
 }
 
 extension FieldTest {
-    var gate: Gate? {
-        guard let key else { return Gate.best(patterns.map { Gate.literals($0.requiredLiterals) }) }
-        let gates = patterns.map { $0.gate(key) }
+    func gate(_ policy: Gate.Policy) -> Gate? {
+        let gates = patterns.map { p in key.flatMap { policy.fieldValues ? p.gate($0, policy) : nil } ?? Gate.literals(p.requiredLiterals, policy) }
         return requireAll ? Gate.best(gates) : Gate.union(gates)
     }
 }
 
 extension Pattern {
     /// An exact value is its own gate whatever its length; anything else needs its literals.
-    func gate(_ key: String) -> Gate? {
+    func gate(_ key: String, _ policy: Gate.Policy) -> Gate? {
         switch self {
         case .glob(let g):
             if g.tokens.isEmpty { return Gate(exact: [.init(key: key, value: [])]) }
             if g.tokens.count == 1, case .literal(let l) = g.tokens[0] { return Gate(exact: [.init(key: key, value: l.map(Glob.fold))]) }
-            if let literals = Gate.literals(requiredLiterals) { return literals }
+            if let literals = Gate.literals(requiredLiterals, policy) { return literals }
             // Too short for a literal, but a prefix or suffix of one field is still a gate.
             if g.tokens.count == 2, case .literal(let l) = g.tokens[0], g.tokens[1] == .star {
                 return Gate(exact: [.init(key: key, value: l.map(Glob.fold), kind: .prefix)])
@@ -194,9 +206,9 @@ extension Pattern {
             }
             return nil
         case .any(let list):
-            return Gate.union(list.map { $0.gate(key) })
+            return Gate.union(list.map { $0.gate(key, policy) })
         default:
-            return Gate.literals(requiredLiterals)
+            return Gate.literals(requiredLiterals, policy)
         }
     }
 }

@@ -89,7 +89,9 @@ public final class SigmaRule: Sendable {
 
     /// Literals of which every event this rule matches contains at least one (lowercased), or
     /// nil when the rule could match events without any fixed text (negations, regexes).
-    public var literals: Set<String>? { condition.literals(selectionList) }
+    public var literals: Set<String>? {
+        condition.gate(selectionList, .rawText).map { Set($0.literals.map { String(decoding: $0, as: UTF8.self) }) }
+    }
 
     public func matches(_ event: Event) -> Bool { condition.evaluate(selectionList, event) }
 
