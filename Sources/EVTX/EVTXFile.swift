@@ -62,7 +62,7 @@ public enum EVTXFile {
             w.raw("{\"event_record_id\":")
             w.decimal(id)
             w.raw(",\"timestamp\":\"")
-            BinXMLParser.filetime(written, into: &w.bytes)
+            w.write(max: ValueFormat.maxBytes) { ValueFormat.filetime(written, to: $0) }
             w.quote()
             w.raw(",\"data\":")
             RenderProgram.render(record, root: root, cache: &programs, to: &w)

@@ -262,54 +262,67 @@ struct JSONWriter {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
-    /// UTF-16LE from the chunk as UTF-8 (escaped if this writer escapes), in one pass.
+    /// Bytes from `fill`, which writes at most `max` of them and returns how many it wrote.
+    @inline(__always) mutating func write(max: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Swift.max(max, 1)) { b in
+            let n = fill(b.baseAddress!)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: b[..<n]))
+        }
+    }
+
+    /// UTF-16LE from the chunk as UTF-8 (escaped if this writer escapes), in one pass through a
+    /// stack buffer: most of any event log is ASCII, one store per unit.
     mutating func utf16(_ r: UnsafeRawBufferPointer) {
         let n = r.count / 2
-        var i = 0
-        while i < n {
-            let u = UInt32(r.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
-            if u < 0x80 && !needsEscape(UInt8(u)) {
-                // Plain ASCII (most of any event log) goes in bulk, not byte by byte.
-                var end = i + 1
-                while end < n {
-                    let v = r.loadUnaligned(fromByteOffset: end * 2, as: UInt16.self).littleEndian
-                    if v >= 0x80 || needsEscape(UInt8(v)) { break }
-                    end += 1
+        let block = 1024
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: block) { buffer in
+            let out = buffer.baseAddress!
+            var o = 0
+            var i = 0
+            while i < n {
+                // Room for the longest a unit can become (\u00XX); flush before.
+                if o > block - 6 {
+                    bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: o))
+                    o = 0
                 }
-                appendASCII(r, i, end)
-                i = end
-                continue
-            }
-            i += 1
-            if u < 0x80 {
-                escapeASCII(UInt8(u))
-                continue
-            }
-            var scalar = u
-            if (0xD800..<0xDC00).contains(u), i < n {
-                let low = UInt32(r.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
-                if (0xDC00..<0xE000).contains(low) {
-                    scalar = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00)
-                    i += 1
-                } else {
+                let u = UInt32(r.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+                i += 1
+                if u < 0x80 {
+                    let b = UInt8(u)
+                    if !needsEscape(b) { out[o] = b; o += 1; continue }
+                    o += Self.escape(b, to: out + o)
+                    continue
+                }
+                var scalar = u
+                if (0xD800..<0xDC00).contains(u), i < n {
+                    let low = UInt32(r.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+                    if (0xDC00..<0xE000).contains(low) {
+                        scalar = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00)
+                        i += 1
+                    } else {
+                        scalar = 0xFFFD
+                    }
+                } else if (0xD800..<0xE000).contains(u) {
                     scalar = 0xFFFD
                 }
-            } else if (0xD800..<0xE000).contains(u) {
-                scalar = 0xFFFD
+                if scalar < 0x800 {
+                    out[o] = UInt8(0xC0 | (scalar >> 6))
+                    out[o + 1] = UInt8(0x80 | (scalar & 0x3F))
+                    o += 2
+                } else if scalar < 0x10000 {
+                    out[o] = UInt8(0xE0 | (scalar >> 12))
+                    out[o + 1] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
+                    out[o + 2] = UInt8(0x80 | (scalar & 0x3F))
+                    o += 3
+                } else {
+                    out[o] = UInt8(0xF0 | (scalar >> 18))
+                    out[o + 1] = UInt8(0x80 | ((scalar >> 12) & 0x3F))
+                    out[o + 2] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
+                    out[o + 3] = UInt8(0x80 | (scalar & 0x3F))
+                    o += 4
+                }
             }
-            if scalar < 0x800 {
-                bytes.append(UInt8(0xC0 | (scalar >> 6)))
-                bytes.append(UInt8(0x80 | (scalar & 0x3F)))
-            } else if scalar < 0x10000 {
-                bytes.append(UInt8(0xE0 | (scalar >> 12)))
-                bytes.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
-                bytes.append(UInt8(0x80 | (scalar & 0x3F)))
-            } else {
-                bytes.append(UInt8(0xF0 | (scalar >> 18)))
-                bytes.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
-                bytes.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
-                bytes.append(UInt8(0x80 | (scalar & 0x3F)))
-            }
+            bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: o))
         }
     }
 
@@ -317,33 +330,26 @@ struct JSONWriter {
         escaping && (b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\"))
     }
 
-    /// UTF-16 units `from..<to` of `r`, all ASCII, narrowed to bytes through a stack buffer.
-    private mutating func appendASCII(_ r: UnsafeRawBufferPointer, _ from: Int, _ to: Int) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer in
-            var i = from
-            while i < to {
-                let k = min(128, to - i)
-                for j in 0..<k { buffer[j] = UInt8(truncatingIfNeeded: r.loadUnaligned(fromByteOffset: (i + j) * 2, as: UInt16.self).littleEndian) }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<k]))
-                i += k
-            }
+    /// The JSON escape of an ASCII byte that needs one (at most 6 bytes).
+    @inline(__always) private static func escape(_ b: UInt8, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        p[0] = UInt8(ascii: "\\")
+        switch b {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): p[1] = b
+        case 0x0A: p[1] = UInt8(ascii: "n")
+        case 0x0D: p[1] = UInt8(ascii: "r")
+        case 0x09: p[1] = UInt8(ascii: "t")
+        case 0x08: p[1] = UInt8(ascii: "b")
+        case 0x0C: p[1] = UInt8(ascii: "f")
+        default:
+            p[1] = UInt8(ascii: "u"); p[2] = 48; p[3] = 48
+            p[4] = hex[Int(b >> 4)]
+            p[5] = hex[Int(b & 0xF)]
+            return 6
         }
+        return 2
     }
 
     @inline(__always) private mutating func escapeASCII(_ b: UInt8) {
-        switch b {
-        case UInt8(ascii: "\""): raw("\\\"")
-        case UInt8(ascii: "\\"): raw("\\\\")
-        case 0x0A: raw("\\n")
-        case 0x0D: raw("\\r")
-        case 0x09: raw("\\t")
-        case 0x08: raw("\\b")
-        case 0x0C: raw("\\f")
-        case 0..<0x20:
-            raw("\\u00")
-            bytes.append(Self.hex[Int(b >> 4)])
-            bytes.append(Self.hex[Int(b & 0xF)])
-        default: bytes.append(b)
-        }
+        write(max: 6) { Self.escape(b, to: $0) }
     }
 }

@@ -119,24 +119,38 @@ extension RecordView {
         case 0x0B: w.text(BinXMLParser.number(Double(Float(bitPattern: int(UInt32.self)))))
         case 0x0C: w.text(BinXMLParser.number(Double(bitPattern: int(UInt64.self))))
         case 0x0D: if int(UInt32.self) != 0 { w.raw("true") } else { w.raw("false") }
-        case 0x0F: quoted { BinXMLParser.guid(bytes(v), into: &$0.bytes) }
+        case 0x0F: quoted { $0.write(max: 36) { ValueFormat.guid(bytes(v), to: $0) } }
         case 0x10:
-            quoted { w in
-                w.raw("0x")
-                if v.count == 8 { BinXMLParser.hex(int(UInt64.self), 16, upper: false, into: &w.bytes) }
-                else { BinXMLParser.hex(UInt64(int(UInt32.self)), 8, upper: false, into: &w.bytes) }
-            }
-        case 0x11: quoted { BinXMLParser.filetime(int(UInt64.self), into: &$0.bytes) }
-        case 0x12: quoted { $0.text(BinXMLParser.systemtime(bytes(v))) }
-        case 0x13: quoted { $0.text(BinXMLParser.sid(bytes(v))) }
-        case 0x14: quoted { $0.raw("0x"); BinXMLParser.hex(UInt64(int(UInt32.self)), 0, upper: false, into: &$0.bytes) }
-        case 0x15: quoted { $0.raw("0x"); BinXMLParser.hex(int(UInt64.self), 0, upper: false, into: &$0.bytes) }
+            let wide = v.count == 8
+            let value = wide ? int(UInt64.self) : UInt64(int(UInt32.self))
+            quoted { $0.write(max: 18) { p in Self.prefixed(p) { ValueFormat.hex(value, wide ? 16 : 8, upper: false, to: $0) } } }
+        case 0x11: quoted { $0.write(max: ValueFormat.maxBytes) { ValueFormat.filetime(int(UInt64.self), to: $0) } }
+        case 0x12: quoted { $0.write(max: ValueFormat.maxBytes) { ValueFormat.systemtime(bytes(v), to: $0) } }
+        case 0x13: quoted { $0.write(max: ValueFormat.sidBytes(bytes(v))) { ValueFormat.sid(bytes(v), to: $0) } }
+        case 0x14:
+            let value = UInt64(int(UInt32.self))
+            quoted { $0.write(max: 18) { p in Self.prefixed(p) { ValueFormat.hex(value, 0, upper: false, to: $0) } } }
+        case 0x15:
+            let value = int(UInt64.self)
+            quoted { $0.write(max: 18) { p in Self.prefixed(p) { ValueFormat.hex(value, 0, upper: false, to: $0) } } }
         case RawValue.pooled: quoted { $0.text(pool[Int(v.start)]) }
         case RawValue.instance:
             if !text { JSONRender.object(self, instance: Int(v.start), to: &w) }
         default:
             guard isArray(v) else {
-                quoted { $0.text(BinXMLParser.hexString(bytes(v))) }
+                let raw = bytes(v)
+                quoted { w in
+                    // Upper-case hex of every byte, a block at a time (binary values can be long).
+                    var at = 0
+                    while at < raw.count {
+                        let end = min(raw.count, at + 512)
+                        w.write(max: 1024) { p in
+                            for i in at..<end { _ = ValueFormat.hex(UInt64(raw[i]), 2, to: p + 2 * (i - at)) }
+                            return 2 * (end - at)
+                        }
+                        at = end
+                    }
+                }
                 return
             }
             if !text { w.byte(UInt8(ascii: "[")) }
@@ -148,6 +162,12 @@ extension RecordView {
             }
             if !text { w.byte(UInt8(ascii: "]")) }
         }
+    }
+
+    /// `0x` and what `hex` writes after it.
+    @inline(__always) private static func prefixed(_ p: UnsafeMutablePointer<UInt8>, _ hex: (UnsafeMutablePointer<UInt8>) -> Int) -> Int {
+        p[0] = UInt8(ascii: "0"); p[1] = UInt8(ascii: "x")
+        return 2 + hex(p + 2)
     }
 
     /// The value's text as a String (for matching): arrays joined with `separator`.

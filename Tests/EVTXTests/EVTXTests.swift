@@ -126,11 +126,11 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
 
     /// Random corruption of a real file never crashes or hangs the parser.
     @Test func filetimeExtremesDoNotOverflow() {
-        #expect(BinXMLParser.filetime(0) == "1601-01-01T00:00:00.000000Z")
-        #expect(BinXMLParser.filetime(116_444_736_000_000_000) == "1970-01-01T00:00:00.000000Z")
-        #expect(BinXMLParser.filetime(132_587_928_000_000_010) == "2021-02-26T06:00:00.000001Z")
-        #expect(!BinXMLParser.filetime(UInt64.max).isEmpty)
-        #expect(!BinXMLParser.filetime(1 << 63).isEmpty)
+        #expect(ValueFormat.filetime(0) == "1601-01-01T00:00:00.000000Z")
+        #expect(ValueFormat.filetime(116_444_736_000_000_000) == "1970-01-01T00:00:00.000000Z")
+        #expect(ValueFormat.filetime(132_587_928_000_000_010) == "2021-02-26T06:00:00.000001Z")
+        #expect(!ValueFormat.filetime(UInt64.max).isEmpty)
+        #expect(!ValueFormat.filetime(1 << 63).isEmpty)
     }
 
     @Test func corruptedBytesAreProblemsNotCrashes() throws {
@@ -167,9 +167,9 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
     }
 
     @Test func valueFormatting() {
-        #expect(BinXMLParser.filetime(131_124_751_716_816_408) == "2016-07-08T18:12:51.681640Z")
+        #expect(ValueFormat.filetime(131_124_751_716_816_408) == "2016-07-08T18:12:51.681640Z")
         let sid: [UInt8] = [1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 33, 2, 0, 0]
-        sid.withUnsafeBytes { #expect(BinXMLParser.sid($0) == "S-1-5-32-545") }
+        sid.withUnsafeBytes { #expect(ValueFormat.sid($0) == "S-1-5-32-545") }
         #expect(JSONRender.quote("a\"b\\c\n\u{01}") == "\"a\\\"b\\\\c\\n\\u0001\"")
     }
 }
