@@ -15,12 +15,13 @@ struct RawValue {
     static let null = RawValue(type: 0, start: 0, count: 0)
     /// A nested BinXML fragment (type 0x21), already parsed into an instance.
     static let instance: UInt8 = 0xF0
-    /// Text made while parsing (character and entity references).
+    /// Text made while parsing (template text, character and entity references): `EVTXCache.pool`.
     static let pooled: UInt8 = 0xF1
 }
 
-/// A template definition's tree (or a record's own content), with substitution slots. Parsed
-/// once per chunk and shared by every record that instantiates it.
+/// A template definition's tree (or a record's own content), with substitution slots. A
+/// template's tree is shared by every record that instantiates it, in every chunk: it holds no
+/// chunk offsets (names are `EVTXCache` names, text is pooled).
 enum TNode {
     case element(TElement)
     case text(RawValue)
@@ -41,11 +42,11 @@ struct Instance {
     let nodes: [TNode]
     let base: Int
     let count: Int
-    /// The template's offset in the chunk; -1 for a record's or a fragment's own content.
+    /// The template's number in the `EVTXCache`; -1 for a record's or a fragment's own content.
     var template: Int = -1
 }
 
-/// An element or attribute name, decoded once per chunk, with its JSON key bytes ready.
+/// An element or attribute name, decoded once per worker, with its JSON key bytes ready.
 struct Name {
     let text: String
     /// `"text"`, escaped.
@@ -78,26 +79,114 @@ final class RecordView {
     }
 }
 
+/// What stays the same from one chunk to the next: names, template trees and recorded
+/// renderings. The format scopes templates and names to a chunk, but a log's chunks use the same
+/// few dozen templates over and over; a template is known again by its structure (its tokens,
+/// with names and text resolved), never by where it sits. Not thread-safe: each worker owns one.
+public final class EVTXCache: @unchecked Sendable {
+    private(set) var names: [Name] = []
+    private var nameIDs: [TemplateKey<UInt8>: Int] = [:]
+    private(set) var pool: [String] = []
+    private var poolIDs: [String: Int] = [:]
+    private var textIDs: [TemplateKey<UInt8>: Int] = [:]
+    private(set) var templates: [[TNode]] = []
+    private var templateIDs: [TemplateKey<Int32>: Int] = [:]
+    /// Recorded renderings by record shape (`RenderProgram`).
+    var programs: [TemplateKey<Int>: RenderProgram] = [:]
+
+    public init() {}
+
+    /// Hostile input could fill the tables with one-off names and templates: they are emptied
+    /// between chunks once any grows past its bound (within a chunk, its size bounds them).
+    func startChunk() {
+        guard names.count > 16_384 || pool.count > 16_384 || templates.count > 4096 || programs.count > 4096 else { return }
+        names = []; nameIDs = [:]; pool = []; poolIDs = [:]; textIDs = [:]; templates = []; templateIDs = [:]; programs = [:]
+    }
+
+    /// The name whose UTF-16 bytes these are.
+    func name(_ utf16: UnsafeRawBufferPointer) -> Int {
+        let key = TemplateKey(utf16)
+        if let id = nameIDs[key] { return id }
+        let text = BinXMLParser.utf16(utf16, trimNUL: false)
+        var w = JSONWriter()
+        w.string(text)
+        names.append(Name(text: text, json: w.bytes, isData: text == "Data", isName: text == "Name"))
+        nameIDs[key] = names.count - 1
+        return names.count - 1
+    }
+
+    func pooled(_ s: String) -> Int {
+        if let id = poolIDs[s] { return id }
+        pool.append(s)
+        poolIDs[s] = pool.count - 1
+        return pool.count - 1
+    }
+
+    /// Template text (UTF-16 bytes) in the pool, decoded the first time it is seen.
+    func text(_ utf16: UnsafeRawBufferPointer) -> Int {
+        let key = TemplateKey(utf16)
+        if let id = textIDs[key] { return id }
+        let id = pooled(BinXMLParser.utf16(utf16, trimNUL: false))
+        textIDs[key] = id
+        return id
+    }
+
+    /// The number of the template with this structure; `build` makes its tree if it is new.
+    func template(_ key: TemplateKey<Int32>, build: () throws(EVTXError) -> [TNode]) throws(EVTXError) -> Int {
+        if let id = templateIDs[key] { return id }
+        templates.append(try build())
+        templateIDs[key] = templates.count - 1
+        return templates.count - 1
+    }
+}
+
+/// An array as a dictionary key, hashed as one run of bytes (an array's own hashing feeds the
+/// hasher element by element).
+struct TemplateKey<Element: FixedWidthInteger>: Hashable {
+    var words: [Element]
+
+    init(words: [Element]) { self.words = words }
+
+    init(_ bytes: UnsafeRawBufferPointer) where Element == UInt8 {
+        words = bytes.withMemoryRebound(to: UInt8.self) { Array($0) }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        words.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+}
+
 /// Parses BinXML inside one chunk. Names and template definitions are referenced by their offset
-/// in the chunk and parsed once for the chunk's lifetime; a record is a list of instances whose
-/// values point into the chunk. Nothing per record is built as a tree: renderers walk the shared
-/// templates and read the record's values where they lie.
+/// in the chunk and resolved once per chunk (to the cache's); a record is a list of instances
+/// whose values point into the chunk. Nothing per record is built as a tree: renderers walk the
+/// shared templates and read the record's values where they lie.
 struct BinXMLParser {
     let chunk: UnsafeRawBufferPointer
-    private(set) var names: [Name] = []
+    let cache: EVTXCache
     private var nameIndex: [Int: Int] = [:]
-    private var templates: [Int: [TNode]] = [:]
-    private(set) var pool: [String] = []
+    /// Template definition offset in the chunk to the cache's template number.
+    private var templates: [Int: Int] = [:]
+    /// While a template definition is parsed: its structure, the key the cache knows it by.
+    private var key: [Int32]?
+    /// False while a template definition is read for its key only (no tree is built).
+    private var building = true
     /// The current record's substitution values and instances (reset per record).
     private(set) var values: [RawValue] = []
     private(set) var instances: [Instance] = []
     /// Depth guard: nested BinXML values can recurse; hostile files must not overflow the stack.
     private var depth = 0
 
-    init(chunk: UnsafeRawBufferPointer) {
+    init(chunk: UnsafeRawBufferPointer, cache: EVTXCache) {
         self.chunk = chunk
+        self.cache = cache
+        cache.startChunk()
         values.reserveCapacity(256)
         instances.reserveCapacity(16)
+    }
+
+    /// Adds to the structure of the template being parsed.
+    @inline(__always) private mutating func note(_ x: Int) {
+        if key != nil { key!.append(Int32(truncatingIfNeeded: x)) }
     }
 
     // MARK: - Records
@@ -113,7 +202,7 @@ struct BinXMLParser {
     }
 
     /// The parsed record, for renderers: immutable, so reading it needs no exclusivity checks.
-    var record: RecordView { RecordView(chunk: chunk, names: names, pool: pool, values: values, instances: instances) }
+    var record: RecordView { RecordView(chunk: chunk, names: cache.names, pool: cache.pool, values: values, instances: instances) }
 
     // MARK: - Token stream
 
@@ -125,27 +214,33 @@ struct BinXMLParser {
         while c.position < c.bytes.count {
             let tokenOffset = c.position
             let token = try c.u8("BinXML token")
+            note(Int(token))
             switch token {
             case 0x00:
                 return out
             case 0x0F:
                 _ = try c.slice(3, "fragment header")
             case 0x01, 0x41:
-                out.append(.element(try parseElement(&c, token: token, inTemplate: inTemplate)))
+                let e = try parseElement(&c, token: token, inTemplate: inTemplate)
+                if let e { out.append(.element(e)) }
             case 0x04:
                 if stopAtEnd { return out }
                 throw .invalidToken(token, offset: tokenOffset)
             case 0x05, 0x45:
-                out.append(.text(try parseValueText(&c)))
+                let v = TNode.text(try parseValueText(&c))
+                if building { out.append(v) }
             case 0x07, 0x47:
                 let n = Int(try c.u16("CDATA length"))
                 let at = c.position
                 _ = try c.slice(n * 2, "CDATA")
-                out.append(.text(RawValue(type: 0x01, start: Int32(at), count: Int32(n * 2))))
+                let v = TNode.text(text(at, n))
+                if building { out.append(v) }
             case 0x08, 0x48:
-                out.append(.text(pooled(String(UnicodeScalar(try c.u16("character reference")).map(Character.init) ?? " "))))
+                let v = TNode.text(try characterReference(&c))
+                if building { out.append(v) }
             case 0x09, 0x49:
-                out.append(.text(pooled(Self.entity(names[try readName(&c)].text))))
+                let v = TNode.text(try entityReference(&c))
+                if building { out.append(v) }
             case 0x0A:
                 _ = try readName(&c)
             case 0x0B:
@@ -159,7 +254,8 @@ struct BinXMLParser {
             case 0x0D, 0x0E:
                 let index = Int(try c.u16("substitution index"))
                 _ = try c.u8("substitution type")
-                out.append(.substitution(index: index, optional: token == 0x0E))
+                note(index)
+                if building { out.append(.substitution(index: index, optional: token == 0x0E)) }
             default:
                 throw .invalidToken(token, offset: tokenOffset)
             }
@@ -168,14 +264,34 @@ struct BinXMLParser {
     }
 
     private mutating func pooled(_ s: String) -> RawValue {
-        pool.append(s)
-        return RawValue(type: RawValue.pooled, start: Int32(pool.count - 1), count: 0)
+        let id = cache.pooled(s)
+        note(id)
+        return RawValue(type: RawValue.pooled, start: Int32(id), count: 0)
     }
 
-    private mutating func parseElement(_ c: inout ByteCursor, token: UInt8, inTemplate: Bool) throws(EVTXError) -> TElement {
+    /// Text at a chunk offset: left there in a record, pooled in a template (which outlives the chunk).
+    private mutating func text(_ at: Int, _ units: Int) -> RawValue {
+        let raw = RawValue(type: 0x01, start: Int32(at), count: Int32(units * 2))
+        guard key != nil else { return raw }
+        let id = cache.text(UnsafeRawBufferPointer(rebasing: chunk[at..<at + units * 2]))
+        note(id)
+        return RawValue(type: RawValue.pooled, start: Int32(id), count: 0)
+    }
+
+    private mutating func characterReference(_ c: inout ByteCursor) throws(EVTXError) -> RawValue {
+        pooled(String(UnicodeScalar(try c.u16("character reference")).map(Character.init) ?? " "))
+    }
+
+    private mutating func entityReference(_ c: inout ByteCursor) throws(EVTXError) -> RawValue {
+        pooled(Self.entity(cache.names[try readName(&c)].text))
+    }
+
+    /// The element, or nil when only the template's key is wanted.
+    private mutating func parseElement(_ c: inout ByteCursor, token: UInt8, inTemplate: Bool) throws(EVTXError) -> TElement? {
         if inTemplate { _ = try c.u16("dependency id") }
         _ = try c.u32("element data size")
-        let element = TElement(name: try readName(&c))
+        let name = try readName(&c)
+        let element = building ? TElement(name: name) : nil
         if token == 0x41 {
             _ = try c.u32("attribute list size")
             var more = true
@@ -183,6 +299,7 @@ struct BinXMLParser {
                 let at = c.position
                 let t = try c.u8("attribute token")
                 guard t == 0x06 || t == 0x46 else { throw .invalidToken(t, offset: at) }
+                note(Int(t))
                 more = t == 0x46
                 let name = try readName(&c)
                 var pieces: [TNode] = []
@@ -190,15 +307,17 @@ struct BinXMLParser {
                 while pieceMore {
                     let vt = c.position
                     let v = try c.u8("attribute value token")
+                    note(Int(v))
                     pieceMore = v & 0x40 != 0 && v != 0x46
                     switch v & ~0x40 {
-                    case 0x05: pieces.append(.text(try parseValueText(&c)))
-                    case 0x08: pieces.append(.text(pooled(String(UnicodeScalar(try c.u16("character reference")).map(Character.init) ?? " "))))
-                    case 0x09: pieces.append(.text(pooled(Self.entity(names[try readName(&c)].text))))
+                    case 0x05: let t = TNode.text(try parseValueText(&c)); if building { pieces.append(t) }
+                    case 0x08: let t = TNode.text(try characterReference(&c)); if building { pieces.append(t) }
+                    case 0x09: let t = TNode.text(try entityReference(&c)); if building { pieces.append(t) }
                     case 0x0D, 0x0E:
                         let index = Int(try c.u16("substitution index"))
                         _ = try c.u8("substitution type")
-                        pieces.append(.substitution(index: index, optional: v == 0x0E))
+                        note(index)
+                        if building { pieces.append(.substitution(index: index, optional: v == 0x0E)) }
                         pieceMore = false
                     default: throw .invalidToken(v, offset: vt)
                     }
@@ -208,14 +327,16 @@ struct BinXMLParser {
                         if ![0x05, 0x45, 0x08, 0x48, 0x09, 0x49, 0x0D, 0x0E].contains(next) { pieceMore = false }
                     }
                 }
-                element.attributes.append((name, pieces))
+                element?.attributes.append((name, pieces))
             }
         }
         let closeAt = c.position
         let close = try c.u8("element close token")
+        note(Int(close))
         switch close {
         case 0x02:
-            element.children = try parseTemplateNodes(&c, inTemplate: inTemplate, stopAtEnd: true)
+            let children = try parseTemplateNodes(&c, inTemplate: inTemplate, stopAtEnd: true)
+            element?.children = children
         case 0x03:
             break
         default:
@@ -230,40 +351,37 @@ struct BinXMLParser {
         let n = Int(try c.u16("value length"))
         let at = c.position
         _ = try c.slice(n * 2, "value text")
-        return RawValue(type: 0x01, start: Int32(at), count: Int32(n * 2))
+        return text(at, n)
     }
 
-    /// The index of the name at the offset the cursor reads; names are decoded once per chunk.
+    /// The cache's index of the name at the offset the cursor reads; resolved once per chunk.
     private mutating func readName(_ c: inout ByteCursor) throws(EVTXError) -> Int {
         let offset = Int(try c.u32("name offset"))
+        // A name defined inline is skipped over, at its first use and when met again at its place.
+        let inline = offset == c.position
+        let id: Int
         if let cached = nameIndex[offset] {
-            // A name defined inline is skipped over when met again at its own place.
-            if offset == c.position { var n = c; _ = try Self.name(&n); c.position = n.position }
-            return cached
-        }
-        let text: String
-        if offset == c.position {
-            var n = c
-            text = try Self.name(&n)
-            c.position = n.position
+            id = cached
+            if inline { _ = try Self.nameBytes(&c) }
+        } else if inline {
+            id = cache.name(try Self.nameBytes(&c))
         } else {
             var n = ByteCursor(chunk, at: offset)
-            text = try Self.name(&n)
+            id = cache.name(try Self.nameBytes(&n))
         }
-        var w = JSONWriter()
-        w.string(text)
-        names.append(Name(text: text, json: w.bytes, isData: text == "Data", isName: text == "Name"))
-        nameIndex[offset] = names.count - 1
-        return names.count - 1
+        nameIndex[offset] = id
+        note(id)
+        return id
     }
 
-    private static func name(_ c: inout ByteCursor) throws(EVTXError) -> String {
+    /// A name's UTF-16 bytes.
+    private static func nameBytes(_ c: inout ByteCursor) throws(EVTXError) -> UnsafeRawBufferPointer {
         _ = try c.u32("name next offset")
         _ = try c.u16("name hash")
         let n = Int(try c.u16("name length"))
-        let s = try c.utf16(n, "name")
+        let bytes = try c.slice(n * 2, "name")
         _ = try c.u16("name terminator")
-        return s
+        return bytes
     }
 
     static func entity(_ name: String) -> String {
@@ -279,28 +397,35 @@ struct BinXMLParser {
 
     // MARK: - Templates
 
-    private mutating func template(at definitionOffset: Int, _ c: inout ByteCursor) throws(EVTXError) -> [TNode] {
-        if definitionOffset == c.position {
-            _ = try c.u32("template next offset")
-            _ = try c.slice(16, "template GUID")
-            let size = Int(try c.u32("template data size"))
-            let start = c.position
-            defer { c.position = start + size }
-            if let cached = templates[definitionOffset] { return cached }
-            var d = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<min(chunk.count, start + size)]), at: start)
-            let t = try parseTemplateNodes(&d, inTemplate: true, stopAtEnd: false)
-            templates[definitionOffset] = t
-            return t
-        }
-        if let cached = templates[definitionOffset] { return cached }
-        var d = ByteCursor(chunk, at: definitionOffset)
+    /// The cache's number of the template defined at `definitionOffset`. A definition is parsed
+    /// once per chunk; one the cache already knows by its structure keeps the known tree, so
+    /// renderings recorded in earlier chunks still apply.
+    private mutating func template(at definitionOffset: Int, _ c: inout ByteCursor) throws(EVTXError) -> Int {
+        // Defined inline: the instance's bytes continue after the definition.
+        let inline = definitionOffset == c.position
+        if let known = templates[definitionOffset], !inline { return known }
+        var d = inline ? c : ByteCursor(chunk, at: definitionOffset)
         _ = try d.u32("template next offset")
         _ = try d.slice(16, "template GUID")
         let size = Int(try d.u32("template data size"))
-        var body = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<min(chunk.count, d.position + size)]), at: d.position)
-        let t = try parseTemplateNodes(&body, inTemplate: true, stopAtEnd: false)
-        templates[definitionOffset] = t
-        return t
+        let start = d.position
+        if inline { c.position = start + size }
+        if let known = templates[definitionOffset] { return known }
+        let bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<min(chunk.count, start + size)])
+        // First its structure alone; the tree is built only for a structure the cache has not seen.
+        var body = ByteCursor(bytes, at: start)
+        key = []
+        building = false
+        defer { key = nil; building = true }
+        _ = try parseTemplateNodes(&body, inTemplate: true, stopAtEnd: false)
+        let structure = TemplateKey(words: key!)
+        let id = try cache.template(structure) { () throws(EVTXError) in
+            building = true
+            var again = ByteCursor(bytes, at: start)
+            return try parseTemplateNodes(&again, inTemplate: true, stopAtEnd: false)
+        }
+        templates[definitionOffset] = id
+        return id
     }
 
     /// Reads a template instance: the template (parsed once per chunk) and its values, which stay
@@ -309,7 +434,8 @@ struct BinXMLParser {
         _ = try c.u8("template instance unknown byte")
         _ = try c.u32("template id")
         let definitionOffset = Int(try c.u32("template definition offset"))
-        let nodes = try template(at: definitionOffset, &c)
+        let template = try template(at: definitionOffset, &c)
+        let nodes = cache.templates[template]
         let count = Int(try c.u32("substitution count"))
         guard count <= 4096 else { throw .invalid("implausible substitution count \(count)", offset: c.position) }
         try c.need(count * 4, "value descriptors")
@@ -338,7 +464,7 @@ struct BinXMLParser {
                 break
             }
         }
-        instances.append(Instance(nodes: nodes, base: base, count: count, template: definitionOffset))
+        instances.append(Instance(nodes: nodes, base: base, count: count, template: template))
         return instances.count - 1
     }
 

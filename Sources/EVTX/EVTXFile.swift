@@ -37,11 +37,12 @@ public enum EVTXFile {
     public static func isEVTX<C: Collection<UInt8>>(_ head: C) -> Bool { head.starts(with: fileMagic) }
 
     /// Parses one chunk (65,536 bytes at most) into records and problems.
-    public static func parseChunk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, xml: Bool = false) -> (records: [EVTXRecord], problems: [EVTXProblem]) {
+    public static func parseChunk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, xml: Bool = false,
+                                  cache: EVTXCache = EVTXCache()) -> (records: [EVTXRecord], problems: [EVTXProblem]) {
         var records: [EVTXRecord] = []
         var problems: [EVTXProblem] = []
         var w = JSONWriter()
-        walk(chunk, index: index, fileOffset: fileOffset, problems: &problems) { id, written, offset, parser, root in
+        walk(chunk, index: index, fileOffset: fileOffset, cache: cache, problems: &problems) { id, written, offset, parser, root in
             w.bytes.removeAll(keepingCapacity: true)
             JSONRender.render(parser, root: root, to: &w)
             records.append(EVTXRecord(recordID: id, timestamp: date(written), json: String(decoding: w.bytes, as: UTF8.self),
@@ -53,19 +54,21 @@ public enum EVTXFile {
     /// One chunk as JSON Lines, `{"event_record_id":N,"timestamp":"…","data":{…}}` per record,
     /// written straight into one buffer (the dump's hot path: no String or Date per record).
     /// The timestamp is the record header's FILETIME in ISO 8601 UTC with microseconds.
-    public static func jsonLines(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int) -> (bytes: [UInt8], problems: [EVTXProblem]) {
+    /// Pass the same `cache` for the chunks one worker handles: renderings recorded in one chunk
+    /// are replayed in the next.
+    public static func jsonLines(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int,
+                                 cache: EVTXCache = EVTXCache()) -> (bytes: [UInt8], problems: [EVTXProblem]) {
         var problems: [EVTXProblem] = []
         var w = JSONWriter()
         w.bytes.reserveCapacity(chunk.count * 2)
-        var programs: [[Int]: RenderProgram] = [:]
-        walk(chunk, index: index, fileOffset: fileOffset, problems: &problems) { id, written, _, record, root in
+        walk(chunk, index: index, fileOffset: fileOffset, cache: cache, problems: &problems) { id, written, _, record, root in
             w.raw("{\"event_record_id\":")
             w.decimal(id)
             w.raw(",\"timestamp\":\"")
             w.write(max: ValueFormat.maxBytes) { ValueFormat.filetime(written, to: $0) }
             w.quote()
             w.raw(",\"data\":")
-            RenderProgram.render(record, root: root, cache: &programs, to: &w)
+            RenderProgram.render(record, root: root, cache: &cache.programs, to: &w)
             w.raw("}\n")
         }
         return (w.bytes, problems)
@@ -73,7 +76,7 @@ public enum EVTXFile {
 
     /// Walks a chunk's records, handing each intact record (the chunk's parser and the record's root
     /// instance) to `body`; damage becomes problems.
-    static func walk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, problems: inout [EVTXProblem],
+    static func walk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, cache: EVTXCache, problems: inout [EVTXProblem],
                      _ body: (UInt64, UInt64, Int, RecordView, Int) -> Void) {
         func problem(_ offset: Int, _ id: UInt64?, _ message: String) {
             problems.append(EVTXProblem(offset: fileOffset + offset, chunk: index, recordID: id, message: message))
@@ -83,7 +86,7 @@ public enum EVTXFile {
         guard chunk.starts(with: chunkMagic) else { problem(0, nil, "bad chunk signature"); return }
         var free = Int(chunk.loadUnaligned(fromByteOffset: 48, as: UInt32.self).littleEndian)
         free = min(max(free, chunkHeaderSize), chunk.count)
-        var parser = BinXMLParser(chunk: chunk)
+        var parser = BinXMLParser(chunk: chunk, cache: cache)
         var offset = chunkHeaderSize
         while offset + 24 <= free {
             let magic = chunk.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian
@@ -120,8 +123,9 @@ public enum EVTXFile {
             }
             var records: [EVTXRecord] = []
             var problems: [EVTXProblem] = []
+            let cache = EVTXCache()
             for (index, range) in chunkRanges(fileSize: raw.count).enumerated() {
-                let r = parseChunk(UnsafeRawBufferPointer(rebasing: raw[range]), index: index, fileOffset: range.lowerBound, xml: xml)
+                let r = parseChunk(UnsafeRawBufferPointer(rebasing: raw[range]), index: index, fileOffset: range.lowerBound, xml: xml, cache: cache)
                 records += r.records
                 problems += r.problems
             }
@@ -143,11 +147,11 @@ public struct EVTXFields: Sendable {
 
 extension EVTXFile {
     /// Parses one chunk into field sets for matching (no JSON rendering).
-    public static func fields(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int)
+    public static func fields(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, cache: EVTXCache = EVTXCache())
         -> (records: [(id: UInt64, offset: Int, fields: EVTXFields)], problems: [EVTXProblem]) {
         var out: [(id: UInt64, offset: Int, fields: EVTXFields)] = []
         var problems: [EVTXProblem] = []
-        walk(chunk, index: index, fileOffset: fileOffset, problems: &problems) { id, written, offset, parser, root in
+        walk(chunk, index: index, fileOffset: fileOffset, cache: cache, problems: &problems) { id, written, offset, parser, root in
             var f = FieldExtractor.extract(parser, root: root)
             if f.time == nil { f.time = date(written) }
             out.append((id, offset, f))

@@ -29,8 +29,8 @@ struct RenderProgram {
 
     /// Renders `root` of `p`, replaying a recorded program of the same shape when there is one and
     /// recording one when there is not (at most `limit` per cache).
-    static func render(_ p: RecordView, root: Int, cache: inout [[Int]: RenderProgram], limit: Int = 256, to w: inout JSONWriter) {
-        guard let key = p.shapeKey() else { JSONRender.render(p, root: root, to: &w); return }
+    static func render(_ p: RecordView, root: Int, cache: inout [TemplateKey<Int>: RenderProgram], limit: Int = 256, to w: inout JSONWriter) {
+        guard let key = p.shapeKey().map(TemplateKey.init(words:)) else { JSONRender.render(p, root: root, to: &w); return }
         if let program = cache[key] { program.replay(p, to: &w); return }
         guard cache.count < limit else { JSONRender.render(p, root: root, to: &w); return }
         let start = w.bytes.count

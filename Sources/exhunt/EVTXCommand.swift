@@ -27,6 +27,9 @@ struct EVTXCommand: AsyncParsableCommand {
             let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
             let xml = format == "xml"
             var failed = false
+            // One cache per worker, kept across chunks and files: templates and recorded
+            // renderings carry over (each worker uses only its own).
+            let caches = (0..<workers).map { _ in EVTXCache() }
             for path in files {
                 let data: Data
                 do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
@@ -49,15 +52,16 @@ struct EVTXCommand: AsyncParsableCommand {
                     let rendered = await withTaskGroup(of: [(Int, Data, [EVTXProblem])].self) { group in
                         for w in 0..<workers {
                             group.addTask {
+                                let cache = caches[w]
                                 var results: [(Int, Data, [EVTXProblem])] = []
                                 for i in stride(from: range.lowerBound + w, to: range.upperBound, by: workers) {
                                     let (out, problems) = data.withUnsafeBytes { raw -> (Data, [EVTXProblem]) in
                                         let chunk = UnsafeRawBufferPointer(rebasing: raw[chunks[i]])
                                         if xml {
-                                            let (records, problems) = EVTXFile.parseChunk(chunk, index: i, fileOffset: chunks[i].lowerBound, xml: true)
+                                            let (records, problems) = EVTXFile.parseChunk(chunk, index: i, fileOffset: chunks[i].lowerBound, xml: true, cache: cache)
                                             return (Self.xml(records), problems)
                                         }
-                                        let (bytes, problems) = EVTXFile.jsonLines(chunk, index: i, fileOffset: chunks[i].lowerBound)
+                                        let (bytes, problems) = EVTXFile.jsonLines(chunk, index: i, fileOffset: chunks[i].lowerBound, cache: cache)
                                         return (Data(bytes), problems)
                                     }
                                     results.append((i, out, problems))

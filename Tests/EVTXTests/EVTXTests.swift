@@ -82,12 +82,14 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         #expect(compared > 5000)
     }
 
-    /// The dump's JSON Lines replay recorded renderings for records of a known shape: every record
-    /// of every sample must come out byte for byte as the full renderer writes it.
+    /// The dump's JSON Lines replay recorded renderings for records of a known shape, recorded in
+    /// any earlier chunk (one cache for every sample here, as a worker keeps one): every record of
+    /// every sample must come out byte for byte as the full renderer writes it from a fresh cache.
     @Test func replayedRecordsEqualFullRenderings() throws {
         let files = evtxFiles()
         guard !files.isEmpty else { print("skipped: ../shared is absent"); return }
         var records = 0
+        let cache = EVTXCache()
         for f in files {
             let data = try Data(contentsOf: f)
             guard data.count >= EVTXFile.headerSize else { continue }
@@ -95,7 +97,7 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
                 for (i, range) in EVTXFile.chunkRanges(fileSize: raw.count).enumerated() {
                     let chunk = UnsafeRawBufferPointer(rebasing: raw[range])
                     let full = EVTXFile.parseChunk(chunk, index: i, fileOffset: range.lowerBound).records
-                    let lines = EVTXFile.jsonLines(chunk, index: i, fileOffset: range.lowerBound).bytes
+                    let lines = EVTXFile.jsonLines(chunk, index: i, fileOffset: range.lowerBound, cache: cache).bytes
                         .split(separator: UInt8(ascii: "\n"))
                     try #require(lines.count == full.count, "\(f.lastPathComponent) chunk \(i)")
                     for (line, r) in zip(lines, full) {
@@ -109,6 +111,35 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
             }
         }
         #expect(records > 5000)
+    }
+
+    /// Templates carried from chunk to chunk are known by their structure, names and text
+    /// included: a chunk whose templates differ from an earlier chunk's only in an element name
+    /// and a Data name (same lengths, same offsets) must not be rendered with the earlier ones.
+    @Test func templatesAreKnownByStructureAcrossChunks() throws {
+        let url = sharedData.appendingPathComponent("omerbenamram__evtx/samples/security.evtx")
+        guard let file = try? Data(contentsOf: url) else { print("skipped: ../shared is absent"); return }
+        let first = [UInt8](file[EVTXFile.headerSize..<EVTXFile.headerSize + EVTXFile.chunkSize])
+        var renamed = first
+        func replace(_ from: String, _ to: String) {
+            let a = Array(from.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+            let b = Array(to.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+            var i = 0
+            while i + a.count <= renamed.count {
+                if renamed[i..<i + a.count].elementsEqual(a) { renamed.replaceSubrange(i..<i + a.count, with: b) }
+                i += 1
+            }
+        }
+        replace("EventID", "EventIX")
+        replace("SubjectUserSid", "SubjectUserSix")
+        let cache = EVTXCache()
+        func dump(_ chunk: [UInt8]) -> String {
+            chunk.withUnsafeBytes { String(decoding: EVTXFile.jsonLines($0, index: 0, fileOffset: 0, cache: cache).bytes, as: UTF8.self) }
+        }
+        let before = dump(first), after = dump(renamed)
+        #expect(before.contains("\"EventID\":") && before.contains("\"SubjectUserSid\":"))
+        #expect(!after.contains("\"EventID\":") && after.contains("\"EventIX\":"))
+        #expect(!after.contains("\"SubjectUserSid\":") && after.contains("\"SubjectUserSix\":"))
     }
 
     @Test func damagedSamplesYieldEveryIntactRecord() throws {
@@ -139,6 +170,8 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         // Seeded, so a failure names an input that can be made again; bytes, words and near-maximum
         // lengths are written over chunk headers, templates and records alike.
         var rng = SplitMix(seed: 2021_03_02)
+        // One cache through every damaged input: what a bad chunk leaves in it must not break the next.
+        let cache = EVTXCache()
         let slice = original.prefix(4096 + 65536 * 3)
         for _ in 0..<200 {
             var d = Data(slice)
@@ -156,8 +189,8 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
             d.withUnsafeBytes { raw in
                 for (i, range) in EVTXFile.chunkRanges(fileSize: raw.count).enumerated() {
                     let chunk = UnsafeRawBufferPointer(rebasing: raw[range])
-                    _ = EVTXFile.jsonLines(chunk, index: i, fileOffset: range.lowerBound)
-                    _ = EVTXFile.fields(chunk, index: i, fileOffset: range.lowerBound)
+                    _ = EVTXFile.jsonLines(chunk, index: i, fileOffset: range.lowerBound, cache: cache)
+                    _ = EVTXFile.fields(chunk, index: i, fileOffset: range.lowerBound, cache: cache)
                 }
             }
         }
