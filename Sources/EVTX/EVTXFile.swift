@@ -54,13 +54,23 @@ public enum EVTXFile {
     /// One chunk as JSON Lines, `{"event_record_id":N,"timestamp":"…","data":{…}}` per record,
     /// written straight into one buffer (the dump's hot path: no String or Date per record).
     /// The timestamp is the record header's FILETIME in ISO 8601 UTC with microseconds.
-    /// Pass the same `cache` for the chunks one worker handles: renderings recorded in one chunk
-    /// are replayed in the next.
     public static func jsonLines(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int,
                                  cache: EVTXCache = EVTXCache()) -> (bytes: [UInt8], problems: [EVTXProblem]) {
+        var out: [UInt8] = []
+        let problems = jsonLines(chunk, index: index, fileOffset: fileOffset, cache: cache, appendingTo: &out)
+        return (out, problems)
+    }
+
+    /// The same, appended to `out`. Pass the same `cache` and buffer for the chunks one worker
+    /// handles: renderings recorded in one chunk are replayed in the next, and the buffer's memory
+    /// is reused.
+    public static func jsonLines(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, cache: EVTXCache,
+                                 appendingTo out: inout [UInt8]) -> [EVTXProblem] {
         var problems: [EVTXProblem] = []
-        var w = JSONWriter()
-        w.bytes.reserveCapacity(chunk.count * 2)
+        var w = JSONWriter(capacity: 0)
+        swap(&w.bytes, &out)
+        defer { swap(&w.bytes, &out) }
+        w.bytes.reserveCapacity(w.bytes.count + chunk.count * 2)
         walk(chunk, index: index, fileOffset: fileOffset, cache: cache, problems: &problems) { id, written, _, record, root in
             w.raw("{\"event_record_id\":")
             w.decimal(id)
@@ -71,7 +81,7 @@ public enum EVTXFile {
             RenderProgram.render(record, root: root, cache: &cache.programs, to: &w)
             w.raw("}\n")
         }
-        return (w.bytes, problems)
+        return problems
     }
 
     /// Walks a chunk's records, handing each intact record (the chunk's parser and the record's root

@@ -27,9 +27,9 @@ struct EVTXCommand: AsyncParsableCommand {
             let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
             let xml = format == "xml"
             var failed = false
-            // One cache per worker, kept across chunks and files: templates and recorded
-            // renderings carry over (each worker uses only its own).
-            let caches = (0..<workers).map { _ in EVTXCache() }
+            // Each worker keeps its cache (templates and recorded renderings carry over) and its
+            // output buffer across chunks, batches and files.
+            let pool = (0..<workers).map { _ in DumpWorker() }
             for path in files {
                 let data: Data
                 do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
@@ -43,39 +43,27 @@ struct EVTXCommand: AsyncParsableCommand {
                     continue
                 }
                 let chunks = EVTXFile.chunkRanges(fileSize: data.count)
-                let chunkCount = chunks.count
                 // Chunks are independent: parse a batch on every worker, print in file order.
                 let batch = workers * 8
                 var first = 0
-                while first < chunkCount {
-                    let range = first..<min(chunkCount, first + batch)
-                    let rendered = await withTaskGroup(of: [(Int, Data, [EVTXProblem])].self) { group in
-                        for w in 0..<workers {
+                while first < chunks.count {
+                    let range = first..<min(chunks.count, first + batch)
+                    await withTaskGroup(of: Void.self) { group in
+                        for (w, worker) in pool.enumerated() {
                             group.addTask {
-                                let cache = caches[w]
-                                var results: [(Int, Data, [EVTXProblem])] = []
+                                worker.start()
                                 for i in stride(from: range.lowerBound + w, to: range.upperBound, by: workers) {
-                                    let (out, problems) = data.withUnsafeBytes { raw -> (Data, [EVTXProblem]) in
-                                        let chunk = UnsafeRawBufferPointer(rebasing: raw[chunks[i]])
-                                        if xml {
-                                            let (records, problems) = EVTXFile.parseChunk(chunk, index: i, fileOffset: chunks[i].lowerBound, xml: true, cache: cache)
-                                            return (Self.xml(records), problems)
-                                        }
-                                        let (bytes, problems) = EVTXFile.jsonLines(chunk, index: i, fileOffset: chunks[i].lowerBound, cache: cache)
-                                        return (Data(bytes), problems)
+                                    data.withUnsafeBytes { raw in
+                                        worker.render(UnsafeRawBufferPointer(rebasing: raw[chunks[i]]), index: i, fileOffset: chunks[i].lowerBound, xml: xml)
                                     }
-                                    results.append((i, out, problems))
                                 }
-                                return results
                             }
                         }
-                        var all: [(Int, Data, [EVTXProblem])] = []
-                        for await part in group { all += part }
-                        return all.sorted { $0.0 < $1.0 }
                     }
-                    for (_, out, problems) in rendered {
-                        FileHandle.standardOutput.write(out)
-                        for p in problems { Terminal.error("\(path): \(p)") }
+                    for i in range {
+                        let part = pool[(i - range.lowerBound) % workers].parts[(i - range.lowerBound) / workers]
+                        try? FileHandle.standardOutput.write(contentsOf: pool[(i - range.lowerBound) % workers].out[part.bytes])
+                        for p in part.problems { Terminal.error("\(path): \(p)") }
                     }
                     first = range.upperBound
                 }
@@ -83,10 +71,32 @@ struct EVTXCommand: AsyncParsableCommand {
             if failed { throw ExitCode(2) }
         }
 
-        static func xml(_ records: [EVTXRecord]) -> Data {
-            var out = Data()
-            for r in records { out += Data("<!-- record \(r.recordID) -->\n\(r.xml ?? "")".utf8) }
-            return out
+    }
+}
+
+/// One dump worker's cache and output, reused batch after batch. Only its own task touches it
+/// while a batch runs, and the printer reads it only between batches.
+private final class DumpWorker: @unchecked Sendable {
+    let cache = EVTXCache()
+    var out: [UInt8] = []
+    /// This batch's chunks, in the order rendered: where each one's output is, and its problems.
+    var parts: [(bytes: Range<Int>, problems: [EVTXProblem])] = []
+
+    func start() {
+        out.removeAll(keepingCapacity: true)
+        parts.removeAll(keepingCapacity: true)
+    }
+
+    func render(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, xml: Bool) {
+        let start = out.count
+        let problems: [EVTXProblem]
+        if xml {
+            let parsed = EVTXFile.parseChunk(chunk, index: index, fileOffset: fileOffset, xml: true, cache: cache)
+            for r in parsed.records { out += Array("<!-- record \(r.recordID) -->\n\(r.xml ?? "")".utf8) }
+            problems = parsed.problems
+        } else {
+            problems = EVTXFile.jsonLines(chunk, index: index, fileOffset: fileOffset, cache: cache, appendingTo: &out)
         }
+        parts.append((start..<out.count, problems))
     }
 }
