@@ -92,15 +92,15 @@ public final class EVTXCache: @unchecked Sendable {
     private(set) var templates: [[TNode]] = []
     private var templateIDs: [TemplateKey<Int32>: Int] = [:]
     /// Recorded renderings by record shape (`RenderProgram`).
-    var programs: [TemplateKey<Int>: RenderProgram] = [:]
+    var programs = RenderPrograms()
 
     public init() {}
 
     /// Hostile input could fill the tables with one-off names and templates: they are emptied
     /// between chunks once any grows past its bound (within a chunk, its size bounds them).
     func startChunk() {
-        guard names.count > 16_384 || pool.count > 16_384 || templates.count > 4096 || programs.count > 4096 else { return }
-        names = []; nameIDs = [:]; pool = []; poolIDs = [:]; textIDs = [:]; templates = []; templateIDs = [:]; programs = [:]
+        guard names.count > 16_384 || pool.count > 16_384 || templates.count > 4096 || programs.table.count >= 4096 else { return }
+        names = []; nameIDs = [:]; pool = []; poolIDs = [:]; textIDs = [:]; templates = []; templateIDs = [:]; programs = RenderPrograms()
     }
 
     /// The name whose UTF-16 bytes these are.

@@ -78,7 +78,7 @@ public enum EVTXFile {
             w.write(max: ValueFormat.maxBytes) { ValueFormat.filetime(written, to: $0) }
             w.quote()
             w.raw(",\"data\":")
-            RenderProgram.render(record, root: root, cache: &cache.programs, to: &w)
+            RenderProgram.render(record, root: root, programs: &cache.programs, to: &w)
             w.raw("}\n")
         }
         return problems

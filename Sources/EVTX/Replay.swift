@@ -28,18 +28,19 @@ struct RenderProgram {
     }
 
     /// Renders `root` of `p`, replaying a recorded program of the same shape when there is one and
-    /// recording one when there is not (at most `limit` per cache).
-    static func render(_ p: RecordView, root: Int, cache: inout [TemplateKey<Int>: RenderProgram], limit: Int = 256, to w: inout JSONWriter) {
-        guard let key = p.shapeKey().map(TemplateKey.init(words:)) else { JSONRender.render(p, root: root, to: &w); return }
-        if let program = cache[key] { program.replay(p, to: &w); return }
-        guard cache.count < limit else { JSONRender.render(p, root: root, to: &w); return }
+    /// recording one when there is not (at most `limit`).
+    static func render(_ p: RecordView, root: Int, programs: inout RenderPrograms, limit: Int = 4096, to w: inout JSONWriter) {
+        guard p.shapeKey(into: &programs.scratch) else { JSONRender.render(p, root: root, to: &w); return }
+        let key = ShapeKey(words: programs.scratch)
+        if let program = programs.table[key] { program.replay(p, to: &w); return }
+        guard programs.table.count < limit else { JSONRender.render(p, root: root, to: &w); return }
         let start = w.bytes.count
         w.ops = []
         w.replayable = true
         JSONRender.render(p, root: root, to: &w)
         if w.replayable, let ops = w.ops {
             let shift = Int32(start)
-            cache[key] = RenderProgram(bytes: Array(w.bytes[start...]),
+            programs.table[key] = RenderProgram(bytes: Array(w.bytes[start...]),
                                        ops: ops.map { Op(start: $0.start - shift, end: $0.end - shift, slot: $0.slot, text: $0.text) })
         }
         w.ops = nil
@@ -49,13 +50,13 @@ struct RenderProgram {
 extension RecordView {
     /// Everything but the values' bytes that decides how the record renders: its templates, their
     /// value counts, and for each value its type and whether it is null, empty or an array (of how
-    /// many items). Nil when the record is not a plain nest of template instances.
-    func shapeKey() -> [Int]? {
-        var key: [Int] = []
-        key.reserveCapacity(values.count + 2 * instances.count)
+    /// many items), written into `key`. False when the record is not a plain nest of template
+    /// instances.
+    func shapeKey(into key: inout [Int]) -> Bool {
+        key.removeAll(keepingCapacity: true)
         for i in instances {
             if i.template < 0 {
-                guard i.nodes.count == 1, case .instance(let j) = i.nodes[0] else { return nil }
+                guard i.nodes.count == 1, case .instance(let j) = i.nodes[0] else { return false }
                 key.append(-1 - j)
             } else {
                 key.append(i.template)
@@ -72,6 +73,29 @@ extension RecordView {
             }
             key.append(code)
         }
-        return key
+        return true
+    }
+}
+
+/// Recorded renderings by record shape, and room to write a shape in.
+struct RenderPrograms {
+    var table: [ShapeKey: RenderProgram] = [:]
+    var scratch: [Int] = []
+}
+
+/// A record's shape as a dictionary key. Looked up once per record, so it is hashed with a cheap
+/// multiply-fold (seeded per process, so a file cannot aim for collisions it can predict) and the
+/// result fed to the standard hasher once; the table it keys is bounded.
+struct ShapeKey: Hashable {
+    var words: [Int]
+    private static let seed = UInt64.random(in: 1...UInt64.max)
+
+    func hash(into hasher: inout Hasher) {
+        var x = Self.seed
+        for w in words {
+            x = (x ^ UInt64(bitPattern: Int64(w))) &* 0x9E37_79B9_7F4A_7C15
+            x ^= x >> 29
+        }
+        hasher.combine(x)
     }
 }
