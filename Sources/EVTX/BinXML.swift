@@ -93,6 +93,8 @@ public final class EVTXCache: @unchecked Sendable {
     private var templateIDs: [TemplateKey<Int32>: Int] = [:]
     /// Recorded renderings by record shape (`RenderProgram`).
     var programs = RenderPrograms()
+    /// The dump's output writer, kept so its memory is reused chunk after chunk.
+    var writer: JSONWriter?
 
     public init() {}
 
@@ -110,7 +112,7 @@ public final class EVTXCache: @unchecked Sendable {
         let text = BinXMLParser.utf16(utf16, trimNUL: false)
         var w = JSONWriter()
         w.string(text)
-        names.append(Name(text: text, json: w.bytes, isData: text == "Data", isName: text == "Name"))
+        names.append(Name(text: text, json: w.array(), isData: text == "Data", isName: text == "Name"))
         nameIDs[key] = names.count - 1
         return names.count - 1
     }

@@ -43,9 +43,9 @@ public enum EVTXFile {
         var problems: [EVTXProblem] = []
         var w = JSONWriter()
         walk(chunk, index: index, fileOffset: fileOffset, cache: cache, problems: &problems) { id, written, offset, parser, root in
-            w.bytes.removeAll(keepingCapacity: true)
+            w.removeAll()
             JSONRender.render(parser, root: root, to: &w)
-            records.append(EVTXRecord(recordID: id, timestamp: date(written), json: String(decoding: w.bytes, as: UTF8.self),
+            records.append(EVTXRecord(recordID: id, timestamp: date(written), json: w.string,
                                       xml: xml ? XMLRender.render(parser, root: root) : nil, offset: offset))
         }
         return (records, problems)
@@ -67,10 +67,8 @@ public enum EVTXFile {
     public static func jsonLines(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, cache: EVTXCache,
                                  appendingTo out: inout [UInt8]) -> [EVTXProblem] {
         var problems: [EVTXProblem] = []
-        var w = JSONWriter(capacity: 0)
-        swap(&w.bytes, &out)
-        defer { swap(&w.bytes, &out) }
-        w.bytes.reserveCapacity(w.bytes.count + chunk.count * 2)
+        var w = cache.writer.take() ?? JSONWriter(capacity: chunk.count * 2)
+        w.removeAll()
         walk(chunk, index: index, fileOffset: fileOffset, cache: cache, problems: &problems) { id, written, _, record, root in
             w.raw("{\"event_record_id\":")
             w.decimal(id)
@@ -81,6 +79,8 @@ public enum EVTXFile {
             RenderProgram.render(record, root: root, programs: &cache.programs, to: &w)
             w.raw("}\n")
         }
+        w.withBytes { out.append(contentsOf: $0) }
+        cache.writer = consume w
         return problems
     }
 

@@ -13,7 +13,7 @@ enum JSONRender {
     static func quote(_ s: String) -> String {
         var w = JSONWriter()
         w.string(s)
-        return String(decoding: w.bytes, as: UTF8.self)
+        return w.string
     }
 
     /// The top-level elements of an instance as one object.
@@ -24,7 +24,7 @@ enum JSONRender {
         p.forEachElement(ofInstance: k) { e, ek in
             if !first { w.byte(UInt8(ascii: ",")) }
             first = false
-            w.key(frame) { $0.bytes.append(contentsOf: p.names[e.name].json) }
+            w.key(frame) { $0.append(p.names[e.name].json) }
             element(p, e, ek, to: &w)
         }
         w.closeKeys(frame)
@@ -82,11 +82,11 @@ enum JSONRender {
         func addUnnamed(_ render: (inout JSONWriter) -> Void) {
             // Bytes moved after the fact cannot be replayed from positions.
             w.replayable = false
-            let mark = w.bytes.count
+            let mark = w.count
             render(&w)
             if unnamedCount > 0 { unnamed.append(UInt8(ascii: ",")) }
-            unnamed.append(contentsOf: w.bytes[mark...])
-            w.bytes.removeSubrange(mark...)
+            unnamed += w.array(from: mark)
+            w.truncate(to: mark)
             unnamedCount += 1
         }
         p.forEachChild(e.children, k) { child in
@@ -109,7 +109,7 @@ enum JSONRender {
                 if unnamedAt == nil {
                     if !first { w.byte(UInt8(ascii: ",")) }
                     first = false
-                    unnamedAt = w.bytes.count
+                    unnamedAt = w.count
                 }
                 // An array value stands for the element repeated once per item.
                 if count == 1, p.isArray(only) {
@@ -122,7 +122,7 @@ enum JSONRender {
             }
             if !first { w.byte(UInt8(ascii: ",")) }
             first = false
-            w.key(frame) { $0.bytes.append(contentsOf: p.names[c.name].json) }
+            w.key(frame) { $0.append(p.names[c.name].json) }
             element(p, c, ck, to: &w)
         }
         w.closeKeys(frame)
@@ -130,10 +130,10 @@ enum JSONRender {
             var wrapped = JSONWriter()
             wrapped.raw("\"Data\":{\"#text\":")
             if unnamedCount != 1 { wrapped.byte(UInt8(ascii: "[")) }
-            wrapped.bytes += unnamed
+            wrapped.append(unnamed)
             if unnamedCount != 1 { wrapped.byte(UInt8(ascii: "]")) }
             wrapped.byte(UInt8(ascii: "}"))
-            w.bytes.insert(contentsOf: wrapped.bytes, at: at)
+            w.insert(wrapped.array(), at: at)
         }
         if textCount > 0 {
             if !first { w.byte(UInt8(ascii: ",")) }
@@ -155,7 +155,7 @@ enum JSONRender {
             }
             if !first { w.byte(UInt8(ascii: ",")) }
             first = false
-            w.bytes.append(contentsOf: p.names[a.name].json)
+            w.append(p.names[a.name].json)
             w.byte(UInt8(ascii: ":"))
             p.writeAttribute(a.pieces, k, r, text: false, to: &w)
         }
@@ -175,8 +175,14 @@ enum JSONRender {
 
 /// UTF-8 output with JSON escaping (or none, for plain text), and the keys of the objects being
 /// written, so repeated keys get their suffix without a set per object.
-struct JSONWriter {
-    var bytes: [UInt8] = []
+///
+/// The bytes live in memory the writer owns (not an Array): the dump appends a few bytes millions
+/// of times, and an Array checks uniqueness and capacity on every append. Non-copyable, so the
+/// memory has exactly one owner.
+struct JSONWriter: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
     /// False to write text as it is (values read for matching, not JSON).
     let escaping: Bool
     private var keys: [(start: Int, end: Int, seen: Int)] = []
@@ -187,16 +193,78 @@ struct JSONWriter {
 
     init(escaping: Bool = true, capacity: Int = 2048) {
         self.escaping = escaping
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    // MARK: - Bytes
+
+    /// Makes room for `n` more bytes (growing geometrically).
+    @inline(__always) mutating func reserve(_ n: Int) {
+        if capacity - count < n { grow(n) }
+    }
+
+    private mutating func grow(_ n: Int) {
+        let newCapacity = max(capacity * 2, count + n)
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        bigger.update(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = newCapacity
+    }
+
+    @inline(__always) mutating func byte(_ b: UInt8) {
+        reserve(1)
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always) mutating func quote() { byte(UInt8(ascii: "\"")) }
+
+    @inline(__always) mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let from = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (base + count).update(from: from, count: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always) mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
     }
 
     @inline(__always) mutating func raw(_ s: StaticString) {
-        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        append(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
-    @inline(__always) mutating func byte(_ b: UInt8) { bytes.append(b) }
+    /// Bytes from `fill`, which writes at most `max` of them in place and returns how many it wrote.
+    @inline(__always) mutating func write(max: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Int) {
+        reserve(max)
+        count += fill(base + count)
+    }
 
-    @inline(__always) mutating func quote() { bytes.append(UInt8(ascii: "\"")) }
+    /// Drops everything from `offset` on.
+    mutating func truncate(to offset: Int) { count = min(count, offset) }
+
+    mutating func removeAll() { count = 0 }
+
+    /// Moves the bytes from `offset` on to the end and puts `bytes` at `offset`.
+    mutating func insert(_ bytes: [UInt8], at offset: Int) {
+        reserve(bytes.count)
+        memmove(base + offset + bytes.count, base + offset, count - offset)
+        bytes.withUnsafeBufferPointer { (base + offset).update(from: $0.baseAddress!, count: $0.count) }
+        count += bytes.count
+    }
+
+    /// The bytes written, or those from `offset` on.
+    func withBytes<R>(from offset: Int = 0, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: base + offset, count: count - offset))
+    }
+
+    func array(from offset: Int = 0) -> [UInt8] { withBytes(from: offset) { Array($0) } }
+
+    var string: String { withBytes { String(decoding: $0, as: UTF8.self) } }
 
     mutating func openKeys() -> Int { keys.count }
 
@@ -205,18 +273,14 @@ struct JSONWriter {
     /// Writes a quoted key with `write`, then `:`; a key already written in this object (since
     /// `frame`) gets `_1`, `_2`... before its closing quote.
     mutating func key(_ frame: Int, _ write: (inout JSONWriter) -> Void) {
-        let start = bytes.count
+        let start = count
         write(&self)
-        let end = bytes.count
+        let end = count
         for i in frame..<keys.count {
             let k = keys[i]
-            guard k.end - k.start == end - start else { continue }
-            let same = bytes.withUnsafeBufferPointer { b in
-                memcmp(b.baseAddress! + k.start, b.baseAddress! + start, end - start) == 0
-            }
-            guard same else { continue }
+            guard k.end - k.start == end - start, memcmp(base + k.start, base + start, end - start) == 0 else { continue }
             keys[i].seen += 1
-            bytes.removeLast()
+            count -= 1
             byte(UInt8(ascii: "_"))
             decimal(Int64(k.seen))
             quote()
@@ -228,19 +292,18 @@ struct JSONWriter {
     }
 
     mutating func decimal<T: BinaryInteger>(_ value: T) {
-        if value < 0 { byte(UInt8(ascii: "-")) }
-        var m = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[n] = UInt8(48 + Int(m % 10))
+        write(max: 21) { p in
+            var at = 0
+            if value < 0 { p[0] = UInt8(ascii: "-"); at = 1 }
+            var m = value.magnitude
+            var n = 0
+            repeat { n += 1; m /= 10 } while m > 0
+            m = value.magnitude
+            for i in stride(from: at + n - 1, through: at, by: -1) {
+                p[i] = UInt8(48 + Int(m % 10))
                 m /= 10
-                n += 1
-            } while m > 0
-            for i in stride(from: n - 1, through: 0, by: -1) { bytes.append(d[i]) }
+            }
+            return at + n
         }
     }
 
@@ -255,79 +318,68 @@ struct JSONWriter {
     mutating func text(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in
-            if !utf8.contains(where: needsEscape) { bytes.append(contentsOf: utf8); return }
-            for b in utf8 { if needsEscape(b) { escapeASCII(b) } else { bytes.append(b) } }
+            let escaping = escaping
+            if !utf8.contains(where: { escaping && Self.escapable($0) }) { append(utf8); return }
+            for b in utf8 { if needsEscape(b) { escapeASCII(b) } else { byte(b) } }
         }
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
 
-    /// Bytes from `fill`, which writes at most `max` of them and returns how many it wrote.
-    @inline(__always) mutating func write(max: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Int) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Swift.max(max, 1)) { b in
-            let n = fill(b.baseAddress!)
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: b[..<n]))
-        }
-    }
-
-    /// UTF-16LE from the chunk as UTF-8 (escaped if this writer escapes), in one pass through a
-    /// stack buffer: most of any event log is ASCII, one store per unit.
+    /// UTF-16LE from the chunk as UTF-8 (escaped if this writer escapes), in one pass written in
+    /// place: most of any event log is ASCII, one store per unit.
     mutating func utf16(_ r: UnsafeRawBufferPointer) {
         let n = r.count / 2
-        let block = 1024
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: block) { buffer in
-            let out = buffer.baseAddress!
-            var o = 0
-            var i = 0
-            while i < n {
-                // Room for the longest a unit can become (\u00XX); flush before.
-                if o > block - 6 {
-                    bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: o))
-                    o = 0
-                }
-                let u = UInt32(r.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
-                i += 1
-                if u < 0x80 {
-                    let b = UInt8(u)
-                    if !needsEscape(b) { out[o] = b; o += 1; continue }
-                    o += Self.escape(b, to: out + o)
-                    continue
-                }
-                var scalar = u
-                if (0xD800..<0xDC00).contains(u), i < n {
-                    let low = UInt32(r.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
-                    if (0xDC00..<0xE000).contains(low) {
-                        scalar = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00)
-                        i += 1
-                    } else {
-                        scalar = 0xFFFD
-                    }
-                } else if (0xD800..<0xE000).contains(u) {
+        // The longest a unit can become is an escape, \u00XX.
+        reserve(6 * n)
+        let out = base
+        var o = count
+        var i = 0
+        while i < n {
+            let u = UInt32(r.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+            i += 1
+            if u < 0x80 {
+                let b = UInt8(u)
+                if !needsEscape(b) { out[o] = b; o += 1; continue }
+                o += Self.escape(b, to: out + o)
+                continue
+            }
+            var scalar = u
+            if (0xD800..<0xDC00).contains(u), i < n {
+                let low = UInt32(r.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+                if (0xDC00..<0xE000).contains(low) {
+                    scalar = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00)
+                    i += 1
+                } else {
                     scalar = 0xFFFD
                 }
-                if scalar < 0x800 {
-                    out[o] = UInt8(0xC0 | (scalar >> 6))
-                    out[o + 1] = UInt8(0x80 | (scalar & 0x3F))
-                    o += 2
-                } else if scalar < 0x10000 {
-                    out[o] = UInt8(0xE0 | (scalar >> 12))
-                    out[o + 1] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
-                    out[o + 2] = UInt8(0x80 | (scalar & 0x3F))
-                    o += 3
-                } else {
-                    out[o] = UInt8(0xF0 | (scalar >> 18))
-                    out[o + 1] = UInt8(0x80 | ((scalar >> 12) & 0x3F))
-                    out[o + 2] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
-                    out[o + 3] = UInt8(0x80 | (scalar & 0x3F))
-                    o += 4
-                }
+            } else if (0xD800..<0xE000).contains(u) {
+                scalar = 0xFFFD
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: o))
+            if scalar < 0x800 {
+                out[o] = UInt8(0xC0 | (scalar >> 6))
+                out[o + 1] = UInt8(0x80 | (scalar & 0x3F))
+                o += 2
+            } else if scalar < 0x10000 {
+                out[o] = UInt8(0xE0 | (scalar >> 12))
+                out[o + 1] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
+                out[o + 2] = UInt8(0x80 | (scalar & 0x3F))
+                o += 3
+            } else {
+                out[o] = UInt8(0xF0 | (scalar >> 18))
+                out[o + 1] = UInt8(0x80 | ((scalar >> 12) & 0x3F))
+                out[o + 2] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
+                out[o + 3] = UInt8(0x80 | (scalar & 0x3F))
+                o += 4
+            }
         }
+        count = o
     }
 
-    @inline(__always) private func needsEscape(_ b: UInt8) -> Bool {
-        escaping && (b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\"))
+    @inline(__always) private func needsEscape(_ b: UInt8) -> Bool { escaping && Self.escapable(b) }
+
+    @inline(__always) private static func escapable(_ b: UInt8) -> Bool {
+        b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\")
     }
 
     /// The JSON escape of an ASCII byte that needs one (at most 6 bytes).

@@ -19,11 +19,11 @@ struct RenderProgram {
         bytes.withUnsafeBufferPointer { b in
             var pos = 0
             for op in ops {
-                w.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: b[pos..<Int(op.start)]))
+                w.append(UnsafeBufferPointer(rebasing: b[pos..<Int(op.start)]))
                 p.write(p.values[Int(op.slot)], text: op.text, to: &w)
                 pos = Int(op.end)
             }
-            w.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: b[pos...]))
+            w.append(UnsafeBufferPointer(rebasing: b[pos...]))
         }
     }
 
@@ -34,13 +34,13 @@ struct RenderProgram {
         let key = ShapeKey(words: programs.scratch)
         if let program = programs.table[key] { program.replay(p, to: &w); return }
         guard programs.table.count < limit else { JSONRender.render(p, root: root, to: &w); return }
-        let start = w.bytes.count
+        let start = w.count
         w.ops = []
         w.replayable = true
         JSONRender.render(p, root: root, to: &w)
         if w.replayable, let ops = w.ops {
             let shift = Int32(start)
-            programs.table[key] = RenderProgram(bytes: Array(w.bytes[start...]),
+            programs.table[key] = RenderProgram(bytes: w.array(from: start),
                                        ops: ops.map { Op(start: $0.start - shift, end: $0.end - shift, slot: $0.slot, text: $0.text) })
         }
         w.ops = nil

@@ -110,7 +110,7 @@ extension RecordView {
         if case .single(let v) = resolved { return string(v) }
         var w = JSONWriter(escaping: false, capacity: 64)
         writeAttribute(pieces, k, resolved, text: true, to: &w)
-        return String(decoding: w.bytes, as: UTF8.self)
+        return w.string
     }
 }
 

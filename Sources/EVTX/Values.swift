@@ -86,9 +86,9 @@ extension RecordView {
     /// that the caller opened: null is empty there, arrays are comma-joined, fragments are empty.
     func write(_ v: RawValue, text: Bool, to w: inout JSONWriter) {
         guard w.ops != nil, v.slot >= 0, v.type != RawValue.instance else { writeValue(v, text: text, to: &w); return }
-        let start = w.bytes.count
+        let start = w.count
         writeValue(v, text: text, to: &w)
-        w.ops!.append(.init(start: Int32(start), end: Int32(w.bytes.count), slot: v.slot, text: text))
+        w.ops!.append(.init(start: Int32(start), end: Int32(w.count), slot: v.slot, text: text))
     }
 
     private func writeValue(_ v: RawValue, text: Bool, to w: inout JSONWriter) {
@@ -188,6 +188,6 @@ extension RecordView {
         } else {
             write(v, text: true, to: &w)
         }
-        return String(decoding: w.bytes, as: UTF8.self)
+        return w.string
     }
 }
