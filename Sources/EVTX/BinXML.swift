@@ -5,6 +5,9 @@ import HuntCore
 /// BinXML's own type codes, plus two of ours for what parsing produced.
 struct RawValue {
     var type: UInt8
+    /// For a record's substitution values, decided once when parsed: `known`, and whether the
+    /// value is null or empty (renderers and the shape key ask for every value of every record).
+    var flags: UInt8 = 0
     /// Chunk offset of the bytes; the instance index for `instance`; the pool index for `pooled`.
     var start: Int32
     var count: Int32
@@ -13,6 +16,7 @@ struct RawValue {
     var slot: Int32 = -1
 
     static let null = RawValue(type: 0, start: 0, count: 0)
+    static let known: UInt8 = 1, nullFlag: UInt8 = 2, emptyFlag: UInt8 = 4
     /// A nested BinXML fragment (type 0x21), already parsed into an instance.
     static let instance: UInt8 = 0xF0
     /// Text made while parsing (template text, character and entity references): `EVTXCache.pool`.
@@ -440,31 +444,36 @@ struct BinXMLParser {
         let nodes = cache.templates[template]
         let count = Int(try c.u32("substitution count"))
         guard count <= 4096 else { throw .invalid("implausible substitution count \(count)", offset: c.position) }
-        try c.need(count * 4, "value descriptors")
+        let descriptors = try c.slice(count * 4, "value descriptors")
         let base = values.count
-        for _ in 0..<count {
-            let size = try c.u16("value size")
-            var type = try c.u8("value type")
+        var at = c.position
+        let end = c.bytes.count
+        for k in 0..<count {
+            let d = descriptors.loadUnaligned(fromByteOffset: k * 4, as: UInt32.self).littleEndian
+            let size = Int(d & 0xFFFF)
+            var type = UInt8(truncatingIfNeeded: d >> 16)
             // Our own markers are not BinXML types: a file that claims them gets its bytes dumped.
             if type == RawValue.instance || type == RawValue.pooled { type = 0xFF }
-            _ = try c.u8("value padding")
-            values.append(RawValue(type: type, start: 0, count: Int32(size), slot: Int32(values.count)))
-        }
-        for i in base..<base + count {
-            let at = c.position
-            _ = try c.slice(Int(values[i].count), "substitution value")
-            values[i].start = Int32(at)
-            switch values[i].type {
-            case 0x01:
-                // Strings are often stored with their terminating NULs.
-                var n = Int(values[i].count) / 2
-                while n > 0, chunk.loadUnaligned(fromByteOffset: at + (n - 1) * 2, as: UInt16.self) == 0 { n -= 1 }
-                values[i].count = Int32(n * 2)
-            case 0x21:
-                values[i] = try parseFragment(at: at, count: Int(values[i].count))
-            default:
-                break
+            guard size <= end - at else {
+                throw .truncated(what: "substitution value", offset: at, need: size, have: max(0, end - at))
             }
+            var v = RawValue(type: type, start: Int32(at), count: Int32(size), slot: Int32(base + k))
+            if type == 0x01 {
+                // Strings are often stored with their terminating NULs.
+                var n = size / 2
+                while n > 0, chunk.loadUnaligned(fromByteOffset: at + (n - 1) * 2, as: UInt16.self) == 0 { n -= 1 }
+                v.count = Int32(n * 2)
+            }
+            values.append(v)
+            at += size
+        }
+        c.position = at
+        // Fragments once this instance's values are all in place: theirs follow them.
+        for i in base..<base + count {
+            if values[i].type == 0x21 { values[i] = try parseFragment(at: Int(values[i].start), count: Int(values[i].count)) }
+            let v = values[i]
+            let empty = v.decodesToEmpty(in: chunk) { v in instances[Int(v.start)].nodes.isEmpty }
+            values[i].flags = RawValue.known | (v.decodesToNull ? RawValue.nullFlag : 0) | (empty ? RawValue.emptyFlag : 0)
         }
         instances.append(Instance(nodes: nodes, base: base, count: count, template: template))
         return instances.count - 1

@@ -1,11 +1,11 @@
 /// Reading a record's values where they lie in the chunk: whether a value counts as null or
 /// empty (the shape of the JSON depends on it), its items if it is an array, and its text or JSON
 /// form written straight into an output buffer.
-extension RecordView {
+extension RawValue {
     /// Fixed-size types decode to null when their bytes are too short (a damaged value).
-    func isNull(_ v: RawValue) -> Bool {
-        let n = Int(v.count)
-        switch v.type {
+    var decodesToNull: Bool {
+        let n = Int(count)
+        switch type {
         case 0x00: return true
         case 0x03, 0x04: return n < 1
         case 0x05, 0x06: return n < 2
@@ -17,23 +17,37 @@ extension RecordView {
         }
     }
 
-    /// Whether an optional substitution with this value is left out.
-    func isEmpty(_ v: RawValue) -> Bool {
-        if isNull(v) { return true }
-        let n = Int(v.count)
-        switch v.type {
+    /// Whether the value's bytes make it empty (an optional substitution with it is left out);
+    /// for fragments and pooled text the caller knows better and is asked.
+    func decodesToEmpty(in chunk: UnsafeRawBufferPointer, otherwise: (RawValue) -> Bool) -> Bool {
+        if decodesToNull { return true }
+        let n = Int(count)
+        switch type {
         case 0x01: return n < 2
-        case 0x02: return n == 0 || chunk[Int(v.start)] == 0
+        case 0x02: return n == 0 || chunk[Int(start)] == 0
         case 0x0E: return n == 0
         case 0x13: return n < 8
-        case RawValue.instance: return instances[Int(v.start)].nodes.isEmpty
-        case RawValue.pooled: return pool[Int(v.start)].isEmpty
+        case RawValue.instance, RawValue.pooled: return otherwise(self)
         case 0x81: return n < 2
         case let t where t & 0x80 != 0:
-            guard let size = Self.itemSize(t & 0x7F) else { return n == 0 }
+            guard let size = RecordView.itemSize(t & 0x7F) else { return n == 0 }
             return n < size
         case 0x03...0x0D, 0x0F...0x12, 0x14, 0x15: return false
         default: return n == 0
+        }
+    }
+}
+
+extension RecordView {
+    func isNull(_ v: RawValue) -> Bool {
+        v.flags != 0 ? v.flags & RawValue.nullFlag != 0 : v.decodesToNull
+    }
+
+    /// Whether an optional substitution with this value is left out.
+    func isEmpty(_ v: RawValue) -> Bool {
+        if v.flags != 0 { return v.flags & RawValue.emptyFlag != 0 }
+        return v.decodesToEmpty(in: chunk) { v in
+            v.type == RawValue.instance ? instances[Int(v.start)].nodes.isEmpty : pool[Int(v.start)].isEmpty
         }
     }
 
