@@ -97,6 +97,8 @@ public final class EVTXCache: @unchecked Sendable {
     private var templateIDs: [TemplateKey<Int32>: Int] = [:]
     /// Recorded renderings by record shape (`RenderProgram`).
     var programs = RenderPrograms()
+    /// Where the current chunk's names and template definitions are: offset to number.
+    var nameAt = OffsetTable(), templateAt = OffsetTable()
     /// The dump's output writer, kept so its memory is reused chunk after chunk.
     var writer: JSONWriter?
 
@@ -105,6 +107,8 @@ public final class EVTXCache: @unchecked Sendable {
     /// Hostile input could fill the tables with one-off names and templates: they are emptied
     /// between chunks once any grows past its bound (within a chunk, its size bounds them).
     func startChunk() {
+        nameAt.clear()
+        templateAt.clear()
         guard names.count > 16_384 || pool.count > 16_384 || templates.count > 4096 || programs.table.count >= 4096 else { return }
         names = []; nameIDs = [:]; pool = []; poolIDs = [:]; textIDs = [:]; templates = []; templateIDs = [:]; programs = RenderPrograms()
     }
@@ -146,6 +150,31 @@ public final class EVTXCache: @unchecked Sendable {
     }
 }
 
+/// Chunk offset to a number, for one chunk at a time: cleared in constant time (entries carry
+/// the generation they were written in), since every chunk needs a fresh one.
+struct OffsetTable {
+    private var slots: [UInt64] = []
+    private var generation: UInt64 = 1
+
+    mutating func clear() {
+        generation += 1
+        if generation >= 1 << 32 { slots = []; generation = 1 }
+    }
+
+    subscript(offset: Int) -> Int? {
+        get {
+            guard offset >= 0, offset < slots.count else { return nil }
+            let slot = slots[offset]
+            return slot >> 32 == generation ? Int(slot & 0xFFFF_FFFF) : nil
+        }
+        set {
+            guard let newValue, offset >= 0, offset < EVTXFile.chunkSize else { return }
+            if slots.isEmpty { slots = Array(repeating: 0, count: EVTXFile.chunkSize) }
+            slots[offset] = generation << 32 | UInt64(UInt32(truncatingIfNeeded: newValue))
+        }
+    }
+}
+
 /// An array as a dictionary key, hashed as one run of bytes (an array's own hashing feeds the
 /// hasher element by element).
 struct TemplateKey<Element: FixedWidthInteger>: Hashable {
@@ -169,13 +198,12 @@ struct TemplateKey<Element: FixedWidthInteger>: Hashable {
 struct BinXMLParser {
     let chunk: UnsafeRawBufferPointer
     let cache: EVTXCache
-    private var nameIndex: [Int: Int] = [:]
-    /// Template definition offset in the chunk to the cache's template number.
-    private var templates: [Int: Int] = [:]
-    /// While a template definition is parsed: its structure, the key the cache knows it by.
-    private var key: [Int32]?
-    /// False while a template definition is read for its key only (no tree is built).
-    private var building = true
+    /// What is being parsed: a record's own content, or a template definition, first for its
+    /// structure alone (the key the cache knows it by), then, if the cache does not know it, for its tree.
+    private enum Mode { case record, templateKey, templateTree }
+    private var mode = Mode.record
+    private var building: Bool { mode != .templateKey }
+    private var key: [Int32] = []
     /// The current record's substitution values and instances (reset per record).
     private(set) var values: [RawValue] = []
     private(set) var instances: [Instance] = []
@@ -192,7 +220,7 @@ struct BinXMLParser {
 
     /// Adds to the structure of the template being parsed.
     @inline(__always) private mutating func note(_ x: Int) {
-        if key != nil { key!.append(Int32(truncatingIfNeeded: x)) }
+        if mode == .templateKey { key.append(Int32(truncatingIfNeeded: x)) }
     }
 
     // MARK: - Records
@@ -275,13 +303,25 @@ struct BinXMLParser {
         return RawValue(type: RawValue.pooled, start: Int32(id), count: 0)
     }
 
-    /// Text at a chunk offset: left there in a record, pooled in a template (which outlives the chunk).
+    /// Text at a chunk offset: left there in a record, pooled in a template (which outlives the
+    /// chunk); a template's key holds the text itself (no lookup while reading the structure).
     private mutating func text(_ at: Int, _ units: Int) -> RawValue {
         let raw = RawValue(type: 0x01, start: Int32(at), count: Int32(units * 2))
-        guard key != nil else { return raw }
-        let id = cache.text(UnsafeRawBufferPointer(rebasing: chunk[at..<at + units * 2]))
-        note(id)
-        return RawValue(type: RawValue.pooled, start: Int32(id), count: 0)
+        switch mode {
+        case .record:
+            return raw
+        case .templateKey:
+            note(units)
+            for i in stride(from: 0, to: units, by: 2) {
+                let pair = i + 1 < units ? chunk.loadUnaligned(fromByteOffset: at + i * 2, as: UInt32.self)
+                                         : UInt32(chunk.loadUnaligned(fromByteOffset: at + i * 2, as: UInt16.self))
+                note(Int(Int32(bitPattern: pair)))
+            }
+            return raw
+        case .templateTree:
+            let id = cache.text(UnsafeRawBufferPointer(rebasing: chunk[at..<at + units * 2]))
+            return RawValue(type: RawValue.pooled, start: Int32(id), count: 0)
+        }
     }
 
     private mutating func characterReference(_ c: inout ByteCursor) throws(EVTXError) -> RawValue {
@@ -366,7 +406,7 @@ struct BinXMLParser {
         // A name defined inline is skipped over, at its first use and when met again at its place.
         let inline = offset == c.position
         let id: Int
-        if let cached = nameIndex[offset] {
+        if let cached = cache.nameAt[offset] {
             id = cached
             if inline { _ = try Self.nameBytes(&c) }
         } else if inline {
@@ -375,7 +415,7 @@ struct BinXMLParser {
             var n = ByteCursor(chunk, at: offset)
             id = cache.name(try Self.nameBytes(&n))
         }
-        nameIndex[offset] = id
+        cache.nameAt[offset] = id
         note(id)
         return id
     }
@@ -409,28 +449,27 @@ struct BinXMLParser {
     private mutating func template(at definitionOffset: Int, _ c: inout ByteCursor) throws(EVTXError) -> Int {
         // Defined inline: the instance's bytes continue after the definition.
         let inline = definitionOffset == c.position
-        if let known = templates[definitionOffset], !inline { return known }
+        if let known = cache.templateAt[definitionOffset], !inline { return known }
         var d = inline ? c : ByteCursor(chunk, at: definitionOffset)
         _ = try d.u32("template next offset")
         _ = try d.slice(16, "template GUID")
         let size = Int(try d.u32("template data size"))
         let start = d.position
         if inline { c.position = start + size }
-        if let known = templates[definitionOffset] { return known }
+        if let known = cache.templateAt[definitionOffset] { return known }
         let bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<min(chunk.count, start + size)])
         // First its structure alone; the tree is built only for a structure the cache has not seen.
         var body = ByteCursor(bytes, at: start)
-        key = []
-        building = false
-        defer { key = nil; building = true }
+        key.removeAll(keepingCapacity: true)
+        mode = .templateKey
+        defer { mode = .record }
         _ = try parseTemplateNodes(&body, inTemplate: true, stopAtEnd: false)
-        let structure = TemplateKey(words: key!)
-        let id = try cache.template(structure) { () throws(EVTXError) in
-            building = true
+        let id = try cache.template(TemplateKey(words: key)) { () throws(EVTXError) in
+            mode = .templateTree
             var again = ByteCursor(bytes, at: start)
             return try parseTemplateNodes(&again, inTemplate: true, stopAtEnd: false)
         }
-        templates[definitionOffset] = id
+        cache.templateAt[definitionOffset] = id
         return id
     }
 
