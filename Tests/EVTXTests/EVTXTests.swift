@@ -120,8 +120,8 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         let url = sharedData.appendingPathComponent("omerbenamram__evtx/samples/security.evtx")
         guard let file = try? Data(contentsOf: url) else { print("skipped: ../shared is absent"); return }
         let first = [UInt8](file[EVTXFile.headerSize..<EVTXFile.headerSize + EVTXFile.chunkSize])
-        var renamed = first
-        func replace(_ from: String, _ to: String) {
+        func replace(_ from: String, _ to: String) -> [UInt8] {
+            var renamed = first
             let a = Array(from.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
             let b = Array(to.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
             var i = 0
@@ -129,17 +129,19 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
                 if renamed[i..<i + a.count].elementsEqual(a) { renamed.replaceSubrange(i..<i + a.count, with: b) }
                 i += 1
             }
+            return renamed
         }
-        replace("EventID", "EventIX")
-        replace("SubjectUserSid", "SubjectUserSix")
         let cache = EVTXCache()
         func dump(_ chunk: [UInt8]) -> String {
             chunk.withUnsafeBytes { String(decoding: EVTXFile.jsonLines($0, index: 0, fileOffset: 0, cache: cache).bytes, as: UTF8.self) }
         }
-        let before = dump(first), after = dump(renamed)
+        let before = dump(first)
         #expect(before.contains("\"EventID\":") && before.contains("\"SubjectUserSid\":"))
-        #expect(!after.contains("\"EventID\":") && after.contains("\"EventIX\":"))
-        #expect(!after.contains("\"SubjectUserSid\":") && after.contains("\"SubjectUserSix\":"))
+        // An element name (a name in the chunk's name table), then a Data name (text in the template).
+        let element = dump(replace("EventID", "EventIX"))
+        #expect(!element.contains("\"EventID\":") && element.contains("\"EventIX\":"))
+        let data = dump(replace("SubjectUserSid", "SubjectUserSix"))
+        #expect(!data.contains("\"SubjectUserSid\":") && data.contains("\"SubjectUserSix\":"))
     }
 
     @Test func damagedSamplesYieldEveryIntactRecord() throws {
