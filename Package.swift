@@ -77,7 +77,7 @@ let package = Package(
                                                 .product(name: "Crypto", package: "swift-crypto")],
                 resources: [.copy("Templates")], swiftSettings: strict),
         .executableTarget(name: "exhunt", dependencies: [
-            "Hunt", "Reports", "HuntCore", "Sigma", "YARA", "Indicators", "Timeline", "EVTX", "ExchangeBuilds", "Survey", "BuiltinRules",
+            "Hunt", "Reports", "HuntCore", "Sigma", "YARA", "Indicators", "Timeline", "EVTX", "Evidence", "ExchangeBuilds", "Survey", "BuiltinRules",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         // Writes the bundled sample evidence and the benchmark's large log sets.

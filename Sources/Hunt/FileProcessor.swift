@@ -174,7 +174,10 @@ struct FileProcessor {
         let chunkSize = EVTXFile.chunkSize
         // Chunks are independent: a batch of them is parsed and hunted on every core, so one big
         // Security.evtx does not keep the other cores idle.
-        let batchChunks = 16 * max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let batchChunks = 16 * workers
+        // Each worker keeps one cache for the whole file: a log's chunks share their templates.
+        let caches = (0..<workers).map { _ in EVTXCache() }
 
         func flush(final: Bool) {
             var n = pending.count / chunkSize
@@ -186,13 +189,17 @@ struct FileProcessor {
             let path = item.path
             pending.withUnsafeBytes { raw in
                 batch.withUnsafeMutableBufferPointer { out in
-                    // Each iteration reads its own chunk of `raw` and writes its own slot of `out`.
+                    // Worker w takes chunks w, w + workers, ... of `raw`, writes their slots of `out`, and
+                    // alone uses caches[w].
                     nonisolated(unsafe) let raw = raw, out = out
-                    DispatchQueue.concurrentPerform(iterations: n) { i in
-                        let range = i * chunkSize..<min(raw.count, (i + 1) * chunkSize)
-                        out[i] = Self.scanChunk(UnsafeRawBufferPointer(rebasing: raw[range]), index: first + i,
-                                                fileOffset: EVTXFile.headerSize + (first + i) * chunkSize, path: path,
-                                                detectors: detectors)
+                    let n = n
+                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                        for i in stride(from: w, to: n, by: workers) {
+                            let range = i * chunkSize..<min(raw.count, (i + 1) * chunkSize)
+                            out[i] = Self.scanChunk(UnsafeRawBufferPointer(rebasing: raw[range]), index: first + i,
+                                                    fileOffset: EVTXFile.headerSize + (first + i) * chunkSize, path: path,
+                                                    detectors: detectors, cache: caches[w])
+                        }
                     }
                 }
             }
@@ -246,12 +253,12 @@ struct FileProcessor {
 
     /// Parses one chunk and matches its events; runs on any thread (its caches are its own).
     private static func scanChunk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, path: String,
-                                  detectors: Detectors) -> ChunkYield {
+                                  detectors: Detectors, cache: EVTXCache) -> ChunkYield {
         var y = ChunkYield()
         var indexBySource: [LogSource: RuleIndex] = [:]
         var candidates: [Int32] = []
         let classifications = ClassificationCache()
-        let (records, chunkProblems) = EVTXFile.fields(chunk, index: index, fileOffset: fileOffset)
+        let (records, chunkProblems) = EVTXFile.fields(chunk, index: index, fileOffset: fileOffset, cache: cache)
         for p in chunkProblems.prefix(20) {
             y.problems.append(Problem(.warning, code: "evtx", message: p.description, path: path, offset: UInt64(p.offset)))
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EVTX
+import Evidence
 import Foundation
 import HuntCore
 
@@ -30,42 +31,51 @@ struct EVTXCommand: AsyncParsableCommand {
             // Each worker keeps its cache (templates and recorded renderings carry over) and its
             // output buffer across chunks, batches and files.
             let pool = (0..<workers).map { _ in DumpWorker() }
+            // A batch of chunks at a time: memory stays the same whatever the file's size, and
+            // the file is read like evidence (read-only, access time untouched).
+            let chunkSize = EVTXFile.chunkSize
+            let batch = max(64, workers * 8)
             for path in files {
-                let data: Data
-                do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-                    Terminal.error("\(path): \(error)")
-                    failed = true
-                    continue
-                }
-                guard data.count >= 4096, EVTXFile.isEVTX(data.prefix(8)) else {
-                    Terminal.error("\(path): not an EVTX file (bad file signature)")
-                    failed = true
-                    continue
-                }
-                let chunks = EVTXFile.chunkRanges(fileSize: data.count)
-                // Chunks are independent: parse a batch on every worker, print in file order.
-                let batch = workers * 8
-                var first = 0
-                while first < chunks.count {
-                    let range = first..<min(chunks.count, first + batch)
-                    await withTaskGroup(of: Void.self) { group in
-                        for (w, worker) in pool.enumerated() {
-                            group.addTask {
-                                worker.start()
-                                for i in stride(from: range.lowerBound + w, to: range.upperBound, by: workers) {
-                                    data.withUnsafeBytes { raw in
-                                        worker.render(UnsafeRawBufferPointer(rebasing: raw[chunks[i]]), index: i, fileOffset: chunks[i].lowerBound, xml: xml)
+                do {
+                    let file = try EvidenceFile(path: path)
+                    let header = try file.window(at: 0, count: EVTXFile.headerSize)
+                    guard header.bytes.count == EVTXFile.headerSize, EVTXFile.isEVTX(header.bytes) else {
+                        Terminal.error("\(path): not an EVTX file (bad file signature)")
+                        failed = true
+                        continue
+                    }
+                    var first = 0
+                    while EVTXFile.headerSize + first * chunkSize < file.size {
+                        let window = try file.window(at: EVTXFile.headerSize + first * chunkSize, count: batch * chunkSize)
+                        let filled = window.bytes.count
+                        // Chunks are independent: each worker parses every workers-th chunk of the
+                        // batch; they are printed in file order.
+                        let count = (filled + chunkSize - 1) / chunkSize
+                        let base = first
+                        await withTaskGroup(of: Void.self) { group in
+                            for (w, worker) in pool.enumerated() {
+                                group.addTask {
+                                    worker.start()
+                                    for i in stride(from: w, to: count, by: workers) {
+                                        let range = i * chunkSize..<min(filled, (i + 1) * chunkSize)
+                                        worker.render(UnsafeRawBufferPointer(rebasing: window.bytes[range]), index: base + i,
+                                                      fileOffset: EVTXFile.headerSize + (base + i) * chunkSize, xml: xml)
                                     }
                                 }
                             }
                         }
+                        for i in 0..<count {
+                            let worker = pool[i % workers]
+                            let part = worker.parts[i / workers]
+                            try? FileHandle.standardOutput.write(contentsOf: worker.out[part.bytes])
+                            for p in part.problems { Terminal.error("\(path): \(p)") }
+                        }
+                        first += count
+                        if filled == 0 { break }
                     }
-                    for i in range {
-                        let part = pool[(i - range.lowerBound) % workers].parts[(i - range.lowerBound) / workers]
-                        try? FileHandle.standardOutput.write(contentsOf: pool[(i - range.lowerBound) % workers].out[part.bytes])
-                        for p in part.problems { Terminal.error("\(path): \(p)") }
-                    }
-                    first = range.upperBound
+                } catch {
+                    Terminal.error("\(path): \(error)")
+                    failed = true
                 }
             }
             if failed { throw ExitCode(2) }

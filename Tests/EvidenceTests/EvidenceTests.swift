@@ -72,6 +72,32 @@ import TestSupport
         #expect(partial.sha256 == nil)
     }
 
+    /// A single file read a window at a time (the EVTX dump's way): windows cover the file
+    /// exactly, the last one short, and the access time stays as it was.
+    @Test func fileWindowsCoverTheFileAndLeaveAccessTimeAlone() throws {
+        let root = try tempDir()
+        let bytes = Data((0..<(3 * 65536 + 1234)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        try put(root, "log.evtx", bytes)
+        let path = root.appendingPathComponent("log.evtx").path
+        var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        let file = try EvidenceFile(path: path)
+        #expect(file.size == bytes.count)
+        var read = Data()
+        var offset = 0
+        // An odd first window, so later windows start off any page boundary.
+        for count in [4097, 65536, 65536, 65536, 65536] {
+            let window = try file.window(at: offset, count: count)
+            read.append(contentsOf: window.bytes)
+            offset += window.bytes.count
+        }
+        #expect(read == bytes)
+        #expect(try file.window(at: offset, count: 100).bytes.isEmpty)
+        var st = stat()
+        #expect(stat(path, &st) == 0)
+        #expect(st.st_atim.tv_sec == 1_000_000_000, "reading evidence changed its access time")
+    }
+
     @Test func zipCollectionsAreReadInPlace() throws {
         let src = try tempDir()
         try put(src, "C/inetpub/wwwroot/aspnet_client/x.aspx", "<%@ Page %>")
