@@ -89,12 +89,12 @@ final class RecordView {
 /// with names and text resolved), never by where it sits. Not thread-safe: each worker owns one.
 public final class EVTXCache: @unchecked Sendable {
     private(set) var names: [Name] = []
-    private var nameIDs: [TemplateKey<UInt8>: Int] = [:]
+    private var nameIDs: [ArrayKey<UInt8>: Int] = [:]
     private(set) var pool: [String] = []
     private var poolIDs: [String: Int] = [:]
-    private var textIDs: [TemplateKey<UInt8>: Int] = [:]
+    private var textIDs: [ArrayKey<UInt8>: Int] = [:]
     private(set) var templates: [[TNode]] = []
-    private var templateIDs: [TemplateKey<Int32>: Int] = [:]
+    private var templateIDs: [ArrayKey<Int32>: Int] = [:]
     /// Recorded renderings by record shape (`RenderProgram`).
     var programs = RenderPrograms()
     /// Where the current chunk's names and template definitions are: offset to number.
@@ -115,7 +115,7 @@ public final class EVTXCache: @unchecked Sendable {
 
     /// The name whose UTF-16 bytes these are.
     func name(_ utf16: UnsafeRawBufferPointer) -> Int {
-        let key = TemplateKey(utf16)
+        let key = ArrayKey(utf16)
         if let id = nameIDs[key] { return id }
         let text = BinXMLParser.utf16(utf16, trimNUL: false)
         var w = JSONWriter()
@@ -134,7 +134,7 @@ public final class EVTXCache: @unchecked Sendable {
 
     /// Template text (UTF-16 bytes) in the pool, decoded the first time it is seen.
     func text(_ utf16: UnsafeRawBufferPointer) -> Int {
-        let key = TemplateKey(utf16)
+        let key = ArrayKey(utf16)
         if let id = textIDs[key] { return id }
         let id = pooled(BinXMLParser.utf16(utf16, trimNUL: false))
         textIDs[key] = id
@@ -142,7 +142,7 @@ public final class EVTXCache: @unchecked Sendable {
     }
 
     /// The number of the template with this structure; `build` makes its tree if it is new.
-    func template(_ key: TemplateKey<Int32>, build: () throws(EVTXError) -> [TNode]) throws(EVTXError) -> Int {
+    func template(_ key: ArrayKey<Int32>, build: () throws(EVTXError) -> [TNode]) throws(EVTXError) -> Int {
         if let id = templateIDs[key] { return id }
         templates.append(try build())
         templateIDs[key] = templates.count - 1
@@ -177,7 +177,7 @@ struct OffsetTable {
 
 /// An array as a dictionary key, hashed as one run of bytes (an array's own hashing feeds the
 /// hasher element by element).
-struct TemplateKey<Element: FixedWidthInteger>: Hashable {
+struct ArrayKey<Element: FixedWidthInteger>: Hashable {
     var words: [Element]
 
     init(words: [Element]) { self.words = words }
@@ -464,7 +464,7 @@ struct BinXMLParser {
         mode = .templateKey
         defer { mode = .record }
         _ = try parseTemplateNodes(&body, inTemplate: true, stopAtEnd: false)
-        let id = try cache.template(TemplateKey(words: key)) { () throws(EVTXError) in
+        let id = try cache.template(ArrayKey(words: key)) { () throws(EVTXError) in
             mode = .templateTree
             var again = ByteCursor(bytes, at: start)
             return try parseTemplateNodes(&again, inTemplate: true, stopAtEnd: false)
