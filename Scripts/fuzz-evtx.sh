@@ -15,7 +15,8 @@ swiftc "${flags[@]}" -module-name EVTX -I "$out" -emit-module -emit-module-path 
     -emit-library -static -o "$out/libEVTX.a" Sources/EVTX/*.swift
 swiftc "${flags[@]}" -I "$out" -L "$out" -lEVTX -lHuntCore Fuzz/EVTXFuzz.swift -o "$out/fuzz-evtx" 2>&1 | grep -v "Cannot export local symbol" || true
 if [ -d ../shared/data ]; then
-    find ../shared/data -name '*.evtx' | head -80 | while read -r f; do
+    mapfile -t seeds < <(find ../shared/data -name '*.evtx' | sort)
+    for f in "${seeds[@]:0:80}"; do
         dd if="$f" of="$out/corpus/$(basename "$f").chunk" bs=4096 skip=1 count=32 status=none || true
     done
 fi
