@@ -105,7 +105,6 @@ struct BinXMLParser {
     init(chunk: UnsafeRawBufferPointer, cache: EVTXCache) {
         self.chunk = chunk
         self.cache = cache
-        cache.startChunk()
         values.reserveCapacity(256)
         instances.reserveCapacity(16)
     }

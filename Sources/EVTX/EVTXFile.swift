@@ -96,6 +96,7 @@ public enum EVTXFile {
         guard chunk.starts(with: chunkMagic) else { problem(0, nil, "bad chunk signature"); return }
         var free = Int(chunk.loadUnaligned(fromByteOffset: 48, as: UInt32.self).littleEndian)
         free = min(max(free, chunkHeaderSize), chunk.count)
+        cache.startChunk()
         var parser = BinXMLParser(chunk: chunk, cache: cache)
         var offset = chunkHeaderSize
         while offset + 24 <= free {

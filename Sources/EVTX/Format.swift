@@ -21,9 +21,9 @@ enum ValueFormat {
         return n
     }
 
-    /// `value` in decimal, zero-padded to `width`.
+    /// `value` in decimal, zero-padded to `width` (at most 21 bytes for any 64-bit value).
     @inline(__always)
-    static func decimal(_ value: Int, _ width: Int, to p: UnsafeMutablePointer<UInt8>) -> Int {
+    static func decimal<T: BinaryInteger>(_ value: T, _ width: Int, to p: UnsafeMutablePointer<UInt8>) -> Int {
         var m = value.magnitude
         var n = 0
         repeat { n += 1; m /= 10 } while m > 0
@@ -33,7 +33,7 @@ enum ValueFormat {
         m = value.magnitude
         var i = at + total - 1
         while i >= at {
-            p[i] = UInt8(48 + m % 10)
+            p[i] = UInt8(48 + Int(m % 10))
             m /= 10
             i -= 1
         }

@@ -112,7 +112,7 @@ enum JSONRender {
                     unnamedAt = w.count
                 }
                 // An array value stands for the element repeated once per item.
-                if count == 1, p.isArray(only) {
+                if count == 1, only.isArray {
                     p.forEachItem(only) { item in addUnnamed { p.write(item, text: false, to: &$0) } }
                     return
                 }
@@ -292,19 +292,7 @@ struct JSONWriter: ~Copyable {
     }
 
     mutating func decimal<T: BinaryInteger>(_ value: T) {
-        write(max: 21) { p in
-            var at = 0
-            if value < 0 { p[0] = UInt8(ascii: "-"); at = 1 }
-            var m = value.magnitude
-            var n = 0
-            repeat { n += 1; m /= 10 } while m > 0
-            m = value.magnitude
-            for i in stride(from: at + n - 1, through: at, by: -1) {
-                p[i] = UInt8(48 + Int(m % 10))
-                m /= 10
-            }
-            return at + n
-        }
+        write(max: 21) { ValueFormat.decimal(value, 0, to: $0) }
     }
 
     /// A quoted string.
@@ -323,8 +311,6 @@ struct JSONWriter: ~Copyable {
             for b in utf8 { if needsEscape(b) { escapeASCII(b) } else { byte(b) } }
         }
     }
-
-    private static let hex = Array("0123456789abcdef".utf8)
 
     /// UTF-16LE from the chunk as UTF-8 (escaped if this writer escapes), in one pass written in
     /// place: most of any event log is ASCII, one store per unit.
@@ -393,10 +379,8 @@ struct JSONWriter: ~Copyable {
         case 0x08: p[1] = UInt8(ascii: "b")
         case 0x0C: p[1] = UInt8(ascii: "f")
         default:
-            p[1] = UInt8(ascii: "u"); p[2] = 48; p[3] = 48
-            p[4] = hex[Int(b >> 4)]
-            p[5] = hex[Int(b & 0xF)]
-            return 6
+            p[1] = UInt8(ascii: "u")
+            return 2 + ValueFormat.hex(UInt64(b), 4, upper: false, to: p + 2)
         }
         return 2
     }

@@ -66,7 +66,7 @@ extension RecordView {
         for v in values {
             var code = Int(v.type) | (isNull(v) ? 1 << 8 : 0) | (isEmpty(v) ? 1 << 9 : 0)
             if v.type == RawValue.instance { code |= Int(v.start) << 10; key.append(code); continue }
-            if isArray(v) {
+            if v.isArray {
                 var n = 0
                 forEachItem(v) { _ in n += 1 }
                 code |= n << 10

@@ -30,11 +30,29 @@ extension RawValue {
         case RawValue.instance, RawValue.pooled: return otherwise(self)
         case 0x81: return n < 2
         case let t where t & 0x80 != 0:
-            guard let size = RecordView.itemSize(t & 0x7F) else { return n == 0 }
+            guard let size = RawValue.itemSize(t & 0x7F) else { return n == 0 }
             return n < size
         case 0x03...0x0D, 0x0F...0x12, 0x14, 0x15: return false
         default: return n == 0
         }
+    }
+
+    /// The size of one item of an array of `type` (fixed-size types only).
+    static func itemSize(_ type: UInt8) -> Int? {
+        switch type {
+        case 0x03, 0x04: 1
+        case 0x05, 0x06: 2
+        case 0x07, 0x08, 0x0B, 0x0D, 0x14: 4
+        case 0x09, 0x0A, 0x0C, 0x11, 0x15: 8
+        case 0x0F, 0x12: 16
+        default: nil
+        }
+    }
+
+    /// Whether this is an array value (with items), as opposed to a scalar or a hex-dumped blob.
+    var isArray: Bool {
+        type & 0x80 != 0 && type != RawValue.instance && type != RawValue.pooled
+            && (type == 0x81 || RawValue.itemSize(type & 0x7F) != nil)
     }
 }
 
@@ -49,23 +67,6 @@ extension RecordView {
         return v.decodesToEmpty(in: chunk) { v in
             v.type == RawValue.instance ? instances[Int(v.start)].nodes.isEmpty : pool[Int(v.start)].isEmpty
         }
-    }
-
-    static func itemSize(_ type: UInt8) -> Int? {
-        switch type {
-        case 0x03, 0x04: 1
-        case 0x05, 0x06: 2
-        case 0x07, 0x08, 0x0B, 0x0D, 0x14: 4
-        case 0x09, 0x0A, 0x0C, 0x11, 0x15: 8
-        case 0x0F, 0x12: 16
-        default: nil
-        }
-    }
-
-    /// Whether `v` is an array value (with items), as opposed to a scalar or a hex-dumped blob.
-    func isArray(_ v: RawValue) -> Bool {
-        v.type & 0x80 != 0 && v.type != RawValue.instance && v.type != RawValue.pooled
-            && (v.type == 0x81 || Self.itemSize(v.type & 0x7F) != nil)
     }
 
     /// The items of an array value: NUL-separated strings, or fixed-size values.
@@ -84,7 +85,7 @@ extension RecordView {
             if i > itemStart { body(RawValue(type: 0x01, start: Int32(itemStart), count: Int32(i - itemStart))) }
             return
         }
-        guard let size = Self.itemSize(v.type & 0x7F) else { return }
+        guard let size = RawValue.itemSize(v.type & 0x7F) else { return }
         var i = 0
         while i + size <= n {
             body(RawValue(type: v.type & 0x7F, start: Int32(start + i), count: Int32(size)))
@@ -151,7 +152,7 @@ extension RecordView {
         case RawValue.instance:
             if !text { JSONRender.object(self, instance: Int(v.start), to: &w) }
         default:
-            guard isArray(v) else {
+            guard v.isArray else {
                 let raw = bytes(v)
                 quoted { w in
                     // Upper-case hex of every byte, a block at a time (binary values can be long).
@@ -192,7 +193,7 @@ extension RecordView {
         }
         // Through UTF-8 bytes: the standard library's UTF-16 decoding is far slower.
         var w = JSONWriter(escaping: false, capacity: v.type == 0x01 ? Int(v.count) * 3 / 2 : 64)
-        if arraySeparator != ",", isArray(v) {
+        if arraySeparator != ",", v.isArray {
             var first = true
             forEachItem(v) { item in
                 if !first { w.text(arraySeparator) }

@@ -176,8 +176,9 @@ struct FileProcessor {
         // Security.evtx does not keep the other cores idle.
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let batchChunks = 16 * workers
-        // Each worker keeps one cache for the whole file: a log's chunks share their templates.
-        let caches = (0..<workers).map { _ in EVTXCache() }
+        // Each worker keeps its state for the whole file: a log's chunks share their templates
+        // and their kinds of events.
+        let states = (0..<workers).map { _ in EventLogWorker() }
 
         func flush(final: Bool) {
             var n = pending.count / chunkSize
@@ -190,7 +191,7 @@ struct FileProcessor {
             pending.withUnsafeBytes { raw in
                 batch.withUnsafeMutableBufferPointer { out in
                     // Worker w takes chunks w, w + workers, ... of `raw`, writes their slots of `out`, and
-                    // alone uses caches[w].
+                    // alone uses states[w].
                     nonisolated(unsafe) let raw = raw, out = out
                     let n = n
                     DispatchQueue.concurrentPerform(iterations: workers) { w in
@@ -198,7 +199,7 @@ struct FileProcessor {
                             let range = i * chunkSize..<min(raw.count, (i + 1) * chunkSize)
                             out[i] = Self.scanChunk(UnsafeRawBufferPointer(rebasing: raw[range]), index: first + i,
                                                     fileOffset: EVTXFile.headerSize + (first + i) * chunkSize, path: path,
-                                                    detectors: detectors, cache: caches[w])
+                                                    detectors: detectors, worker: states[w])
                         }
                     }
                 }
@@ -251,14 +252,21 @@ struct FileProcessor {
         var channel: String?
     }
 
-    /// Parses one chunk and matches its events; runs on any thread (its caches are its own).
-    private static func scanChunk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, path: String,
-                                  detectors: Detectors, cache: EVTXCache) -> ChunkYield {
-        var y = ChunkYield()
+    /// What one worker keeps while it hunts an event log, chunk after chunk: the EVTX cache, the
+    /// classifications of the events it has seen, its rule indexes and scratch. Used by one worker
+    /// at a time.
+    final class EventLogWorker: @unchecked Sendable {
+        let cache = EVTXCache()
+        let classifications = ClassificationCache()
         var indexBySource: [LogSource: RuleIndex] = [:]
         var candidates: [Int32] = []
-        let classifications = ClassificationCache()
-        let (records, chunkProblems) = EVTXFile.fields(chunk, index: index, fileOffset: fileOffset, cache: cache)
+    }
+
+    /// Parses one chunk and matches its events; runs on any thread (the worker's state is its own).
+    private static func scanChunk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, path: String,
+                                  detectors: Detectors, worker: EventLogWorker) -> ChunkYield {
+        var y = ChunkYield()
+        let (records, chunkProblems) = EVTXFile.fields(chunk, index: index, fileOffset: fileOffset, cache: worker.cache)
         for p in chunkProblems.prefix(20) {
             y.problems.append(Problem(.warning, code: "evtx", message: p.description, path: path, offset: UInt64(p.offset)))
         }
@@ -270,15 +278,15 @@ struct FileProcessor {
                 if y.latest.map({ t > $0 }) ?? true { y.latest = t }
             }
             let (event, sources) = Self.windowsEvent(r.fields, id: r.id, offset: r.offset, path: path,
-                                                     mapping: detectors.windowsEvents, cache: classifications)
+                                                     mapping: detectors.windowsEvents, cache: worker.classifications)
             // Every value of the event, for the rules' literal gates.
             let text = r.fields.text + "\u{1}" + r.fields.fields.map(\.value).joined(separator: "\u{1}") + "\u{1}\(r.id)"
             for source in sources {
-                let index = indexBySource[source] ?? detectors.index(for: source)
-                indexBySource[source] = index
+                let index = worker.indexBySource[source] ?? detectors.index(for: source)
+                worker.indexBySource[source] = index
                 var e = event
                 e.source = source
-                index.forEachMatch(text: text, event: e, scratch: &candidates) { y.findings.append(Self.finding($0, e)) }
+                index.forEachMatch(text: text, event: e, scratch: &worker.candidates) { y.findings.append(Self.finding($0, e)) }
             }
         }
         return y
@@ -307,7 +315,8 @@ struct FileProcessor {
             let key = mapping.keyFields.map { value($0) ?? "" }.joined(separator: "\u{1}")
             if let hit = cache.entries[key] { classification = hit } else {
                 classification = mapping.classification(value)
-                cache.entries[key] = classification
+                // Bounded: a log of ever-new kinds of events must not grow it without end.
+                if cache.entries.count < 4096 { cache.entries[key] = classification }
             }
         } else {
             classification = mapping.classification(value)
