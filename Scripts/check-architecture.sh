@@ -28,4 +28,5 @@ for module in "${!allowed[@]}"; do
     fi
   done < <(grep -HE '^[[:space:]]*(@preconcurrency[[:space:]]+)?(public[[:space:]]+|package[[:space:]]+)?import[[:space:]]' -r "Sources/$module" || true)
 done
+swift Scripts/check-traps.swift || status=1
 exit $status

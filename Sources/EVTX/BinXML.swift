@@ -48,6 +48,53 @@ struct Instance {
     let count: Int
     /// The template's number in the `EVTXCache`; -1 for a record's or a fragment's own content.
     var template: Int = -1
+    /// How many nodes rendering this instance visits, nested fragments expanded as often as
+    /// they are used (`RenderWeight`).
+    var weight: Int = 0
+}
+
+/// What rendering a tree costs. A substitution may be used many times in a template and its value
+/// may be a fragment that instantiates a template of the same kind: the depth guard bounds
+/// nesting, not this fan-out, which grows as uses to the power of depth. Every instance's weight
+/// is known when it is parsed, so a record that would expand past `limit` is a located problem
+/// before anything walks it.
+struct RenderWeight {
+    /// Nodes of the tree, each substitution counted once.
+    var nodes = 0
+    /// How often each substitution index is used, for a template's tree.
+    var uses: [(index: Int, count: Int)] = []
+
+    /// Far above any record Windows writes (a few hundred nodes, a script block of 32 KiB is
+    /// 2,000 more), far below a hang: rendering stays within a few MiB per record.
+    static let limit = 100_000
+    /// A value counts as a node per this many bytes it holds.
+    static let bytesPerNode = 16
+
+    /// A template's tree: its nodes and how often each substitution is used.
+    init(template: [TNode]) {
+        var counts: [Int: Int] = [:]
+        nodes = Self.count(template, use: { i in counts[i, default: 0] += 1 })
+        uses = counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Nodes in `tree`, `use` called for each substitution (and its weight added by the caller),
+    /// nested instances weighed by `instance`.
+    static func count(_ tree: [TNode], instance: (Int) -> Int = { _ in 0 }, use: (Int) -> Void = { _ in }) -> Int {
+        var n = 0
+        for node in tree {
+            n += 1
+            switch node {
+            case .element(let e):
+                for a in e.attributes { n += count(a.pieces, instance: instance, use: use) }
+                n += count(e.children, instance: instance, use: use)
+            case .text: break
+            case .substitution(let i, _): use(i)
+            case .instance(let j): n += instance(j)
+            }
+            if n > limit { return n }
+        }
+        return n
+    }
 }
 
 /// An element or attribute name, decoded once per worker, with its JSON key bytes ready.
@@ -122,8 +169,17 @@ struct BinXMLParser {
         instances.removeAll(keepingCapacity: true)
         var c = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<end]), at: offset)
         let nodes = try parseTemplateNodes(&c, inTemplate: false, stopAtEnd: false)
-        instances.append(Instance(nodes: nodes, base: 0, count: 0))
+        try appendContent(nodes, base: 0, offset: offset)
         return instances.count - 1
+    }
+
+    /// A record's or fragment's own content as an instance, weighed (`RenderWeight`).
+    private mutating func appendContent(_ nodes: [TNode], base: Int, offset: Int) throws(EVTXError) {
+        let weight = RenderWeight.count(nodes, instance: { instances[$0].weight })
+        guard weight <= RenderWeight.limit else {
+            throw .invalid("BinXML expands to more than \(RenderWeight.limit) nodes", offset: offset)
+        }
+        instances.append(Instance(nodes: nodes, base: base, count: 0, weight: weight))
     }
 
     /// The parsed record, for renderers: immutable, so reading it needs no exclusivity checks.
@@ -220,7 +276,10 @@ struct BinXMLParser {
     }
 
     private mutating func entityReference(_ c: inout ByteCursor) throws(EVTXError) -> RawValue {
-        pooled(Self.entity(cache.names[try readName(&c)].text))
+        // The name is read (and possibly added to the cache) before the table is looked at:
+        // `cache.names[try readName(&c)]` would read the table as it was before a new name.
+        let id = try readName(&c)
+        return pooled(Self.entity(cache.names[id].text))
     }
 
     /// The element, or nil when only the template's key is wanted.
@@ -405,7 +464,19 @@ struct BinXMLParser {
             let empty = v.decodesToEmpty(in: chunk) { v in instances[Int(v.start)].nodes.isEmpty }
             values[i].flags = RawValue.known | (v.decodesToNull ? RawValue.nullFlag : 0) | (empty ? RawValue.emptyFlag : 0)
         }
-        instances.append(Instance(nodes: nodes, base: base, count: count, template: template))
+        // Each use of a substitution renders its value again: a fragment as all it holds, other
+        // values by their size (so one big string used many times is bounded too).
+        let shape = cache.weights[template]
+        var weight = shape.nodes
+        for (index, uses) in shape.uses where index < count {
+            let v = values[base + index]
+            weight += uses * (v.type == RawValue.instance ? instances[Int(v.start)].weight : Int(v.count) / RenderWeight.bytesPerNode)
+            if weight > RenderWeight.limit { break }
+        }
+        guard weight <= RenderWeight.limit else {
+            throw .invalid("template instance expands to more than \(RenderWeight.limit) nodes", offset: c.position)
+        }
+        instances.append(Instance(nodes: nodes, base: base, count: count, template: template, weight: weight))
         return instances.count - 1
     }
 
@@ -414,7 +485,7 @@ struct BinXMLParser {
         guard count > 0 else { return .null }
         var c = ByteCursor(UnsafeRawBufferPointer(rebasing: chunk[0..<(offset + count)]), at: offset)
         let nodes = try parseTemplateNodes(&c, inTemplate: false, stopAtEnd: false)
-        instances.append(Instance(nodes: nodes, base: values.count, count: 0))
+        try appendContent(nodes, base: values.count, offset: offset)
         return RawValue(type: RawValue.instance, start: Int32(instances.count - 1), count: 0)
     }
 

@@ -9,6 +9,8 @@ public final class EVTXCache: @unchecked Sendable {
     private var poolIDs: [String: Int] = [:]
     private var textIDs: [ArrayKey<UInt8>: Int] = [:]
     private(set) var templates: [[TNode]] = []
+    /// What rendering each template costs, for the fan-out budget.
+    private(set) var weights: [RenderWeight] = []
     private var templateIDs: [ArrayKey<Int32>: Int] = [:]
     /// Recorded renderings by record shape (`RenderProgram`).
     var programs = RenderPrograms()
@@ -25,7 +27,7 @@ public final class EVTXCache: @unchecked Sendable {
         nameAt.clear()
         templateAt.clear()
         guard names.count > 16_384 || pool.count > 16_384 || templates.count > 4096 || programs.table.count >= 4096 else { return }
-        names = []; nameIDs = [:]; pool = []; poolIDs = [:]; textIDs = [:]; templates = []; templateIDs = [:]; programs = RenderPrograms()
+        names = []; nameIDs = [:]; pool = []; poolIDs = [:]; textIDs = [:]; templates = []; weights = []; templateIDs = [:]; programs = RenderPrograms()
     }
 
     /// The name whose UTF-16 bytes these are.
@@ -59,7 +61,9 @@ public final class EVTXCache: @unchecked Sendable {
     /// The number of the template with this structure; `build` makes its tree if it is new.
     func template(_ key: ArrayKey<Int32>, build: () throws(EVTXError) -> [TNode]) throws(EVTXError) -> Int {
         if let id = templateIDs[key] { return id }
-        templates.append(try build())
+        let tree = try build()
+        templates.append(tree)
+        weights.append(RenderWeight(template: tree))
         templateIDs[key] = templates.count - 1
         return templates.count - 1
     }

@@ -117,8 +117,10 @@ public enum EVTXFile {
         }
     }
 
+    /// A FILETIME (100 ns ticks since 1601) as a Date; any 64 bits are accepted, in floating
+    /// point, since a damaged record's time may be anything.
     static func date(_ ft: UInt64) -> Date {
-        Date(timeIntervalSince1970: (Double(Int64(bitPattern: ft) - 116_444_736_000_000_000)) / 10_000_000)
+        Date(timeIntervalSince1970: (Double(ft) - 116_444_736_000_000_000) / 10_000_000)
     }
 
     /// Where each chunk of a file of `size` bytes sits (the last may be short).

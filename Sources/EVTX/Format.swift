@@ -132,6 +132,6 @@ enum ValueFormat {
 
     /// What a writer writes, as a String (tests, XML, matching).
     static func string(maxBytes: Int = maxBytes, _ write: (UnsafeMutablePointer<UInt8>) -> Int) -> String {
-        String(unsafeUninitializedCapacity: maxBytes) { write($0.baseAddress!) }
+        String(unsafeUninitializedCapacity: max(1, maxBytes)) { b in b.baseAddress.map(write) ?? 0 }
     }
 }

@@ -253,7 +253,7 @@ struct JSONWriter: ~Copyable {
     mutating func insert(_ bytes: [UInt8], at offset: Int) {
         reserve(bytes.count)
         memmove(base + offset + bytes.count, base + offset, count - offset)
-        bytes.withUnsafeBufferPointer { (base + offset).update(from: $0.baseAddress!, count: $0.count) }
+        bytes.withUnsafeBufferPointer { b in if let from = b.baseAddress { (base + offset).update(from: from, count: b.count) } }
         count += bytes.count
     }
 

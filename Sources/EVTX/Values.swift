@@ -103,7 +103,7 @@ extension RecordView {
         guard w.ops != nil, v.slot >= 0, v.type != RawValue.instance else { writeValue(v, text: text, to: &w); return }
         let start = w.count
         writeValue(v, text: text, to: &w)
-        w.ops!.append(.init(start: Int32(start), end: Int32(w.count), slot: v.slot, text: text))
+        w.ops?.append(.init(start: Int32(start), end: Int32(w.count), slot: v.slot, text: text))
     }
 
     private func writeValue(_ v: RawValue, text: Bool, to w: inout JSONWriter) {

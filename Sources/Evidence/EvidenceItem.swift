@@ -56,7 +56,7 @@ enum WindowsPath {
         }
         // KAPE: <target>/C/Program Files/…
         if let i = parts.indices.first(where: { j in
-            parts[j].count == 1 && parts[j].first!.isLetter && j + 1 < parts.count
+            parts[j].count == 1 && parts[j].first?.isLetter == true && j + 1 < parts.count
                 && topLevelFolders.contains(parts[j + 1].lowercased())
         }) {
             parts = [parts[i] + ":"] + parts[(i + 1)...]
@@ -67,7 +67,7 @@ enum WindowsPath {
 
     private static func isDrive(_ s: String) -> Bool {
         let t = s.hasPrefix("\\\\.\\") ? String(s.dropFirst(4)) : s
-        return t.count == 2 && t.first!.isLetter && t.last == ":"
+        return t.count == 2 && t.first?.isLetter == true && t.last == ":"
     }
 }
 

@@ -151,8 +151,8 @@ public struct BuildKnowledge: Sendable {
         let statuses = families.map { family -> FamilyStatus in
             let each = candidates.map { (build: $0, status: status(of: $0, in: family)) }
             let kinds = Set(each.map(\.status.status))
-            if kinds.count == 1 {
-                return FamilyStatus(family: family.name, status: kinds.first!, note: each.last!.status.note)
+            if kinds.count == 1, let only = kinds.first, let newest = each.last {
+                return FamilyStatus(family: family.name, status: only, note: newest.status.note)
             }
             let firstPatched = each.first { $0.status.status == .patched }?.build
             return FamilyStatus(family: family.name, status: .uncertain,

@@ -14,7 +14,7 @@ public struct AddressFinder: Sendable {
     public init(_ addresses: [String]) {
         self.addresses = Set(addresses.compactMap { a in
             let bytes = Array(a.utf8)
-            return bytes.withUnsafeBufferPointer { AddressFinder.parse($0.baseAddress!, 0, bytes.count) }
+            return bytes.withUnsafeBufferPointer { b in b.baseAddress.flatMap { AddressFinder.parse($0, 0, bytes.count) } }
         })
     }
 

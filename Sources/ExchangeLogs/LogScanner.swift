@@ -118,7 +118,8 @@ public struct LogScanner {
         var block = carry
         carry.removeAll(keepingCapacity: true)
         block.withUnsafeMutableBufferPointer { buf in
-            processBlock(UnsafePointer(buf.baseAddress!), count: buf.count, blockOffset: consumed, emit: emit)
+            guard let base = buf.baseAddress else { return }
+            processBlock(UnsafePointer(base), count: buf.count, blockOffset: consumed, emit: emit)
         }
         consumed += UInt64(block.count)
         block.removeAll()
@@ -367,8 +368,8 @@ struct ProblemLog {
     }
 
     var problems: [Problem] {
-        order.map { code in
-            var p = first[code]!
+        order.compactMap { code in
+            guard var p = first[code] else { return nil }
             let n = counts[code] ?? 1
             if n > 1 { p.message += " (first of \(n) occurrences in this file)" }
             return p

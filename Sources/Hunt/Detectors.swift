@@ -50,7 +50,7 @@ public struct Detectors: Sendable {
     /// Loads the built-in content (unless disabled) and the user's folders. A missing user folder
     /// is a configuration error; a broken rule inside one is reported and skipped.
     public static func load(_ sources: Sources) async throws -> Detectors {
-        let builtinDir = BuiltinRules.directory
+        let builtinDir = try BuiltinRules.directory()
         for url in sources.sigma + sources.yara + sources.indicators + [sources.placeholders].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: url.path) {
             throw SigmaError(file: url.path, reason: .invalid("no such rule or indicator file or folder"))
         }

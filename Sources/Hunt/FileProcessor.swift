@@ -93,21 +93,23 @@ struct FileProcessor {
             guard let format else { rejected = true; return false }
             source = Self.logSource(format: format, location: item.location)
             if case .text = format, source == .exchangeOther, item.location == .other { rejected = true; return false }
-            index = detectors.index(for: source)
-            rules = index!.rules
+            let sourceIndex = detectors.index(for: source)
+            index = sourceIndex
+            rules = sourceIndex.rules
             derivations = detectors.derivations(for: source)
             ipFields = matchAddresses && (source == .httpProxy || source == .iis) ? ["ClientIpAddress", "c-ip"] : []
             let addresses = ipFields.isEmpty ? [] : detectors.indicators.ipValues
-            scanner = LogScanner(format: format, path: item.path, literals: rules.isEmpty ? [] : Self.literals(of: rules),
-                                 addresses: addresses)
+            var started = LogScanner(format: format, path: item.path, literals: rules.isEmpty ? [] : Self.literals(of: rules),
+                                     addresses: addresses)
             // Decode only the columns rules read or show, the ones derived fields are made of,
             // and the client address columns for indicator matching.
             var wanted = Set(ipFields.map { $0.lowercased() })
             for r in rules { wanted.formUnion(r.fieldNames) }
             for m in derivations { wanted.formUnion(m.sourceFields) }
-            if case .text = format {} else { scanner!.wantedFields = wanted }
-            pending.withUnsafeBytes { scanner!.feed($0, emit: emit) }
+            if case .text = format {} else { started.wantedFields = wanted }
+            pending.withUnsafeBytes { started.feed($0, emit: emit) }
             pending = []
+            scanner = started
             return true
         }
 
@@ -123,7 +125,7 @@ struct FileProcessor {
                         return false
                     }
                 }
-                scanner!.feed(chunk, emit: emit)
+                scanner?.feed(chunk, emit: emit)
                 return true
             }
             if scanner == nil, !rejected { _ = start(head: pending) }

@@ -41,6 +41,13 @@ public struct Hunter: Sendable {
             if let m = o.manifest { manifest.append(m) }
             if let c = o.coverage { coverage[c.source] = Self.merge(coverage[c.source], c) }
         }
+        for rule in detectors.rules {
+            let n = rule.regexOverruns
+            guard n > 0 else { continue }
+            problems.append(Problem(.warning, code: "regex-budget",
+                                    message: "rule \(rule.id) (\(rule.title)): its regular expression gave up on \(n) value(s) "
+                                        + "after its step budget; they count as not matching", path: rule.file))
+        }
         findings.sort { ($0.timestamp ?? .distantFuture, $0.evidence.path, $0.evidence.line ?? 0)
             < ($1.timestamp ?? .distantFuture, $1.evidence.path, $1.evidence.line ?? 0) }
         let covered = coverage.values.map { Self.judge($0, windowStart: configuration.windowStart) }

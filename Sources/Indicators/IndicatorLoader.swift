@@ -25,10 +25,17 @@ public enum IndicatorLoader {
             let files = (FileManager.default.enumerator(at: url, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
                 .filter { ["csv", "txt", "json", "yaml", "yml", "sha256", "sha1", "md5"].contains($0.pathExtension.lowercased()) }
                 .sorted { $0.path < $1.path }
+            // One unreadable or foreign file (a `.json` that is not STIX) is a warning: the
+            // folder's other files still load.
             for f in files {
-                let r = try load(f, label: (label.map { $0 + "/" } ?? "") + f.lastPathComponent)
-                set.merge(r.set)
-                warnings += r.warnings
+                let fileLabel = (label.map { $0 + "/" } ?? "") + f.lastPathComponent
+                do {
+                    let r = try load(f, label: fileLabel)
+                    set.merge(r.set)
+                    warnings += r.warnings
+                } catch {
+                    warnings.append(error is LoadError ? "\(error); skipped" : "\(fileLabel): \(error); skipped")
+                }
             }
             return (set, warnings)
         }

@@ -11,8 +11,9 @@ import Crypto
 /// missed escape could not run injected script.
 public enum HTMLReport {
     /// The window marks drawn on timelines: when mass exploitation began and when the fix shipped.
-    static let massExploitation = (start: Timestamp.parse("2021-02-26T00:00:00Z")!, end: Timestamp.parse("2021-03-03T00:00:00Z")!)
-    static let patchReleased = Timestamp.parse("2021-03-02T00:00:00Z")!
+    static let massExploitation = (start: Date(timeIntervalSince1970: 1_614_297_600),  // 2021-02-26T00:00:00Z
+                                   end: Date(timeIntervalSince1970: 1_614_729_600))    // 2021-03-03T00:00:00Z
+    static let patchReleased = Date(timeIntervalSince1970: 1_614_643_200)              // 2021-03-02T00:00:00Z
 
     public static func render(_ t: FleetTimeline, generated: Date = Date()) throws -> String {
         guard let templateURL = Bundle.module.url(forResource: "report", withExtension: "mustache", subdirectory: "Templates"),
@@ -129,10 +130,11 @@ public enum HTMLReport {
             let y = Double(i) * rowHeight + rowHeight / 2 + 5
             return ["label": name, "y": y, "textY": y + 4, "left": left, "right": left + width]
         }
-        let dots: [[String: Any]] = timed.map { e in
+        let dots: [[String: Any]] = timed.compactMap { e -> [String: Any]? in
+            guard let timestamp = e.timestamp else { return nil }
             let name = t.reports.count > 1 ? "\(e.host) \(rowLabel(e.source))" : rowLabel(e.source)
             let row = Double(rowNames.firstIndex(of: name) ?? 0)
-            return ["x": String(format: "%.1f", axis.x(e.timestamp!)), "y": row * rowHeight + rowHeight / 2 + 5,
+            return ["x": String(format: "%.1f", axis.x(timestamp)), "y": row * rowHeight + rowHeight / 2 + 5,
                     "r": e.severity >= .high ? 6 : 4, "color": severityColor[e.severity] ?? "#999",
                     "time": time(e.timestamp), "host": e.host, "severity": e.severity.rawValue, "message": e.message]
         }

@@ -18,6 +18,15 @@ indirect enum Selection: Sendable {
         }
     }
 
+    /// Every regular expression of the selection.
+    var regexes: [RegexBox] {
+        switch self {
+        case .fields(let tests): return tests.flatMap { $0.patterns.flatMap(\.regexes) }
+        case .anyOf(let list): return list.flatMap(\.regexes)
+        case .keywords(let patterns, _): return patterns.flatMap(\.regexes)
+        }
+    }
+
     /// Lowercased names of the fields this selection reads.
     var fieldNames: Set<String> {
         switch self {

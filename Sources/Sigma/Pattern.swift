@@ -46,13 +46,22 @@ indirect enum Pattern: Sendable {
         case .not(let p): return !p.matches(value)
         case .fieldRef: return false  // needs the event; FieldTest evaluates it
         case .null: return value?.isEmpty ?? true
-        case .exists(let want): return (value != nil && !(value!.isEmpty)) == want
+        case .exists(let want): return (value.map { !$0.isEmpty } ?? false) == want
         case .glob(let g):
             guard let value else { return false }
             return g.matches(value)
         case .regex(let r):
             guard let value else { return false }
             return r.matches(value)
+        }
+    }
+
+    var regexes: [RegexBox] {
+        switch self {
+        case .regex(let r): return [r]
+        case .any(let list): return list.flatMap(\.regexes)
+        case .not(let p): return p.regexes
+        default: return []
         }
     }
 
@@ -75,23 +84,65 @@ indirect enum Pattern: Sendable {
 
 /// `NSRegularExpression` is not `Sendable`, but it is immutable once made and documented as
 /// safe to use from several threads.
+///
+/// A rule's regular expression meets attacker-controlled values: a backtracking pattern on a
+/// crafted value could run for hours. Each match has a budget of steps (ICU reports progress
+/// about every 10,000 steps); a match that exhausts it counts as no match, and is counted in
+/// `overruns` so the hunt reports it. Patterns are bounded in size when compiled.
 struct RegexBox: @unchecked Sendable {
     let regex: NSRegularExpression
+    let overruns: RegexOverruns
+
+    /// Progress reports (about 10,000 ICU steps each) one match may take: about 0.1 s here.
+    static let stepBudget = 1_000
+    /// Longer patterns are refused: no Sigma rule needs one, and compiling costs with size.
+    static let maxPatternLength = 8_192
+
+    struct TooLong: Error, CustomStringConvertible {
+        var length: Int
+        var description: String { "regular expression of \(length) characters (at most \(RegexBox.maxPatternLength))" }
+    }
 
     init(_ pattern: String, options: NSRegularExpression.Options) throws {
+        guard pattern.utf16.count <= Self.maxPatternLength else { throw TooLong(length: pattern.utf16.count) }
         regex = try NSRegularExpression(pattern: pattern, options: options)
+        overruns = RegexOverruns()
     }
 
     func matches(_ s: String) -> Bool {
-        regex.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
+        firstMatch(s) != nil
     }
 
     /// The first capture group of the first match, or the whole match.
     func capture(_ s: String) -> String? {
-        guard let m = regex.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) else { return nil }
+        guard let m = firstMatch(s) else { return nil }
         let r = m.numberOfRanges > 1 && m.range(at: 1).location != NSNotFound ? m.range(at: 1) : m.range
         return Range(r, in: s).map { String(s[$0]) }
     }
+
+    private func firstMatch(_ s: String) -> NSTextCheckingResult? {
+        var found: NSTextCheckingResult?
+        var steps = 0
+        regex.enumerateMatches(in: s, options: .reportProgress, range: NSRange(s.startIndex..., in: s)) { m, _, stop in
+            if let m {
+                found = m
+                stop.pointee = true
+                return
+            }
+            steps += 1
+            if steps >= Self.stepBudget { stop.pointee = true }
+        }
+        if found == nil && steps >= Self.stepBudget { overruns.add() }
+        return found
+    }
+}
+
+/// How many values a regular expression gave up on (shared by the copies of one `RegexBox`).
+final class RegexOverruns: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
 
 /// A Sigma wildcard string, split into literal runs and wildcards at compile time.

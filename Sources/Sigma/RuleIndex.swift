@@ -53,7 +53,7 @@ public struct RuleIndex: Sendable {
         var byID = [[UInt8]](repeating: [], count: literalRules.count)
         for (bytes, n) in literalIDs { byID[n] = bytes }
         literals = LiteralHits(byID)
-        self.exact = exactOrder.map { ($0, exact[$0]!) }
+        self.exact = exactOrder.compactMap { name in exact[name].map { (name, $0) } }
         self.affixes = affixes
         gateCounts = (rules.count - always.count, always.count)
     }
@@ -231,7 +231,7 @@ struct LiteralHits: Sendable {
         var offsets = [Int](repeating: 0, count: literals.count)
         var anchors = [UInt64](repeating: 0, count: 1024)
         for (i, l) in literals.enumerated() where l.count >= 2 {
-            let j = (0..<(l.count - 1)).min { ByteFrequency.of(l[$0]) + ByteFrequency.of(l[$0 + 1]) < ByteFrequency.of(l[$1]) + ByteFrequency.of(l[$1 + 1]) }!
+            let j = (0..<(l.count - 1)).min { ByteFrequency.of(l[$0]) + ByteFrequency.of(l[$0 + 1]) < ByteFrequency.of(l[$1]) + ByteFrequency.of(l[$1 + 1]) } ?? 0
             let slot = Int(l[j]) << 8 | Int(l[j + 1])
             offsets[i] = j
             next[i] = heads[slot]

@@ -238,7 +238,7 @@ public struct RuleLoader: Sendable {
             summary: ext?["summary"]?.string,
             stage: ext?["stage"]?.string ?? SigmaRule.stage(fromTags: root["tags"]?.sequence?.compactMap(\.string) ?? []),
             selections: selections,
-            selectionList: order.map { selections[$0]! },
+            selectionList: order.compactMap { selections[$0] },
             condition: (conditions.count == 1 ? conditions[0] : .or(conditions)).resolved(order),
             extracts: extracts)
     }

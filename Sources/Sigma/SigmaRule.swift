@@ -54,6 +54,12 @@ public final class SigmaRule: Sendable {
         self.extracts = extracts
     }
 
+    /// How many values this rule's regular expressions gave up on (their step budget ran out):
+    /// such a value counts as not matching, and the hunt says so.
+    public var regexOverruns: Int {
+        (selectionList.flatMap(\.regexes) + extracts.map(\.regex)).reduce(0) { $0 + $1.overruns.value }
+    }
+
     struct Extract: Sendable {
         var name: String
         var field: String?

@@ -53,7 +53,7 @@ public enum ProbeFailure: Error, Sendable, Equatable, CustomStringConvertible {
 
     static func classify(_ error: any Error) -> ProbeFailure {
         if let f = error as? ProbeFailure { return f }
-        if error is ChannelError, case ChannelError.connectTimeout = error as! ChannelError { return .connectTimeout }
+        if let e = error as? ChannelError, case .connectTimeout = e { return .connectTimeout }
         if let e = error as? IOError {
             switch e.errnoCode {
             case ECONNREFUSED: return .refused

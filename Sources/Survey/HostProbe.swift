@@ -193,15 +193,18 @@ struct HostProbe {
         }
         await context.limiter.acquire()
         lastRequest = .now
-        if connection?.isActive != true {
+        let c: ProbeConnection
+        if let open = connection, open.isActive {
+            c = open
+        } else {
             connection?.close()
-            let c = try await ProbeConnection.open(target, group: context.group, settings: .init(connectTimeout: config.connectTimeout, maxBody: config.maxBody, tls: context.tls))
+            c = try await ProbeConnection.open(target, group: context.group, settings: .init(connectTimeout: config.connectTimeout, maxBody: config.maxBody, tls: context.tls))
             connection = c
             if ip == nil { ip = c.remoteIP }
         }
         let remaining = deadline - ContinuousClock.now
         let budget = min(Duration.milliseconds(config.readTimeoutMS), remaining)
-        let response = try await connection!.get(request, timeout: .nanoseconds(max(1, Int64(budget / .nanoseconds(1)))))
+        let response = try await c.get(request, timeout: .nanoseconds(max(1, Int64(budget / .nanoseconds(1)))))
         if response.truncated || response.header("Connection")?.lowercased() == "close" { reconnectNext() }
         return response
     }

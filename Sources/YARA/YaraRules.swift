@@ -93,7 +93,8 @@ public final class YaraRules: @unchecked Sendable {
         let diagnostics = Diagnostics()
         let box = Unmanaged.passUnretained(diagnostics).toOpaque()
         yr_compiler_set_callback(compiler, { level, _, line, _, message, user in
-            let d = Unmanaged<Diagnostics>.fromOpaque(user!).takeUnretainedValue()
+            guard let user else { return }
+            let d = Unmanaged<Diagnostics>.fromOpaque(user).takeUnretainedValue()
             d.items.append(YaraCompileError(file: d.label, line: Int(line), message: message.map { String(cString: $0) } ?? "",
                                             isWarning: level == YARA_ERROR_LEVEL_WARNING))
         }, box)

@@ -45,7 +45,8 @@ public final class YaraScanner {
         handle = scanner
         collector.sources = rules.sources
         yr_scanner_set_callback(handle, { context, message, data, user in
-            let c = Unmanaged<Collector>.fromOpaque(user!).takeUnretainedValue()
+            guard let user else { return CALLBACK_ERROR }
+            let c = Unmanaged<Collector>.fromOpaque(user).takeUnretainedValue()
             if message == CALLBACK_MSG_TOO_MANY_MATCHES { c.tooManyMatches = true }
             guard message == CALLBACK_MSG_RULE_MATCHING, let context, let data else { return CALLBACK_CONTINUE }
             let rule = data.assumingMemoryBound(to: YR_RULE.self)

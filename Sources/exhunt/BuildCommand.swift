@@ -20,7 +20,7 @@ struct BuildCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let knowledge = try BuildKnowledge.load(directory: BuiltinRules.directory.appendingPathComponent("exchange"))
+        let knowledge = try BuildKnowledge.load(directory: (try BuiltinRules.directory()).appendingPathComponent("exchange"))
         var out: [String] = []
         for text in builds {
             let a: BuildAssessment

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuiltinRules
 import Foundation
 
 @main
@@ -13,6 +14,7 @@ struct Exhunt: AsyncParsableCommand {
     /// Runs the command, mapping usage errors to exit status 2 as documented (ArgumentParser's
     /// own default is 64).
     static func main() async {
+        Terminal.ignoreBrokenPipes()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -23,7 +25,13 @@ struct Exhunt: AsyncParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Terminal.status(fullMessage(for: error) + "\n")
+                Foundation.exit(2)
+            }
+            // Output that cannot be written and rules that cannot be found are configuration
+            // errors (exit 2, as documented), said in one line.
+            if error is OutputError || error is BuiltinRules.Missing {
+                Terminal.error("\(error)")
                 Foundation.exit(2)
             }
             exit(withError: error)

@@ -119,7 +119,7 @@ struct HuntCommand: AsyncParsableCommand {
         if config.progress != nil { Terminal.clearProgress() }
         if let json {
             let data = try JSONReport.encode(report)
-            if json == "-" { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
+            if json == "-" { try Terminal.write(data + Data("\n".utf8)) }
             else { try data.write(to: URL(fileURLWithPath: json)) }
         }
         if let tplCSV { try TestProxyLogonCSV.write(report, to: URL(fileURLWithPath: tplCSV)) }
@@ -127,9 +127,9 @@ struct HuntCommand: AsyncParsableCommand {
         if json != "-" {
             let colors = !noColor && Terminal.isTerminal(.standardOutput) && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
             if quiet {
-                print("\(report.verdict.rawValue) \(TerminalText.sanitize(report.host))")
+                try Terminal.write(Data("\(report.verdict.rawValue) \(TerminalText.sanitize(report.host))\n".utf8))
             } else {
-                print(ConsoleReport(colors: colors).render(report))
+                try Terminal.write(Data((ConsoleReport(colors: colors).render(report) + "\n").utf8))
             }
         }
         switch report.verdict {

@@ -108,7 +108,7 @@ struct SurveyCommand: AsyncParsableCommand {
         let exclusions: ExclusionList
         do { exclusions = try ExclusionList(excludeLines) } catch { throw ValidationError("exclusion list: \(error)") }
 
-        let rules = BuiltinRules.directory.appendingPathComponent("exchange")
+        let rules = (try BuiltinRules.directory()).appendingPathComponent("exchange")
         let knowledge = try BuildKnowledge.load(directory: rules)
         let shellPaths = try ShellPaths.load(rules.appendingPathComponent("webshell-paths.yaml"))
 
@@ -138,7 +138,7 @@ struct SurveyCommand: AsyncParsableCommand {
         let lines = AnyIterator<String> { argLines.next() ?? fileLines?.next() }
         var expansion = TargetExpansion(lines: lines, ports: portSpecs, exclusions: exclusions, shard: shard.flatMap(Shard.init))
 
-        let done = resume ? ResumeState.completed(in: json!) : []
+        let done = resume ? ResumeState.completed(in: json ?? "-") : []
         let output = try SurveyOutput(path: json, append: resume)
         let summaryToStderr = json == "-"
         let progress = !noProgress && Terminal.isTerminal(.standardError)
@@ -161,21 +161,21 @@ struct SurveyCommand: AsyncParsableCommand {
             if progress, ContinuousClock.now - lastProgress > .milliseconds(500) {
                 lastProgress = .now
                 let secs = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
-                FileHandle.standardError.write(Data(String(format: "\r%d scanned, %d Exchange, %d vulnerable to ProxyLogon, %.0f/s",
-                                                            summary.scanned, summary.exchange,
-                                                            summary.byStatus["proxylogon"]?[.vulnerable] ?? 0,
-                                                            Double(summary.scanned) / max(secs, 0.001)).utf8))
+                Terminal.status(String(format: "\r%d scanned, %d Exchange, %d vulnerable to ProxyLogon, %.0f/s",
+                                       summary.scanned, summary.exchange,
+                                       summary.byStatus["proxylogon"]?[.vulnerable] ?? 0,
+                                       Double(summary.scanned) / max(secs, 0.001)))
             }
         }
-        output.flush()
+        try output.flush()
         await surveyor.shutdown()
         if progress { Terminal.clearProgress() }
         for e in expansion.rejected { Terminal.error("target skipped: \(TerminalText.sanitize(e.description))") }
         let seconds = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
         var text = summary.render(families: knowledge.families.map(\.name), seconds: seconds)
-        if skipped > 0 { text += "\nResumed: \(skipped) host:port already in \(json!) skipped" }
+        if skipped > 0 { text += "\nResumed: \(skipped) host:port already in \(json ?? "-") skipped" }
         if expansion.excluded > 0 { text += "\nExcluded: \(expansion.excluded) host(s)" }
-        if summaryToStderr { FileHandle.standardError.write(Data((text + "\n").utf8)) } else { print(text) }
+        if summaryToStderr { Terminal.status(text + "\n") } else { try Terminal.write(Data((text + "\n").utf8)) }
     }
 }
 
@@ -202,7 +202,7 @@ final class SurveyOutput {
                 guard FileManager.default.createFile(atPath: p, contents: nil) else { throw ValidationError("cannot create \(p)") }
             }
             guard let h = FileHandle(forWritingAtPath: p) else { throw ValidationError("cannot write \(p)") }
-            if append { h.seekToEndOfFile() } else { try? h.truncate(atOffset: 0) }
+            if append { _ = try h.seekToEnd() } else { try? h.truncate(atOffset: 0) }
             handle = h
             human = false
         }
@@ -211,18 +211,21 @@ final class SurveyOutput {
     func write(_ r: SurveyRecord) throws {
         if handle != nil {
             pending.append(contentsOf: (r.json() + "\n").utf8)
-            if pending.count >= 64 * 1024 || ContinuousClock.now - lastFlush > .milliseconds(250) { flush() }
+            if pending.count >= 64 * 1024 || ContinuousClock.now - lastFlush > .milliseconds(250) { try flush() }
         } else if human && r.exchange {
             let status = r.status.map { "\($0.family)=\($0.status.rawValue)" }.joined(separator: " ")
             var line = "\(r.target):\(r.port)  \(r.build ?? r.cuLevel.map { "\($0).x" } ?? "build?")  \(r.product ?? "") \(r.cu ?? "")  \(status)"
             if let s = r.ssrf { line += "  ssrf=\(s)" }
             if !r.webshells.isEmpty { line += "  SHELLS: " + r.webshells.joined(separator: " ") }
-            print(TerminalText.sanitize(line, limit: 2000))
+            try Terminal.write(Data((TerminalText.sanitize(line, limit: 2000) + "\n").utf8))
         }
     }
 
-    func flush() {
-        if let handle, !pending.isEmpty { handle.write(pending) }
+    /// A closed pipe or a full disk ends the survey with a message (exit 2), not a trap.
+    func flush() throws(OutputError) {
+        if let handle, !pending.isEmpty {
+            do { try handle.write(contentsOf: pending) } catch { throw OutputError(underlying: "\(error)") }
+        }
         pending.removeAll(keepingCapacity: true)
         lastFlush = .now
     }

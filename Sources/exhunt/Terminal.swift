@@ -6,6 +6,7 @@ import Glibc
 import Darwin
 #endif
 
+/// The process's standard streams. The platform calls of this module live here.
 enum Terminal {
     enum Stream { case standardOutput, standardError }
 
@@ -17,21 +18,44 @@ enum Terminal {
         #endif
     }
 
+    /// A reader that goes away (`exhunt hunt --json - | head`) must give a write error, not kill
+    /// the process with SIGPIPE before it can say anything.
+    static func ignoreBrokenPipes() {
+        #if !os(Windows)
+        signal(SIGPIPE, SIG_IGN)
+        #endif
+    }
+
+    /// Writes to standard output; a closed pipe or a full disk is an error the caller reports.
+    static func write(_ data: Data) throws(OutputError) {
+        do { try FileHandle.standardOutput.write(contentsOf: data) } catch { throw OutputError(underlying: "\(error)") }
+    }
+
+    /// Messages on standard error: if even that cannot be written there is nobody to tell.
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("exhunt: \(message)\n".utf8))
+        status("exhunt: \(message)\n")
+    }
+
+    static func status(_ text: String) {
+        try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
     }
 
     static func progress(_ p: HuntConfiguration.Progress) {
         let fraction = p.bytesTotal == 0 ? 1 : Double(p.bytesDone) / Double(p.bytesTotal)
         let width = 30
-        let filled = Int(fraction * Double(width))
+        let filled = min(width, max(0, Int(fraction * Double(width))))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let line = String(format: "\r[%@] %3.0f%%  %d/%d files  %.0f MB", bar, fraction * 100, p.filesDone, p.filesTotal,
-                          Double(p.bytesDone) / 1e6)
-        FileHandle.standardError.write(Data(line.utf8))
+        status(String(format: "\r[%@] %3.0f%%  %d/%d files  %.0f MB", bar, fraction * 100, p.filesDone, p.filesTotal,
+                      Double(p.bytesDone) / 1e6))
     }
 
     static func clearProgress() {
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        status("\r\u{1B}[K")
     }
+}
+
+/// Output that could not be written (closed pipe, full disk): exit status 2 with this message.
+struct OutputError: Error, CustomStringConvertible {
+    var underlying: String
+    var description: String { "cannot write the output: \(underlying)" }
 }

@@ -201,6 +201,62 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         #expect(EVTXFile.parse(Data("not an evtx".utf8)).problems.count == 1)
     }
 
+    /// Regression: an entity reference (`&quot;`, as PowerShell's logs hold) whose name the cache
+    /// had not seen read the name table before the name was added: index out of range.
+    @Test func entityReferenceWithANewNameIsRendered() throws {
+        var b = EVTXBuilder()
+        var event = EVTXBuilder.event(provider: "Microsoft-Windows-PowerShell", eventID: 4104, level: 5,
+                                      channel: "Microsoft-Windows-PowerShell/Operational", computer: "EXCH01",
+                                      time: "2021-03-03T01:02:03.000000Z", data: [("ScriptBlockText", "Write-Host ")])
+        event.children[1].children[0].entities = ["quot", "amp", "nosuch"]
+        b.add(event, id: 1, time: Date(timeIntervalSince1970: 1_614_733_323))
+        let r = EVTXFile.parse(b.build(firstID: 1), xml: true)
+        #expect(r.problems.isEmpty, "\(r.problems)")
+        #expect(r.records.count == 1)
+        #expect(r.records.first?.json.contains(#"Write-Host \"&&nosuch;"#) == true)
+        #expect(r.records.first?.xml?.contains("Write-Host &quot;&amp;&amp;nosuch;") == true)
+    }
+
+    /// Regression: a record header's FILETIME with the top bit set overflowed when made a Date.
+    @Test func recordTimeWithTheTopBitSet() throws {
+        var b = EVTXBuilder()
+        b.add(EVTXBuilder.event(provider: "P", eventID: 1, level: 4, channel: "Application", computer: "C",
+                                time: "not a time", data: []), id: 1, time: Date(timeIntervalSince1970: 0))
+        var file = b.build(firstID: 1)
+        // The record's written time: 4096 (file header) + 512 (chunk header) + 16.
+        file.replaceSubrange((4096 + 512 + 16)..<(4096 + 512 + 24), with: [UInt8](repeating: 0xFF, count: 8))
+        #expect(EVTXFile.date(UInt64.max).timeIntervalSince1970.isFinite)
+        #expect(EVTXFile.date(1 << 63).timeIntervalSince1970 > 0)
+        file.withUnsafeBytes { raw in
+            let chunk = UnsafeRawBufferPointer(rebasing: raw[4096...])
+            let fields = EVTXFile.fields(chunk, index: 0, fileOffset: 4096)
+            #expect(fields.records.count == 1)
+            #expect(fields.records.first?.fields.time != nil)
+        }
+        #expect(EVTXFile.parse(file).records.count == 1)
+    }
+
+    /// A substitution used many times whose value is a fragment of the same template fans out as
+    /// uses to the power of depth: the record is a located problem, not an endless render. A
+    /// small fan-out still renders every node.
+    @Test func templateFanOutIsBounded() throws {
+        var b = EVTXBuilder()
+        b.addFanOut(uses: 3, depth: 3, id: 1, time: Date(timeIntervalSince1970: 1_614_733_323))
+        b.addFanOut(uses: 64, depth: 8, id: 2, time: Date(timeIntervalSince1970: 1_614_733_324))
+        let file = b.build(firstID: 1)
+        let r = EVTXFile.parse(file, xml: true)
+        #expect(r.records.map(\.recordID) == [1])
+        #expect(r.records.first?.xml?.components(separatedBy: "x").count == 3 * 3 * 3 + 1)
+        #expect(r.problems.count == 1)
+        #expect(r.problems.first?.recordID == 2)
+        #expect(r.problems.first?.message.contains("expands to more than") == true)
+        file.withUnsafeBytes { raw in
+            let chunk = UnsafeRawBufferPointer(rebasing: raw[4096...])
+            #expect(EVTXFile.jsonLines(chunk, index: 0, fileOffset: 4096).problems.count == 1)
+            #expect(EVTXFile.fields(chunk, index: 0, fileOffset: 4096).records.count == 1)
+        }
+    }
+
     @Test func valueFormatting() {
         #expect(ValueFormat.filetime(131_124_751_716_816_408) == "2016-07-08T18:12:51.681640Z")
         let sid: [UInt8] = [1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 33, 2, 0, 0]

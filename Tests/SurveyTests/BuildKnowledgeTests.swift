@@ -3,7 +3,7 @@ import ExchangeBuilds
 import Foundation
 import Testing
 
-let knowledge = try! BuildKnowledge.load(directory: BuiltinRules.directory.appendingPathComponent("exchange"))
+let knowledge = try! BuildKnowledge.load(directory: (try BuiltinRules.directory()).appendingPathComponent("exchange"))
 
 @Suite struct BuildKnowledgeTests {
     /// Expected statuses from the build table in ../shared/research/microsoft-tooling.md section 4,

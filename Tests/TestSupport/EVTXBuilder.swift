@@ -1,15 +1,28 @@
-import Foundation
+public import Foundation
 
 /// Writes real-format EVTX files for tests: file header, one chunk, records whose BinXML spells
 /// out each element with inline names (no templates), with the CRC32 checksums Windows writes.
 /// The result parses with the Rust evtx crate as well as with exhunt.
-struct EVTXBuilder {
-    struct Element {
-        var name: String
-        var attributes: [(String, String)] = []
-        var children: [Element] = []
-        var text: String?
+public struct EVTXBuilder: Sendable {
+    public struct Element: Sendable {
+        public var name: String
+        public var attributes: [(String, String)] = []
+        public var children: [Element] = []
+        public var text: String?
+        /// Entity references (`quot`, `amp`...) written after the text, each as BinXML's token 0x09.
+        public var entities: [String] = []
+
+        public init(name: String, attributes: [(String, String)] = [], children: [Element] = [], text: String? = nil,
+                    entities: [String] = []) {
+            self.name = name
+            self.attributes = attributes
+            self.children = children
+            self.text = text
+            self.entities = entities
+        }
     }
+
+    public init() {}
 
     private var chunk = [UInt8](repeating: 0, count: 65536)
     private var position = 512
@@ -17,7 +30,7 @@ struct EVTXBuilder {
     private var lastRecordOffset = 512
 
     /// A Windows event in the usual shape.
-    static func event(provider: String, eventID: Int, level: Int, channel: String, computer: String, time: String,
+    public static func event(provider: String, eventID: Int, level: Int, channel: String, computer: String, time: String,
                       data: [(String?, String)]) -> Element {
         Element(name: "Event", attributes: [("xmlns", "http://schemas.microsoft.com/win/2004/08/events/event")], children: [
             Element(name: "System", children: [
@@ -74,11 +87,12 @@ struct EVTXBuilder {
             }
             patch(listAt, UInt32(position - listAt - 4))
         }
-        if e.children.isEmpty && e.text == nil {
+        if e.children.isEmpty && e.text == nil && e.entities.isEmpty {
             u8(0x03)
         } else {
             u8(0x02)
             if let t = e.text { u8(0x05); value(t) }
+            for entity in e.entities { u8(0x09); name(entity) }
             for c in e.children { element(c) }
             u8(0x04)
         }
@@ -87,7 +101,7 @@ struct EVTXBuilder {
 
     private mutating func patch(_ at: Int, _ v: UInt32) { for i in 0..<4 { chunk[at + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
 
-    mutating func add(_ e: Element, id: UInt64, time: Date) {
+    public mutating func add(_ e: Element, id: UInt64, time: Date) {
         let start = position
         lastRecordOffset = start
         u32(0x0000_2A2A)
@@ -103,7 +117,61 @@ struct EVTXBuilder {
         records += 1
     }
 
-    func build(firstID: UInt64) -> Data {
+    /// A hostile record: a template whose element uses substitution 0 `uses` times, instantiated
+    /// with a value that is a fragment instantiating the same template, `depth` levels deep, the
+    /// innermost value a short string. Rendering it naively visits `uses` to the power `depth` nodes.
+    public mutating func addFanOut(uses: Int, depth: Int, id: UInt64, time: Date) {
+        let start = position
+        lastRecordOffset = start
+        u32(0x0000_2A2A)
+        u32(0)
+        u64(id)
+        u64(UInt64((time.timeIntervalSince1970 + 11_644_473_600) * 10_000_000))
+        u8(0x0F); u8(1); u8(1); u8(0)
+        // The template instance, its definition inline.
+        u8(0x0C); u8(1); u32(7)
+        let definition = position + 4
+        u32(UInt32(definition))
+        u32(0)
+        for _ in 0..<16 { u8(0xAB) }
+        let sizeAt = position
+        u32(0)
+        let bodyStart = position
+        u8(0x0F); u8(1); u8(1); u8(0)
+        u8(0x01); u16(0xFFFF)
+        let elementSizeAt = position
+        u32(0)
+        name("Fan")
+        u8(0x02)
+        for _ in 0..<uses { u8(0x0E); u16(0); u8(0x21) }
+        u8(0x04)
+        patch(elementSizeAt, UInt32(position - elementSizeAt - 4))
+        u8(0x00)
+        patch(sizeAt, UInt32(position - bodyStart))
+        // The values: one, a fragment instantiating the same definition by offset, nested.
+        var inner: [UInt8] = Array("x".utf16.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8($0 >> 8)] })
+        var innerType: UInt8 = 0x01
+        for _ in 1..<max(1, depth) {
+            var f: [UInt8] = [0x0F, 1, 1, 0, 0x0C, 1]
+            func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+            f += le32(7) + le32(UInt32(definition)) + le32(1)
+            f += [UInt8(truncatingIfNeeded: inner.count), UInt8(truncatingIfNeeded: inner.count >> 8), innerType, 0]
+            f += inner
+            f.append(0x00)
+            inner = f
+            innerType = 0x21
+        }
+        u32(1)
+        u16(UInt16(truncatingIfNeeded: inner.count)); u8(innerType); u8(0)
+        for b in inner { u8(b) }
+        u8(0x00)
+        let size = UInt32(position - start + 4)
+        u32(size)
+        patch(start + 4, size)
+        records += 1
+    }
+
+    public func build(firstID: UInt64) -> Data {
         var c = chunk
         func put64(_ at: Int, _ v: UInt64) { for i in 0..<8 { c[at + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
         func put32(_ at: Int, _ v: UInt32) { for i in 0..<4 { c[at + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
@@ -126,14 +194,14 @@ struct EVTXBuilder {
 }
 
 /// CRC-32 (IEEE, the zlib one) for the chunk and header checksums.
-enum CRC32 {
+public enum CRC32 {
     static let table: [UInt32] = (0..<256).map { i in
         var c = UInt32(i)
         for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
         return c
     }
 
-    static func checksum<C: Collection<UInt8>>(_ bytes: C) -> UInt32 {
+    public static func checksum<C: Collection<UInt8>>(_ bytes: C) -> UInt32 {
         var c: UInt32 = 0xFFFF_FFFF
         for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
         return c ^ 0xFFFF_FFFF
