@@ -21,6 +21,15 @@ let package = Package(
     products: [
         .executable(name: "exhunt", targets: ["exhunt"]),
         .library(name: "Hunt", targets: ["Hunt"]),
+        // One library per parser module, for the fuzzing harnesses in Fuzz/ (their own package).
+        .library(name: "ExhuntEVTX", targets: ["EVTX"]),
+        .library(name: "ExhuntExchangeLogs", targets: ["ExchangeLogs"]),
+        .library(name: "ExhuntSigma", targets: ["Sigma"]),
+        .library(name: "ExhuntIndicators", targets: ["Indicators"]),
+        .library(name: "ExhuntEvidence", targets: ["Evidence"]),
+        .library(name: "ExhuntSurvey", targets: ["Survey"]),
+        .library(name: "ExhuntHuntCore", targets: ["HuntCore"]),
+        .library(name: "ExhuntExchangeBuilds", targets: ["ExchangeBuilds"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,13 +46,15 @@ let package = Package(
     targets: [
         // Shared vocabulary: events, findings, problems, verdicts. No I/O.
         .target(name: "HuntCore", swiftSettings: strict),
+        // zlib from Debian's zlib1g-dev (ZIPFoundation's own module is CZlib): inflating zip entries with a budget (and compressed logs).
+        .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // libyara from Debian's libyara-dev, found by pkg-config.
         .systemLibrary(name: "CYara", pkgConfig: "yara", providers: [.apt(["libyara-dev"])]),
         // YARA through libyara: compiling, one scanner per thread, matches as Swift values.
         .target(name: "YARA", dependencies: ["CYara"], swiftSettings: strict),
         // Read-only access to an evidence tree (folder or .zip), discovery, manifest hashing.
         .target(name: "Evidence", dependencies: [
-            "HuntCore",
+            "HuntCore", "SystemZlib",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: strict),

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A allowed=(
   [HuntCore]="Foundation"
-  [Evidence]="Foundation HuntCore Crypto ZIPFoundation Glibc Musl Darwin"
+  [Evidence]="Foundation HuntCore Crypto ZIPFoundation SystemZlib Glibc Musl Darwin"
   [ExchangeLogs]="Foundation HuntCore"
   [Sigma]="Foundation HuntCore Yams"
   [YARA]="Foundation CYara"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages exhunt needs from Debian's packages, when they are missing:
-#   always:   libyara-dev, pkg-config (the YARA engine, linked through pkg-config)
+#   always:   libyara-dev, zlib1g-dev, pkg-config (the YARA engine and zlib, linked through pkg-config)
 #   --tests:  yara (the tests compare matches with its CLI), chromium (the HTML report is rendered
 #             and checked in a real browser), python3 (reads exported CSV back with a standard reader)
 #             and PyPI evtx (the Rust evtx crate, the EVTX parser's oracle)
@@ -8,6 +8,7 @@
 set -euo pipefail
 need=()
 pkg-config --exists yara 2>/dev/null || need+=(libyara-dev pkg-config)
+pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev pkg-config)
 if [ "${1:-}" = "--tests" ]; then
   command -v yara >/dev/null 2>&1 || need+=(yara)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -88,7 +88,10 @@ struct OffsetTable {
         }
         set {
             guard let newValue, offset >= 0, offset < EVTXFile.chunkSize else { return }
-            if slots.isEmpty { slots = Array(repeating: 0, count: EVTXFile.chunkSize) }
+            // Grown to what offsets need (a short or sparse chunk does not pay for 64 K slots).
+            if offset >= slots.count {
+                slots += repeatElement(0, count: min(EVTXFile.chunkSize, max(offset + 1, slots.count * 2, 4096)) - slots.count)
+            }
             slots[offset] = generation << 32 | UInt64(UInt32(truncatingIfNeeded: newValue))
         }
     }

@@ -34,6 +34,12 @@ enum Platform {
             return data.count
         }
 
+        /// Reads at `offset` (the handle's position moves; callers that mix this with `read(into:)` don't).
+        func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+            try handle.seek(toOffset: offset)
+            return try read(into: buffer)
+        }
+
         deinit { try? handle.close() }
 
         /// No mapping here: callers read instead.
@@ -76,6 +82,16 @@ enum Platform {
         func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
             while true {
                 let n = Foundation.read(fd, buffer.baseAddress, buffer.count)
+                if n >= 0 { return n }
+                if errno != EINTR { throw PlatformError(path: "fd \(fd)", errno: errno) }
+            }
+        }
+
+        /// Reads at `offset` without moving the handle's position.
+        func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+            guard offset <= UInt64(Int64.max) else { return 0 }
+            while true {
+                let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
                 if n >= 0 { return n }
                 if errno != EINTR { throw PlatformError(path: "fd \(fd)", errno: errno) }
             }

@@ -7,6 +7,7 @@ import Glibc
 import CoreFoundation
 #endif
 @testable import Evidence
+import HuntCore
 import TestSupport
 
 @Suite struct EvidenceTests {
@@ -126,5 +127,62 @@ import TestSupport
         var problems: [String] = []
         #expect(tree.items(problems: &problems).isEmpty)
         #expect(problems.count == 1)
+    }
+
+    /// Regression (found by Scripts/fuzz.sh, the reproducer kept as it was): a collection of 6.8 KB
+    /// whose deflate streams are damaged made ZIPFoundation's inflater read on past the entry and
+    /// loop for ever at the end of the file, so the hunt never finished. Each damaged entry is now
+    /// an error with what was wrong; the intact ones read as before.
+    @Test func damagedDeflateStreamsEndWithAnError() throws {
+        let tree = try EvidenceTree(repoRoot.appendingPathComponent("Tests/Reproducers/zip/inflate-loops-at-end-of-file.zip"))
+        var problems: [String] = []
+        let items = tree.items(problems: &problems)
+        #expect(items.count == 5)
+        let reader = tree.makeReader()
+        var failures: [String] = []
+        var intact = 0
+        for item in items {
+            do {
+                let r = try reader.read(item) { _ in true }
+                if r.sha256 != nil { intact += 1 }
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        #expect(failures.count == 2)
+        #expect(failures.allSatisfy { $0.contains("damaged zip entry") })
+        #expect(failures.contains { $0.contains("ends before its stream does") })
+        #expect(failures.contains { $0.contains("inflates past its declared 638 bytes") })
+        #expect(intact == 3)
+    }
+
+    /// Deflated entries inflated by exhunt itself equal the files they were made from, byte for
+    /// byte and by SHA-256, and stop early when the reader asks.
+    @Test func deflatedEntriesReadAsTheOriginals() throws {
+        let src = try tempDir()
+        var rng = SplitMix(seed: 20_210_302)
+        print("seed 20210302")
+        let big = Data((0..<300_000).map { _ in UInt8(truncatingIfNeeded: rng.next() % 7 + 0x61) })
+        try put(src, "C/inetpub/logs/LogFiles/W3SVC1/u_ex210302.log", big)
+        try put(src, "C/root/empty.txt", Data())
+        let zip = try tempDir().appendingPathComponent("collection.zip")
+        try FileManager.default.zipItem(at: src, to: zip, shouldKeepParent: false, compressionMethod: .deflate)
+        let tree = try EvidenceTree(zip)
+        var problems: [String] = []
+        let items = tree.items(problems: &problems)
+        #expect(items.count == 2)
+        let reader = tree.makeReader()
+        for item in items {
+            var content = Data()
+            let r = try reader.read(item) { content.append(contentsOf: $0); return true }
+            let original = item.name == "empty.txt" ? Data() : big
+            #expect(content == original)
+            #expect(r.sha256 == SHA256.hash(data: original).map { String(format: "%02x", $0) }.joined())
+        }
+        // A reader that stops after the first piece has no whole-file hash.
+        guard let log = items.first(where: { $0.name.hasSuffix(".log") }) else { return }
+        let partial = try reader.read(log) { _ in false }
+        #expect(partial.sha256 == nil)
+        #expect(partial.bytesRead > 0 && partial.bytesRead < UInt64(big.count))
     }
 }

@@ -1,12 +1,12 @@
+import FuzzSupport
 import EVTX
 
-/// libFuzzer entry point: the input is one or more chunks (64 KiB pieces) parsed in order with
-/// one cache, so names, templates and renderings carried from a damaged chunk into the next are
-/// fuzzed too. Every public way through the parser is taken: the dump's JSON Lines, the hunt's
-/// fields, the full renderer with XML.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzEVTX(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let input = UnsafeRawBufferPointer(start: data, count: size)
+/// The input is one or more chunks (64 KiB pieces, the last may be short) parsed in order with one
+/// cache, so names, templates and renderings carried from a damaged chunk into the next are fuzzed
+/// too. Every public way through the parser is taken: the dump's JSON Lines, the hunt's fields,
+/// the full renderer with XML, and the checksums.
+func fuzzEVTX(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let input = FuzzSupport.input(data, size)
     let cache = EVTXCache()
     var offset = 0
     var index = 0

@@ -1,0 +1,3 @@
+import FuzzSupport
+
+fuzz { fuzzEVTX($0, $1) }

@@ -1,0 +1,3 @@
+import FuzzSupport
+
+fuzz { fuzzIndicators($0, $1) }

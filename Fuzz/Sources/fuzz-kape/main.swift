@@ -1,0 +1,3 @@
+import FuzzSupport
+
+fuzz { fuzzKAPE($0, $1) }

@@ -1,0 +1,3 @@
+import FuzzSupport
+
+fuzz { fuzzLogs($0, $1) }

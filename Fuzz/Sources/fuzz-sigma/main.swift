@@ -1,0 +1,3 @@
+import FuzzSupport
+
+fuzz { fuzzSigma($0, $1) }

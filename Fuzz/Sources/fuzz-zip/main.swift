@@ -1,0 +1,3 @@
+import FuzzSupport
+
+fuzz { fuzzZip($0, $1) }

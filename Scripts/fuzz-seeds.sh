@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Writes the fuzzing harnesses' seed corpora into DIR/<harness>/ from the project's own samples
+# and rules (and the sample event logs in ../shared when it is there). Nothing is committed: the
+# seeds are remade from what the repository holds.
+# Usage: Scripts/fuzz-seeds.sh DIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${1:?usage: fuzz-seeds.sh DIR}
+rm -rf "$dir"; mkdir -p "$dir"/{evtx,logs,sigma,iocs,kape,zip,http}
+
+# A pipeline runs its last command in a subshell: names come from mktemp, not a counter.
+seed() { cat > "$(mktemp "$dir/$1/seed-XXXXXX")"; }
+
+# Logs: the head of one log of each kind the samples hold, and small whole ones.
+while IFS= read -r -d '' f; do head -c 6000 "$f" | seed logs; done < <(
+    find Samples -type f \( -iname '*.log' -o -iname '*.LOG' \) -size -64k -print0 | sort -z | awk 'BEGIN{RS="\0"; ORS="\0"} NR % 25 == 1')
+printf '#Software: Microsoft Internet Information Services 10.0\n#Fields: date time c-ip cs-method cs-uri-stem sc-status\n2021-03-03 01:02:03 203.0.113.7 POST /ecp/x.js 200\n' | seed logs
+printf '#TYPE Selected.System.Management.Automation.PSCustomObject\n"DateTime","ClientIpAddress","AnchorMailbox","HttpStatus"\n"2021-03-03T01:02:03Z","203.0.113.7","ServerInfo~a]@x:444/ecp/proxyLogon.ecp?#","241"\n' | seed logs
+
+# Sigma: the built-in rules.
+while IFS= read -r -d '' f; do seed sigma < "$f"; done < <(find Rules/sigma -name '*.yml' -print0 | sort -z)
+
+# Indicators: the first byte picks the reader (0 CSV, 1 STIX, 2 CHIRP YAML).
+for f in Rules/iocs/*.csv; do { printf '\0'; head -c 4000 "$f"; } | seed iocs; done
+{ printf '\1'; cat <<'JSON'; } | seed iocs
+{"type":"bundle","id":"bundle--1","objects":[{"type":"indicator","id":"indicator--1","name":"web shell","pattern_type":"stix",
+"pattern":"[file:hashes.'SHA-256' = '893cd3583b49cb706b3e55ecb2ed0757b977a21f5c72e041392d1256f31166e2'] OR [file:name = 'supp0rt.aspx'] OR [ipv4-addr:value = '203.0.113.7']"}]}
+JSON
+{ printf '\2'; cat <<'YAML'; } | seed iocs
+name: network
+ioc_type: network
+indicator:
+  ips: |
+    203.0.113.7 198.51.100.9
+---
+name: a rule
+ioc_type: yara
+indicator:
+  rule: |
+    rule r { strings: $a = "Request.Item" condition: $a }
+YAML
+
+# KAPE copy logs.
+find Samples -name '*_CopyLog.csv' -exec head -c 8000 {} \; | seed kape
+
+# ZIP collections: small archives made from sample files, stored and deflated.
+python3 - "$dir/zip" <<'PY'
+import sys, zipfile, os, io
+out = sys.argv[1]
+files = []
+for root, _, names in os.walk("Samples/compromised-server"):
+    for n in sorted(names):
+        p = os.path.join(root, n)
+        if os.path.getsize(p) < 20000: files.append(p)
+files = sorted(files)[:6]
+for i, method in enumerate([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]):
+    with zipfile.ZipFile(os.path.join(out, f"seed-zip-{i}"), "w", method) as z:
+        for p in files: z.write(p, os.path.relpath(p, "Samples"))
+PY
+
+# The survey's HTTP responses: OWA's logon page with its version header and paths, the export
+# tool's manifest, a redirect, a chunked body.
+printf 'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-OWA-Version: 15.1.2176.2\r\nX-FEServer: EXCH01\r\nContent-Length: 120\r\n\r\n<html><title>Outlook</title><link href="/owa/auth/15.1.2176/themes/resources/owafont.css"><form name="logonForm"></form></html>' | seed http
+printf 'HTTP/1.1 200 OK\r\nContent-Type: application/x-ms-manifest\r\nContent-Length: 140\r\n\r\n<?xml version="1.0"?><asmv1:assembly manifestVersion="1.0"><assemblyIdentity name="ExportTool" version="15.2.792.3" /></asmv1:assembly>' | seed http
+printf 'HTTP/1.1 302 Found\r\nLocation: https://mail.example.org/owa/auth/logon.aspx?url=x\r\nContent-Length: 0\r\n\r\n' | seed http
+printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n/owa/\r\n6\r\nauth/1\r\n0\r\n\r\n' | seed http
+
+# EVTX: the first chunks of the sample event logs, when ../shared is there.
+if [ -d ../shared/data ]; then
+    mapfile -t logs < <(find ../shared/data -name '*.evtx' | sort)
+    for f in "${logs[@]:0:80}"; do
+        dd if="$f" bs=4096 skip=1 count=32 status=none | seed evtx || true
+    done
+fi
+echo "seeds: $(for h in evtx logs sigma iocs kape zip http; do printf '%s=%s ' $h "$(ls "$dir/$h" | wc -l)"; done)"
