@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: strict),
         // Windows event logs (.evtx) from their bytes: chunks, records, BinXML with templates, evtx-crate JSON.
-        .target(name: "EVTX", dependencies: ["HuntCore"], swiftSettings: strict),
+        .target(name: "EVTX", dependencies: ["HuntCore", "SystemZlib"], swiftSettings: strict),
         // Bytes of Exchange CSV logs, IIS W3C logs and plain text logs -> records.
         .target(name: "ExchangeLogs", dependencies: ["HuntCore"], swiftSettings: strict),
         // Sigma rules: load, compile, match events.

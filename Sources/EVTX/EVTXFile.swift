@@ -1,5 +1,6 @@
 public import Foundation
 import HuntCore
+import SystemZlib
 
 /// One event record: its id, the time in the record header, and the event as JSON in the shape
 /// the Rust `evtx` crate produces (`Event.System…`, `Event.EventData…`, `#attributes`, `#text`).
@@ -94,8 +95,11 @@ public enum EVTXFile {
         guard chunk.count >= chunkHeaderSize else { problem(0, nil, "truncated chunk header"); return }
         if chunk.allSatisfy({ $0 == 0 }) { return }
         guard chunk.starts(with: chunkMagic) else { problem(0, nil, "bad chunk signature"); return }
-        var free = Int(chunk.loadUnaligned(fromByteOffset: 48, as: UInt32.self).littleEndian)
-        free = min(max(free, chunkHeaderSize), chunk.count)
+        let declaredFree = Int(chunk.loadUnaligned(fromByteOffset: 48, as: UInt32.self).littleEndian)
+        let free = min(max(declaredFree, chunkHeaderSize), chunk.count)
+        // Damage is detected, not only survived: both checksums Windows writes are checked, and the
+        // records are still read where they can be.
+        for p in checksumProblems(chunk, declaredFree: declaredFree) { problem(p.offset, nil, p.message) }
         cache.startChunk()
         var parser = BinXMLParser(chunk: chunk, cache: cache)
         var offset = chunkHeaderSize
@@ -117,6 +121,55 @@ public enum EVTXFile {
         }
     }
 
+    /// CRC-32 (the IEEE polynomial, zlib's) of byte ranges of `bytes`.
+    static func crc(_ bytes: UnsafeRawBufferPointer, _ ranges: Range<Int>...) -> UInt32 {
+        var c = crc32(0, nil, 0)
+        for r in ranges where r.lowerBound >= 0 && r.upperBound <= bytes.count && !r.isEmpty {
+            guard let base = bytes.baseAddress else { break }
+            c = crc32(c, (base + r.lowerBound).assumingMemoryBound(to: Bytef.self), uInt(r.count))
+        }
+        return UInt32(truncatingIfNeeded: c)
+    }
+
+    /// A chunk's two checksums: of its header (bytes 0-120 and 128-512, which hold the string and
+    /// template tables, stored at 124) and of its event records (512 up to the free-space offset,
+    /// stored at 52).
+    static func checksumProblems(_ chunk: UnsafeRawBufferPointer, declaredFree: Int) -> [(offset: Int, message: String)] {
+        guard chunk.count >= chunkHeaderSize else { return [] }
+        var out: [(Int, String)] = []
+        let storedHeader = chunk.loadUnaligned(fromByteOffset: 124, as: UInt32.self).littleEndian
+        let header = crc(chunk, 0..<120, 128..<chunkHeaderSize)
+        if header != storedHeader {
+            out.append((124, "chunk header checksum mismatch (stored \(hex(storedHeader)), computed \(hex(header))): its string and template tables may be damaged"))
+        }
+        if declaredFree < chunkHeaderSize || declaredFree > chunk.count {
+            out.append((48, "free space offset \(declaredFree) lies outside the chunk"))
+        } else {
+            let storedRecords = chunk.loadUnaligned(fromByteOffset: 52, as: UInt32.self).littleEndian
+            let records = crc(chunk, chunkHeaderSize..<declaredFree)
+            if records != storedRecords {
+                out.append((52, "event records checksum mismatch (stored \(hex(storedRecords)), computed \(hex(records))): records may be damaged"))
+            }
+        }
+        return out
+    }
+
+    /// The file header's problems: its signature and its checksum (bytes 0-120, stored at 124).
+    /// Empty for an intact header; the chunks are read either way.
+    public static func fileHeaderProblems(_ header: UnsafeRawBufferPointer) -> [EVTXProblem] {
+        func problem(_ offset: Int, _ message: String) -> EVTXProblem {
+            EVTXProblem(offset: offset, chunk: -1, recordID: nil, message: message)
+        }
+        guard header.count >= 128 else { return [problem(0, "truncated file header")] }
+        guard isEVTX(header) else { return [problem(0, "bad file signature")] }
+        let stored = header.loadUnaligned(fromByteOffset: 124, as: UInt32.self).littleEndian
+        let computed = crc(header, 0..<120)
+        return stored == computed ? []
+            : [problem(124, "file header checksum mismatch (stored \(hex(stored)), computed \(hex(computed)))")]
+    }
+
+    private static func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
+
     /// A FILETIME (100 ns ticks since 1601) as a Date; any 64 bits are accepted, in floating
     /// point, since a damaged record's time may be anything.
     static func date(_ ft: UInt64) -> Date {
@@ -135,7 +188,7 @@ public enum EVTXFile {
                 return ([], [EVTXProblem(offset: 0, chunk: -1, recordID: nil, message: "not an EVTX file (bad file signature)")])
             }
             var records: [EVTXRecord] = []
-            var problems: [EVTXProblem] = []
+            var problems = fileHeaderProblems(UnsafeRawBufferPointer(rebasing: raw[0..<headerSize]))
             let cache = EVTXCache()
             for (index, range) in chunkRanges(fileSize: raw.count).enumerated() {
                 let r = parseChunk(UnsafeRawBufferPointer(rebasing: raw[range]), index: index, fileOffset: range.lowerBound, xml: xml, cache: cache)

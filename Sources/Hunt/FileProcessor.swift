@@ -216,6 +216,9 @@ struct FileProcessor {
                 pending.append(contentsOf: data)
                 if !skippedHeader {
                     guard pending.count >= EVTXFile.headerSize else { return true }
+                    for p in pending.withUnsafeBytes({ EVTXFile.fileHeaderProblems(UnsafeRawBufferPointer(rebasing: $0[0..<EVTXFile.headerSize])) }) {
+                        outcome.problems.append(Problem(.warning, code: "evtx", message: p.description, path: item.path, offset: UInt64(p.offset)))
+                    }
                     pending.removeFirst(EVTXFile.headerSize)
                     skippedHeader = true
                 }

@@ -30,6 +30,11 @@ enum Verdicts {
         }
         let unreadable = problems.filter { $0.level == .error && $0.code == "unreadable" }
         if !unreadable.isEmpty { gaps.append("\(unreadable.count) evidence file(s) could not be read") }
+        // Damage that was read past: the verdict stands on what could be read, and says so.
+        let damagedLogs = Set(problems.filter { $0.code == "evtx" }.compactMap(\.path))
+        let damage = damagedLogs.isEmpty ? nil
+            : "the evidence is damaged: \(damagedLogs.count) event log(s) with bad checksums or records that were skipped (see problems)"
+        let notes = (gaps + [damage].compactMap { $0 }).map { "note: " + $0 }
 
         func rules(_ list: [Finding]) -> String {
             var seen: [String] = []
@@ -41,17 +46,18 @@ enum Verdicts {
             if let first = compromised.compactMap(\.timestamp).min() {
                 reasons.append("earliest sign of compromise: \(ISOTime.string(first, milliseconds: false))")
             }
-            return (.compromised, reasons + gaps.map { "note: " + $0 })
+            return (.compromised, reasons + notes)
         }
         if !attempted.isEmpty && !supporting.isEmpty {
             reasons.append("exploitation attempts (\(rules(attempted))) together with \(rules(supporting))")
-            return (.compromised, reasons + gaps.map { "note: " + $0 })
+            return (.compromised, reasons + notes)
         }
         if !attempted.isEmpty {
             reasons.append("\(attempted.count) probe(s) or attempt(s) without evidence of success: \(rules(attempted))")
-            return (.attempted, reasons + gaps.map { "note: " + $0 })
+            return (.attempted, reasons + notes)
         }
-        if !gaps.isEmpty { return (.inconclusive, gaps) }
-        return (.clean, ["no findings; HttpProxy logs cover the exploitation window from \(ISOTime.day(windowStart))"])
+        if !gaps.isEmpty { return (.inconclusive, gaps + [damage].compactMap { $0 }) }
+        return (.clean, ["no findings; HttpProxy logs cover the exploitation window from \(ISOTime.day(windowStart))"]
+            + [damage].compactMap { $0 })
     }
 }

@@ -149,7 +149,13 @@ public enum IndicatorLoader {
         var set = IndicatorSet()
         var warnings: [String] = []
         let documents: [Node]
-        do { documents = Array(try Yams.compose_all(yaml: text)) } catch {
+        // Document by document: `compose_all` stops silently at a document that does not parse.
+        do {
+            let parser = try Yams.Parser(yaml: text)
+            var all: [Node] = []
+            while let d = try parser.nextRoot() { all.append(d) }
+            documents = all
+        } catch {
             throw LoadError(file: name, message: "YAML: \(error)")
         }
         for (i, doc) in documents.enumerated() {

@@ -160,7 +160,13 @@ public struct RuleLoader: Sendable {
 
     private func compile(yaml: String, file: String) throws(SigmaError.Reason) -> SigmaRule {
         let documents: [Node]
-        do { documents = Array(try Yams.compose_all(yaml: yaml)) } catch {
+        // Document by document: `compose_all` stops silently at a document that does not parse.
+        do {
+            let parser = try Yams.Parser(yaml: yaml)
+            var all: [Node] = []
+            while let d = try parser.nextRoot() { all.append(d) }
+            documents = all
+        } catch {
             throw .invalid("YAML: \(error)")
         }
         guard documents.count == 1 else {

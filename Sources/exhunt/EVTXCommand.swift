@@ -45,6 +45,7 @@ struct EVTXCommand: AsyncParsableCommand {
                         failed = true
                         continue
                     }
+                    for p in EVTXFile.fileHeaderProblems(header.bytes) { Terminal.error("\(path): \(p)") }
                     var first = 0
                     while EVTXFile.headerSize + first * chunkSize < file.size {
                         let window = try file.window(at: EVTXFile.headerSize + first * chunkSize, count: batch * chunkSize)

@@ -257,6 +257,40 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         }
     }
 
+    /// The file header's and each chunk's checksums are checked: a file as Windows writes it has
+    /// no problems; a flipped byte in a record, in the chunk's tables or in the file header is a
+    /// located problem, and the records are still read.
+    @Test func checksumsLocateDamage() throws {
+        var b = EVTXBuilder()
+        b.add(EVTXBuilder.event(provider: "P", eventID: 7, level: 4, channel: "Application", computer: "EXCH01",
+                                time: "2021-03-03T01:02:03.000000Z", data: [("Name", "value")]),
+              id: 1, time: Date(timeIntervalSince1970: 1_614_733_323))
+        let intact = b.build(firstID: 1)
+        #expect(EVTXFile.parse(intact).problems.isEmpty)
+
+        func damaged(at offset: Int) -> (records: [EVTXRecord], problems: [EVTXProblem]) {
+            var d = intact
+            d[offset] ^= 0x20
+            return EVTXFile.parse(d)
+        }
+        // A letter of the value "value", inside the record: the records checksum, at its field.
+        let text = Array("value".utf16).flatMap { [UInt8(truncatingIfNeeded: $0), UInt8($0 >> 8)] }
+        let at = try #require(intact.firstRange(of: Data(text))).lowerBound
+        let record = damaged(at: at)
+        #expect(record.records.count == 1)
+        #expect(record.problems.map(\.offset) == [4096 + 52])
+        #expect(record.problems.first?.message.contains("event records checksum mismatch") == true)
+        // The string table (bytes 128-512 of the chunk header).
+        let table = damaged(at: 4096 + 200)
+        #expect(table.problems.map(\.offset) == [4096 + 124])
+        #expect(table.problems.first?.message.contains("chunk header checksum mismatch") == true)
+        // The file header.
+        let header = damaged(at: 30)
+        #expect(header.problems.map(\.offset) == [124])
+        #expect(header.problems.first?.message.contains("file header checksum mismatch") == true)
+        #expect(header.records.count == 1)
+    }
+
     @Test func valueFormatting() {
         #expect(ValueFormat.filetime(131_124_751_716_816_408) == "2016-07-08T18:12:51.681640Z")
         let sid: [UInt8] = [1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 33, 2, 0, 0]

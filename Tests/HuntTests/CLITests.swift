@@ -57,4 +57,27 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         #expect(r.stdout.contains("nosuchmodifier"))
         #expect(r.stdout.contains("1 rule(s) loaded"))
     }
+
+    /// Output that cannot be written is a message and exit status 2, never a trap: a reader that
+    /// goes away (SIGPIPE) and a full disk (/dev/full).
+    @Test func outputThatCannotBeWrittenExitsWithAMessage() throws {
+        let evidence = samples.appendingPathComponent("compromised-server").path
+        let shell = "\(productBinary("exhunt").path) hunt '\(evidence)' --json - --no-progress | head -c 10 > /dev/null; echo \"${PIPESTATUS[0]}\""
+        let piped = try run("/bin/bash", ["-c", shell])
+        #expect(piped.text == "2\n", "exit status through a closed pipe: \(piped.text)")
+        #expect(String(decoding: piped.stderr, as: UTF8.self).contains("cannot write the output"))
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+        let full = try run("/bin/bash", ["-c", "\(productBinary("exhunt").path) hunt '\(evidence)' --quiet > /dev/full"])
+        #expect(full.status == 2)
+        #expect(String(decoding: full.stderr, as: UTF8.self).contains("cannot write the output"))
+    }
+
+    /// A binary whose rules cannot be found says so (exit 2) instead of trapping in Bundle.module.
+    @Test func missingBuiltinRulesAreAConfigurationError() throws {
+        let r = try run("/usr/bin/env", ["EXHUNT_RULES=/no/such/rules", productBinary("exhunt").path, "hunt", samples.path, "--quiet"])
+        #expect(r.status == 2)
+        #expect(String(decoding: r.stderr, as: UTF8.self).contains("the built-in rules were not found"))
+        let build = try run("/usr/bin/env", ["EXHUNT_RULES=/no/such/rules", productBinary("exhunt").path, "build", "15.1.2176.2"])
+        #expect(build.status == 2)
+    }
 }

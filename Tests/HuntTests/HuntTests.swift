@@ -301,6 +301,58 @@ import TestSupport
     }
 }
 
+@Suite struct DamagedEvidenceTests {
+    /// A folder of damaged and hostile files: truncated, bit-flipped, zero-filled event logs, one
+    /// whose fields claim impossible sizes, one whose template fans out without end, a log line of
+    /// 17 MiB. The hunt finishes with a report: the intact evidence still convicts, every damaged
+    /// file is a located problem, and the verdict says the evidence was damaged.
+    @Test func damagedAndHostileFilesEndInAReport() async throws {
+        let root = try tempDir()
+        let logs = "C/Windows/System32/winevt/Logs/"
+        let t = Timestamp.parse("2021-03-03T05:00:00Z") ?? Date()
+        var app = EVTXBuilder()
+        for i in 0..<40 {
+            app.add(EVTXBuilder.event(provider: "MSExchange Unified Messaging", eventID: 100, level: 2, channel: "Application",
+                                      computer: "EXCH01", time: "2021-03-03T05:00:00.000000Z",
+                                      data: [(nil, "UM worker \(i): System.InvalidCastException: Unable to cast object")]),
+                    id: UInt64(i + 1), time: t)
+        }
+        let good = app.build(firstID: 1)
+        try put(root, logs + "Application.evtx", good)
+        var flipped = good
+        for i in stride(from: 4096 + 700, to: 4096 + 9000, by: 613) { flipped[i] ^= 0x5A }
+        try put(root, logs + "Flipped.evtx", flipped)
+        try put(root, logs + "Truncated.evtx", good.prefix(4096 + 3000))
+        var zeroed = good
+        zeroed.replaceSubrange((4096 + 512)..<(4096 + 6000), with: Data(count: 6000 - 512))
+        try put(root, logs + "Zeroed.evtx", zeroed)
+        var oversized = good
+        // The first record's size, and a value descriptor count further on: 0xFFFFFFFF each.
+        oversized.replaceSubrange((4096 + 512 + 4)..<(4096 + 512 + 8), with: [0xFF, 0xFF, 0xFF, 0xFF])
+        try put(root, logs + "Oversized.evtx", oversized)
+        var fan = EVTXBuilder()
+        fan.addFanOut(uses: 64, depth: 8, id: 1, time: t)
+        try put(root, logs + "FanOut.evtx", fan.build(firstID: 1))
+        let long = "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time c-ip cs-uri-stem sc-status\n"
+            + "2021-03-03 05:00:00 203.0.113.7 /" + String(repeating: "A", count: 17 << 20) + " 200\n"
+            + "2021-03-03 05:00:01 203.0.113.7 /aspnet_client/x.aspx 200\n"
+        try put(root, "C/inetpub/logs/LogFiles/W3SVC1/u_ex210303.log", long)
+
+        let r = try await hunt(root)
+        #expect(r.verdict == .compromised)
+        #expect(r.findings.contains { $0.evidence.path == logs + "Application.evtx" && $0.cves.contains("CVE-2021-26857") })
+        for name in ["Flipped", "Truncated", "Zeroed", "Oversized", "FanOut"] {
+            let located = r.problems.filter { $0.path == logs + name + ".evtx" }
+            #expect(!located.isEmpty, "\(name): no problem")
+            #expect(located.allSatisfy { $0.offset != nil }, "\(name): a problem without an offset")
+        }
+        #expect(r.problems.contains { $0.path == logs + "FanOut.evtx" && $0.message.contains("expands to more than") })
+        #expect(r.problems.contains { $0.path == "C/inetpub/logs/LogFiles/W3SVC1/u_ex210303.log" })
+        #expect(r.verdictReasons.contains { $0.contains("the evidence is damaged") })
+        #expect(r.manifest.count == 7)
+    }
+}
+
 @Suite struct EventLogHuntTests {
     /// Event logs written byte for byte in the EVTX format, hunted by the Windows rules.
     @Test func exchangeEventLogsAreHuntedByTheirRules() async throws {

@@ -18,6 +18,30 @@ func temp(_ name: String, _ text: String) throws -> URL {
 }
 
 @Suite struct IndicatorTests {
+    /// Regression: `Int(p)!` after `Character.isNumber`, which is true for digits that are not
+    /// ASCII (`²`, Arabic-Indic digits): a feed value trapped.
+    @Test func ipv4WithNonASCIIDigitsIsNotAnAddress() {
+        #expect(IndicatorSet.isIPv4("203.0.113.7"))
+        #expect(!IndicatorSet.isIPv4("1.2.3.²"))
+        #expect(!IndicatorSet.isIPv4("1.2.3.\u{0663}"))
+        #expect(!IndicatorSet.isIPv4("1.2.3.256"))
+        let (set, _) = IndicatorLoader.csv("type,value,source\nip,1.2.3.²,feed\nip,203.0.113.7,feed\n", "feed.csv")
+        #expect(set.lookup(.ip, "203.0.113.7").count == 1)
+    }
+
+    /// One file that is not what its name says (a `.json` that is not STIX) is a warning; the
+    /// folder's other indicator files still load.
+    @Test func aForeignFileInAnIndicatorFolderIsAWarning() throws {
+        let dir = try tempDir()
+        try put(dir, "a-list.csv", "type,value,source\nsha256,893cd3583b49cb706b3e55ecb2ed0757b977a21f5c72e041392d1256f31166e2,x\n")
+        try put(dir, "b-notes.json", "[1, 2, 3]")
+        try put(dir, "c-broken.yaml", "ioc_type: [unclosed\n")
+        let (set, warnings) = try IndicatorLoader.load(dir)
+        #expect(set.count(.sha256) == 1)
+        #expect(warnings.contains { $0.contains("b-notes.json") && $0.contains("skipped") })
+        #expect(warnings.contains { $0.contains("c-broken.yaml") && $0.contains("skipped") }, "\(warnings)")
+    }
+
     @Test func msticCSVLoadsHashesPathsAndDomains() throws {
         guard let url = sharedFile("Azure__Azure-Sentinel/Sample Data/Feeds/MSTICIoCs-ExchangeServerVulnerabilitiesDisclosedMarch2021.csv") else { return }
         let (set, warnings) = try IndicatorLoader.load(url)

@@ -25,6 +25,22 @@ func event(_ fields: [String: String], raw: String? = nil) -> Event {
 }
 
 @Suite struct SigmaEngineTests {
+    /// A rule's regular expression meets attacker-controlled values: a backtracking pattern on a
+    /// crafted value gives up after its step budget (counted, so the hunt reports it) instead of
+    /// running for hours; ordinary matches are unaffected. Patterns have a size limit.
+    @Test func regularExpressionsHaveABudget() throws {
+        let r = try rule("sel:\n  UrlStem|re: '^(a+)+$'\ncondition: sel")
+        #expect(r.matches(event(["UrlStem": "aaaa"])))
+        let started = ContinuousClock.now
+        #expect(!r.matches(event(["UrlStem": String(repeating: "a", count: 40) + "!"])))
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(r.regexOverruns == 1)
+        #expect(r.matches(event(["UrlStem": "aa"])))
+        #expect(r.regexOverruns == 1)
+        let huge = String(repeating: "a", count: RegexBox.maxPatternLength + 1)
+        #expect(throws: SigmaError.self) { try rule("sel:\n  UrlStem|re: '\(huge)'\ncondition: sel") }
+    }
+
     @Test func plainValuesAreCaseInsensitiveWholeValueMatches() throws {
         let r = try rule("sel:\n  HttpStatus: 200\n  Method: post\ncondition: sel")
         #expect(r.matches(event(["HttpStatus": "200", "Method": "POST"])))
