@@ -259,9 +259,8 @@ import TestSupport
 }
 
 @Suite struct YaraAndIndicatorHuntTests {
-    @Test func thirdPartyYaraMatchesKeepTheirAuthorAndOffsets() async throws {
-        let sig = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/Neo23x0__signature-base/yara/apt_hafnium.yar")
-        guard FileManager.default.fileExists(atPath: sig.path) else { print("skipped: ../shared absent"); return }
+    @Test(.enabled(if: hasSharedData, "needs ../shared")) func thirdPartyYaraMatchesKeepTheirAuthorAndOffsets() async throws {
+        let sig = sharedData.appendingPathComponent("Neo23x0__signature-base/yara/apt_hafnium.yar")
         let config = HuntConfiguration(evidence: samples.appendingPathComponent("compromised-server"))
         var sources = Detectors.Sources()
         sources.yara = [sig]

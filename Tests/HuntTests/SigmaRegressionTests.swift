@@ -11,10 +11,7 @@ import TestSupport
 @Suite struct SigmaRegressionTests {
     static let sigmaRoot = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/SigmaHQ__sigma")
 
-    @Test func sigmaHQRegressionDataMatchesTheExpectedCounts() throws {
-        guard FileManager.default.fileExists(atPath: Self.sigmaRoot.appendingPathComponent("regression_data").path) else {
-            print("skipped: ../shared is absent"); return
-        }
+    @Test(.enabled(if: hasSharedData, "needs ../shared")) func sigmaHQRegressionDataMatchesTheExpectedCounts() throws {
         let mapping = try WindowsEventMapping.load(repoRoot.appendingPathComponent("Rules/mappings/windows-events.yml"))
         let results = try SigmaRegression.run(sigmaRoot: Self.sigmaRoot, mapping: mapping)
         let passed = results.filter(\.passed).count
@@ -34,8 +31,7 @@ import TestSupport
 
     /// The whole corpus loads, or each rule that does not says why. Rules with `|expand` wait for a
     /// site's placeholder values; given values for every placeholder the corpus uses, every rule loads.
-    @Test func sigmaHQCorpusLoadSummary() throws {
-        guard FileManager.default.fileExists(atPath: Self.sigmaRoot.path) else { print("skipped: ../shared is absent"); return }
+    @Test(.enabled(if: hasSharedData, "needs ../shared")) func sigmaHQCorpusLoadSummary() throws {
         func load(_ loader: RuleLoader) -> (loaded: Int, errors: [SigmaError]) {
             var loaded = 0
             var errors: [SigmaError] = []

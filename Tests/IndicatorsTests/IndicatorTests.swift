@@ -4,12 +4,7 @@ import Testing
 import TestSupport
 
 
-func sharedFile(_ path: String) -> URL? {
-    let url = sharedData.appendingPathComponent(path)
-    if FileManager.default.fileExists(atPath: url.path) { return url }
-    print("skipped: \(url.path) not present (../shared is absent in a user's clone)")
-    return nil
-}
+func sharedFile(_ path: String) -> URL { sharedData.appendingPathComponent(path) }
 
 func temp(_ name: String, _ text: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("ioc-\(UUID().uuidString)-\(name)")
@@ -42,8 +37,8 @@ func temp(_ name: String, _ text: String) throws -> URL {
         #expect(warnings.contains { $0.contains("c-broken.yaml") && $0.contains("skipped") }, "\(warnings)")
     }
 
-    @Test func msticCSVLoadsHashesPathsAndDomains() throws {
-        guard let url = sharedFile("Azure__Azure-Sentinel/Sample Data/Feeds/MSTICIoCs-ExchangeServerVulnerabilitiesDisclosedMarch2021.csv") else { return }
+    @Test(.enabled(if: hasSharedData, "needs ../shared")) func msticCSVLoadsHashesPathsAndDomains() throws {
+        let url = sharedFile("Azure__Azure-Sentinel/Sample Data/Feeds/MSTICIoCs-ExchangeServerVulnerabilitiesDisclosedMarch2021.csv")
         let (set, warnings) = try IndicatorLoader.load(url)
         #expect(warnings.isEmpty, "\(warnings)")
         #expect(set.count(.sha256) == 45)
@@ -56,9 +51,9 @@ func temp(_ name: String, _ text: String) throws -> URL {
         #expect(!set.lookup(.sha256, "511DF0E2DF9BFA5521B588CC4BB5F8C5A321801B803394EBC493DB1EF3C78FA1").isEmpty)
     }
 
-    @Test func volexityCSVAndChirpYAML() throws {
-        guard let vol = sharedFile("volexity__threat-intel/2021/2021-03-02 - Operation Exchange Marauder/indicators/indicators.csv"),
-              let chirp = sharedFile("cisagov__CHIRP/indicators/AA21-062A/AA21062A.yaml") else { return }
+    @Test(.enabled(if: hasSharedData, "needs ../shared")) func volexityCSVAndChirpYAML() throws {
+        let vol = sharedFile("volexity__threat-intel/2021/2021-03-02 - Operation Exchange Marauder/indicators/indicators.csv")
+        let chirp = sharedFile("cisagov__CHIRP/indicators/AA21-062A/AA21062A.yaml")
         let v = try IndicatorLoader.load(vol).set
         #expect(v.count(.ip) == 13)
         #expect(v.lookup(.ip, "103.77.192.219").first?.note.contains("exploit") == true)
@@ -68,9 +63,9 @@ func temp(_ name: String, _ text: String) throws -> URL {
         #expect(warnings.contains { $0.contains("events") })
     }
 
-    @Test func eSETPlainHashLists() throws {
-        guard let md5 = sharedFile("eset__malware-ioc/exchange_exploitation/samples.md5"),
-              let sha1 = sharedFile("eset__malware-ioc/exchange_exploitation/samples.sha1") else { return }
+    @Test(.enabled(if: hasSharedData, "needs ../shared")) func eSETPlainHashLists() throws {
+        let md5 = sharedFile("eset__malware-ioc/exchange_exploitation/samples.md5")
+        let sha1 = sharedFile("eset__malware-ioc/exchange_exploitation/samples.sha1")
         #expect(try IndicatorLoader.load(md5).set.count(.md5) == 23)
         #expect(try IndicatorLoader.load(sha1).set.count(.sha1) == 23)
     }

@@ -8,6 +8,18 @@ public let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
 /// Third-party test data, beside the repository; tests skip what needs it when it is absent.
 public let sharedData = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
 
+/// What a test may need that a user's fresh clone or machine lacks. Tests that need one say so
+/// with `.enabled(if:)`, so a run without it shows them as skipped, never as passed.
+public let hasSharedData = FileManager.default.fileExists(atPath: sharedData.path)
+/// The yara command, the HTML report's browser, python3 (which reads exports back).
+public let yaraCommand = installed(["/usr/bin/yara", "/usr/local/bin/yara"])
+public let chromiumCommand = installed(["/usr/bin/chromium", "/usr/bin/chromium-browser"])
+public let pythonCommand = installed(["/usr/bin/python3", "/usr/local/bin/python3"])
+/// PyPI evtx (the Rust evtx crate) for the python3 on PATH, the EVTX parser's oracle.
+public let hasPythonEvtx: Bool = {
+    (try? run("/usr/bin/env", ["python3", "-c", "import evtx"]).status) == 0
+}()
+
 /// A new, empty scratch directory named after the calling test.
 public func tempDir(_ name: String = #function) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-\(name.filter(\.isLetter))-\(UUID().uuidString)")

@@ -87,16 +87,14 @@ let sampleFindings = [
         #expect(first["datetime"] as? String == "2021-02-26T22:14:09.000000+00:00")
     }
 
-    @Test func timesketchCSVParsesBackAndCannotRunFormulas() throws {
+    @Test(.enabled(if: pythonCommand != nil, "needs python3")) func timesketchCSVParsesBackAndCannotRunFormulas() throws {
         let t = FleetTimeline([report(host: "ex01", verdict: .compromised, findings: sampleFindings)])
         let (data, _) = TimelineExport.timesketchCSV(t)
         let dir = try tempDir()
         let csv = dir.appendingPathComponent("t.csv")
         try data.write(to: csv)
         // Python's csv module, a standard reader, reads the file back as JSON.
-        guard let python = installed(["/usr/bin/python3", "/usr/local/bin/python3"]) else {
-            print("skipped: python3 not installed"); return
-        }
+        let python = try #require(pythonCommand)
         let json = try run(python, ["-c", "import csv,json,sys; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline='')))))", csv.path]).stdout
         let rows = try #require(try JSONSerialization.jsonObject(with: json) as? [[String: String]])
         #expect(rows.count == sampleFindings.count - 1)
@@ -135,10 +133,10 @@ let sampleFindings = [
 
     /// The report in a real browser: no script from evidence runs, the page's own script runs,
     /// and the page is not blank.
-    @Test func htmlIsSafeAndReadableInHeadlessChromium() throws {
-        guard let chromium = installed(["/usr/bin/chromium", "/usr/bin/chromium-browser"]) else {
-            print("skipped: chromium is not installed (Scripts/setup.sh --tests)"); return
-        }
+    @Test(.enabled(if: chromiumCommand != nil, "needs chromium (Scripts/setup.sh --tests)"),
+          .enabled(if: pythonCommand != nil, "needs python3 (reads the screenshot)"))
+    func htmlIsSafeAndReadableInHeadlessChromium() throws {
+        let chromium = try #require(chromiumCommand)
         let dir = try tempDir()
         let page = dir.appendingPathComponent("report.html")
         let t = FleetTimeline([report(host: "ex01", verdict: .compromised, findings: sampleFindings),
@@ -165,7 +163,8 @@ let sampleFindings = [
 /// Fraction of decompressed PNG bytes that are neither white nor a zero filter delta: near 0
 /// for a blank page, well above it for a page with text and charts.
 func nonBackgroundFraction(_ png: Data) throws -> Double {
-    guard let python = installed(["/usr/bin/python3", "/usr/local/bin/python3"]) else { return 1 }
+    struct NoPython: Error {}
+    guard let python = pythonCommand else { throw NoPython() }
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("shot-\(UUID().uuidString).png")
     try png.write(to: file)
     let script = """
