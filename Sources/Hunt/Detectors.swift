@@ -1,5 +1,5 @@
 public import Foundation
-import HuntCore
+public import HuntCore
 public import Sigma
 public import YARA
 public import Indicators
@@ -129,7 +129,25 @@ public struct Detectors: Sendable {
             .map { u in (u, label + "/" + u.standardizedFileURL.path.dropFirst(base.count + 1)) }
     }
 
-    func rules(for source: LogSource) -> [SigmaRule] { rules.filter { $0.logsource.admits(source) } }
+    /// The rules that apply to events of `source`: those whose logsource admits it, less those
+    /// whose filters test a field the source's events never carry (`leftOut`).
+    func rules(for source: LogSource) -> [SigmaRule] {
+        let limits = windowsEvents.limits[source]
+        return rules.filter { r in
+            r.logsource.admits(source) && (limits.map { $0.missing(in: r.negatedFieldNames).isEmpty } ?? true)
+        }
+    }
+
+    /// Rules left out for a mapped source, with the filter fields its events never carry.
+    public var leftOut: [(rule: SigmaRule, source: LogSource, limits: WindowsEventMapping.SourceLimits, fields: [String])] {
+        windowsEvents.limits.sorted { $0.key.description < $1.key.description }.flatMap { source, limits in
+            rules.compactMap { r in
+                guard r.logsource.admits(source) else { return nil }
+                let fields = limits.missing(in: r.negatedFieldNames)
+                return fields.isEmpty ? nil : (r, source, limits, fields)
+            }
+        }
+    }
 
     /// The rules of `source`, indexed; built once per source and shared by every file and thread.
     func index(for source: LogSource) -> RuleIndex {

@@ -286,12 +286,21 @@ struct FileProcessor {
                                                      mapping: detectors.windowsEvents, cache: worker.classifications)
             // Every value of the event, for the rules' literal gates.
             let text = r.fields.text + "\u{1}" + r.fields.fields.map(\.value).joined(separator: "\u{1}") + "\u{1}\(r.id)"
+            // An event of several log sources (Sysmon 13 is registry_event and registry_set) is
+            // matched under each, but a rule that covers more than one of them fires once.
+            var fired: Set<ObjectIdentifier> = []
             for source in sources {
                 let index = worker.indexBySource[source] ?? detectors.index(for: source)
                 worker.indexBySource[source] = index
                 var e = event
                 e.source = source
-                index.forEachMatch(text: text, event: e, scratch: &worker.candidates) { y.findings.append(Self.finding($0, e)) }
+                let onlyCarried = detectors.windowsEvents.limits[source]?.onlyCarriedFields ?? false
+                index.forEachMatch(text: text, event: e, scratch: &worker.candidates) { rule in
+                    // A mapped source's event that lacks a field the rule filters on is not the rule's
+                    // to judge: the filter could not exclude it.
+                    if onlyCarried, !rule.negatedFieldNames.allSatisfy({ e.value(lowercased: $0) != nil }) { return }
+                    if sources.count == 1 || fired.insert(ObjectIdentifier(rule)).inserted { y.findings.append(Self.finding(rule, e)) }
+                }
             }
         }
         return y

@@ -90,6 +90,17 @@ indirect enum Condition: Sendable {
         }
     }
 
+    /// Calls `body` with each selection the condition refers to and whether it sits under an odd
+    /// number of `not`s.
+    func forEachSelection(negated: Bool, _ body: (Int, Bool) -> Void) {
+        switch self {
+        case .ref: break
+        case .index(let i): body(i, negated)
+        case .and(let c), .or(let c): for x in c { x.forEachSelection(negated: negated, body) }
+        case .not(let c): c.forEachSelection(negated: !negated, body)
+        }
+    }
+
     func evaluate(_ selections: [Selection], _ event: Event) -> Bool {
         switch self {
         case .ref: return false

@@ -3,13 +3,14 @@ import Foundation
 /// One compiled Sigma value: what a field's value (or the whole event, for keywords) must be.
 /// Comparisons fold ASCII case unless the rule says `|cased`; regexes follow their own flags.
 indirect enum Pattern: Sendable {
-    /// Wildcard pattern over lowercased UTF-8 (`*` any run, `?` one byte); plain values compile
+    /// Wildcard pattern over lowercased UTF-8 (`*` any run, `?` one character); plain values compile
     /// to this with no wildcards, `contains` wraps it in `*…*`.
     case glob(Glob)
     case regex(RegexBox)
     /// `null` in YAML: the field is absent or empty.
     case null
-    /// `|exists: true/false`.
+    /// `|exists: true/false`: whether the event has the field at all, whatever its value (an
+    /// empty value is a value).
     case exists(Bool)
     /// Any of several spellings of one value (`|windash`, `|base64offset`).
     case any([Pattern])
@@ -46,7 +47,7 @@ indirect enum Pattern: Sendable {
         case .not(let p): return !p.matches(value)
         case .fieldRef: return false  // needs the event; FieldTest evaluates it
         case .null: return value?.isEmpty ?? true
-        case .exists(let want): return (value.map { !$0.isEmpty } ?? false) == want
+        case .exists(let want): return (value != nil) == want
         case .glob(let g):
             guard let value else { return false }
             return g.matches(value)
@@ -211,7 +212,12 @@ struct Glob: Sendable {
                 case .star:
                     starT = ti; starS = si; ti += 1; continue
                 case .one:
-                    if si < s.count { ti += 1; si += 1; continue }
+                    // One character: a UTF-8 lead byte and its continuation bytes.
+                    if si < s.count {
+                        ti += 1; si += 1
+                        while si < s.count && s[si] & 0xC0 == 0x80 { si += 1 }
+                        continue
+                    }
                 case .literal(let l):
                     if s.count - si >= l.count && equal(s, si, l, fold) {
                         ti += 1; si += l.count; continue
@@ -265,7 +271,7 @@ struct CIDR: Sendable {
 
     init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1)
-        guard let address = CIDR.parse(String(parts[0])) else { return nil }
+        guard let first = parts.first, let address = CIDR.parse(String(first)) else { return nil }
         let bits = parts.count == 2 ? Int(parts[1]) : address.count * 8
         guard let bits, bits >= 0, bits <= address.count * 8 else { return nil }
         network = address

@@ -43,8 +43,11 @@ public struct FieldMapping: Sendable {
         return out
     }
 
+    /// Whether this mapping renames the fields of a rule with this logsource: every part the
+    /// mapping names must be the rule's too. A rule that does not say its category is not a proxy
+    /// rule, so a Windows rule naming `c-ip` keeps its field.
     func applies(to rule: LogSource) -> Bool {
-        func agree(_ a: String?, _ b: String?) -> Bool { a == nil || b == nil || a == b }
+        func agree(_ mapping: String?, _ rule: String?) -> Bool { mapping == nil || mapping == rule }
         return agree(logsource.product, rule.product) && agree(logsource.category, rule.category)
             && agree(logsource.service, rule.service)
     }
@@ -302,6 +305,44 @@ public struct RuleLoader: Sendable {
         return FieldTest(field: field, patterns: patterns, requireAll: requireAll)
     }
 
+    /// The dashes Windows command lines accept for a switch (the specification's list).
+    static let dashes: [Character] = ["-", "/", "\u{2013}", "\u{2014}", "\u{2015}"]
+    /// `|windash` gives more spellings than this (five per switch) only for values no rule writes.
+    static let maxWindashVariants = 5 * 5 * 5 * 5 * 5
+
+    /// Every spelling of `value` with each switch character (one of the five that starts a word:
+    /// after the start, a space or other non-word character, and before a word character) written
+    /// as any of the five, each switch independently: `-s -i` also gives `/s -i` and `-s /i`
+    /// (the specification's "all possible permutations"). Dashes inside words (`Get-Process`)
+    /// stay as they are, as pySigma leaves them.
+    static func windash(_ value: String) throws(SigmaError.Reason) -> [String] {
+        let chars = Array(value)
+        func isWord(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
+        let switches = chars.indices.filter { i in
+            dashes.contains(chars[i]) && (i == 0 || !isWord(chars[i - 1]))
+                && i + 1 < chars.count && isWord(chars[i + 1])
+        }
+        var count = 1
+        for _ in switches {
+            count *= dashes.count
+            guard count <= maxWindashVariants else {
+                throw .unsupported("windash on a value with \(switches.count) switches (\(value.prefix(60)))")
+            }
+        }
+        var out: [String] = []
+        out.reserveCapacity(count)
+        for n in 0..<count {
+            var c = chars
+            var k = n
+            for i in switches {
+                c[i] = dashes[k % dashes.count]
+                k /= dashes.count
+            }
+            out.append(String(c))
+        }
+        return out
+    }
+
     private static func pattern(_ node: Node, modifiers: [String], placeholders: [String: [String]]) throws(SigmaError.Reason) -> Pattern {
         guard case .scalar(let scalar) = node else { throw .invalid("nested list or map where a value was expected") }
         if modifiers.contains("exists") {
@@ -336,12 +377,9 @@ public struct RuleLoader: Sendable {
         // Value transformations, each possibly giving several spellings.
         var variants = modifiers.contains("expand") ? try expand(text, placeholders) : [text]
         if modifiers.contains("windash") {
-            // Windows command lines accept - and / and the Unicode dashes for switches.
-            variants = variants.flatMap { v in
-                ["-", "/", "\u{2013}", "\u{2014}", "\u{2015}"].map { dash in
-                    v.split(separator: "-", omittingEmptySubsequences: false).joined(separator: dash)
-                }
-            }
+            var spelled: [String] = []
+            for v in variants { spelled += try Self.windash(v) }
+            variants = spelled
             variants = Array(NSOrderedSet(array: variants)) as? [String] ?? variants
         }
         let encoding: ((String) -> [UInt8])? = modifiers.contains("wide") || modifiers.contains("utf16le")

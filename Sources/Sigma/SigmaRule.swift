@@ -52,6 +52,11 @@ public final class SigmaRule: Sendable {
         self.selectionList = selectionList
         self.condition = condition
         self.extracts = extracts
+        var negated = Set<String>()
+        condition.forEachSelection(negated: false) { i, isNegated in
+            if isNegated, i < selectionList.count { negated.formUnion(selectionList[i].fieldNames) }
+        }
+        negatedFieldNames = negated
     }
 
     /// How many values this rule's regular expressions gave up on (their step budget ran out):
@@ -100,6 +105,11 @@ public final class SigmaRule: Sendable {
     }
 
     public func matches(_ event: Event) -> Bool { condition.evaluate(selectionList, event) }
+
+    /// Lowercased names of the fields tested under a `not`: the rule's filters. An event without
+    /// such a field can never be excluded by it, so a source whose events cannot carry it would
+    /// see every filtered case fire. (A missing field elsewhere only keeps a selection from matching.)
+    public let negatedFieldNames: Set<String>
 
     /// Lowercased names of every field the rule reads or shows, so readers can decode only those.
     public var fieldNames: Set<String> {

@@ -9,7 +9,28 @@ public struct WindowsEventMapping: Sendable {
         var when: [String: String]
         var category: String?
         var aliases: [String: String]
+        var neverCarries: [String] = []
+        var onlyCarriedFields = false
     }
+
+    /// What a mapped source's events can show rules, where the mapping says (Security 4688 as
+    /// process_creation): fields its events never carry, and whether a rule is applied only to
+    /// events that carry every field it tests.
+    public struct SourceLimits: Sendable {
+        /// Lowercased.
+        public var neverCarries: Set<String>
+        public var onlyCarriedFields: Bool
+        /// The events the limits are for, for people: `Security 4688`.
+        public var events: String
+
+        /// The filter fields (`SigmaRule.negatedFieldNames`) that this source's events never
+        /// carry: empty when the rule applies to the source.
+        public func missing(in filterFields: Set<String>) -> [String] {
+            filterFields.intersection(neverCarries).sorted()
+        }
+    }
+
+    public private(set) var limits: [LogSource: SourceLimits] = [:]
 
     var services: [String: String] = [:]
     var events: [EventRule] = []
@@ -30,7 +51,16 @@ public struct WindowsEventMapping: Sendable {
             for (k, v) in item["when"]?.mapping ?? [:] { if let k = k.string, let v = v.string { when[k] = v } }
             var aliases: [String: String] = [:]
             for (k, v) in item["aliases"]?.mapping ?? [:] { if let k = k.string, let v = v.string { aliases[k] = v } }
-            m.events.append(EventRule(when: when, category: item["category"]?.string, aliases: aliases))
+            let never = (item["never_carries"]?.sequence ?? []).compactMap(\.string)
+            let rule = EventRule(when: when, category: item["category"]?.string, aliases: aliases,
+                                 neverCarries: never, onlyCarriedFields: item["only_carried_fields"]?.bool ?? false)
+            m.events.append(rule)
+            if !never.isEmpty || rule.onlyCarriedFields, let channel = when["Channel"] {
+                let source = LogSource(product: "windows", category: rule.category, service: m.services[channel.lowercased()] ?? channel)
+                let events = ([channel] + when.filter { $0.key != "Channel" }.sorted { $0.key < $1.key }.map(\.value)).joined(separator: " ")
+                m.limits[source] = SourceLimits(neverCarries: Set(never.map { $0.lowercased() }),
+                                                onlyCarriedFields: rule.onlyCarriedFields, events: events)
+            }
         }
         m.keyFields = Array(Set(m.events.flatMap { $0.when.keys } + ["Channel"])).sorted()
         return m

@@ -27,6 +27,14 @@ struct RulesCommand: AsyncParsableCommand {
                 print([r.id, r.level.rawValue, r.logsource.description, TerminalText.sanitize(r.title), r.file].joined(separator: "\t"))
             }
             print("\(d.rules.count) Sigma rules, \(d.yara?.ruleCount ?? 0) YARA rules, \(d.indicators.all.count) indicators")
+            let leftOut = d.leftOut
+            if !leftOut.isEmpty {
+                print("Left out for mapped sources (the rule filters on a field those events never carry):")
+                for l in leftOut {
+                    print(["  " + l.rule.id, l.source.description, l.limits.events, TerminalText.sanitize(l.rule.title),
+                           "filters on " + l.fields.joined(separator: ", ")].joined(separator: "\t"))
+                }
+            }
         }
     }
 

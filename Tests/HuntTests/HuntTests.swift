@@ -352,6 +352,88 @@ import TestSupport
     }
 }
 
+@Suite struct EventLogSourceTests {
+    /// Sysmon 13 is both registry_event and registry_set: a rule with no category (`service:
+    /// sysmon`) covers both, and fires once per event, not once per source.
+    @Test func aRuleCoveringSeveralSourcesOfAnEventFiresOnce() async throws {
+        let root = try tempDir()
+        var sysmon = EVTXBuilder()
+        sysmon.add(EVTXBuilder.event(provider: "Microsoft-Windows-Sysmon", eventID: 13, level: 4,
+                                     channel: "Microsoft-Windows-Sysmon/Operational", computer: "EXCH01",
+                                     time: "2021-03-03T05:00:00.000000Z",
+                                     data: [("EventType", "SetValue"), ("TargetObject", #"HKLM\SOFTWARE\exhunt-test\Run"#),
+                                            ("Details", "cmd.exe")]),
+                   id: 1, time: Timestamp.parse("2021-03-03T05:00:00Z") ?? Date())
+        try put(root, "evidence/C/Windows/System32/winevt/Logs/Microsoft-Windows-Sysmon%4Operational.evtx", sysmon.build(firstID: 1))
+        try put(root, "rules/sysmon-any.yml", """
+            title: any Sysmon event under the test key
+            id: 0b7e4c59-0000-4000-8000-000000000013
+            logsource:
+              product: windows
+              service: sysmon
+            detection:
+              sel:
+                TargetObject|contains: '\\exhunt-test\\'
+              condition: sel
+            level: medium
+            """)
+        var config = HuntConfiguration(evidence: root.appendingPathComponent("evidence"))
+        config.jobs = 2
+        let detectors = try await Detectors.load(builtin: true, extra: [root.appendingPathComponent("rules")])
+        let r = try await Hunter(configuration: config, detectors: detectors).run()
+        #expect(r.findings("0b7e4c59-0000-4000-8000-000000000013").count == 1)
+    }
+}
+
+extension EventLogSourceTests {
+    /// Security 4688 is mapped to process_creation but is not Sysmon 1: a rule that filters on a
+    /// field 4688 never carries (ParentCommandLine) is left out for it, and one that filters on a
+    /// field only newer Windows writes (ParentProcessName, as ParentImage) is applied only to
+    /// events that have it. Sysmon 1 events get both rules as they are.
+    @Test func mappedSourcesOnlyGetRulesWhoseFiltersTheyCarry() async throws {
+        let root = try tempDir()
+        let t = Timestamp.parse("2021-03-03T05:00:00Z") ?? Date()
+        func proc(_ id: Int, parent: String?) -> EVTXBuilder.Element {
+            var data: [(String?, String)] = [("SubjectUserName", "EXCH01$"), ("NewProcessName", #"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"#),
+                                             ("CommandLine", "powershell -enc AAAA")]
+            if let parent { data.append(("ParentProcessName", parent)) }
+            return EVTXBuilder.event(provider: "Microsoft-Windows-Security-Auditing", eventID: 4688, level: 0, channel: "Security",
+                                     computer: "EXCH01", time: "2021-03-03T05:0\(id):00.000000Z", data: data)
+        }
+        var sec = EVTXBuilder()
+        sec.add(proc(1, parent: nil), id: 1, time: t)                                     // Server 2012 R2: no parent
+        sec.add(proc(2, parent: #"C:\Windows\explorer.exe"#), id: 2, time: t)               // filtered out
+        sec.add(proc(3, parent: #"C:\Windows\System32\inetsrv\w3wp.exe"#), id: 3, time: t) // fires
+        try put(root, "evidence/C/Windows/System32/winevt/Logs/Security.evtx", sec.build(firstID: 1))
+        for (id, field, value) in [("0b7e4c59-0000-4000-8000-000000004688", "ParentImage|endswith", #"\explorer.exe"#),
+                                   ("0b7e4c59-0000-4000-8000-000000004689", "ParentCommandLine|contains", "explorer")] {
+            try put(root, "rules/\(id).yml", """
+                title: PowerShell not started by the filtered parent (\(field))
+                id: \(id)
+                logsource:
+                  product: windows
+                  category: process_creation
+                detection:
+                  sel:
+                    Image|endswith: '\\powershell.exe'
+                  filter:
+                    \(field): '\(value)'
+                  condition: sel and not filter
+                level: medium
+                """)
+        }
+        var config = HuntConfiguration(evidence: root.appendingPathComponent("evidence"))
+        config.jobs = 2
+        let detectors = try await Detectors.load(builtin: true, extra: [root.appendingPathComponent("rules")])
+        #expect(detectors.leftOut.map(\.rule.id) == ["0b7e4c59-0000-4000-8000-000000004689"])
+        #expect(detectors.leftOut.first?.fields == ["parentcommandline"])
+        let r = try await Hunter(configuration: config, detectors: detectors).run()
+        #expect(r.findings("0b7e4c59-0000-4000-8000-000000004688").map(\.evidence.offset).count == 1)
+        #expect(r.findings("0b7e4c59-0000-4000-8000-000000004688").first?.timestamp == Timestamp.parse("2021-03-03T05:03:00Z"))
+        #expect(r.findings("0b7e4c59-0000-4000-8000-000000004689").isEmpty)
+    }
+}
+
 @Suite struct EventLogHuntTests {
     /// Event logs written byte for byte in the EVTX format, hunted by the Windows rules.
     @Test func exchangeEventLogsAreHuntedByTheirRules() async throws {

@@ -24,6 +24,67 @@ func event(_ fields: [String: String], raw: String? = nil) -> Event {
     return e
 }
 
+@Suite struct SigmaSpecificationTests {
+    /// "windash: Creates all possible permutations of the -, /, – (en dash), — (em dash), and ―
+    /// (horizontal bar) characters." Each switch independently, in mixed forms too.
+    @Test func windashGivesEveryPermutation() throws {
+        #expect(try RuleLoader.windash(" -s -i cmd").count == 25)
+        #expect(try RuleLoader.windash(" -s -i cmd").contains(" /s -i cmd"))
+        #expect(try RuleLoader.windash(" -s -i cmd").contains(" -s \u{2015}i cmd"))
+        #expect(try RuleLoader.windash("Get-Process -Name x") == ["Get-Process -Name x", "Get-Process /Name x",
+                                                                  "Get-Process \u{2013}Name x", "Get-Process \u{2014}Name x",
+                                                                  "Get-Process \u{2015}Name x"])
+        let renamed = try rule("sel:\n  CommandLine|windash|contains: ' /accepteula'\ncondition: sel",
+                               logsource: "product: windows\n  category: process_creation")
+        #expect(renamed.matches(event(["CommandLine": "procdump.exe -accepteula -ma lsass.exe"])))
+        let mixed = try rule("sel:\n  CommandLine|windash|contains: ' -s -i cmd'\ncondition: sel",
+                             logsource: "product: windows\n  category: process_creation")
+        #expect(mixed.matches(event(["CommandLine": "psexec \\\\host -s /i cmd"])))
+        #expect(mixed.matches(event(["CommandLine": "psexec \\\\host \u{2014}s -i cmd"])))
+        #expect(!mixed.matches(event(["CommandLine": "psexec \\\\host -s -x cmd"])))
+    }
+
+    /// "exists: ... this check only verifies the presence of a field, not its value, be it empty
+    /// or null."
+    @Test func existsChecksPresenceOnly() throws {
+        let present = try rule("sel:\n  PasswordLastSet|exists: true\ncondition: sel")
+        let absent = try rule("sel:\n  PasswordLastSet|exists: false\ncondition: sel")
+        #expect(present.matches(event(["PasswordLastSet": ""])))
+        #expect(present.matches(event(["PasswordLastSet": "-"])))
+        #expect(!present.matches(event(["Other": "x"])))
+        #expect(absent.matches(event(["Other": "x"])))
+        #expect(!absent.matches(event(["PasswordLastSet": ""])))
+    }
+
+    /// "`?` to replace a single mandatory character": a character, not a byte of its UTF-8.
+    @Test func questionMarkIsOneCharacter() throws {
+        let r = try rule("sel:\n  TargetFilename: 'C:\\Users\\Ren?\\x.exe'\ncondition: sel")
+        #expect(r.matches(event(["TargetFilename": "C:\\Users\\René\\x.exe"])))
+        #expect(r.matches(event(["TargetFilename": "C:\\Users\\Rene\\x.exe"])))
+        #expect(!r.matches(event(["TargetFilename": "C:\\Users\\Ren\\x.exe"])))
+        let two = try rule("sel:\n  Name: 'a??b'\ncondition: sel")
+        #expect(two.matches(event(["Name": "a\u{1F600}éb"])))
+        #expect(!two.matches(event(["Name": "a\u{1F600}b"])))
+    }
+
+    /// A field mapping renames only the fields of rules whose logsource it names: the proxy
+    /// mapping (category proxy) leaves a Windows rule's `c-ip` alone.
+    @Test func fieldMappingsApplyOnlyToTheirLogsource() throws {
+        let mappings = try RuleLoader.loadMappings(in: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Rules/mappings"))
+        let loader = RuleLoader(mappings: mappings)
+        func load(_ logsource: String) throws -> SigmaRule {
+            try loader.load(yaml: "title: t\nid: t-2\nlogsource:\n  \(logsource)\ndetection:\n  sel:\n    c-ip: 203.0.113.7\n  condition: sel\nlevel: high\n",
+                            file: "t.yml")
+        }
+        let windows = try load("product: windows")
+        #expect(windows.matches(event(["c-ip": "203.0.113.7"])))
+        #expect(!windows.matches(event(["ClientIpAddress": "203.0.113.7"])))
+        let proxy = try load("category: proxy")
+        #expect(proxy.matches(event(["ClientIpAddress": "203.0.113.7"])))
+    }
+}
+
 @Suite struct SigmaEngineTests {
     /// A rule's regular expression meets attacker-controlled values: a backtracking pattern on a
     /// crafted value gives up after its step budget (counted, so the hunt reports it) instead of
