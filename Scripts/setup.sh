@@ -3,7 +3,8 @@
 #   always:   libyara-dev, zlib1g-dev, pkg-config (the YARA engine and zlib, linked through pkg-config)
 #   --tests:  yara (the tests compare matches with its CLI), chromium (the HTML report is rendered
 #             and checked in a real browser), python3 (reads exported CSV back with a standard reader)
-#             and PyPI evtx (the Rust evtx crate, the EVTX parser's oracle)
+#             and from PyPI evtx (the Rust evtx crate, the EVTX parser's oracle) and pySigma with its
+#             SQLite backend and Windows/Sysmon pipelines (the Sigma conformance test's peer)
 # Needs root or sudo on Debian/Ubuntu; elsewhere install libyara 4.x with the package manager.
 set -euo pipefail
 need=()
@@ -20,7 +21,9 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-if [ "${1:-}" = "--tests" ] && ! python3 -c "import evtx" 2>/dev/null; then
-  # PyPI evtx (the Rust evtx crate) is the EVTX tests' oracle.
-  python3 -m pip install -q evtx 2>/dev/null || python3 -m pip install -q --break-system-packages evtx
+if [ "${1:-}" = "--tests" ] && ! python3 -c "import evtx, sigma.backends.sqlite, sigma.pipelines.windows, sigma.pipelines.sysmon" 2>/dev/null; then
+  # PyPI evtx (the Rust evtx crate) is the EVTX tests' oracle; pySigma's SQLite backend and its
+  # Windows and Sysmon pipelines are the Sigma conformance test's peer (pinned: what was compared).
+  peers=(evtx==0.14.0 pysigma==1.5.1 pysigma-backend-sqlite==2.0.0 pysigma-pipeline-windows==2.0.1 pysigma-pipeline-sysmon==2.0.0)
+  python3 -m pip install -q "${peers[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${peers[@]}"
 fi

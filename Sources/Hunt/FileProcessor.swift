@@ -315,7 +315,7 @@ struct FileProcessor {
     static func windowsEvent(_ fields: EVTXFields, id: UInt64, offset: Int, path: String, mapping: WindowsEventMapping,
                              cache: ClassificationCache? = nil) -> (Event, [LogSource]) {
         var event = Event(source: .evidenceFile, timestamp: fields.time,
-                          location: EvidenceLocation(path: path, offset: UInt64(offset)), raw: fields.text)
+                          location: EvidenceLocation(path: path, offset: UInt64(offset), record: id), raw: fields.text)
         event.reserveCapacity(fields.fields.count + 8)
         for f in fields.fields {
             event.set(f.name, f.value)

@@ -1,16 +1,19 @@
 public import Foundation
 
 /// Where in the evidence something was read: a path relative to the evidence root, and the line
-/// (1-based) and byte offset when the thing is a log line.
+/// (1-based) and byte offset when the thing is a log line, or the record's offset and its
+/// `EventRecordID` when it is a Windows event.
 public struct EvidenceLocation: Codable, Sendable, Hashable {
     public var path: String
     public var line: Int?
     public var offset: UInt64?
+    public var record: UInt64?
 
-    public init(path: String, line: Int? = nil, offset: UInt64? = nil) {
+    public init(path: String, line: Int? = nil, offset: UInt64? = nil, record: UInt64? = nil) {
         self.path = path
         self.line = line
         self.offset = offset
+        self.record = record
     }
 }
 

@@ -23,6 +23,8 @@ public struct Finding: Codable, Sendable {
         public var path: String
         public var line: Int?
         public var offset: UInt64?
+        /// For Windows events: the record's `EventRecordID`.
+        public var record: UInt64?
         public var excerpt: String
         public var sha256: String?
         /// For files: size and modification time as found in the collection.
@@ -35,6 +37,7 @@ public struct Finding: Codable, Sendable {
             self.path = location.path
             self.line = location.line
             self.offset = location.offset
+            self.record = location.record
             self.excerpt = excerpt
             self.sha256 = sha256
         }
