@@ -102,6 +102,12 @@ public struct EVTXBuilder: Sendable {
     private mutating func patch(_ at: Int, _ v: UInt32) { for i in 0..<4 { chunk[at + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
 
     public mutating func add(_ e: Element, id: UInt64, time: Date) {
+        record(id: id, time: time) { $0.element(e) }
+    }
+
+    /// A record: its header, a fragment header, what `body` writes, the end of the fragment, and
+    /// the size at both ends.
+    private mutating func record(id: UInt64, time: Date, _ body: (inout EVTXBuilder) -> Void) {
         let start = position
         lastRecordOffset = start
         u32(0x0000_2A2A)
@@ -109,7 +115,7 @@ public struct EVTXBuilder: Sendable {
         u64(id)
         u64(UInt64((time.timeIntervalSince1970 + 11_644_473_600) * 10_000_000))
         u8(0x0F); u8(1); u8(1); u8(0)
-        element(e)
+        body(&self)
         u8(0x00)
         let size = UInt32(position - start + 4)
         u32(size)
@@ -121,13 +127,10 @@ public struct EVTXBuilder: Sendable {
     /// with a value that is a fragment instantiating the same template, `depth` levels deep, the
     /// innermost value a short string. Rendering it naively visits `uses` to the power `depth` nodes.
     public mutating func addFanOut(uses: Int, depth: Int, id: UInt64, time: Date) {
-        let start = position
-        lastRecordOffset = start
-        u32(0x0000_2A2A)
-        u32(0)
-        u64(id)
-        u64(UInt64((time.timeIntervalSince1970 + 11_644_473_600) * 10_000_000))
-        u8(0x0F); u8(1); u8(1); u8(0)
+        record(id: id, time: time) { $0.fanOut(uses: uses, depth: depth) }
+    }
+
+    private mutating func fanOut(uses: Int, depth: Int) {
         // The template instance, its definition inline.
         u8(0x0C); u8(1); u32(7)
         let definition = position + 4
@@ -164,11 +167,6 @@ public struct EVTXBuilder: Sendable {
         u32(1)
         u16(UInt16(truncatingIfNeeded: inner.count)); u8(innerType); u8(0)
         for b in inner { u8(b) }
-        u8(0x00)
-        let size = UInt32(position - start + 4)
-        u32(size)
-        patch(start + 4, size)
-        records += 1
     }
 
     public func build(firstID: UInt64) -> Data {
