@@ -20,8 +20,9 @@ public struct EVTXProblem: Sendable, CustomStringConvertible {
     public var chunk: Int
     public var recordID: UInt64?
     public var message: String
+    /// `chunk` is -1 for the file header.
     public var description: String {
-        "chunk \(chunk) offset \(offset)\(recordID.map { " record \($0)" } ?? ""): \(message)"
+        (chunk < 0 ? "file header" : "chunk \(chunk)") + " offset \(offset)\(recordID.map { " record \($0)" } ?? ""): \(message)"
     }
 }
 
