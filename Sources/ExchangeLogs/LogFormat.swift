@@ -48,7 +48,31 @@ public enum LogFormat: Sendable, Equatable {
         if let first = firstLine?.lowercased(), Self.bareHeaderTimestampColumns.contains(where: { first.hasPrefix($0 + ",") }) {
             return .exchangeCSV(logType: logType)
         }
+        // A W3C log without its directives (concatenated, exported, or written so by a simulator):
+        // data lines of a date, a time and as many fields as one of IIS's default layouts.
+        if let first = firstLine, Self.headerlessW3CLayout(first) != nil { return .w3c }
         return .text
+    }
+
+    /// The field sets IIS writes by default, for W3C data that comes without a `#Fields` line:
+    /// IIS 8.5 and later (Windows Server 2012 R2 on, the Exchange 2016/2019 servers), then IIS 7
+    /// to 8 (no `cs(Referer)`). A line's field count picks one.
+    public static let defaultW3CLayouts: [[String]] = [
+        ["date", "time", "s-ip", "cs-method", "cs-uri-stem", "cs-uri-query", "s-port", "cs-username", "c-ip",
+         "cs(User-Agent)", "cs(Referer)", "sc-status", "sc-substatus", "sc-win32-status", "time-taken"],
+        ["date", "time", "s-ip", "cs-method", "cs-uri-stem", "cs-uri-query", "s-port", "cs-username", "c-ip",
+         "cs(User-Agent)", "sc-status", "sc-substatus", "sc-win32-status", "time-taken"],
+    ]
+
+    /// The default layout a headerless W3C data line fits: it starts with `YYYY-MM-DD HH:MM:SS`
+    /// and has as many space-separated fields as the layout.
+    public static func headerlessW3CLayout(_ line: some StringProtocol) -> [String]? {
+        let u = Array(line.utf8.prefix(20))
+        func digits(_ r: Range<Int>) -> Bool { r.allSatisfy { $0 < u.count && (48...57).contains(u[$0]) } }
+        guard u.count >= 20, digits(0..<4), u[4] == 0x2D, digits(5..<7), u[7] == 0x2D, digits(8..<10), u[10] == 0x20,
+              digits(11..<13), u[13] == 0x3A, digits(14..<16), u[16] == 0x3A, digits(17..<19), u[19] == 0x20 else { return nil }
+        let count = line.split(separator: " ", omittingEmptySubsequences: true).count
+        return defaultW3CLayouts.first { $0.count == count }
     }
 
     /// Column names that start a bare CSV header line in Exchange logs, lowercased.

@@ -38,6 +38,7 @@ public struct LogScanner {
     private var skippingOverlong = false
     private var consumed: UInt64 = 0
     private var sawFirstData = false
+    private var triedDefaultLayout = false
     private var splitScratch: [FieldSplitter.Field] = []
     private var problemLog = ProblemLog()
 
@@ -185,6 +186,17 @@ public struct LogScanner {
             }
             if case .exchangeCSV = format, !(48...57).contains(first), bareHeader(base, range) {
                 return false
+            }
+            if format == .w3c, header.isEmpty, !triedDefaultLayout, (48...57).contains(first) {
+                // Once per file: the first data line decides.
+                triedDefaultLayout = true
+                let line = String(decoding: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
+                if let layout = LogFormat.headerlessW3CLayout(line) {
+                    setHeader(layout)
+                    problemLog.add(.warning, "assumed-fields",
+                                   "W3C data without a #Fields line: read with IIS's default fields (\(layout.joined(separator: " ")))",
+                                   path: path, line: lines, offset: offset)
+                }
             }
         }
         dataLines += 1

@@ -257,4 +257,23 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
         #expect(Timestamp.parse("garbage") == nil)
         #expect(Timestamp.parse("2021-03") == nil)
     }
+
+    /// W3C data with no directives is sniffed as W3C when its lines fit one of IIS's default
+    /// layouts (15 fields from IIS 8.5, 14 before), and read with that layout's names.
+    @Test func headerlessW3CUsesTheDefaultLayouts() {
+        let fifteen = "2021-08-10 02:00:00 10.0.0.5 POST /ecp/x.js - 443 - 203.0.113.7 ua - 200 0 0 812\n"
+        let fourteen = "2021-08-10 02:00:00 10.0.0.5 POST /ecp/x.js - 443 - 203.0.113.7 ua 200 0 0 812\n"
+        #expect(LogFormat.sniff(Array(fifteen.utf8)) == .w3c)
+        #expect(LogFormat.sniff(Array(fourteen.utf8)) == .w3c)
+        #expect(LogFormat.sniff(Array("2021-08-10 02:00:00 some text line\n".utf8)) == .text)
+        for (text, status) in [(fifteen, "200"), (fourteen, "200")] {
+            var s = LogScanner(format: .w3c, path: "u_ex.log", literals: nil)
+            var got: [LogScanner.Line] = []
+            s.feed(Array(text.utf8)) { got.append($0) }
+            s.finish { got.append($0) }
+            #expect(got.first?.fields.first { $0.name == "sc-status" }?.value == status)
+            #expect(got.first?.fields.first { $0.name == "c-ip" }?.value == "203.0.113.7")
+            #expect(s.problems.contains { $0.code == "assumed-fields" })
+        }
+    }
 }

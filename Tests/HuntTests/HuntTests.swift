@@ -434,6 +434,30 @@ extension EventLogSourceTests {
     }
 }
 
+@Suite struct HeaderlessLogTests {
+    /// A W3C log with no `#Fields` line, as a red-team simulator writes into W3SVC2 and as logs are
+    /// left when concatenated or exported: read with IIS's default field set, with a located
+    /// warning, so its ProxyShell request is found.
+    @Test func w3cLogWithoutItsHeaderIsReadWithTheDefaultFields() async throws {
+        let root = try tempDir()
+        let lines = [
+            "2021-08-10 01:59:58 10.0.0.5 GET /owa/auth/logon.aspx replaceCurrent=1 443 - 198.51.100.20 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 15",
+            "2021-08-10 02:00:00 10.0.0.5 POST /autodiscover/autodiscover.json @a.a/powershell/?&Email=autodiscover/autodiscover.json%3F@a.a&X-Rps-CAT=VgEAVAdX 443 - 203.0.113.7 python-requests/2.25.1 - 200 0 0 812",
+        ]
+        try put(root, "C/inetpub/logs/LogFiles/W3SVC2/u_ex210810.log", lines.joined(separator: "\r\n") + "\r\n")
+        let r = try await hunt(root)
+        let shell = r.findings.filter { $0.cves.contains("CVE-2021-34473") }
+        #expect(shell.count == 1)
+        #expect(shell.first?.evidence.line == 2)
+        #expect(shell.first?.timestamp == Timestamp.parse("2021-08-10T02:00:00Z"))
+        let warning = r.problems.first { $0.code == "assumed-fields" }
+        #expect(warning?.path == "C/inetpub/logs/LogFiles/W3SVC2/u_ex210810.log")
+        #expect(warning?.line == 1)
+        #expect(warning?.message.contains("cs(Referer)") == true)
+        #expect(r.coverage.contains { $0.source.hasPrefix("IIS/") && $0.lines == 2 })
+    }
+}
+
 @Suite struct EventLogHuntTests {
     /// Event logs written byte for byte in the EVTX format, hunted by the Windows rules.
     @Test func exchangeEventLogsAreHuntedByTheirRules() async throws {
