@@ -43,6 +43,7 @@ public enum LogFormat: Sendable, Equatable {
                 if rest.contains(",") { sawFieldsCSV = true } else { sawFieldsW3C = true }
             }
         }
+        if let export = Self.exportCSV(bytes) { return .exchangeCSV(logType: export) }
         if sawIIS || (sawFieldsW3C && !sawExchange) { return .w3c }
         if sawExchange || sawFieldsCSV { return .exchangeCSV(logType: logType) }
         if let first = firstLine?.lowercased(), Self.bareHeaderTimestampColumns.contains(where: { first.hasPrefix($0 + ",") }) {
@@ -53,6 +54,24 @@ public enum LogFormat: Sendable, Equatable {
         if let first = firstLine, Self.headerlessW3CLayout(first) != nil { return .w3c }
         return .text
     }
+
+    /// The log type of a PowerShell `Export-Csv` file (`#TYPE …`, then a quoted header), the form
+    /// Test-ProxyLogon's output and CERTs' shared extracts take: `Export-Csv HttpProxy` when its
+    /// columns are HttpProxy's, else `Export-Csv`. Such a file holds the rows someone selected, not
+    /// a log's whole span.
+    public static func exportCSV(_ head: [UInt8]) -> String? {
+        var lines = head.split(separator: UInt8(ascii: "\n"), maxSplits: 2, omittingEmptySubsequences: false).makeIterator()
+        guard var first = lines.next().map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
+        if first.hasPrefix("\u{FEFF}") { first.removeFirst() }
+        guard first.lowercased().hasPrefix("#type "), let second = lines.next() else { return nil }
+        let header = String(String(decoding: second, as: UTF8.self).lowercased().filter { $0 != "\"" })
+            .split(separator: ",").map { $0.trimmingSpaces() }
+        let httpProxy: Set<String> = ["anchormailbox", "routinghint", "backendcookie", "urlstem", "clientipaddress"]
+        return header.filter(httpProxy.contains).count >= 2 ? exportHttpProxy : exportOther
+    }
+
+    public static let exportHttpProxy = "Export-Csv HttpProxy"
+    public static let exportOther = "Export-Csv"
 
     /// The field sets IIS writes by default, for W3C data that comes without a `#Fields` line:
     /// IIS 8.5 and later (Windows Server 2012 R2 on, the Exchange 2016/2019 servers), then IIS 7

@@ -286,8 +286,10 @@ public struct LogScanner {
     /// A bare CSV header line (Exchange writes one before the directives); also accepted mid-file,
     /// where concatenated logs repeat it.
     private mutating func bareHeader(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) -> Bool {
-        let probe = range.lowerBound..<min(range.upperBound, range.lowerBound + 12)
-        let start = String(decoding: UnsafeBufferPointer(start: base + probe.lowerBound, count: probe.count), as: UTF8.self).lowercased()
+        let probe = range.lowerBound..<min(range.upperBound, range.lowerBound + 14)
+        // Export-Csv quotes every column name.
+        let start = String(decoding: UnsafeBufferPointer(start: base + probe.lowerBound, count: probe.count), as: UTF8.self)
+            .lowercased().replacingOccurrences(of: "\"", with: "")
         guard LogFormat.bareHeaderTimestampColumns.contains(where: { start.hasPrefix($0 + ",") }) else { return false }
         _ = FieldSplitter.csv(base, range, into: &splitScratch)
         setHeader(splitScratch.map { decode(base, $0.range, quoted: $0.quoted).trimmingSpaces() })
@@ -318,7 +320,11 @@ public struct LogScanner {
             return Timestamp.find(in: buf)
         case .exchangeCSV:
             let column = timestampColumns.first ?? 0
-            if column == 0 { return Timestamp.parse(buf) }
+            if column == 0 {
+                // Export-Csv quotes every value.
+                let skip = buf.first == UInt8(ascii: "\"") ? 1 : 0
+                return Timestamp.parse(UnsafeBufferPointer(rebasing: buf[skip...]))
+            }
             _ = FieldSplitter.csv(base, range, into: &splitScratch)
             guard column < splitScratch.count else { return nil }
             let r = splitScratch[column].range

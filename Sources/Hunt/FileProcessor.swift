@@ -38,6 +38,8 @@ struct FileProcessor {
             return scanLog(item)
         case .exchangeLog:
             return isEVTX(item) ? scanEVTX(item) : scanLog(item)
+        case .other where item.fileExtension == "csv" && isExportCSV(item):
+            return scanLog(item)
         case .webRoot, .dumpFolder, .programData:
             // Content that is read anyway is checked for the EVTX signature in checkFile.
             if item.size <= contentLimit { return checkFile(item, readContent: true) }
@@ -54,6 +56,7 @@ struct FileProcessor {
 
     private func scanLog(_ item: EvidenceItem) -> FileOutcome {
         var outcome = FileOutcome()
+        var extract = false
         var scanner: LogScanner?
         var source = LogSource.exchangeOther
         var rules: [SigmaRule] = []
@@ -92,6 +95,7 @@ struct FileProcessor {
             }
             guard let format else { rejected = true; return false }
             source = Self.logSource(format: format, location: item.location)
+            if case .exchangeCSV(let t) = format, t == LogFormat.exportHttpProxy || t == LogFormat.exportOther { extract = true }
             if case .text = format, source == .exchangeOther, item.location == .other { rejected = true; return false }
             let sourceIndex = detectors.index(for: source)
             index = sourceIndex
@@ -152,9 +156,19 @@ struct FileProcessor {
         }
         outcome.problems += scanner.problems
         outcome.findings = findings
-        outcome.coverage = Coverage(source: Self.coverageLabel(item.location, source), files: 1, lines: scanner.dataLines,
+        // An extract shows the rows someone selected, not a log's span: it covers nothing.
+        let label = extract ? "Extract/\(item.name)" : Self.coverageLabel(item.location, source)
+        outcome.coverage = Coverage(source: label, files: 1, lines: scanner.dataLines,
                                     bytes: item.size, earliest: scanner.earliest, latest: scanner.latest)
         return outcome
+    }
+
+    /// A PowerShell Export-Csv file (Test-ProxyLogon's output, a CERT's extract) wherever it is.
+    private func isExportCSV(_ item: EvidenceItem) -> Bool {
+        var head: [UInt8] = []
+        _ = try? reader.read(item, limit: 16, hash: false) { head += $0; return true }
+        if head.starts(with: [0xEF, 0xBB, 0xBF]) { head.removeFirst(3) }
+        return String(decoding: head, as: UTF8.self).lowercased().hasPrefix("#type ")
     }
 
     // MARK: - Windows event logs

@@ -458,6 +458,31 @@ extension EventLogSourceTests {
     }
 }
 
+@Suite struct ExportedEvidenceTests {
+    /// Test-ProxyLogon's own output, the form in which CERTs shared victims' rows in March 2021:
+    /// PowerShell Export-Csv (`#TYPE`, a quoted header), HttpProxy columns. Read as an HttpProxy
+    /// extract wherever it lies: its CVE-2021-26855 rows are found, and it covers no log span
+    /// (the verdict does not take it for HttpProxy logs reaching back to the window).
+    @Test func testProxyLogonOutputIsReadAsAnHttpProxyExtract() async throws {
+        let root = try tempDir()
+        let csv = [
+            "#TYPE Selected.System.Management.Automation.PSCustomObject",
+            #""DateTime","RequestId","ClientIpAddress","UrlHost","UrlStem","RoutingHint","UserAgent","AnchorMailbox","HttpStatus""#,
+            #""2021-03-03T04:15:12.345Z","5b0f1c1e-2f55-4d3a-9c55-1d3f6e8a0b11","203.0.113.7","mail.contoso.com","/ecp/y.js","X-BEResource-Cookie","ExchangeServicesClient/0.0.0.0","ServerInfo~a]@EXCH01.contoso.local:444/ecp/proxyLogon.ecp?#","241""#,
+            #""2021-03-03T04:15:40.002Z","9a1e5b70-1c6e-4f2a-8d6b-77f0c2e9d4a2","203.0.113.7","mail.contoso.com","/ecp/y.js","X-BEResource-Cookie","ExchangeServicesClient/0.0.0.0","ServerInfo~a]@EXCH01.contoso.local:444/ecp/DDI/DDIService.svc/SetObject?#","200""#,
+        ].joined(separator: "\r\n") + "\r\n"
+        try put(root, "shared-by-cert/EXCH01-Cve-2021-26855.csv", Data([0xEF, 0xBB, 0xBF]) + Data(csv.utf8))
+        let r = try await hunt(root)
+        let rows = r.findings.filter { $0.cves.contains("CVE-2021-26855") && $0.role == .compromised }
+        #expect(rows.count >= 2)
+        #expect(rows.contains { $0.timestamp == Timestamp.parse("2021-03-03T04:15:12.345Z") })
+        #expect(rows.allSatisfy { $0.evidence.path == "shared-by-cert/EXCH01-Cve-2021-26855.csv" })
+        #expect(r.coverage.map(\.source) == ["Extract/EXCH01-Cve-2021-26855.csv"])
+        #expect(r.verdict == .compromised)
+        #expect(r.verdictReasons.contains { $0.contains("no HttpProxy logs were found") })
+    }
+}
+
 @Suite struct EventLogHuntTests {
     /// Event logs written byte for byte in the EVTX format, hunted by the Windows rules.
     @Test func exchangeEventLogsAreHuntedByTheirRules() async throws {
