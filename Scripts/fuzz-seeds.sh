@@ -53,9 +53,12 @@ for root, _, names in os.walk("Samples/compromised-server"):
         p = os.path.join(root, n)
         if os.path.getsize(p) < 20000: files.append(p)
 files = sorted(files)[:6]
+import gzip
 for i, method in enumerate([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]):
     with zipfile.ZipFile(os.path.join(out, f"seed-zip-{i}"), "w", method) as z:
         for p in files: z.write(p, os.path.relpath(p, "Samples"))
+        # A compressed log, as administrators leave old ones.
+        z.writestr("C/inetpub/logs/LogFiles/W3SVC1/u_ex210101.log.gz", gzip.compress(open(files[-1], "rb").read()))
 PY
 
 # The survey's HTTP responses: OWA's logon page with its version header and paths, the export

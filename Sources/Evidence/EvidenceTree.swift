@@ -226,6 +226,45 @@ public final class EvidenceReader {
         return Result(bytesRead: total, sha256: digest, sha1: legacy ? hex(sha1.finalize()) : nil, md5: legacy ? hex(md5.finalize()) : nil)
     }
 
+    /// How far a `.gz` may inflate: logs compress some tens of times, a run of one probe line a
+    /// few hundred; past this it is a bomb, and reading stops with an error.
+    public static let maxInflateRatio: UInt64 = 1000
+
+    /// Reads a gzip-compressed item (`u_ex210303.log.gz`), handing `body` its inflated content. The
+    /// manifest's hash is of the stored bytes, which are read to the end either way. `truncated`
+    /// says the gzip stream ended early (what came before it was handed on).
+    public func readInflated(_ item: EvidenceItem, _ body: (UnsafeRawBufferPointer) throws -> Bool) throws
+        -> (result: Result, inflated: UInt64, truncated: Bool) {
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: EvidenceReader.chunkSize, alignment: 16)
+        defer { out.deallocate() }
+        let inflater: Inflater
+        do { inflater = try Inflater(.gzip, output: out) } catch { throw EvidenceError(path: item.path, message: error.message) }
+        let cap = max(item.size, 1) * Self.maxInflateRatio
+        var ended = false, stopped = false
+        let result: Result
+        do {
+            result = try read(item) { chunk in
+                // After the stream's end (or the reader's stop) the rest is only hashed.
+                guard !ended && !stopped else { return true }
+                let progress = try inflater.feed(chunk) { piece in
+                    guard inflater.produced <= cap else {
+                        throw EvidenceError(path: item.path, message: "gzip data inflates past \(Self.maxInflateRatio) times its size; the rest was not read")
+                    }
+                    return try body(piece)
+                }
+                switch progress {
+                case .ended: ended = true
+                case .stopped: stopped = true
+                case .wantsInput: break
+                }
+                return true
+            }
+        } catch let damage as Inflater.Damage {
+            throw EvidenceError(path: item.path, message: "damaged gzip data: \(damage)")
+        }
+        return (result, inflater.produced, !ended && !stopped)
+    }
+
     private func openArchive() throws -> Archive {
         if let archive { return archive }
         let a = try Archive(url: tree.root, accessMode: .read)

@@ -1,4 +1,3 @@
-import SystemZlib
 import Foundation
 
 /// Where each entry's bytes lie in a `.zip`, and reading them with a budget.
@@ -94,54 +93,39 @@ struct ZipData {
         guard start <= fileSize, r.compressedSize <= fileSize - start else {
             throw Damage(message: "compressed data (\(r.compressedSize) bytes at offset \(start)) runs past the end of the archive")
         }
-        guard let inBase = input.baseAddress, let outBase = output.baseAddress else { return }
-        var stream = z_stream()
-        guard inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw Damage(message: "zlib could not start")
-        }
-        defer { inflateEnd(&stream) }
+        let inflater: Inflater
+        do { inflater = try Inflater(.raw, output: output) } catch { throw Damage(message: error.message) }
         var position = start
         var remaining = r.compressedSize
-        var produced: UInt64 = 0
-        var crc = crc32(0, nil, 0)
         while true {
-            if stream.avail_in == 0 {
-                guard remaining > 0 else {
-                    throw Damage(message: "deflate data ends before its stream does (after \(produced) bytes out)")
-                }
-                let want = Int(min(remaining, UInt64(input.count)))
-                let got = try handle.read(into: UnsafeMutableRawBufferPointer(rebasing: input[0..<want]), at: position)
-                guard got > 0 else { throw Damage(message: "archive ends inside the entry's data") }
-                position += UInt64(got)
-                remaining -= UInt64(got)
-                stream.next_in = inBase.assumingMemoryBound(to: Bytef.self)
-                stream.avail_in = uInt(got)
+            guard remaining > 0 else {
+                throw Damage(message: "deflate data ends before its stream does (after \(inflater.produced) bytes out)")
             }
-            stream.next_out = outBase.assumingMemoryBound(to: Bytef.self)
-            stream.avail_out = uInt(output.count)
-            let result = SystemZlib.inflate(&stream, Z_NO_FLUSH)
-            let n = output.count - Int(stream.avail_out)
-            if n > 0 {
-                produced += UInt64(n)
-                // A bomb says it is small: more than it declares is damage, not data.
-                guard produced <= r.uncompressedSize else {
-                    throw Damage(message: "inflates past its declared \(r.uncompressedSize) bytes")
+            let want = Int(min(remaining, UInt64(input.count)))
+            let got = try handle.read(into: UnsafeMutableRawBufferPointer(rebasing: input[0..<want]), at: position)
+            guard got > 0 else { throw Damage(message: "archive ends inside the entry's data") }
+            position += UInt64(got)
+            remaining -= UInt64(got)
+            let progress: Inflater.Progress
+            do {
+                progress = try inflater.feed(UnsafeRawBufferPointer(rebasing: input[0..<got])) { piece in
+                    // A bomb says it is small: more than it declares is damage, not data.
+                    guard inflater.produced <= r.uncompressedSize else {
+                        throw Damage(message: "inflates past its declared \(r.uncompressedSize) bytes")
+                    }
+                    return try body(piece)
                 }
-                crc = crc32(crc, outBase.assumingMemoryBound(to: Bytef.self), uInt(n))
-                guard try body(UnsafeRawBufferPointer(rebasing: output[0..<n])) else { return }
+            } catch let e as Inflater.Damage {
+                throw Damage(message: e.message)
             }
-            switch result {
-            case Z_STREAM_END:
-                guard UInt32(truncatingIfNeeded: crc) == r.crc32 else {
+            switch progress {
+            case .wantsInput: continue
+            case .stopped: return
+            case .ended:
+                guard inflater.crc == r.crc32 else {
                     throw Damage(message: "CRC-32 mismatch (the entry says \(String(r.crc32, radix: 16)))")
                 }
                 return
-            case Z_OK:
-                continue
-            case Z_BUF_ERROR where stream.avail_in == 0:
-                continue  // wants more input: read above, or the data has run out
-            default:
-                throw Damage(message: "deflate data is damaged (zlib \(result)) after \(produced) bytes out")
             }
         }
     }

@@ -40,6 +40,8 @@ struct FileProcessor {
             return isEVTX(item) ? scanEVTX(item) : scanLog(item)
         case .other where item.fileExtension == "csv" && isExportCSV(item):
             return scanLog(item)
+        case .other where item.name.lowercased().hasSuffix(".log.gz"):
+            return scanLog(item)
         case .webRoot, .dumpFolder, .programData:
             // Content that is read anyway is checked for the EVTX signature in checkFile.
             if item.size <= contentLimit { return checkFile(item, readContent: true) }
@@ -118,7 +120,9 @@ struct FileProcessor {
         }
 
         do {
-            let result = try reader.read(item) { chunk in
+            var readProblems: [Problem] = []
+            defer { outcome.problems += readProblems }
+            let result = try readLog(item, problems: &readProblems) { chunk in
                 if scanner == nil {
                     // Hold back only small first chunks; a large one is sniffed and fed as it is.
                     if pending.count + chunk.count < LogFormat.sniffLength && UInt64(pending.count + chunk.count) < item.size {
@@ -161,6 +165,19 @@ struct FileProcessor {
         outcome.coverage = Coverage(source: label, files: 1, lines: scanner.dataLines,
                                     bytes: item.size, earliest: scanner.earliest, latest: scanner.latest)
         return outcome
+    }
+
+    /// A log's content: a `.gz` (administrators compress old logs) is inflated in place, within
+    /// `EvidenceReader.maxInflateRatio`; a stream that ends early is a warning, not lost lines.
+    private func readLog(_ item: EvidenceItem, problems: inout [Problem],
+                         _ body: (UnsafeRawBufferPointer) throws -> Bool) throws -> EvidenceReader.Result {
+        guard item.name.lowercased().hasSuffix(".gz") else { return try reader.read(item, body) }
+        let r = try reader.readInflated(item, body)
+        if r.truncated {
+            problems.append(Problem(.warning, code: "truncated-gzip",
+                                    message: "gzip data ends before its stream does, after \(r.inflated) bytes", path: item.path))
+        }
+        return r.result
     }
 
     /// A PowerShell Export-Csv file (Test-ProxyLogon's output, a CERT's extract) wherever it is.

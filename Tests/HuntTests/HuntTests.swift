@@ -483,6 +483,46 @@ extension EventLogSourceTests {
     }
 }
 
+/// gzip-compressed bytes, from the system's gzip (as administrators compress old logs).
+func gzip(_ data: Data) throws -> Data {
+    let dir = try tempDir()
+    let file = dir.appendingPathComponent("x")
+    try data.write(to: file)
+    return try run("/bin/gzip", ["-c", "-9", file.path]).stdout
+}
+
+@Suite struct CompressedLogTests {
+    /// An IIS log compressed in place (`u_ex….log.gz`) is read without being extracted: its
+    /// web-shell request is found, the manifest hashes the stored bytes; a truncated one still
+    /// gives the lines before the cut, with a warning; a bomb stops with an error.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/gzip"), "needs gzip"))
+    func gzipLogsAreReadInPlace() async throws {
+        let root = try tempDir()
+        var lines = ["#Software: Microsoft Internet Information Services 10.0",
+                     "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"]
+        for i in 0..<3000 {
+            lines.append("2021-03-03 0\(i / 1000):00:\(String(format: "%02d", i % 60)) 10.0.0.5 GET /owa/auth/logon.aspx - 443 - 198.51.100.\(i % 200) Mozilla/5.0 - 200 0 0 15")
+        }
+        lines.append("2021-03-03 05:00:00 10.0.0.5 POST /aspnet_client/system_web/supp0rt.aspx - 443 - 203.0.113.7 Mozilla/5.0 - 200 0 0 31")
+        let log = Data((lines.joined(separator: "\r\n") + "\r\n").utf8)
+        let packed = try gzip(log)
+        #expect(packed.count < log.count / 5)
+        try put(root, "C/inetpub/logs/LogFiles/W3SVC1/u_ex210303.log.gz", packed)
+        // Cut in the middle: the lines before the cut are read.
+        try put(root, "C/inetpub/logs/LogFiles/W3SVC1/u_ex210302.log.gz", packed.prefix(packed.count / 2))
+        // A bomb: 200 MiB of one repeated byte inflates far past 1,000 times its size.
+        let bomb = try gzip(Data(repeating: 0x41, count: 200 << 20))
+        try put(root, "C/inetpub/logs/LogFiles/W3SVC1/u_ex210301.log.gz", bomb)
+        let r = try await hunt(root)
+        #expect(r.findings.contains { $0.evidence.path.hasSuffix("u_ex210303.log.gz") && $0.rule.id == RuleID.iisShell })
+        let manifest = try #require(r.manifest.first { $0.path.hasSuffix("u_ex210303.log.gz") })
+        #expect(manifest.sha256 == SHA256.hash(data: packed).map { String(format: "%02x", $0) }.joined())
+        #expect(r.problems.contains { $0.code == "truncated-gzip" && $0.path?.hasSuffix("u_ex210302.log.gz") == true })
+        #expect(r.coverage.contains { $0.source.hasPrefix("IIS/") && $0.lines > 3000 })
+        #expect(r.problems.contains { $0.path?.hasSuffix("u_ex210301.log.gz") == true && $0.message.contains("inflates past") })
+    }
+}
+
 @Suite struct EventLogHuntTests {
     /// Event logs written byte for byte in the EVTX format, hunted by the Windows rules.
     @Test func exchangeEventLogsAreHuntedByTheirRules() async throws {

@@ -4,7 +4,7 @@ import Evidence
 import HuntCore
 
 /// The evidence tree over a `.zip` collection: listing (names, sizes, collection layouts) and
-/// reading every entry with a limit, hashed, as the hunt reads it. ZIPFoundation opens a path, so
+/// reading every entry with a limit, hashed, as the hunt reads it (`.gz` entries inflated). ZIPFoundation opens a path, so
 /// the input is written to a scratch file of this process first.
 let scratch = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("exhunt-fuzz-\(getpid()).zip")
 
@@ -15,7 +15,9 @@ func fuzzZip(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     var problems: [String] = []
     let reader = tree.makeReader(hashing: true)
     for item in tree.items(problems: &problems).prefix(64) {
-        _ = try? reader.read(item, limit: 1 << 20) { _ in true }
+        // Compressed logs inside a collection are inflated as the hunt does.
+        if item.name.hasSuffix(".gz") { _ = try? reader.readInflated(item) { _ in true } }
+        else { _ = try? reader.read(item, limit: 1 << 20) { _ in true } }
     }
     return 0
 }
