@@ -1,3 +1,5 @@
+import HuntCore
+
 /// What kind of text log a file is, decided from its first bytes, never from its name.
 public enum LogFormat: Sendable, Equatable {
     /// Exchange's comma-separated logs (HttpProxy, ECP, EWS, …): `#Fields:` header, sometimes
@@ -52,6 +54,8 @@ public enum LogFormat: Sendable, Equatable {
         // A W3C log without its directives (concatenated, exported, or written so by a simulator):
         // data lines of a date, a time and as many fields as one of IIS's default layouts.
         if let first = firstLine, Self.headerlessW3CLayout(first) != nil { return .w3c }
+        // An Exchange CSV log without its header: an ISO timestamp, then as many fields as a known schema.
+        if let first = firstLine, let layout = Self.headerlessExchangeLayout(first) { return .exchangeCSV(logType: layout.logType) }
         return .text
     }
 
@@ -72,6 +76,36 @@ public enum LogFormat: Sendable, Equatable {
 
     public static let exportHttpProxy = "Export-Csv HttpProxy"
     public static let exportOther = "Export-Csv"
+
+    /// Exchange CSV schemas, for data without its `#Fields` or header line, picked by field count:
+    /// HttpProxy of Exchange 2016 and 2019 (the CU-era build 15.1.2375 layout, 74 columns), and the
+    /// ECP Server log (4). Older builds have other HttpProxy layouts; such data stays unnamed.
+    public static let defaultExchangeLayouts: [(logType: String, fields: [String])] = [
+        ("HttpProxy Logs", [
+        "DateTime", "RequestId", "MajorVersion", "MinorVersion", "BuildVersion", "RevisionVersion", "ClientRequestId", "Protocol",
+        "UrlHost", "UrlStem", "ProtocolAction", "AuthenticationType", "IsAuthenticated", "AuthenticatedUser", "Organization", "AnchorMailbox",
+        "UserAgent", "ClientIpAddress", "ServerHostName", "HttpStatus", "BackEndStatus", "ErrorCode", "Method", "ProxyAction",
+        "TargetServer", "TargetServerVersion", "RoutingType", "RoutingHint", "BackEndCookie", "ServerLocatorHost", "ServerLocatorLatency", "RequestBytes",
+        "ResponseBytes", "TargetOutstandingRequests", "AuthModulePerfContext", "HttpPipelineLatency", "CalculateTargetBackEndLatency", "GlsLatencyBreakup", "TotalGlsLatency", "AccountForestLatencyBreakup",
+        "TotalAccountForestLatency", "ResourceForestLatencyBreakup", "TotalResourceForestLatency", "ADLatency", "SharedCacheLatencyBreakup", "TotalSharedCacheLatency", "ActivityContextLifeTime", "ModuleToHandlerSwitchingLatency",
+        "ClientReqStreamLatency", "BackendReqInitLatency", "BackendReqStreamLatency", "BackendProcessingLatency", "BackendRespInitLatency", "BackendRespStreamLatency", "ClientRespStreamLatency", "KerberosAuthHeaderLatency",
+        "HandlerCompletionLatency", "RequestHandlerLatency", "HandlerToModuleSwitchingLatency", "ProxyTime", "CoreLatency", "RoutingLatency", "HttpProxyOverhead", "TotalRequestTime",
+        "RouteRefresherLatency", "UrlQuery", "BackEndGenericInfo", "GenericInfo", "GenericErrors", "EdgeTraceId", "DatabaseGuid", "UserADObjectGuid",
+        "PartitionEndpointLookupLatency", "RoutingStatus"
+        ]),
+        ("ECP Server Logs", ["TimeStamp", "ServerName", "EventId", "EventData"]),
+    ]
+
+    /// The Exchange schema a headerless data line fits: it starts with an ISO 8601 timestamp
+    /// (`2021-03-03T04:15:12`) and splits into as many CSV fields as the schema.
+    public static func headerlessExchangeLayout(_ line: some StringProtocol) -> (logType: String, fields: [String])? {
+        let u = Array(line.utf8.prefix(20))
+        func digits(_ r: Range<Int>) -> Bool { r.allSatisfy { $0 < u.count && (48...57).contains(u[$0]) } }
+        guard u.count >= 19, digits(0..<4), u[4] == 0x2D, digits(5..<7), u[7] == 0x2D, digits(8..<10), u[10] == 0x54,
+              digits(11..<13), u[13] == 0x3A, digits(14..<16), u[16] == 0x3A, digits(17..<19) else { return nil }
+        let count = CSVLine.split(String(line)).count
+        return defaultExchangeLayouts.first { $0.fields.count == count }
+    }
 
     /// The field sets IIS writes by default, for W3C data that comes without a `#Fields` line:
     /// IIS 8.5 and later (Windows Server 2012 R2 on, the Exchange 2016/2019 servers), then IIS 7

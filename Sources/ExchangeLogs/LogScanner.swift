@@ -187,14 +187,19 @@ public struct LogScanner {
             if case .exchangeCSV = format, !(48...57).contains(first), bareHeader(base, range) {
                 return false
             }
-            if format == .w3c, header.isEmpty, !triedDefaultLayout, (48...57).contains(first) {
+            if header.isEmpty, !triedDefaultLayout, (48...57).contains(first) {
                 // Once per file: the first data line decides.
                 triedDefaultLayout = true
                 let line = String(decoding: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
-                if let layout = LogFormat.headerlessW3CLayout(line) {
+                if format == .w3c, let layout = LogFormat.headerlessW3CLayout(line) {
                     setHeader(layout)
                     problemLog.add(.warning, "assumed-fields",
                                    "W3C data without a #Fields line: read with IIS's default fields (\(layout.joined(separator: " ")))",
+                                   path: path, line: lines, offset: offset)
+                } else if case .exchangeCSV = format, let layout = LogFormat.headerlessExchangeLayout(line) {
+                    setHeader(layout.fields)
+                    problemLog.add(.warning, "assumed-fields",
+                                   "CSV data without a header: read with the \(layout.logType) schema of \(layout.fields.count) columns",
                                    path: path, line: lines, offset: offset)
                 }
             }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Testing
 import ZIPFoundation
+import ExchangeLogs
 import Hunt
 import HuntCore
 import Reports
@@ -455,6 +456,29 @@ extension EventLogSourceTests {
         #expect(warning?.line == 1)
         #expect(warning?.message.contains("cs(Referer)") == true)
         #expect(r.coverage.contains { $0.source.hasPrefix("IIS/") && $0.lines == 2 })
+    }
+
+    /// An HttpProxy log without its header lines (concatenated or cut): read with the Exchange
+    /// 2016/2019 schema when its rows have as many columns, with a located warning.
+    @Test func httpProxyLogWithoutItsHeaderIsReadWithItsSchema() async throws {
+        let root = try tempDir()
+        let schema = try #require(LogFormat.defaultExchangeLayouts.first { $0.logType == "HttpProxy Logs" }).fields
+        func row(_ values: [String: String]) -> String {
+            schema.map { name in
+                let v = values[name] ?? ""
+                return v.contains(",") ? "\"\(v)\"" : v
+            }.joined(separator: ",")
+        }
+        let text = [
+            row(["DateTime": "2021-03-03T04:15:10.100Z", "Protocol": "Ecp", "UrlStem": "/ecp/", "AnchorMailbox": "", "ClientIpAddress": "10.0.0.9", "HttpStatus": "200"]),
+            row(["DateTime": "2021-03-03T04:15:12.345Z", "Protocol": "Ecp", "UrlStem": "/ecp/y.js", "ClientIpAddress": "203.0.113.7",
+                 "AnchorMailbox": "ServerInfo~a]@EXCH01.contoso.local:444/ecp/proxyLogon.ecp?#", "HttpStatus": "241"]),
+        ].joined(separator: "\r\n") + "\r\n"
+        try put(root, "C/Program Files/Microsoft/Exchange Server/V15/Logging/HttpProxy/Ecp/HttpProxy_2021030304-1.LOG", text)
+        let r = try await hunt(root)
+        #expect(r.findings.contains { $0.cves.contains("CVE-2021-26855") && $0.role == .compromised && $0.evidence.line == 2 })
+        #expect(r.problems.contains { $0.code == "assumed-fields" && $0.line == 1 && $0.message.contains("HttpProxy") })
+        #expect(r.coverage.contains { $0.source == "HttpProxy/Ecp" && $0.earliest == Timestamp.parse("2021-03-03T04:15:10.100Z") })
     }
 }
 
