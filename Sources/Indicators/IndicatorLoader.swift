@@ -149,6 +149,9 @@ public enum IndicatorLoader {
         var set = IndicatorSet()
         var warnings: [String] = []
         let documents: [Node]
+        guard YAMLNesting.depth(text) <= YAMLNesting.limit else {
+            throw LoadError(file: name, message: "YAML nested more than \(YAMLNesting.limit) levels deep")
+        }
         // Document by document: `compose_all` stops silently at a document that does not parse.
         do {
             let parser = try Yams.Parser(yaml: text)

@@ -70,6 +70,9 @@ public struct RuleLoader: Sendable {
     /// list of values.
     public static func loadPlaceholders(_ url: URL) throws -> [String: [String]] {
         let text = try String(contentsOf: url, encoding: .utf8)
+        guard YAMLNesting.depth(text) <= YAMLNesting.limit else {
+            throw SigmaError(file: url.path, reason: .invalid("YAML nested more than \(YAMLNesting.limit) levels deep"))
+        }
         guard let root = try Yams.compose(yaml: text), let map = root.mapping else {
             throw SigmaError(file: url.path, reason: .invalid("placeholder file is not a YAML map of name: [values]"))
         }
@@ -163,6 +166,9 @@ public struct RuleLoader: Sendable {
 
     private func compile(yaml: String, file: String) throws(SigmaError.Reason) -> SigmaRule {
         let documents: [Node]
+        guard YAMLNesting.depth(yaml) <= YAMLNesting.limit else {
+            throw .invalid("YAML nested more than \(YAMLNesting.limit) levels deep")
+        }
         // Document by document: `compose_all` stops silently at a document that does not parse.
         do {
             let parser = try Yams.Parser(yaml: yaml)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Indicators
+import HuntCore
 import TestSupport
 
 
@@ -22,6 +23,21 @@ func temp(_ name: String, _ text: String) throws -> URL {
         #expect(!IndicatorSet.isIPv4("1.2.3.256"))
         let (set, _) = IndicatorLoader.csv("type,value,source\nip,1.2.3.²,feed\nip,203.0.113.7,feed\n", "feed.csv")
         #expect(set.lookup(.ip, "203.0.113.7").count == 1)
+    }
+
+    /// Regression (found by Scripts/fuzz.sh, the reproducer kept as it was: its first byte picked
+    /// the CHIRP reader): YAML of 2,685 nested `{` overflowed the stack inside Yams. Nesting is
+    /// now bounded before Yams sees the text, for indicator files and Sigma rules alike; real
+    /// files pass.
+    @Test func deeplyNestedYAMLIsRefusedNotACrash() throws {
+        let bytes = try Data(contentsOf: repoRoot.appendingPathComponent("Tests/Reproducers/iocs/chirp-yaml-nesting-overflows-the-stack.bin"))
+        let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
+        #expect(YAMLNesting.depth(text) > YAMLNesting.limit)
+        #expect(throws: IndicatorLoader.LoadError.self) { try IndicatorLoader.chirp(text, "feed.yaml") }
+        let deepList = String(repeating: "- ", count: 5000) + "x\n"
+        #expect(throws: IndicatorLoader.LoadError.self) { try IndicatorLoader.chirp(deepList, "feed.yaml") }
+        #expect(YAMLNesting.depth("name: a\nioc_type: network\nindicator:\n  ips: |\n    203.0.113.7\n") < 8)
+        #expect(YAMLNesting.depth("a: '[[[[['\nb: \"{{{{\" # [[[[\n") == 0)
     }
 
     /// One file that is not what its name says (a `.json` that is not STIX) is a warning; the
