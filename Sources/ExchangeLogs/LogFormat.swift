@@ -99,10 +99,7 @@ public enum LogFormat: Sendable, Equatable {
     /// The Exchange schema a headerless data line fits: it starts with an ISO 8601 timestamp
     /// (`2021-03-03T04:15:12`) and splits into as many CSV fields as the schema.
     public static func headerlessExchangeLayout(_ line: some StringProtocol) -> (logType: String, fields: [String])? {
-        let u = Array(line.utf8.prefix(20))
-        func digits(_ r: Range<Int>) -> Bool { r.allSatisfy { $0 < u.count && (48...57).contains(u[$0]) } }
-        guard u.count >= 19, digits(0..<4), u[4] == 0x2D, digits(5..<7), u[7] == 0x2D, digits(8..<10), u[10] == 0x54,
-              digits(11..<13), u[13] == 0x3A, digits(14..<16), u[16] == 0x3A, digits(17..<19) else { return nil }
+        guard startsWithTimestamp(line, separator: 0x54) else { return nil }
         let count = CSVLine.split(String(line)).count
         return defaultExchangeLayouts.first { $0.fields.count == count }
     }
@@ -117,13 +114,25 @@ public enum LogFormat: Sendable, Equatable {
          "cs(User-Agent)", "sc-status", "sc-substatus", "sc-win32-status", "time-taken"],
     ]
 
+    /// Whether `line` starts `YYYY-MM-DD?HH:MM:SS`, `?` being `separator` (a space in W3C, `T` in ISO 8601).
+    static func startsWithTimestamp(_ line: some StringProtocol, separator: UInt8) -> Bool {
+        let u = Array(line.utf8.prefix(19))
+        guard u.count == 19 else { return false }
+        for (i, b) in u.enumerated() {
+            switch i {
+            case 4, 7: if b != 0x2D { return false }
+            case 10: if b != separator { return false }
+            case 13, 16: if b != 0x3A { return false }
+            default: if !(48...57).contains(b) { return false }
+            }
+        }
+        return true
+    }
+
     /// The default layout a headerless W3C data line fits: it starts with `YYYY-MM-DD HH:MM:SS`
     /// and has as many space-separated fields as the layout.
     public static func headerlessW3CLayout(_ line: some StringProtocol) -> [String]? {
-        let u = Array(line.utf8.prefix(20))
-        func digits(_ r: Range<Int>) -> Bool { r.allSatisfy { $0 < u.count && (48...57).contains(u[$0]) } }
-        guard u.count >= 20, digits(0..<4), u[4] == 0x2D, digits(5..<7), u[7] == 0x2D, digits(8..<10), u[10] == 0x20,
-              digits(11..<13), u[13] == 0x3A, digits(14..<16), u[16] == 0x3A, digits(17..<19), u[19] == 0x20 else { return nil }
+        guard startsWithTimestamp(line, separator: 0x20), line.utf8.dropFirst(19).first == 0x20 else { return nil }
         let count = line.split(separator: " ", omittingEmptySubsequences: true).count
         return defaultW3CLayouts.first { $0.count == count }
     }

@@ -183,9 +183,8 @@ struct FileProcessor {
     /// A PowerShell Export-Csv file (Test-ProxyLogon's output, a CERT's extract) wherever it is.
     private func isExportCSV(_ item: EvidenceItem) -> Bool {
         var head: [UInt8] = []
-        _ = try? reader.read(item, limit: 16, hash: false) { head += $0; return true }
-        if head.starts(with: [0xEF, 0xBB, 0xBF]) { head.removeFirst(3) }
-        return String(decoding: head, as: UTF8.self).lowercased().hasPrefix("#type ")
+        _ = try? reader.read(item, limit: 4096, hash: false) { head += $0; return true }
+        return LogFormat.exportCSV(head) != nil
     }
 
     // MARK: - Windows event logs
@@ -294,7 +293,8 @@ struct FileProcessor {
     final class EventLogWorker: @unchecked Sendable {
         let cache = EVTXCache()
         let classifications = ClassificationCache()
-        var indexBySource: [LogSource: RuleIndex] = [:]
+        /// Per source: its rule index, and whether a rule applies only to events carrying its filter fields.
+        var indexBySource: [LogSource: (index: RuleIndex, onlyCarried: Bool)] = [:]
         var candidates: [Int32] = []
     }
 
@@ -321,11 +321,13 @@ struct FileProcessor {
             // matched under each, but a rule that covers more than one of them fires once.
             var fired: Set<ObjectIdentifier> = []
             for source in sources {
-                let index = worker.indexBySource[source] ?? detectors.index(for: source)
-                worker.indexBySource[source] = index
+                let (index, onlyCarried): (RuleIndex, Bool)
+                if let known = worker.indexBySource[source] { (index, onlyCarried) = known } else {
+                    (index, onlyCarried) = (detectors.index(for: source), detectors.windowsEvents.limits[source]?.onlyCarriedFields ?? false)
+                    worker.indexBySource[source] = (index, onlyCarried)
+                }
                 var e = event
                 e.source = source
-                let onlyCarried = detectors.windowsEvents.limits[source]?.onlyCarriedFields ?? false
                 index.forEachMatch(text: text, event: e, scratch: &worker.candidates) { rule in
                     // A mapped source's event that lacks a field the rule filters on is not the rule's
                     // to judge: the filter could not exclude it.

@@ -34,7 +34,8 @@ enum Verdicts {
         let damagedLogs = Set(problems.filter { $0.code == "evtx" }.compactMap(\.path))
         let damage = damagedLogs.isEmpty ? nil
             : "the evidence is damaged: \(damagedLogs.count) event log(s) with bad checksums or records that were skipped (see problems)"
-        let notes = (gaps + [damage].compactMap { $0 }).map { "note: " + $0 }
+        let caveats = gaps + [damage].compactMap { $0 }
+        let notes = caveats.map { "note: " + $0 }
 
         func rules(_ list: [Finding]) -> String {
             var seen: [String] = []
@@ -56,7 +57,7 @@ enum Verdicts {
             reasons.append("\(attempted.count) probe(s) or attempt(s) without evidence of success: \(rules(attempted))")
             return (.attempted, reasons + notes)
         }
-        if !gaps.isEmpty { return (.inconclusive, gaps + [damage].compactMap { $0 }) }
+        if !gaps.isEmpty { return (.inconclusive, caveats) }
         return (.clean, ["no findings; HttpProxy logs cover the exploitation window from \(ISOTime.day(windowStart))"]
             + [damage].compactMap { $0 })
     }
