@@ -66,11 +66,13 @@ let package = Package(
         .target(name: "Sigma", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Detection content shipped inside the binary's resources: the top-level Rules/ folder.
         .target(name: "BuiltinRules", path: "Rules", exclude: ["README.md"],
-                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings"), .copy("yara"), .copy("known-good"), .copy("exchange")], swiftSettings: strict),
+                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings"), .copy("yara"), .copy("known-good"), .copy("exchange"), .copy("grouping.yml")], swiftSettings: strict),
         // Indicator lists (CSV, STIX 2.1, MSTIC CSV, CHIRP YAML): hashes, names and paths, IP addresses.
         .target(name: "Indicators", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Orchestration: discovery -> readers -> detectors -> verdict.
-        .target(name: "Hunt", dependencies: ["HuntCore", "Evidence", "ExchangeLogs", "EVTX", "Sigma", "YARA", "Indicators", "BuiltinRules"],
+        // The findings sink: hits aggregated per rule and group key as they are found, streamed to hit streams.
+        .target(name: "Findings", dependencies: ["HuntCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .target(name: "Hunt", dependencies: ["HuntCore", "Findings", "Evidence", "ExchangeLogs", "EVTX", "Sigma", "YARA", "Indicators", "BuiltinRules"],
                 swiftSettings: strict),
         // Exchange build numbers -> product, CU, update and patch status per vulnerability family.
         .target(name: "ExchangeBuilds", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),

@@ -77,6 +77,12 @@ public enum LogFormat: Sendable, Equatable {
     public static let exportHttpProxy = "Export-Csv HttpProxy"
     public static let exportOther = "Export-Csv"
 
+    /// Whether `format` is PowerShell Export-Csv output (rows someone selected, not a whole log).
+    public static func isExport(_ format: LogFormat) -> Bool {
+        if case .exchangeCSV(let t) = format { return t == exportHttpProxy || t == exportOther }
+        return false
+    }
+
     /// Exchange CSV schemas, for data without its `#Fields` or header line, picked by field count:
     /// HttpProxy of Exchange 2016 and 2019 (the CU-era build 15.1.2375 layout, 74 columns), and the
     /// ECP Server log (4). Older builds have other HttpProxy layouts; such data stays unnamed.

@@ -18,6 +18,8 @@ public struct Detectors: Sendable {
     public var mappings: [FieldMapping]
     /// Sigma logsource and field names for Windows events.
     public var windowsEvents: WindowsEventMapping
+    /// Which fields make hits one finding, per log source (`Rules/grouping.yml`).
+    public var grouping: Grouping
     /// Path keys of Exchange's own pages (`Rules/known-good/`), never reported by name or path alone.
     public var knownGood: Set<String>
     private let indexes = IndexCache()
@@ -77,9 +79,10 @@ public struct Detectors: Sendable {
         let knownGood = Set((try String(contentsOf: knownGoodFile, encoding: .utf8)).split(whereSeparator: \.isNewline)
             .map(String.init).filter { !$0.hasPrefix("#") && $0 != "path" }.map { "\\" + $0.lowercased() })
         let windowsEvents = try WindowsEventMapping.load(builtinDir.appendingPathComponent("mappings/windows-events.yml"))
+        let grouping = try Grouping.load(builtinDir.appendingPathComponent("grouping.yml"))
         return Detectors(rules: rules, ruleErrors: errors, yara: compiled.rules, yaraErrors: yaraErrors + compiled.errors,
                          indicators: indicators, indicatorWarnings: warnings, mappings: mappings,
-                         windowsEvents: windowsEvents, knownGood: knownGood)
+                         windowsEvents: windowsEvents, grouping: grouping, knownGood: knownGood)
     }
 
     private static func loadSigma(_ sources: Sources, _ builtinDir: URL, _ mappings: [FieldMapping]) async throws -> ([SigmaRule], [SigmaError]) {

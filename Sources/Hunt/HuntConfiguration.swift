@@ -1,4 +1,5 @@
 public import Foundation
+public import HuntCore
 
 /// Everything a hunt needs to know before it starts.
 public struct HuntConfiguration: Sendable {
@@ -25,6 +26,15 @@ public struct HuntConfiguration: Sendable {
     public var matchAddresses = true
     /// Compute SHA-256 of every file read for the manifest. Off only for fast triage.
     public var hashFiles = true
+    /// Where every single hit goes as it is found (`--hits`, Test-ProxyLogon's files).
+    public var streams: [any HitStream] = []
+    /// Called with the report so far (`complete` false) every `checkpointInterval` seconds while
+    /// the hunt runs, so an interrupted hunt leaves what it found.
+    public var checkpoint: (@Sendable (HostReport) -> Void)?
+    public var checkpointInterval: TimeInterval = 10
+    /// Set to stop the hunt early (an interrupt): files under way finish, the report says it is
+    /// incomplete.
+    public var cancellation = HuntCancellation()
     /// Called from worker threads as files finish.
     public var progress: (@Sendable (Progress) -> Void)?
 
@@ -36,4 +46,36 @@ public struct HuntConfiguration: Sendable {
     }
 
     public init(evidence: URL) { self.evidence = evidence }
+}
+
+/// A flag an interrupt handler sets and the hunt reads.
+public final class HuntCancellation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+    private var handlers: [@Sendable () -> Void] = []
+
+    public init() {}
+
+    public var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelled
+    }
+
+    public func cancel() {
+        lock.lock()
+        cancelled = true
+        let run = handlers
+        handlers = []
+        lock.unlock()
+        for h in run { h() }
+    }
+
+    /// Runs `handler` on cancellation (at once if already cancelled).
+    func onCancel(_ handler: @escaping @Sendable () -> Void) {
+        lock.lock()
+        if cancelled { lock.unlock(); handler(); return }
+        handlers.append(handler)
+        lock.unlock()
+    }
 }

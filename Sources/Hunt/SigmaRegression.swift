@@ -54,7 +54,7 @@ public enum SigmaRegression {
             bytes.withUnsafeBytes { raw in
                 for (chunk, range) in EVTXFile.chunkRanges(fileSize: raw.count).enumerated() {
                     for r in EVTXFile.fields(UnsafeRawBufferPointer(rebasing: raw[range]), index: chunk, fileOffset: range.lowerBound).records {
-                        var (event, sources) = FileProcessor.windowsEvent(r.fields, id: r.id, offset: r.offset, path: String(evtxPath), mapping: mapping)
+                        var (event, sources) = EventLogReader.windowsEvent(r.fields, id: r.id, offset: r.offset, path: String(evtxPath), mapping: mapping)
                         guard let source = sources.first(where: rule.logsource.admits) else { continue }
                         event.source = source
                         if rule.matches(event) { matches += 1 }

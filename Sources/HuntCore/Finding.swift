@@ -75,6 +75,15 @@ public struct Finding: Codable, Sendable {
     /// Where in an intrusion this finding sits: `probe`, `exploitation`, `persistence`, `use` or
     /// `post-exploitation` (rule's `exhunt.stage`, else from its ATT&CK tactic).
     public var stage: String?
+    /// How many hits this finding stands for: hits of one rule with the same `group` values are one
+    /// finding (`exhunt.group_by`, or the log source's default in `Rules/grouping.yml`).
+    public var count: Int
+    /// The group-by field names and the values that make this finding's hits one thing.
+    public var group: [String: String]
+    /// The last hit's time; `timestamp` is the first's.
+    public var lastSeen: Date?
+    /// Where the first few hits are (the first is `evidence`'s location).
+    public var samples: [EvidenceLocation]
 
     public init(rule: Rule, cves: [String], attack: [String], severity: Severity, role: VerdictRole,
                 timestamp: Date?, source: String, evidence: Evidence,
@@ -91,7 +100,24 @@ public struct Finding: Codable, Sendable {
         self.extracted = extracted
         self.tpl = tpl
         self.stage = stage
+        self.count = 1
+        self.group = [:]
+        self.lastSeen = timestamp
+        self.samples = [location(evidence)]
     }
+}
+
+private func location(_ e: Finding.Evidence) -> EvidenceLocation {
+    EvidenceLocation(path: e.path, line: e.line, offset: e.offset, record: e.record)
+}
+
+/// Where every single hit goes as it is found (`--hits FILE.jsonl`, Test-ProxyLogon's CSV files),
+/// while findings are aggregated. Called from any worker thread; each stream serialises itself.
+public protocol HitStream: Sendable {
+    /// One hit, before aggregation.
+    func hit(_ finding: Finding) throws
+    /// The hunt is over (or was interrupted: `report.complete` says which).
+    func finish(_ report: HostReport) throws
 }
 
 /// Unreadable or malformed input, located. The hunt goes on; the report says what it could not read.

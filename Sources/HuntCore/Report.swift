@@ -59,6 +59,9 @@ public struct HostReport: Codable, Sendable {
     public var problems: [Problem]
     public var manifest: [ManifestEntry]
     public var stats: Stats
+    /// False in a report written while the hunt was still running, or when it was interrupted:
+    /// what it holds was found, but files may be missing.
+    public var complete: Bool
 
     public struct Stats: Codable, Sendable {
         public var files: Int
@@ -68,8 +71,11 @@ public struct HostReport: Codable, Sendable {
         public var seconds: Double
         /// False when `--no-hash` left the manifest without SHA-256 values.
         public var hashed: Bool
+        /// Hits before aggregation (each is in `--hits`; findings count them in `count`).
+        public var hits: Int
 
-        public init(files: Int, bytes: UInt64, logLines: Int, rulesLoaded: Int, hashed: Bool = true, seconds: Double) {
+        public init(files: Int, bytes: UInt64, logLines: Int, rulesLoaded: Int, hashed: Bool = true, seconds: Double, hits: Int = 0) {
+            self.hits = hits
             self.hashed = hashed
             self.files = files
             self.bytes = bytes
@@ -81,7 +87,8 @@ public struct HostReport: Codable, Sendable {
 
     public init(tool: String = "exhunt", version: String, host: String, evidenceRoot: String, generatedAt: Date,
                 windowStart: Date, verdict: Verdict, verdictReasons: [String], coverage: [Coverage],
-                findings: [Finding], problems: [Problem], manifest: [ManifestEntry], stats: Stats) {
+                findings: [Finding], problems: [Problem], manifest: [ManifestEntry], stats: Stats, complete: Bool = true) {
+        self.complete = complete
         self.tool = tool
         self.version = version
         self.host = host

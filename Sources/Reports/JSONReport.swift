@@ -5,22 +5,16 @@ public import Foundation
 /// runs over the same evidence differ only in `generatedAt` and `stats.seconds`.
 public enum JSONReport {
     public static func encode(_ report: HostReport) throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        e.dateEncodingStrategy = .custom { date, encoder in
-            var c = encoder.singleValueContainer()
-            try c.encode(ISOTime.string(date))
-        }
-        return try e.encode(report)
+        try JSONCoding.encoder(pretty: true).encode(report)
     }
 
     public static func decode(_ data: Data) throws -> HostReport {
-        let d = JSONDecoder()
-        d.dateDecodingStrategy = .custom { decoder in
-            let s = try decoder.singleValueContainer().decode(String.self)
-            if let date = Timestamp.parse(s) { return date }
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad date \(s)"))
-        }
-        return try d.decode(HostReport.self, from: data)
+        try JSONCoding.decoder().decode(HostReport.self, from: data)
+    }
+
+    /// Writes the report to `url` so that a reader never sees half of it: a temporary file beside
+    /// it, then a rename (the hunt rewrites its report as it goes).
+    public static func write(_ report: HostReport, to url: URL) throws {
+        try encode(report).write(to: url, options: .atomic)
     }
 }

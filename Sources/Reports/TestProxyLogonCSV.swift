@@ -2,9 +2,10 @@ public import HuntCore
 public import Foundation
 
 /// Writes Test-ProxyLogon.ps1's own output files (names and columns) for runbooks that expect
-/// them. Each finding goes where its rule's `exhunt.tpl` says. Values are quoted as PowerShell's
-/// Export-Csv quotes them, and guarded against spreadsheet formulas.
-public enum TestProxyLogonCSV {
+/// them. Each hit goes where its rule's `exhunt.tpl` says, as it is found: the files are complete
+/// (one row per hit, not per aggregated finding) and written in constant memory. Values are quoted
+/// as PowerShell's Export-Csv quotes them, and guarded against spreadsheet formulas.
+public final class TestProxyLogonCSV: HitStream, @unchecked Sendable {
     static let requestColumns = ["DateTime", "RequestId", "ClientIPAddress", "UrlHost", "UrlStem", "RoutingHint",
                                  "UserAgent", "AnchorMailbox", "HttpStatus"]
     static let ageColumns: [(String, String)] = [
@@ -14,75 +15,112 @@ public enum TestProxyLogonCSV {
         ("OwaCalendarProxy", "HttpProxy/OwaCalendar"), ("PowershellProxy", "HttpProxy/PowerShell"),
         ("RpcHttpProxy", "HttpProxy/RpcHttp"),
     ]
+    /// The path lists hold each path once; past this many distinct paths a path may repeat.
+    static let distinctPathLimit = 100_000
 
-    /// Writes the files into `directory` and returns their names.
-    @discardableResult
-    public static func write(_ r: HostReport, to directory: URL) throws -> [String] {
+    private let directory: URL
+    private let host: String
+    private let lock = NSLock()
+    private var files: [String: OutputFile] = [:]
+    private var order: [String] = []
+    private var seen: [String: Set<String>] = [:]
+
+    /// Creates `directory` if needed; files appear as their first row is found.
+    public init(directory: URL, host: String) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let host = r.host.replacingOccurrences(of: "/", with: "_")
-        var written: [String] = []
-        func put(_ name: String, _ text: String) throws {
-            let file = "\(host)-\(name)"
-            try Data(text.utf8).write(to: directory.appendingPathComponent(file))
-            written.append(file)
-        }
-        func quoted(_ values: [String]) -> String {
-            values.map { v in
-                let safe = CSVField.escape(v)
-                return safe.hasPrefix("\"") ? safe : "\"" + safe + "\""
-            }.joined(separator: ",") + "\r\n"
-        }
-        func field(_ f: Finding, _ name: String) -> String {
-            if name == "DateTime", let t = f.timestamp { return iso(t) }
-            return f.fields.first { $0.key.lowercased() == name.lowercased() }?.value ?? ""
-        }
-        func byTpl(_ name: String) -> [Finding] { r.findings.filter { $0.tpl == name } }
-
-        // Log age, relative to the newest timestamp in the evidence (the collection time is unknown offline).
-        let newest = r.coverage.compactMap(\.latest).max() ?? r.generatedAt
-        var ages: [String] = []
-        for (_, source) in ageColumns {
-            if let earliest = r.coverage.first(where: { $0.source.lowercased() == source.lowercased() })?.earliest {
-                ages.append(String(format: "%.1f", newest.timeIntervalSince(earliest) / 86_400))
-            } else {
-                ages.append("")
-            }
-        }
-        try put("LogAgeDays.csv", quoted(ageColumns.map(\.0)) + quoted(ages))
-
-        for (tpl, file) in [("Cve-2021-26855", "Cve-2021-26855.csv"), ("Cve-2021-27065-ResetVDir", "Cve-2021-27065-ResetVDir.csv")] {
-            let rows = byTpl(tpl)
-            guard !rows.isEmpty else { continue }
-            try put(file, quoted(requestColumns) + rows.map { f in quoted(requestColumns.map { field(f, $0) }) }.joined())
-        }
-        let e26857 = byTpl("Cve-2021-26857")
-        if !e26857.isEmpty {
-            try put("Cve-2021-26857.csv", quoted(["TimeCreated", "MachineName", "Message"])
-                    + e26857.map { quoted([$0.timestamp.map(iso) ?? "", field($0, "Computer"), $0.evidence.excerpt]) }.joined())
-        }
-        let e26858 = byTpl("Cve-2021-26858")
-        if !e26858.isEmpty {
-            try put("Cve-2021-26858.log", unique(e26858.map(\.evidence.path)).joined(separator: "\r\n") + "\r\n")
-            try put("Cve-2021-26858-DownloadPaths.log", unique(e26858.compactMap { $0.extracted["path"] }).joined(separator: "\r\n") + "\r\n")
-        }
-        let e27065 = byTpl("Cve-2021-27065")
-        if !e27065.isEmpty {
-            try put("Cve-2021-27065.log", unique(e27065.map(\.evidence.path)).joined(separator: "\r\n") + "\r\n")
-        }
-        let other = r.findings.filter { $0.tpl == "LsassDump" || $0.tpl == "SuspiciousArchive" }
-        if !other.isEmpty {
-            try put("other.csv", quoted(["ComputerName", "Type", "Path", "Name", "LastWrite"]) + other.map { f in
-                let path = field(f, "Path").isEmpty ? f.evidence.path : field(f, "Path")
-                let name = path.split(whereSeparator: { $0 == "\\" || $0 == "/" }).last.map(String.init) ?? path
-                return quoted([r.host, f.tpl ?? "", path, name, f.timestamp.map(iso) ?? ""])
-            }.joined())
-        }
-        return written
+        self.directory = directory
+        self.host = host.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "\\", with: "_")
     }
 
-    private static func unique(_ list: [String]) -> [String] {
-        var seen = Set<String>()
-        return list.filter { seen.insert($0).inserted }
+    /// The names of the files written so far.
+    public var written: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return order.map { "\(host)-\($0)" }
+    }
+
+    public func hit(_ f: Finding) throws {
+        switch f.tpl {
+        case "Cve-2021-26855", "Cve-2021-27065-ResetVDir":
+            try row("\(f.tpl ?? "").csv", header: Self.requestColumns, Self.requestColumns.map { field(f, $0) })
+        case "Cve-2021-26857":
+            try row("Cve-2021-26857.csv", header: ["TimeCreated", "MachineName", "Message"],
+                    [f.timestamp.map(Self.iso) ?? "", field(f, "Computer"), f.evidence.excerpt])
+        case "Cve-2021-26858":
+            try line("Cve-2021-26858.log", f.evidence.path)
+            if let p = f.extracted["path"] { try line("Cve-2021-26858-DownloadPaths.log", p) }
+        case "Cve-2021-27065":
+            try line("Cve-2021-27065.log", f.evidence.path)
+        case "LsassDump", "SuspiciousArchive":
+            let path = field(f, "Path").isEmpty ? f.evidence.path : field(f, "Path")
+            let name = path.split(whereSeparator: { $0 == "\\" || $0 == "/" }).last.map(String.init) ?? path
+            try row("other.csv", header: ["ComputerName", "Type", "Path", "Name", "LastWrite"],
+                    [host, f.tpl ?? "", path, name, f.timestamp.map(Self.iso) ?? ""])
+        default:
+            return
+        }
+    }
+
+    /// Writes LogAgeDays.csv (it needs the whole coverage) and closes the files.
+    public func finish(_ r: HostReport) throws {
+        // Log age, relative to the newest timestamp in the evidence (the collection time is unknown offline).
+        let newest = r.coverage.compactMap(\.latest).max() ?? r.generatedAt
+        let ages = Self.ageColumns.map { _, source in
+            r.coverage.first { $0.source.lowercased() == source.lowercased() }?.earliest
+                .map { String(format: "%.1f", newest.timeIntervalSince($0) / 86_400) } ?? ""
+        }
+        try row("LogAgeDays.csv", header: Self.ageColumns.map(\.0), ages)
+        lock.lock()
+        defer { lock.unlock() }
+        for f in files.values { try f.close() }
+        files = [:]
+    }
+
+    /// Writes every finding of a finished report (each once, whatever its count), for reports
+    /// read back from JSON. Returns the file names.
+    @discardableResult
+    public static func write(_ r: HostReport, to directory: URL) throws -> [String] {
+        let s = try TestProxyLogonCSV(directory: directory, host: r.host)
+        for f in r.findings { try s.hit(f) }
+        try s.finish(r)
+        return s.written
+    }
+
+    private func file(_ name: String, header: [String]?) throws -> OutputFile {
+        if let f = files[name] { return f }
+        let f = try OutputFile(directory.appendingPathComponent("\(host)-\(name)"))
+        if let header { try f.append(Data(Self.quoted(header).utf8)) }
+        files[name] = f
+        order.append(name)
+        return f
+    }
+
+    private func row(_ name: String, header: [String], _ values: [String]) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try file(name, header: header).append(Data(Self.quoted(values).utf8))
+    }
+
+    /// One path per line, each once.
+    private func line(_ name: String, _ value: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        var known = seen[name] ?? []
+        guard !known.contains(value) else { return }
+        if known.count < Self.distinctPathLimit { known.insert(value); seen[name] = known }
+        try file(name, header: nil).append(Data((TerminalText.sanitize(value, limit: 4096) + "\r\n").utf8))
+    }
+
+    private func field(_ f: Finding, _ name: String) -> String {
+        if name == "DateTime", let t = f.timestamp { return Self.iso(t) }
+        return f.fields.first { $0.key.lowercased() == name.lowercased() }?.value ?? ""
+    }
+
+    static func quoted(_ values: [String]) -> String {
+        values.map { v in
+            let safe = CSVField.escape(v)
+            return safe.hasPrefix("\"") ? safe : "\"" + safe + "\""
+        }.joined(separator: ",") + "\r\n"
     }
 
     private static func iso(_ d: Date) -> String { ISOTime.string(d, milliseconds: false) }

@@ -252,6 +252,12 @@ public struct RuleLoader: Sendable {
             tpl: ext?["tpl"]?.string,
             summary: ext?["summary"]?.string,
             stage: ext?["stage"]?.string ?? SigmaRule.stage(fromTags: root["tags"]?.sequence?.compactMap(\.string) ?? []),
+            groupBy: try ext?["group_by"].map { node throws(SigmaError.Reason) in
+                guard let list = node.sequence?.compactMap(\.string), !list.isEmpty else {
+                    throw .invalid("exhunt.group_by wants a list of field names")
+                }
+                return list.map(mapped)
+            },
             selections: selections,
             selectionList: order.compactMap { selections[$0] },
             condition: (conditions.count == 1 ? conditions[0] : .or(conditions)).resolved(order),

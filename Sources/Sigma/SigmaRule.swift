@@ -23,6 +23,11 @@ public final class SigmaRule: Sendable {
     public let summary: String?
     /// exhunt extension `exhunt.stage`, else derived from the ATT&CK tactic tags.
     public let stage: String?
+    /// exhunt extension `exhunt.group_by`: the fields whose values make two hits one finding
+    /// (nil: the log source's default, `Rules/grouping.yml`). Field names as mapped.
+    public let groupBy: [String]?
+    /// The rule's file and id: one rule, whatever other rule sets call theirs.
+    public let identity: String
 
     let selections: [String: Selection]
     /// The selections in declaration order, as the resolved condition indexes them.
@@ -32,7 +37,7 @@ public final class SigmaRule: Sendable {
 
     init(id: String, title: String, description: String?, author: String?, references: [String], tags: [String],
          level: Severity, logsource: LogSource, fields: [String], file: String, role: VerdictRole, tpl: String?,
-         summary: String?, stage: String?, selections: [String: Selection], selectionList: [Selection],
+         summary: String?, stage: String?, groupBy: [String]? = nil, selections: [String: Selection], selectionList: [Selection],
          condition: Condition, extracts: [Extract]) {
         self.id = id
         self.title = title
@@ -48,6 +53,8 @@ public final class SigmaRule: Sendable {
         self.tpl = tpl
         self.summary = summary
         self.stage = stage
+        self.groupBy = groupBy
+        self.identity = file + "\u{1}" + id
         self.selections = selections
         self.selectionList = selectionList
         self.condition = condition

@@ -22,8 +22,13 @@ struct HuntCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write the full report as JSON to this file ('-' for standard output).")
     var json: String?
 
-    @Option(name: .customLong("tpl-csv"), help: "Write Test-ProxyLogon.ps1's output files into this folder.")
+    @Option(name: .customLong("tpl-csv"), help: "Write Test-ProxyLogon.ps1's output files into this folder (one row per hit, streamed).")
     var tplCSV: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write every single hit, one JSON object per line, to this file as it is found.",
+                                            discussion: "The report aggregates hits into findings (one per rule and group key); this file keeps each.",
+                                            valueName: "FILE.jsonl"))
+    var hits: String?
 
     @Option(name: .long, help: "Extra Sigma rule folder or file (repeatable).")
     var rules: [String] = []
@@ -109,6 +114,23 @@ struct HuntCommand: AsyncParsableCommand {
             Terminal.error("no usable rules loaded")
             throw ExitCode(2)
         }
+        let hostName = host ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        var streams: [any HitStream] = []
+        do {
+            if let hits { streams.append(try HitsFile(URL(fileURLWithPath: hits))) }
+            if let tplCSV { streams.append(try TestProxyLogonCSV(directory: URL(fileURLWithPath: tplCSV), host: hostName.isEmpty ? "unknown" : hostName)) }
+        } catch {
+            Terminal.error("cannot write the output: \(error)")
+            throw ExitCode(2)
+        }
+        config.streams = streams
+        if let json, json != "-" {
+            // The report so far, rewritten as the hunt goes: an interrupted or killed hunt leaves
+            // a report marked incomplete, not nothing.
+            let url = URL(fileURLWithPath: json)
+            config.checkpoint = { partial in try? JSONReport.write(partial, to: url) }
+        }
+        let interrupts = Interrupts.cancel(config.cancellation)
         let report: HostReport
         do {
             report = try await Hunter(configuration: config, detectors: detectors).run()
@@ -116,13 +138,16 @@ struct HuntCommand: AsyncParsableCommand {
             Terminal.error("\(error)")
             throw ExitCode(2)
         }
+        interrupts.cancel()
         if config.progress != nil { Terminal.clearProgress() }
-        if let json {
-            let data = try JSONReport.encode(report)
-            if json == "-" { try Terminal.write(data + Data("\n".utf8)) }
-            else { try data.write(to: URL(fileURLWithPath: json)) }
+        var outputFailures: [String] = []
+        for s in streams {
+            do { try s.finish(report) } catch { outputFailures.append("\(error)") }
         }
-        if let tplCSV { try TestProxyLogonCSV.write(report, to: URL(fileURLWithPath: tplCSV)) }
+        if let json {
+            if json == "-" { try Terminal.write(try JSONReport.encode(report) + Data("\n".utf8)) }
+            else { try JSONReport.write(report, to: URL(fileURLWithPath: json)) }
+        }
         try exports.write(FleetTimeline([report]))
         if json != "-" {
             let colors = !noColor && Terminal.isTerminal(.standardOutput) && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
@@ -132,6 +157,12 @@ struct HuntCommand: AsyncParsableCommand {
                 try Terminal.write(Data((ConsoleReport(colors: colors).render(report) + "\n").utf8))
             }
         }
+        outputFailures += report.problems.filter { $0.code == "output" }.map(\.message)
+        if !outputFailures.isEmpty {
+            for f in outputFailures { Terminal.error("cannot write the output: \(f)") }
+            throw ExitCode(2)
+        }
+        if !report.complete { throw ExitCode(130) }
         switch report.verdict {
         case .clean: return
         case .attempted, .compromised: throw ExitCode(1)

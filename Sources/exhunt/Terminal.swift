@@ -59,3 +59,38 @@ struct OutputError: Error, CustomStringConvertible {
     var underlying: String
     var description: String { "cannot write the output: \(underlying)" }
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM during a hunt: the first stops it cleanly (files under way finish,
+/// the report is written and marked incomplete); a second ends the process at once.
+final class Interrupts: @unchecked Sendable {
+    #if !os(Windows)
+    private let sources: [any DispatchSourceSignal]
+    private static let signals = [SIGINT, SIGTERM]
+    #endif
+
+    private init(_ cancellation: HuntCancellation) {
+        #if !os(Windows)
+        sources = Self.signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                Terminal.status("\nexhunt: interrupted; finishing the files under way and writing what was found (again to stop at once)\n")
+                for n in Self.signals { signal(n, SIG_DFL) }
+                cancellation.cancel()
+            }
+            source.resume()
+            return source
+        }
+        #endif
+    }
+
+    static func cancel(_ cancellation: HuntCancellation) -> Interrupts { Interrupts(cancellation) }
+
+    /// Back to the default handling.
+    func cancel() {
+        #if !os(Windows)
+        for s in sources { s.cancel() }
+        for n in Self.signals { signal(n, SIG_DFL) }
+        #endif
+    }
+}

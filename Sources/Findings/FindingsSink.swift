@@ -1,0 +1,203 @@
+public import Foundation
+public import HuntCore
+import Crypto
+
+/// Where the matchers put what they find (ripgrep's sink): hits are aggregated as they arrive,
+/// one finding per rule and group key, with the count, the first and last time and the first few
+/// locations; every single hit also goes to the hit streams (`--hits`, Test-ProxyLogon's CSV
+/// files). Problems, coverage and the manifest of read files are collected here too, so a
+/// snapshot at any moment is a report of what has been found so far.
+///
+/// Memory is bounded by design: at most `Limits.groups` findings (`groupsPerRule` per rule; hits
+/// beyond fold into one finding per rule, and the report says so) and `Limits.problems` problems,
+/// whatever the number of hits.
+///
+/// Thread-safe: every worker thread records into one sink.
+public final class FindingsSink: @unchecked Sendable {
+    public struct Limits: Sendable {
+        /// Locations kept per finding.
+        public var samples = 5
+        public var groupsPerRule = 5_000
+        public var groups = 50_000
+        public var problems = 10_000
+        public init() {}
+    }
+
+    /// The counts of what went through the sink.
+    public struct Totals: Sendable {
+        public var hits = 0
+        public var findings = 0
+        public var folded = 0
+    }
+
+    private struct Key: Hashable {
+        var rule: String
+        var values: [String]
+    }
+
+    private let lock = NSLock()
+    private let limits: Limits
+    private let streams: [any HitStream]
+    private var groups: [Key: Finding] = [:]
+    private var groupsOfRule: [String: Int] = [:]
+    /// Per rule: hits folded into its overflow finding because it had too many groups.
+    private var folded: [String: Int] = [:]
+    private var hits = 0
+    private var problems: [Problem] = []
+    private var droppedProblems: [String: Int] = [:]
+    private var streamFailures: [String] = []
+    private var coverage: [String: Coverage] = [:]
+    private var manifest: [ManifestEntry] = []
+
+    /// The value a group key holds when a rule had more distinct groups than the limits allow.
+    public static let overflowValue = "(further values, folded)"
+
+    public init(streams: [any HitStream] = [], limits: Limits = Limits()) {
+        self.streams = streams
+        self.limits = limits
+    }
+
+    /// Whether every hit is built as a finding anyway (a stream wants each one).
+    public var streamsHits: Bool { !streams.isEmpty }
+
+    /// Records one hit of the rule known by `rule` (any string naming one rule of one source)
+    /// whose group-by fields have `values`.
+    /// `make` builds the hit's finding; it is called only when the finding is needed: the
+    /// group's first hit, a hit earlier than the group's first, or for the streams.
+    public func record(rule: String, groupBy fields: [String], values: [String], time: Date?,
+                       at location: EvidenceLocation, make: () -> Finding) {
+        var key = Key(rule: rule, values: values.map(Self.bounded))
+        var built: Finding?
+        if !streams.isEmpty {
+            let f = make()
+            built = f
+            stream(f)
+        }
+        lock.lock()
+        if groups[key] == nil, (groupsOfRule[key.rule] ?? 0) >= limits.groupsPerRule || groups.count >= limits.groups {
+            key.values = key.values.map { _ in Self.overflowValue }
+            folded[key.rule, default: 0] += 1
+        }
+        if var f = groups[key] {
+            let earlier = time.map { t in f.timestamp.map { t < $0 } ?? true } ?? false
+            if !earlier {
+                merge(&f, time: time, location: location)
+                groups[key] = f
+                lock.unlock()
+                return
+            }
+        }
+        lock.unlock()
+        // A new group, or a hit earlier than the group's first: its finding is the group's face.
+        var f = built ?? make()
+        f.group = Dictionary(zip(fields, key.values), uniquingKeysWith: { a, _ in a })
+        lock.lock()
+        defer { lock.unlock() }
+        if let old = groups[key] {
+            f.count = old.count + 1
+            f.lastSeen = Self.later(old.lastSeen, time)
+            f.samples = Array(([location] + old.samples).prefix(limits.samples))
+        } else {
+            groupsOfRule[key.rule, default: 0] += 1
+        }
+        groups[key] = f
+        hits += 1
+    }
+
+    private func merge(_ f: inout Finding, time: Date?, location: EvidenceLocation) {
+        f.count += 1
+        hits += 1
+        f.lastSeen = Self.later(f.lastSeen, time)
+        if f.samples.count < limits.samples { f.samples.append(location) }
+    }
+
+    private func stream(_ f: Finding) {
+        for s in streams {
+            do { try s.hit(f) } catch {
+                lock.lock()
+                if streamFailures.count < 10 { streamFailures.append("\(error)") }
+                lock.unlock()
+            }
+        }
+    }
+
+    public func add(_ new: [Problem]) {
+        guard !new.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        for p in new {
+            if problems.count < limits.problems { problems.append(p) } else { droppedProblems[p.code, default: 0] += 1 }
+        }
+    }
+
+    public func add(_ c: Coverage) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard var a = coverage[c.source] else { coverage[c.source] = c; return }
+        a.files += c.files
+        a.lines += c.lines
+        a.bytes += c.bytes
+        if let e = c.earliest, a.earliest.map({ e < $0 }) ?? true { a.earliest = e }
+        if let l = c.latest, a.latest.map({ l > $0 }) ?? true { a.latest = l }
+        coverage[c.source] = a
+    }
+
+    public func add(_ m: ManifestEntry) {
+        lock.lock()
+        manifest.append(m)
+        lock.unlock()
+    }
+
+    /// What the sink holds now: findings in time order, problems (with one per limit that was
+    /// reached), coverage by source, the manifest by path.
+    public func snapshot() -> (findings: [Finding], problems: [Problem], coverage: [Coverage], manifest: [ManifestEntry], totals: Totals) {
+        lock.lock()
+        let findings = Array(groups.values)
+        var problems = self.problems
+        let coverage = Array(self.coverage.values)
+        let manifest = self.manifest
+        let totals = Totals(hits: hits, findings: groups.count, folded: folded.values.reduce(0, +))
+        let folded = self.folded
+        let dropped = droppedProblems
+        let failures = streamFailures
+        lock.unlock()
+        for (rule, n) in folded.sorted(by: { $0.key < $1.key }) {
+            let name = rule.split(separator: "\u{1}").last.map(String.init) ?? rule
+            problems.append(Problem(.warning, code: "aggregation-limit",
+                                    message: "rule \(name) had more distinct groups than the limit (\(limits.groupsPerRule) per rule, "
+                                        + "\(limits.groups) in all); \(n) hit(s) of further groups are counted in one finding"))
+        }
+        for (code, n) in dropped.sorted(by: { $0.key < $1.key }) {
+            problems.append(Problem(.warning, code: "problem-limit", message: "\(n) further '\(code)' problem(s) not listed"))
+        }
+        for f in failures { problems.append(Problem(.error, code: "output", message: "a hit stream could not be written: \(f)")) }
+        let sorted = findings.sorted { a, b in
+            (a.timestamp ?? .distantFuture, a.evidence.path, a.evidence.line ?? 0, a.rule.id)
+                < (b.timestamp ?? .distantFuture, b.evidence.path, b.evidence.line ?? 0, b.rule.id)
+        }
+        return (sorted, problems, coverage.sorted { $0.source < $1.source }, manifest.sorted { $0.path < $1.path }, totals)
+    }
+
+    /// Ends the streams with the final (or interrupted) report.
+    public func finish(_ report: HostReport) -> [String] {
+        var failures: [String] = []
+        for s in streams {
+            do { try s.finish(report) } catch { failures.append("\(error)") }
+        }
+        return failures
+    }
+
+    /// A group key value of bounded size: long values (a script block, a command line) are kept
+    /// as their start and a digest of the whole, so two values that differ late stay apart.
+    static func bounded(_ value: String) -> String {
+        guard value.utf8.count > 256 else { return value }
+        let digest = SHA256.hash(data: Data(value.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        return String(decoding: value.utf8.prefix(120), as: UTF8.self) + "…#" + digest
+    }
+
+    private static func later(_ a: Date?, _ b: Date?) -> Date? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return max(a, b)
+    }
+}

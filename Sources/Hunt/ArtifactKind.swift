@@ -1,0 +1,98 @@
+import Foundation
+import HuntCore
+import ExchangeLogs
+import EVTX
+import Evidence
+
+/// What a file is, decided once from its first bytes (never from its name): the one
+/// classification every reader and report relies on.
+enum ArtifactKind: Equatable {
+    /// A Windows event log (`ElfFile` signature).
+    case eventLog
+    /// A text log in one of the formats `LogFormat` knows (plain text included).
+    case log(LogFormat)
+    /// ASP.NET markup: a page, whatever its name.
+    case webPage
+    /// A zip archive (a collection inside the collection, a staged exfiltration archive).
+    case archive
+    /// Anything else that is not text.
+    case binary
+
+    /// How many leading bytes `classify` wants (fewer when the file is shorter).
+    static let headLength = LogFormat.sniffLength
+
+    static func classify(_ head: [UInt8], size: UInt64) -> ArtifactKind {
+        if size >= UInt64(EVTXFile.headerSize + EVTXFile.chunkHeaderSize), EVTXFile.isEVTX(head.prefix(8)) { return .eventLog }
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .archive }
+        let format = LogFormat.sniff(head)
+        // A page that names itself a log is still a page; a log that quotes a page is a log (it
+        // starts with a timestamp).
+        if format == nil || format == .text, FindingFactory.looksLikeWebPage(head), Timestamp.find(in: head.prefix(64)) == nil {
+            return .webPage
+        }
+        guard let format else { return .binary }
+        return .log(format)
+    }
+}
+
+/// What the hunt does with one file: decided from where it lies (`ArtifactLocation`) and what it
+/// is (`ArtifactKind`), in one place.
+enum ReadPlan: Equatable {
+    /// Read it as a log of this format; `extract` marks Export-Csv output (rows someone chose).
+    case log(LogFormat, extract: Bool)
+    case eventLog
+    /// Check the file: its name and path always; its content (rules, YARA, hashes) if `content`.
+    /// `note` is a problem to report with it (a page under a log's name).
+    case file(content: Bool, note: Problem?)
+
+    /// Locations whose files are always content-checked (up to the size limit).
+    static func isContentLocation(_ l: ArtifactLocation) -> Bool {
+        switch l {
+        case .webRoot, .dumpFolder, .programData: true
+        default: false
+        }
+    }
+
+    static func isLogLocation(_ l: ArtifactLocation) -> Bool {
+        switch l {
+        case .httpProxyLog, .ecpServerLog, .ecpActivityLog, .oabGeneratorLog, .iisLog, .exchangeLog: true
+        default: false
+        }
+    }
+
+    /// Whether the hunt needs to look at the file's bytes at all: a file it will only check by
+    /// name and path, and that cannot be an event log, is not opened.
+    static func needsHead(_ item: EvidenceItem, scanAll: Bool) -> Bool {
+        if isLogLocation(item.location) || isContentLocation(item.location) || scanAll { return true }
+        if ["log", "csv", "txt", "gz"].contains(item.fileExtension) { return true }
+        return item.size >= UInt64(EVTXFile.headerSize + EVTXFile.chunkHeaderSize)
+    }
+
+    static func decide(_ item: EvidenceItem, _ kind: ArtifactKind, scanAll: Bool, contentLimit: UInt64) -> ReadPlan {
+        let fits = item.size <= contentLimit
+        if kind == .eventLog { return .eventLog }
+        let location = item.location
+        if isLogLocation(location) {
+            switch kind {
+            case .log(let format): return .log(format, extract: LogFormat.isExport(format))
+            case .webPage:
+                return .file(content: fits, note: Problem(.warning, code: "disguised-file",
+                                                          message: "web page content in a file named like a log", path: item.path))
+            default:
+                return .file(content: false, note: Problem(.warning, code: "not-a-log",
+                                                           message: "binary content where a log was expected; not scanned", path: item.path))
+            }
+        }
+        if isContentLocation(location) { return .file(content: fits, note: nil) }
+        // Elsewhere: logs by their format where their name says they are logs or exports.
+        // Plain text named .log outside Exchange's folders is not a log exhunt knows.
+        if case .log(let format) = kind, format != .text, ["log", "csv", "txt", "gz"].contains(item.fileExtension) {
+            return .log(format, extract: LogFormat.isExport(format))
+        }
+        if kind == .webPage, ["log", "csv", "txt"].contains(item.fileExtension) {
+            return .file(content: fits, note: Problem(.warning, code: "disguised-file",
+                                                      message: "web page content in a file named like a log", path: item.path))
+        }
+        return .file(content: scanAll && fits, note: nil)
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import HuntCore
+import Evidence
+import EVTX
+import Sigma
+import Findings
+import Indicators
+
+/// Reads one Windows event log into events as its bytes arrive: a batch of chunks at a time,
+/// parsed and matched on the pool's workers (chunks are independent), so one big Security.evtx
+/// does not keep the other workers idle.
+final class EventLogReader {
+    private let item: EvidenceItem
+    private let context: HuntContext
+    private let worker: Int
+    private var pending: [UInt8] = []
+    private var skippedHeader = false
+    private var chunkIndex = 0
+    private var count = 0
+    private var earliest: Date?
+    private var latest: Date?
+    private var channel: String?
+    private let batchChunks: Int
+
+    init(_ item: EvidenceItem, context: HuntContext, worker: Int) {
+        self.item = item
+        self.context = context
+        self.worker = worker
+        batchChunks = 16 * context.pool.count
+    }
+
+    func feed(_ data: UnsafeRawBufferPointer) {
+        pending.append(contentsOf: data)
+        if !skippedHeader {
+            guard pending.count >= EVTXFile.headerSize else { return }
+            let problems = pending.withUnsafeBytes { EVTXFile.fileHeaderProblems(UnsafeRawBufferPointer(rebasing: $0[0..<EVTXFile.headerSize])) }
+            context.sink.add(problems.map { Problem(.warning, code: "evtx", message: $0.description, path: item.path, offset: UInt64($0.offset)) })
+            pending.removeFirst(EVTXFile.headerSize)
+            skippedHeader = true
+        }
+        if pending.count >= batchChunks * EVTXFile.chunkSize { flush(final: false) }
+    }
+
+    func finish() {
+        if skippedHeader { flush(final: true) }
+        context.sink.add(Coverage(source: "EventLog/\(channel ?? item.name)", files: 1, lines: count, bytes: item.size,
+                                  earliest: earliest, latest: latest))
+    }
+
+    private func flush(final: Bool) {
+        let chunkSize = EVTXFile.chunkSize
+        var n = pending.count / chunkSize
+        if final, pending.count % chunkSize >= EVTXFile.chunkHeaderSize { n += 1 }
+        guard n > 0 else { return }
+        let first = chunkIndex
+        var batch = [ChunkYield](repeating: ChunkYield(), count: n)
+        let context = context
+        let path = item.path
+        pending.withUnsafeBytes { raw in
+            batch.withUnsafeMutableBufferPointer { out in
+                // Item i reads chunk i of `raw` and writes slot i of `out`; each worker uses only its own state.
+                nonisolated(unsafe) let raw = raw, out = out
+                context.pool.parallel(n, from: worker) { w, i in
+                    let range = i * chunkSize..<min(raw.count, (i + 1) * chunkSize)
+                    out[i] = Self.scanChunk(UnsafeRawBufferPointer(rebasing: raw[range]), index: first + i,
+                                            fileOffset: EVTXFile.headerSize + (first + i) * chunkSize, path: path,
+                                            context: context, worker: context.eventLogWorkers[w])
+                }
+            }
+        }
+        for y in batch {
+            count += y.count
+            if channel == nil { channel = y.channel }
+            if let t = y.earliest, earliest.map({ t < $0 }) ?? true { earliest = t }
+            if let t = y.latest, latest.map({ t > $0 }) ?? true { latest = t }
+        }
+        chunkIndex += n
+        pending.removeFirst(min(pending.count, n * chunkSize))
+    }
+
+    /// What one chunk of an event log yields besides its findings and problems.
+    struct ChunkYield {
+        var count = 0
+        var earliest: Date?
+        var latest: Date?
+        var channel: String?
+    }
+
+    /// What one worker keeps while it hunts an event log, chunk after chunk: the EVTX cache, the
+    /// classifications of the events it has seen, its rule indexes and scratch. Used by one worker
+    /// at a time.
+    final class EventLogWorker: @unchecked Sendable {
+        let cache = EVTXCache()
+        let classifications = ClassificationCache()
+        /// Per source: its rule index, and whether a rule applies only to events carrying its filter fields.
+        var indexBySource: [LogSource: (index: RuleIndex, onlyCarried: Bool)] = [:]
+        var candidates: [Int32] = []
+    }
+
+    /// Parses one chunk and matches its events; runs on any thread (the worker's state is its own).
+    static func scanChunk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, path: String,
+                          context: HuntContext, worker: EventLogWorker) -> ChunkYield {
+        let detectors = context.detectors
+        let factory = context.factory
+        var y = ChunkYield()
+        let (records, chunkProblems) = EVTXFile.fields(chunk, index: index, fileOffset: fileOffset, cache: worker.cache)
+        context.sink.add(chunkProblems.prefix(20).map {
+            Problem(.warning, code: "evtx", message: $0.description, path: path, offset: UInt64($0.offset))
+        })
+        for r in records {
+            y.count += 1
+            if y.channel == nil { y.channel = r.fields.fields.first { $0.name == "Channel" }?.value }
+            if let t = r.fields.time {
+                if y.earliest.map({ t < $0 }) ?? true { y.earliest = t }
+                if y.latest.map({ t > $0 }) ?? true { y.latest = t }
+            }
+            let (event, sources) = Self.windowsEvent(r.fields, id: r.id, offset: r.offset, path: path,
+                                                     mapping: detectors.windowsEvents, cache: worker.classifications)
+            // Every value of the event, for the rules' literal gates.
+            let text = r.fields.text + "\u{1}" + r.fields.fields.map(\.value).joined(separator: "\u{1}") + "\u{1}\(r.id)"
+            // An event of several log sources (Sysmon 13 is registry_event and registry_set) is
+            // matched under each, but a rule that covers more than one of them fires once.
+            var fired: Set<ObjectIdentifier> = []
+            for source in sources {
+                let (index, onlyCarried): (RuleIndex, Bool)
+                if let known = worker.indexBySource[source] { (index, onlyCarried) = known } else {
+                    (index, onlyCarried) = (detectors.index(for: source), detectors.windowsEvents.limits[source]?.onlyCarriedFields ?? false)
+                    worker.indexBySource[source] = (index, onlyCarried)
+                }
+                var e = event
+                e.source = source
+                index.forEachMatch(text: text, event: e, scratch: &worker.candidates) { rule in
+                    // A mapped source's event that lacks a field the rule filters on is not the rule's
+                    // to judge: the filter could not exclude it.
+                    if onlyCarried, !rule.negatedFieldNames.allSatisfy({ e.value(lowercased: $0) != nil }) { return }
+                    if sources.count == 1 || fired.insert(ObjectIdentifier(rule)).inserted { factory.record(rule, e) }
+                }
+            }
+        }
+        return y
+    }
+
+    /// Classifications by the values of the fields they depend on: events of one kind repeat.
+    final class ClassificationCache {
+        var entries: [String: (sources: [LogSource], aliases: [(alias: String, from: String)])] = [:]
+    }
+
+    /// A Windows event as a Sigma event, with every logsource it belongs to.
+    static func windowsEvent(_ fields: EVTXFields, id: UInt64, offset: Int, path: String, mapping: WindowsEventMapping,
+                             cache: ClassificationCache? = nil) -> (Event, [LogSource]) {
+        var event = Event(source: .evidenceFile, timestamp: fields.time,
+                          location: EvidenceLocation(path: path, offset: UInt64(offset), record: id), raw: fields.text)
+        event.reserveCapacity(fields.fields.count + 8)
+        for f in fields.fields {
+            event.set(f.name, f.value)
+            if mapping.stripSpacesFromFieldNames, f.name.utf8.contains(UInt8(ascii: " ")) {
+                event.set(f.name.replacingOccurrences(of: " ", with: ""), f.value)
+            }
+        }
+        let value = { (name: String) in event.value(name) }
+        let classification: (sources: [LogSource], aliases: [(alias: String, from: String)])
+        if let cache {
+            let key = mapping.keyFields.map { value($0) ?? "" }.joined(separator: "\u{1}")
+            if let hit = cache.entries[key] { classification = hit } else {
+                classification = mapping.classification(value)
+                // Bounded: a log of ever-new kinds of events must not grow it without end.
+                if cache.entries.count < 4096 { cache.entries[key] = classification }
+            }
+        } else {
+            classification = mapping.classification(value)
+        }
+        let sources = classification.sources
+        event.source = sources[0]
+        for a in classification.aliases { if let v = event.value(a.from) { event.set(a.alias, v) } }
+        event.set("EventRecordID", String(id))
+        return (event, sources)
+    }
+
+}

@@ -1,0 +1,136 @@
+import Foundation
+import HuntCore
+import Evidence
+import Sigma
+import YARA
+import Indicators
+import Findings
+
+/// Checks one file of the evidence: its path and name against the file rules and the indicator
+/// lists, and, when its content is read, the content against the rules, YARA and the hash lists.
+/// Content is held only up to the content limit; a larger file is hashed as it streams past.
+final class FileCheck {
+    private let item: EvidenceItem
+    private let context: HuntContext
+    private let readContent: Bool
+    /// Read to the end for the hash only: a file where content is checked, but too large to be.
+    private let streamHash: Bool
+    private var content: [UInt8] = []
+
+    init(_ item: EvidenceItem, content: Bool, streamHash: Bool, context: HuntContext) {
+        self.item = item
+        self.context = context
+        readContent = content
+        self.streamHash = streamHash
+        if content { self.content.reserveCapacity(Int(min(item.size, context.contentLimit))) }
+        if streamHash {
+            // Padding a web shell past the limit must not hide it without a word.
+            context.sink.add([Problem(.warning, code: "not-content-scanned",
+                                      message: "not content-scanned: \(Self.mebibytes(item.size)) is over --max-file-size "
+                                          + "(\(Self.mebibytes(context.contentLimit))); hashed and checked by name only",
+                                      path: item.path)])
+        }
+    }
+
+    /// Takes the next bytes; false when the check needs no more of them.
+    func feed(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        if readContent {
+            // Never more than the limit, whatever the listing said the size was.
+            let room = max(0, Int(min(context.contentLimit, UInt64(Int.max))) - content.count)
+            content.append(contentsOf: chunk.prefix(room))
+        }
+        return readContent || streamHash
+    }
+
+    static func mebibytes(_ n: UInt64) -> String {
+        n >= 1 << 20 ? "\(n >> 20) MiB" : "\(n) bytes"
+    }
+
+    /// The end of the read: `hashes` when the whole file was hashed.
+    func finish(hashes: EvidenceReader.Result?, reader: EvidenceReader, yara: YaraScanner?) {
+        let detectors = context.detectors
+        var event = Event(source: .evidenceFile, timestamp: item.lastWritten,
+                          location: EvidenceLocation(path: item.path), raw: item.windowsPath)
+        event.set("Path", item.windowsPath)
+        event.set("RelativePath", item.path)
+        event.set("Name", item.name)
+        event.set("Extension", item.fileExtension)
+        event.set("Size", String(item.size))
+        event.set("Location", Self.locationName(item.location))
+        let fileRules = detectors.rules(for: .evidenceFile)
+        var found: [(key: String, rule: SigmaRule?, finding: Finding)] = []
+        var yaraMatches: [YaraMatch] = []
+        if readContent {
+            if fileRules.contains(where: { $0.reads("Content") }) { event.set("Content", Self.text(content)) }
+            if let yara {
+                do {
+                    yaraMatches = try content.withUnsafeBytes {
+                        try yara.scan($0, externals: ["filename": item.name, "filepath": item.windowsPath,
+                                                      "extension": item.fileExtension.isEmpty ? "" : "." + item.fileExtension,
+                                                      "filetype": FindingFactory.fileType(content), "owner": ""])
+                    }
+                } catch {
+                    context.sink.add([Problem(.warning, code: "yara", message: "\(error)", path: item.path)])
+                }
+            }
+            content = []
+        }
+        var hashes = hashes
+        if let sha = hashes?.sha256 { event.set("SHA256", sha) }
+        for rule in fileRules where rule.matches(event) {
+            found.append((rule.identity, rule, FindingFactory.finding(rule, event)))
+        }
+        for m in yaraMatches { found.append(("yara\u{1}\(m.source)\u{1}\(m.rule)", nil, FindingFactory.yaraFinding(m, event))) }
+        var hashHit = false
+        for (kind, value) in [(Indicator.Kind.sha256, hashes?.sha256), (.sha1, hashes?.sha1), (.md5, hashes?.md5)] {
+            guard let value else { continue }
+            for hit in detectors.indicators.lookup(kind, value) {
+                hashHit = true
+                found.append(("ioc\u{1}\(kind.rawValue)", nil,
+                              FindingFactory.indicatorFinding(hit, matched: "\(kind.rawValue.uppercased()) \(value)", severity: .critical, event)))
+            }
+        }
+        let nameHits = detectors.indicators.matchFile(windowsPath: item.windowsPath)
+        // A published name or path that is one of Exchange's own pages, in its own folder, is
+        // only reported with other evidence about the file (hash, content).
+        if !nameHits.isEmpty && (!detectors.isKnownGood(item.windowsPath) || hashHit || !yaraMatches.isEmpty) {
+            for hit in nameHits {
+                found.append(("ioc\u{1}\(hit.kind.rawValue)", nil,
+                              FindingFactory.indicatorFinding(hit, matched: "\(hit.kind.rawValue) \(hit.value)", severity: .high, event)))
+            }
+        }
+        if hashes?.sha256 == nil, found.contains(where: { $0.finding.severity >= .low }) {
+            // A flagged file is worth its hash even when its content is not otherwise read.
+            hashes = try? reader.read(item, hash: true, { _ in true })
+        }
+        if let hashes, hashes.sha256 != nil || readContent {
+            context.sink.add(ManifestEntry(path: item.path, size: item.size, sha256: hashes.sha256,
+                                           bytesRead: hashes.bytesRead, modified: item.modified))
+        }
+        for (key, rule, finding) in found {
+            var f = finding
+            f.evidence.sha256 = hashes?.sha256
+            f.evidence.size = item.size
+            f.evidence.modified = item.lastWritten
+            context.factory.record(key, rule, event) { f }
+        }
+    }
+
+    static func locationName(_ l: ArtifactLocation) -> String {
+        switch l {
+        case .webRoot: "webroot"
+        case .dumpFolder: "dumpfolder"
+        case .programData: "programdata"
+        default: "other"
+        }
+    }
+
+    /// Text for content rules: UTF-16 when the file says so with a BOM, else lossy UTF-8.
+    static func text(_ bytes: [UInt8]) -> String {
+        if bytes.count >= 2, bytes[0] == 0xFF, bytes[1] == 0xFE {
+            let units = stride(from: 2, to: bytes.count - 1, by: 2).map { UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8 }
+            return String(decoding: units, as: UTF16.self)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
