@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "EvidenceTests", dependencies: ["TestSupport", "Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                    .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Reports", "Timeline", "exhunt", "ExchangeLogs",
+        .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Findings", "Reports", "Timeline", "exhunt", "ExchangeLogs",
                                                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ]

@@ -1,5 +1,6 @@
 public import Foundation
 public import HuntCore
+public import Findings
 
 /// Everything a hunt needs to know before it starts.
 public struct HuntConfiguration: Sendable {
@@ -26,6 +27,8 @@ public struct HuntConfiguration: Sendable {
     public var matchAddresses = true
     /// Compute SHA-256 of every file read for the manifest. Off only for fast triage.
     public var hashFiles = true
+    /// How many findings, samples and problems the report keeps (memory is bounded by these).
+    public var limits = FindingsSink.Limits()
     /// Where every single hit goes as it is found (`--hits`, Test-ProxyLogon's files).
     public var streams: [any HitStream] = []
     /// Called with the report so far (`complete` false) every `checkpointInterval` seconds while

@@ -23,7 +23,7 @@ public struct Hunter: Sendable {
         let tree = try EvidenceTree(configuration.evidence)
         var listingProblems: [String] = []
         let items = tree.items(problems: &listingProblems)
-        let sink = FindingsSink(streams: configuration.streams)
+        let sink = FindingsSink(streams: configuration.streams, limits: configuration.limits)
         sink.add(listingProblems.map { Problem(.warning, code: "listing", message: $0) })
         sink.add(detectors.ruleErrors.map {
             Problem($0.isUnsupported || $0.needsValues ? .warning : .error, code: "rule", message: $0.description, path: $0.file)

@@ -28,6 +28,7 @@ enum Verdicts {
         } else if earliest == nil {
             gaps.append("HttpProxy logs hold no readable timestamps")
         }
+        if let stop = problems.first(where: { $0.code == "incomplete" }) { gaps.append(stop.message) }
         let unreadable = problems.filter { $0.level == .error && $0.code == "unreadable" }
         if !unreadable.isEmpty { gaps.append("\(unreadable.count) evidence file(s) could not be read") }
         // Damage that was read past: the verdict stands on what could be read, and says so.

@@ -17,6 +17,8 @@ extension HostReport {
         Set(findings.filter { $0.severity >= atLeast }.map(\.rule.id))
     }
     func findings(_ id: String) -> [Finding] { findings.filter { $0.rule.id == id } }
+    /// Hits of a rule: findings aggregate them (`count`).
+    func hits(_ id: String) -> Int { findings(id).reduce(0) { $0 + $1.count } }
 }
 
 enum RuleID {

@@ -33,9 +33,10 @@ let hasPySigma: Bool = {
         }
         #expect(copied > 200)
         let rules = sharedData.appendingPathComponent("SigmaHQ__sigma/rules/windows")
-        let report = try tempDir().appendingPathComponent("hunt.json")
+        // Every single hit (the report aggregates them into findings).
+        let hits = try tempDir().appendingPathComponent("hits.jsonl")
         let hunt = try runCLI(["hunt", logs.path, "--rules", rules.path, "--no-builtin-rules", "--no-hash",
-                               "--json", report.path, "--quiet", "--no-progress"])
+                               "--hits", hits.path, "--quiet", "--no-progress"])
         #expect([0, 1, 3].contains(hunt.status), "\(hunt.stderr)")
         let peerOut = try tempDir().appendingPathComponent("pysigma.jsonl")
         let peer = try run("/usr/bin/env", ["python3", repoRoot.appendingPathComponent("Tests/Conformance/pysigma_matches.py").path,
@@ -48,9 +49,9 @@ let hasPySigma: Bool = {
         }
         var ours = Set<Hit>()
         var explained = Set<Hit>()
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any]
-        for f in object?["findings"] as? [[String: Any]] ?? [] {
-            guard let rule = f["rule"] as? [String: Any], let id = rule["id"] as? String,
+        for line in try String(contentsOf: hits, encoding: .utf8).split(separator: "\n") {
+            guard let f = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let rule = f["rule"] as? [String: Any], let id = rule["id"] as? String,
                   let evidence = f["evidence"] as? [String: Any], let path = evidence["path"] as? String,
                   let record = (evidence["record"] as? NSNumber)?.intValue else { continue }
             let hit = Hit(rule: id, file: path, record: record)
