@@ -49,12 +49,17 @@ public struct ConsoleReport {
         }
         let shown = r.findings.filter { $0.severity >= .low }
         out.append("")
-        out.append(c("Findings: \(r.findings.count)") { $0.bold } + (r.findings.isEmpty ? "" : " (in time order)"))
+        let hits = r.findings.reduce(0) { $0 + $1.count }
+        out.append(c("Findings: \(r.findings.count)") { $0.bold } + (hits > r.findings.count ? " (\(hits) hits; one finding per rule and group)" : "")
+                   + (r.findings.isEmpty ? "" : " (in time order)"))
         for f in shown.prefix(maxFindings) {
             let sev = paint(f.severity)
             let when = f.timestamp.map(Self.iso) ?? "time unknown       "
             let cves = f.cves.isEmpty ? "" : " [" + f.cves.joined(separator: ", ") + "]"
             out.append("  \(when)  \(sev)  \(TerminalText.sanitize(f.rule.title))\(cves)")
+            if f.count > 1 {
+                out.append("      " + c("\(f.count) hits\(f.lastSeen.map { ", last \(Self.iso($0))" } ?? "")") { $0.bold })
+            }
             if let summary = f.extracted["summary"] { out.append("      " + TerminalText.sanitize(summary, limit: 300)) }
             let loc = f.evidence.path + (f.evidence.line.map { ":\($0)" } ?? "")
             out.append("      at " + c(TerminalText.sanitize(loc, limit: 300)) { $0.dim })

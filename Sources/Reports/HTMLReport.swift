@@ -29,6 +29,9 @@ public enum HTMLReport {
         return template.render(data)
     }
 
+    /// Findings rows in one page: a browser stays responsive, the file stays small.
+    public static let maxRows = 5_000
+
     static func time(_ d: Date?) -> String { d.map { ISOTime.string($0, milliseconds: false) } ?? "" }
 
     static func context(_ t: FleetTimeline, generated: Date) -> [String: Any] {
@@ -55,18 +58,28 @@ public enum HTMLReport {
                 },
             ]
         }
-        let entries: [[String: Any]] = t.entries.map { e in
+        // Bounded: past `maxRows` findings the most severe are shown (the JSON report has all).
+        var shown = t.entries
+        if shown.count > maxRows {
+            shown = Array(shown.enumerated().sorted { a, b in
+                let ra = severityRank[a.element.severity] ?? 0, rb = severityRank[b.element.severity] ?? 0
+                return ra != rb ? ra > rb : a.offset < b.offset
+            }.prefix(maxRows)).sorted { $0.offset < $1.offset }.map(\.element)
+        }
+        let entries: [[String: Any]] = shown.map { e in
             [
                 "time": time(e.timestamp), "timeKey": e.timestamp.map { ISOTime.string($0) } ?? "~", "host": e.host,
                 "severity": e.severity.rawValue, "severityKey": String(severityRank[e.severity] ?? 0),
                 "stage": e.stage, "rule": e.ruleTitle, "cves": e.cves.joined(separator: " "), "message": e.message,
                 "location": e.path + (e.line.map { ":\($0)" } ?? ""),
+                "hits": e.count, "hitsKey": String(format: "%012d", e.count), "last": e.count > 1 ? time(e.lastSeen) : "",
             ]
         }
         var out: [String: Any] = [
             "title": t.reports.count == 1 ? t.reports[0].host : "\(t.reports.count) hosts",
             "generated": time(generated), "version": t.reports.first?.version ?? "",
-            "hosts": hosts, "entries": entries, "findingCount": t.entries.count, "chart": timelineChart(t),
+            "hosts": hosts, "entries": entries, "findingCount": t.entries.count, "rowCount": entries.count,
+            "truncated": entries.count < t.entries.count, "chart": timelineChart(t),
         ]
         if let e = t.earliestCompromise { out["earliest"] = ["host": e.host, "time": time(e.time)] }
         return out

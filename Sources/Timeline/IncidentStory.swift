@@ -39,12 +39,12 @@ public struct IncidentStory: Codable, Sendable {
         stages = Self.order.compactMap { name in
             let list = relevant.filter { $0.stage == name }
             guard !list.isEmpty else { return nil }
-            let times = list.compactMap(\.timestamp)
+            let times = list.compactMap(\.timestamp) + list.compactMap(\.lastSeen)
             let first = list.min { ($0.timestamp ?? .distantFuture) < ($1.timestamp ?? .distantFuture) }
-            return Stage(name: Self.titles[name] ?? name, first: times.min(), last: times.max(), count: list.count,
+            return Stage(name: Self.titles[name] ?? name, first: times.min(), last: times.max(), count: list.reduce(0) { $0 + $1.count },
                          example: first?.message ?? "")
         }
-        let times = relevant.compactMap(\.timestamp)
+        let times = relevant.compactMap(\.timestamp) + relevant.compactMap(\.lastSeen)
         firstSeen = times.min()
         lastActivity = times.max()
         firstCompromise = relevant.filter { $0.role == .compromised }.compactMap(\.timestamp).min()

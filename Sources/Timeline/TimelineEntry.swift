@@ -29,6 +29,9 @@ public struct TimelineEntry: Codable, Sendable {
     public var userAgent: String?
     public var url: String?
     public var excerpt: String
+    /// How many hits the entry's finding stands for, and the last one's time.
+    public var count: Int
+    public var lastSeen: Date?
 
     /// The timeline entry for one finding of `host`.
     public init(_ f: Finding, host: String) {
@@ -59,5 +62,7 @@ public struct TimelineEntry: Codable, Sendable {
         userAgent = field(["UserAgent", "cs-user-agent", "cs(User-Agent)"])
         url = field(["UrlStem", "cs-uri-stem", "Url", "Path"])
         excerpt = f.evidence.excerpt
+        count = f.count
+        lastSeen = f.lastSeen
     }
 }

@@ -29,6 +29,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Output folder.") var out: String
     @Option(help: "Total size in MiB.") var mib = 1024
     @Option(help: "Size of each log file in MiB.") var fileMib = 32
+    @Option(help: "Every Nth line is a mass scanner's ProxyLogon probe (0: none), from one of --scanners addresses.")
+    var probeEvery = 0
+    @Option(help: "How many scanner addresses send the probes.") var scanners = 2_000
 
     func run() throws {
         let root = URL(fileURLWithPath: out)
@@ -52,7 +55,14 @@ struct Bench: ParsableCommand {
                 t = t.addingTimeInterval(Double(rng.next() % 400) / 1000)
                 n += 1
                 // One line in ~20,000 is an attack; the rest is busy, ordinary traffic.
-                if n % 20_000 == 0 {
+                if probeEvery > 0 && n % probeEvery == 0 {
+                    // What every internet-facing server of March 2021 logged by the hundred thousand.
+                    let scanner = Int(rng.next() % UInt64(max(1, scanners)))
+                    text += HttpProxy.line(.init(time: t, protocolName: proto, urlStem: "/owa/auth/x.js",
+                                                  anchor: "ServerInfo~localhost/owa/auth/x.js?#",
+                                                  userAgent: "Mozilla/5.0 zgrab/0.x", clientIP: "198.18.\(scanner / 250).\(scanner % 250 + 1)",
+                                                  status: 500, routingHint: "X-AnonResource-Backend-Cookie"), rng: &rng)
+                } else if n % 20_000 == 0 {
                     text += HttpProxy.line(.init(time: t, protocolName: proto, urlStem: "/ecp/y.js",
                                                   anchor: "ServerInfo~a]@EXCH01.corp.local:444/ecp/proxyLogon.ecp?#",
                                                   userAgent: "python-requests/2.25.1", clientIP: "165.232.154.116", status: 241,

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Mass-scan benchmark (run through Benchmarks/bench-massscan.sh): one hunt over logs full of
+scanner probes with every report written, its peak RSS and time, the size of each report, and in
+the same run ripgrep counting the probes and sha256sum over the same bytes on the same cores."""
+import os, subprocess, sys, tempfile, time
+
+def run(cmd, **kw):
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, **kw)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+def main():
+    exhunt, data = sys.argv[1], sys.argv[2]
+    files = [os.path.join(d, f) for d, _, fs in os.walk(data) for f in fs]
+    size = sum(os.path.getsize(f) for f in files)
+    cores = os.cpu_count()
+    print(f"data: {size / 2**30:.1f} GiB in {len(files)} files; {cores} cores")
+    out = tempfile.mkdtemp(prefix="exhunt-massscan-")
+    reports = {"JSON report": "report.json", "HTML report": "report.html", "--hits": "hits.jsonl", "timeline CSV": "timeline.csv"}
+    paths = {k: os.path.join(out, v) for k, v in reports.items()}
+    hunt = [exhunt, "hunt", data, "--no-progress", "--quiet", "--window-start", "2021-02-01", "--json", paths["JSON report"],
+            "--html", paths["HTML report"], "--timeline", paths["timeline CSV"]]
+    t, rss, status, _ = run(hunt)
+    print(f"  exhunt hunt (SHA-256, JSON + HTML + timeline)     {t:8.2f} s  {size / 2**20 / t:6.0f} MiB/s  peak RSS {rss:6.0f} MiB  exit {status}  (target <= 200 MiB)")
+    for name in ["JSON report", "HTML report", "timeline CSV"]:
+        print(f"      {name:14s} {os.path.getsize(paths[name]) / 2**20:9.2f} MiB")
+    t2, rss2, status2, _ = run(hunt + ["--hits", paths["--hits"], "--tpl-csv", os.path.join(out, "tpl")])
+    tpl = sum(os.path.getsize(os.path.join(out, "tpl", f)) for f in os.listdir(os.path.join(out, "tpl")))
+    print(f"  exhunt hunt ... + --hits + --tpl-csv (every hit)  {t2:8.2f} s  {size / 2**20 / t2:6.0f} MiB/s  peak RSS {rss2:6.0f} MiB  exit {status2}")
+    print(f"      --hits         {os.path.getsize(paths['--hits']) / 2**20:9.2f} MiB, Test-ProxyLogon files {tpl / 2**20:.2f} MiB")
+    import json
+    with open(paths["JSON report"]) as fh:
+        r = json.load(fh)
+    probes = [f for f in r["findings"] if "localhost or autodiscover" in f["rule"]["title"]]
+    print(f"      verdict {r['verdict']}; {len(r['findings'])} findings for {r['stats']['hits']} hits; "
+          f"probe findings {len(probes)} holding {sum(f['count'] for f in probes)} hits")
+    tr, rssr, _, rgout = run(["rg", "-c", "ServerInfo~localhost", data])
+    counted = sum(int(l.rsplit(":", 1)[1]) for l in rgout.splitlines() if ":" in l)
+    print(f"  rg -c ServerInfo~localhost                         {tr:8.2f} s  {size / 2**20 / tr:6.0f} MiB/s  peak RSS {rssr:6.0f} MiB  ({counted} probe lines)")
+    ts, _, _, _ = run(["sh", "-c", f"find '{data}' -type f -print0 | xargs -0 -n 8 -P {cores} sha256sum > /dev/null"])
+    print(f"  sha256sum, {cores} processes (a manifest's floor)     {ts:8.2f} s  {size / 2**20 / ts:6.0f} MiB/s")
+    print(f"exhunt / SHA-256 alone: {t / ts:.2f}x (target <= 1.2x); exhunt / ripgrep: {t / tr:.2f}x")
+
+if __name__ == "__main__":
+    main()
