@@ -70,9 +70,11 @@ let package = Package(
         // Indicator lists (CSV, STIX 2.1, MSTIC CSV, CHIRP YAML): hashes, names and paths, IP addresses.
         .target(name: "Indicators", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Orchestration: discovery -> readers -> detectors -> verdict.
+        // Windows events (EVTX records) as Sigma events: channel -> logsource, categories, aliases (Rules/mappings/windows-events.yml).
+        .target(name: "WindowsEvents", dependencies: ["HuntCore", "EVTX", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // The findings sink: hits aggregated per rule and group key as they are found, streamed to hit streams.
         .target(name: "Findings", dependencies: ["HuntCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .target(name: "Hunt", dependencies: ["HuntCore", "Findings", "Evidence", "ExchangeLogs", "EVTX", "Sigma", "YARA", "Indicators", "BuiltinRules"],
+        .target(name: "Hunt", dependencies: ["HuntCore", "Findings", "WindowsEvents", "Evidence", "ExchangeLogs", "EVTX", "Sigma", "YARA", "Indicators", "BuiltinRules"],
                 swiftSettings: strict),
         // Exchange build numbers -> product, CU, update and patch status per vulnerability family.
         .target(name: "ExchangeBuilds", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
@@ -90,7 +92,7 @@ let package = Package(
                                                 .product(name: "Crypto", package: "swift-crypto")],
                 resources: [.copy("Templates")], swiftSettings: strict),
         .executableTarget(name: "exhunt", dependencies: [
-            "Hunt", "Reports", "HuntCore", "Sigma", "YARA", "Indicators", "Timeline", "EVTX", "Evidence", "ExchangeBuilds", "Survey", "BuiltinRules",
+            "Hunt", "Reports", "HuntCore", "WindowsEvents", "Sigma", "YARA", "Indicators", "Timeline", "EVTX", "Evidence", "ExchangeBuilds", "Survey", "BuiltinRules",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         // Writes the bundled sample evidence and the benchmark's large log sets.
@@ -120,7 +122,7 @@ let package = Package(
         .testTarget(name: "EvidenceTests", dependencies: ["TestSupport", "Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                    .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Findings", "Reports", "Timeline", "exhunt", "ExchangeLogs",
+        .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Findings", "WindowsEvents", "Reports", "Timeline", "exhunt", "ExchangeLogs",
                                                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ]

@@ -3,6 +3,7 @@ public import HuntCore
 public import Sigma
 public import YARA
 public import Indicators
+public import WindowsEvents
 import BuiltinRules
 
 /// The loaded detection content: Sigma rules for logs and files, YARA rules for file content,

@@ -3,6 +3,7 @@ import HuntCore
 import Evidence
 import EVTX
 import Sigma
+import WindowsEvents
 import Findings
 import Indicators
 
@@ -91,7 +92,7 @@ final class EventLogReader {
     /// at a time.
     final class EventLogWorker: @unchecked Sendable {
         let cache = EVTXCache()
-        let classifications = ClassificationCache()
+        let classifications = WindowsEventMapping.ClassificationCache()
         /// Per source: its rule index, and whether a rule applies only to events carrying its filter fields.
         var indexBySource: [LogSource: (index: RuleIndex, onlyCarried: Bool)] = [:]
         var candidates: [Int32] = []
@@ -114,8 +115,8 @@ final class EventLogReader {
                 if y.earliest.map({ t < $0 }) ?? true { y.earliest = t }
                 if y.latest.map({ t > $0 }) ?? true { y.latest = t }
             }
-            let (event, sources) = Self.windowsEvent(r.fields, id: r.id, offset: r.offset, path: path,
-                                                     mapping: detectors.windowsEvents, cache: worker.classifications)
+            let (event, sources) = detectors.windowsEvents.event(r.fields, id: r.id, offset: r.offset, path: path,
+                                                                       cache: worker.classifications)
             // Every value of the event, for the rules' literal gates.
             let text = r.fields.text + "\u{1}" + r.fields.fields.map(\.value).joined(separator: "\u{1}") + "\u{1}\(r.id)"
             // An event of several log sources (Sysmon 13 is registry_event and registry_set) is
@@ -139,41 +140,4 @@ final class EventLogReader {
         }
         return y
     }
-
-    /// Classifications by the values of the fields they depend on: events of one kind repeat.
-    final class ClassificationCache {
-        var entries: [String: (sources: [LogSource], aliases: [(alias: String, from: String)])] = [:]
-    }
-
-    /// A Windows event as a Sigma event, with every logsource it belongs to.
-    static func windowsEvent(_ fields: EVTXFields, id: UInt64, offset: Int, path: String, mapping: WindowsEventMapping,
-                             cache: ClassificationCache? = nil) -> (Event, [LogSource]) {
-        var event = Event(source: .evidenceFile, timestamp: fields.time,
-                          location: EvidenceLocation(path: path, offset: UInt64(offset), record: id), raw: fields.text)
-        event.reserveCapacity(fields.fields.count + 8)
-        for f in fields.fields {
-            event.set(f.name, f.value)
-            if mapping.stripSpacesFromFieldNames, f.name.utf8.contains(UInt8(ascii: " ")) {
-                event.set(f.name.replacingOccurrences(of: " ", with: ""), f.value)
-            }
-        }
-        let value = { (name: String) in event.value(name) }
-        let classification: (sources: [LogSource], aliases: [(alias: String, from: String)])
-        if let cache {
-            let key = mapping.keyFields.map { value($0) ?? "" }.joined(separator: "\u{1}")
-            if let hit = cache.entries[key] { classification = hit } else {
-                classification = mapping.classification(value)
-                // Bounded: a log of ever-new kinds of events must not grow it without end.
-                if cache.entries.count < 4096 { cache.entries[key] = classification }
-            }
-        } else {
-            classification = mapping.classification(value)
-        }
-        let sources = classification.sources
-        event.source = sources[0]
-        for a in classification.aliases { if let v = event.value(a.from) { event.set(a.alias, v) } }
-        event.set("EventRecordID", String(id))
-        return (event, sources)
-    }
-
 }

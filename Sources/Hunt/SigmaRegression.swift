@@ -2,6 +2,7 @@ public import Foundation
 import EVTX
 import HuntCore
 public import Sigma
+public import WindowsEvents
 
 /// Runs SigmaHQ's regression data: for each rule with an EVTX sample (`regression_data/**/info.yml`),
 /// loads the unmodified rule from the corpus, matches it against the sample's events and compares
@@ -54,7 +55,7 @@ public enum SigmaRegression {
             bytes.withUnsafeBytes { raw in
                 for (chunk, range) in EVTXFile.chunkRanges(fileSize: raw.count).enumerated() {
                     for r in EVTXFile.fields(UnsafeRawBufferPointer(rebasing: raw[range]), index: chunk, fileOffset: range.lowerBound).records {
-                        var (event, sources) = EventLogReader.windowsEvent(r.fields, id: r.id, offset: r.offset, path: String(evtxPath), mapping: mapping)
+                        var (event, sources) = mapping.event(r.fields, id: r.id, offset: r.offset, path: String(evtxPath))
                         guard let source = sources.first(where: rule.logsource.admits) else { continue }
                         event.source = source
                         if rule.matches(event) { matches += 1 }

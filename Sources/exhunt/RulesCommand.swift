@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hunt
+import WindowsEvents
 import Reports
 import Sigma
 import HuntCore

@@ -4,6 +4,7 @@ import Testing
 import EVTX
 import HuntCore
 import Sigma
+import WindowsEvents
 import TestSupport
 
 /// SigmaHQ's own regression data: each rule with an EVTX sample and the number of events it must
