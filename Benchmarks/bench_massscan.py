@@ -43,5 +43,46 @@ def main():
     print(f"  sha256sum, {cores} processes (a manifest's floor)     {ts:8.2f} s  {size / 2**20 / ts:6.0f} MiB/s")
     print(f"exhunt / SHA-256 alone: {t / ts:.2f}x (target <= 1.2x); exhunt / ripgrep: {t / tr:.2f}x")
 
+def zip_case(exhunt, root):
+    """The issue's collection: a small .zip holding a 300 MiB .aspx of zeros in a web folder and a
+    150 MB IIS log of probes; built once with Python's zipfile (deflate)."""
+    import zipfile
+    path = os.path.join(root, "zipped-collection.zip")
+    if not os.path.exists(path):
+        os.makedirs(root, exist_ok=True)
+        line = "2021-03-03 04:05:06 10.0.0.10 GET /owa/auth/x.js - 443 - 198.18.{a}.{b} Mozilla/5.0+zgrab/0.x - 500 0 0 3\r\n"
+        with zipfile.ZipFile(path + ".part", "w", zipfile.ZIP_DEFLATED) as z:
+            with z.open("C/inetpub/wwwroot/aspnet_client/padded.aspx", "w", force_zip64=True) as f:
+                block = bytes(1 << 20)
+                for _ in range(300):
+                    f.write(block)
+            with z.open("C/inetpub/logs/LogFiles/W3SVC1/u_ex210303.log", "w", force_zip64=True) as f:
+                f.write(b"#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Fields: date time s-ip "
+                        b"cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status "
+                        b"sc-substatus sc-win32-status time-taken\r\n")
+                written, i = 0, 0
+                while written < 150_000_000:
+                    chunk = "".join(line.format(a=(i + k) % 200, b=(i + k) % 250 + 1) for k in range(1000)).encode()
+                    f.write(chunk)
+                    written += len(chunk)
+                    i += 1000
+        os.rename(path + ".part", path)
+    out = tempfile.mkdtemp(prefix="exhunt-zipcase-")
+    report = os.path.join(out, "report.json")
+    t, rss, status, _ = run([exhunt, "hunt", path, "--no-progress", "--quiet", "--json", report])
+    import json
+    with open(report) as fh:
+        r = json.load(fh)
+    notes = [p["message"] for p in r["problems"] if p["code"] == "not-content-scanned"]
+    print(f"zip collection ({os.path.getsize(path) / 2**20:.1f} MiB: 300 MiB .aspx of zeros + 150 MB IIS log of probes)")
+    print(f"  exhunt hunt   {t:6.2f} s  peak RSS {rss:6.0f} MiB  exit {status}  verdict {r['verdict']}; "
+          f"{len(r['findings'])} findings for {r['stats']['hits']} hits; JSON report {os.path.getsize(report) / 2**20:.2f} MiB")
+    for n in notes:
+        print(f"  problem: {n}")
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 3 and sys.argv[3] == "--zip-only":
+        zip_case(sys.argv[1], sys.argv[2])
+    else:
+        main()
+        zip_case(sys.argv[1], os.path.join(os.path.dirname(sys.argv[2].rstrip("/")), "zip-case"))

@@ -38,7 +38,13 @@ public final class FindingsSink: @unchecked Sendable {
     private let lock = NSLock()
     private let limits: Limits
     private let streams: [any HitStream]
-    private var groups: [Key: Finding] = [:]
+    /// A group's finding, kept by reference so that counting a hit never copies it.
+    private final class Group {
+        var finding: Finding
+        init(_ f: Finding) { finding = f }
+    }
+
+    private var groups: [Key: Group] = [:]
     private var groupsOfRule: [String: Int] = [:]
     /// Per rule: hits folded into its overflow finding because it had too many groups.
     private var folded: [String: Int] = [:]
@@ -78,11 +84,10 @@ public final class FindingsSink: @unchecked Sendable {
             key.values = key.values.map { _ in Self.overflowValue }
             folded[key.rule, default: 0] += 1
         }
-        if var f = groups[key] {
-            let earlier = time.map { t in f.timestamp.map { t < $0 } ?? true } ?? false
+        if let g = groups[key] {
+            let earlier = time.map { t in g.finding.timestamp.map { t < $0 } ?? true } ?? false
             if !earlier {
-                merge(&f, time: time, location: location)
-                groups[key] = f
+                merge(&g.finding, time: time, location: location)
                 lock.unlock()
                 return
             }
@@ -93,15 +98,17 @@ public final class FindingsSink: @unchecked Sendable {
         f.group = Dictionary(zip(fields, key.values), uniquingKeysWith: { a, _ in a })
         lock.lock()
         defer { lock.unlock() }
-        if let old = groups[key] {
+        hits += 1
+        if let g = groups[key] {
+            let old = g.finding
             f.count = old.count + 1
             f.lastSeen = Self.later(old.lastSeen, time)
             f.samples = Array(([location] + old.samples).prefix(limits.samples))
+            g.finding = f
         } else {
             groupsOfRule[key.rule, default: 0] += 1
+            groups[key] = Group(f)
         }
-        groups[key] = f
-        hits += 1
     }
 
     private func merge(_ f: inout Finding, time: Date?, location: EvidenceLocation) {
@@ -152,7 +159,7 @@ public final class FindingsSink: @unchecked Sendable {
     /// reached), coverage by source, the manifest by path.
     public func snapshot() -> (findings: [Finding], problems: [Problem], coverage: [Coverage], manifest: [ManifestEntry], totals: Totals) {
         lock.lock()
-        let findings = Array(groups.values)
+        let findings = groups.values.map(\.finding)
         var problems = self.problems
         let coverage = Array(self.coverage.values)
         let manifest = self.manifest

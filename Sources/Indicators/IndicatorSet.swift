@@ -31,7 +31,22 @@ public struct IndicatorSet: Sendable {
     public var needsLegacyHashes: Bool { count(.md5) + count(.sha1) > 0 }
 
     public func lookup(_ kind: Indicator.Kind, _ value: String) -> [Indicator] {
-        byValue[kind]?[Self.normalise(value, kind)] ?? []
+        guard let table = byValue[kind] else { return [] }
+        // Hot: a client address on every log line. A value normalisation would leave as it is
+        // (an address as logs write it) is looked up without being rebuilt.
+        if kind != .filePath && kind != .fileName && Self.isNormal(value) { return table[value] ?? [] }
+        return table[Self.normalise(value, kind)] ?? []
+    }
+
+    /// Whether `normalise` returns `value` unchanged for kinds other than paths and names:
+    /// no upper case, no defanging, no white space or line breaks.
+    static func isNormal(_ value: String) -> Bool {
+        var any = false
+        for b in value.utf8 {
+            any = true
+            if (0x41...0x5A).contains(b) || b == UInt8(ascii: "[") || b <= 0x20 || b >= 0x7F { return false }
+        }
+        return any
     }
 
     /// Indicators a file matches by name or path. Paths match by their part below the install
