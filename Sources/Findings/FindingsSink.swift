@@ -63,9 +63,6 @@ public final class FindingsSink: @unchecked Sendable {
         self.limits = limits
     }
 
-    /// Whether every hit is built as a finding anyway (a stream wants each one).
-    public var streamsHits: Bool { !streams.isEmpty }
-
     /// Records one hit of the rule known by `rule` (any string naming one rule of one source)
     /// whose group-by fields have `values`.
     /// `make` builds the hit's finding; it is called only when the finding is needed: the
@@ -183,15 +180,6 @@ public final class FindingsSink: @unchecked Sendable {
                 < (b.timestamp ?? .distantFuture, b.evidence.path, b.evidence.line ?? 0, b.rule.id)
         }
         return (sorted, problems, coverage.sorted { $0.source < $1.source }, manifest.sorted { $0.path < $1.path }, totals)
-    }
-
-    /// Ends the streams with the final (or interrupted) report.
-    public func finish(_ report: HostReport) -> [String] {
-        var failures: [String] = []
-        for s in streams {
-            do { try s.finish(report) } catch { failures.append("\(error)") }
-        }
-        return failures
     }
 
     /// A group key value of bounded size: long values (a script block, a command line) are kept

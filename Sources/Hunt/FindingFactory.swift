@@ -39,7 +39,7 @@ struct FindingFactory: Sendable {
         return Finding(
             rule: .init(id: rule.id, title: rule.title, source: rule.file, author: rule.author, references: rule.references),
             cves: rule.cves, attack: rule.attack, severity: rule.level, role: rule.role,
-            timestamp: event.timestamp, source: event.source.name,
+            timestamp: event.timestamp, source: event.source,
             evidence: .init(location: event.location, excerpt: excerpt, sha256: event.value("SHA256")),
             fields: fields, extracted: extracted.merging(["summary": rule.sentence(for: event, extracted: extracted)]) { a, _ in a },
             tpl: rule.tpl, stage: rule.stage)
@@ -56,7 +56,7 @@ struct FindingFactory: Sendable {
             rule: .init(id: m.rule, title: m.meta["description"].map { "\(m.rule): \($0)" } ?? m.rule, source: m.source,
                         author: m.meta["author"], references: references),
             cves: m.tags.filter { $0.uppercased().hasPrefix("CVE") }, attack: ["T1505.003"],
-            severity: severity, role: .compromised, timestamp: event.timestamp, source: event.source.name,
+            severity: severity, role: .compromised, timestamp: event.timestamp, source: event.source,
             evidence: .init(location: event.location, excerpt: strings.first.map { "\($0.identifier) at \($0.offset): \($0.text)" } ?? path),
             fields: ["Path": path],
             extracted: ["summary": "YARA rule \(m.rule)\(m.meta["author"].map { " by \($0)" } ?? "") matched \(path)"],
@@ -71,7 +71,7 @@ struct FindingFactory: Sendable {
             rule: .init(id: "exhunt-ioc-\(hit.kind.rawValue)", title: "File matches a published indicator (\(hit.kind.rawValue))",
                         source: hit.source, references: [hit.source]),
             cves: [], attack: ["T1505.003"], severity: severity, role: .compromised,
-            timestamp: event.timestamp, source: event.source.name,
+            timestamp: event.timestamp, source: event.source,
             evidence: .init(location: event.location, excerpt: "\(matched) listed by \(hit.source)"),
             fields: ["Path": path],
             extracted: ["summary": "\(path) matches \(matched) from \(hit.source)\(hit.note.isEmpty ? "" : " (\(hit.note))")"],
@@ -85,7 +85,7 @@ struct FindingFactory: Sendable {
         return Finding(
             rule: .init(id: "exhunt-ioc-ip", title: "Request from a published attacker address", source: hit.source, references: [hit.source]),
             cves: [], attack: ["T1190"], severity: .medium, role: .attempted,
-            timestamp: event.timestamp, source: event.source.name,
+            timestamp: event.timestamp, source: event.source,
             evidence: .init(location: event.location, excerpt: excerpt),
             fields: ["ClientIpAddress": address, "Url": url],
             extracted: ["summary": "\(address) (listed by \(hit.source)) requested \(url)"],

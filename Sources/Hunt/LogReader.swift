@@ -54,7 +54,7 @@ final class LogReader {
         sink.add(scanner.problems)
         // An extract shows the rows someone selected, not a log's span: it covers nothing.
         let label = extract ? "Extract/\(item.name)" : Self.coverageLabel(item.location, source)
-        sink.add(Coverage(source: label, files: 1, lines: scanner.dataLines, bytes: item.size,
+        sink.add(Coverage(source: label, logsource: extract ? nil : source, files: 1, lines: scanner.dataLines, bytes: item.size,
                           earliest: scanner.earliest, latest: scanner.latest))
     }
 

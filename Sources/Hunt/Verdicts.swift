@@ -18,7 +18,7 @@ enum Verdicts {
         let attempted = count(.attempted)
         let supporting = count(.supporting, atLeast: .high)
         var reasons: [String] = []
-        let proxy = coverage.filter { $0.source.hasPrefix("HttpProxy/") }
+        let proxy = coverage.filter { $0.logsource == .httpProxy }
         let earliest = proxy.compactMap(\.earliest).min()
         var gaps: [String] = []
         if proxy.isEmpty {

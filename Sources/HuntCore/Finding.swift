@@ -63,8 +63,10 @@ public struct Finding: Codable, Sendable {
     public var severity: Severity
     public var role: VerdictRole
     public var timestamp: Date?
-    /// The log source or file class the finding came from (`exchange/httpproxy`, `iis/webserver`, …).
+    /// The log source or file class the finding came from, as a short name (`exchange/httpproxy`,
+    /// `iis/webserver`, …) and as the value (`logsource`) code compares.
     public var source: String
+    public var logsource: LogSource
     public var evidence: Evidence
     /// Fields the rule asked to show (`fields:` in Sigma), in the rule's order.
     public var fields: [String: String]
@@ -86,7 +88,7 @@ public struct Finding: Codable, Sendable {
     public var samples: [EvidenceLocation]
 
     public init(rule: Rule, cves: [String], attack: [String], severity: Severity, role: VerdictRole,
-                timestamp: Date?, source: String, evidence: Evidence,
+                timestamp: Date?, source: LogSource, evidence: Evidence,
                 fields: [String: String] = [:], extracted: [String: String] = [:], tpl: String? = nil, stage: String? = nil) {
         self.rule = rule
         self.cves = cves
@@ -94,7 +96,8 @@ public struct Finding: Codable, Sendable {
         self.severity = severity
         self.role = role
         self.timestamp = timestamp
-        self.source = source
+        self.source = source.name
+        self.logsource = source
         self.evidence = evidence
         self.fields = fields
         self.extracted = extracted

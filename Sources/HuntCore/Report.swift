@@ -4,6 +4,9 @@ public import Foundation
 public struct Coverage: Codable, Sendable {
     /// `HttpProxy/Ecp`, `ECP Server`, `IIS W3SVC1`, …
     public var source: String
+    /// The log source of the whole logs counted here; nil for extracts (rows someone chose) and
+    /// event logs (each record has its own).
+    public var logsource: LogSource?
     public var files: Int
     public var lines: Int
     public var bytes: UInt64
@@ -13,9 +16,10 @@ public struct Coverage: Codable, Sendable {
     /// `partial` when it ends after the window start but starts later, `none` otherwise.
     public var window: String
 
-    public init(source: String, files: Int = 0, lines: Int = 0, bytes: UInt64 = 0,
+    public init(source: String, logsource: LogSource? = nil, files: Int = 0, lines: Int = 0, bytes: UInt64 = 0,
                 earliest: Date? = nil, latest: Date? = nil, window: String = "none") {
         self.source = source
+        self.logsource = logsource
         self.files = files
         self.lines = lines
         self.bytes = bytes

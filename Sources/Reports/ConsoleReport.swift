@@ -26,6 +26,7 @@ public struct ConsoleReport {
         out.append("exhunt \(r.version)  host \(TerminalText.sanitize(r.host))")
         out.append("")
         out.append("Verdict: " + headline)
+        if !r.complete { out.append(c("  The hunt did not finish: this report holds only what was found before it stopped.") { $0.red.bold }) }
         for reason in r.verdictReasons { out.append("  - " + TerminalText.sanitize(reason)) }
         out.append("")
         let story = IncidentStory(host: r.host, verdict: r.verdict, entries: r.findings.map { TimelineEntry($0, host: r.host) })

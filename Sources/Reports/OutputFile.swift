@@ -66,6 +66,7 @@ public final class HitsFile: HitStream {
         var role: VerdictRole
         var timestamp: Date?
         var source: String
+        var logsource: LogSource
         var evidence: Finding.Evidence
         var fields: [String: String]
         var extracted: [String: String]
@@ -74,7 +75,7 @@ public final class HitsFile: HitStream {
 
         init(_ f: Finding) {
             rule = f.rule; cves = f.cves; attack = f.attack; severity = f.severity; role = f.role
-            timestamp = f.timestamp; source = f.source; evidence = f.evidence; fields = f.fields
+            timestamp = f.timestamp; source = f.source; logsource = f.logsource; evidence = f.evidence; fields = f.fields
             extracted = f.extracted; tpl = f.tpl; stage = f.stage
         }
     }

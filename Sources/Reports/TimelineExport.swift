@@ -66,7 +66,7 @@ public enum TimelineExport {
                 "event.kind": "alert",
                 "event.module": "exhunt",
                 "event.dataset": e.source.replacingOccurrences(of: "/", with: "."),
-                "event.category": e.source.contains("evidence-file") ? ["file", "malware"] : ["web", "intrusion_detection"],
+                "event.category": e.logsource == .evidenceFile ? ["file", "malware"] : ["web", "intrusion_detection"],
                 "event.type": ["indicator"],
                 "event.severity": severityNumber[e.severity] ?? 0,
                 "event.risk_score": severityNumber[e.severity] ?? 0,
@@ -92,7 +92,7 @@ public enum TimelineExport {
             }
             if let ip = e.clientAddress { d["source.ip"] = ip; d["related.ip"] = [ip] }
             if let ua = e.userAgent { d["user_agent.original"] = ua }
-            if e.source.contains("evidence-file") {
+            if e.logsource == .evidenceFile {
                 d["file.path"] = e.url ?? e.path
                 if let h = e.sha256 { d["file.hash.sha256"] = h; d["related.hash"] = [h] }
             } else if let url = e.url {

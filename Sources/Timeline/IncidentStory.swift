@@ -55,7 +55,7 @@ public struct IncidentStory: Codable, Sendable {
         let hostile = relevant.filter { $0.role == .compromised || $0.role == .attempted }
         attackerAddresses = unique(hostile.map(\.clientAddress))
         userAgents = unique(hostile.map(\.userAgent))
-        webShells = unique(relevant.filter { $0.stage == "persistence" && $0.source.contains("evidence-file") }.map(\.url)
+        webShells = unique(relevant.filter { $0.stage == "persistence" && $0.logsource == .evidenceFile }.map(\.url)
                            + relevant.filter { $0.stage == "use" }.map(\.url))
         cves = unique(relevant.flatMap(\.cves)).sorted()
     }

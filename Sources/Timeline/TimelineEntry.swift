@@ -21,6 +21,7 @@ public struct TimelineEntry: Codable, Sendable {
     public var stage: String
     /// The logsource or file class the entry came from (`exchange/httpproxy`, `exhunt/evidence-file`).
     public var source: String
+    public var logsource: LogSource
     public var path: String
     public var line: Int?
     public var offset: UInt64?
@@ -38,8 +39,8 @@ public struct TimelineEntry: Codable, Sendable {
         self.host = host
         timestamp = f.timestamp
         message = f.extracted["summary"] ?? f.rule.title
-        let isFile = f.source.contains("evidence-file")
-        timestampDescription = isFile ? "File Modified" : (f.source.contains("httpproxy") || f.source.contains("webserver") ? "HTTP Request" : "Log Entry")
+        timestampDescription = f.logsource == .evidenceFile ? "File Modified"
+            : f.logsource == .httpProxy || f.logsource.category == "webserver" ? "HTTP Request" : "Log Entry"
         ruleID = f.rule.id
         ruleTitle = f.rule.title
         ruleSource = f.rule.source
@@ -50,6 +51,7 @@ public struct TimelineEntry: Codable, Sendable {
         role = f.role
         stage = f.stage ?? "other"
         source = f.source
+        logsource = f.logsource
         path = f.evidence.path
         line = f.evidence.line
         offset = f.evidence.offset

@@ -11,7 +11,7 @@ import TestSupport
 func report(host: String, verdict: Verdict, findings: [Finding]) -> HostReport {
     HostReport(version: "test", host: host, evidenceRoot: "/evidence/\(host)", generatedAt: Date(timeIntervalSince1970: 1_700_000_000),
                windowStart: Timestamp.parse("2021-01-03T00:00:00Z")!, verdict: verdict, verdictReasons: ["because <b>reasons</b>"],
-               coverage: [Coverage(source: "HttpProxy/Ecp", files: 3, lines: 300, bytes: 1000,
+               coverage: [Coverage(source: "HttpProxy/Ecp", logsource: .httpProxy, files: 3, lines: 300, bytes: 1000,
                                    earliest: Timestamp.parse("2021-01-01T00:00:00Z"), latest: Timestamp.parse("2021-03-09T00:00:00Z"), window: "full")],
                findings: findings, problems: [Problem(.warning, code: "invalid-utf8", message: "bad <bytes>", path: "a\"><img src=x onerror=alert(1)>.log", line: 3)],
                manifest: [ManifestEntry(path: "x/<script>y</script>.log", size: 10, sha256: String(repeating: "a", count: 64), bytesRead: 10, modified: nil)],
@@ -19,7 +19,7 @@ func report(host: String, verdict: Verdict, findings: [Finding]) -> HostReport {
 }
 
 func finding(_ time: String?, stage: String, role: VerdictRole, severity: Severity, message: String, ip: String? = nil,
-             source: String = "exchange/httpproxy", id: String = "r1") -> Finding {
+             source: LogSource = .httpProxy, id: String = "r1") -> Finding {
     var fields: [String: String] = [:]
     if let ip { fields["ClientIpAddress"] = ip }
     fields["UserAgent"] = "python-requests/2.25.1"
@@ -34,9 +34,9 @@ let hostile = "<script>document.title='PWNED'</script>\"><img src=x onerror=\"do
 let sampleFindings = [
     finding("2021-02-28T01:02:12Z", stage: "exploitation", role: .compromised, severity: .critical, message: "SSRF to the back end", ip: "165.232.154.116"),
     finding("2021-02-26T22:14:09Z", stage: "probe", role: .attempted, severity: .low, message: "probe", ip: "104.248.49.97"),
-    finding("2021-03-01T04:30:12Z", stage: "post-exploitation", role: .supporting, severity: .high, message: "LSASS dump", source: "exhunt/evidence-file"),
-    finding("2021-02-28T01:09:40Z", stage: "use", role: .compromised, severity: .high, message: hostile, ip: "165.232.154.116", source: "iis/webserver"),
-    finding("2021-02-28T01:05:03Z", stage: "persistence", role: .compromised, severity: .critical, message: "=cmd|' /C calc'!A0", source: "exhunt/evidence-file"),
+    finding("2021-03-01T04:30:12Z", stage: "post-exploitation", role: .supporting, severity: .high, message: "LSASS dump", source: .evidenceFile),
+    finding("2021-02-28T01:09:40Z", stage: "use", role: .compromised, severity: .high, message: hostile, ip: "165.232.154.116", source: .iis),
+    finding("2021-02-28T01:05:03Z", stage: "persistence", role: .compromised, severity: .critical, message: "=cmd|' /C calc'!A0", source: .evidenceFile),
     finding(nil, stage: "persistence", role: .compromised, severity: .high, message: "@SUM(1+1) no time"),
 ]
 
