@@ -5,9 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MIB=${1:-1024}
 REPEATS=${2:-3}
-command -v rg >/dev/null || { apt-get update -qq && apt-get install -y -qq ripgrep; }
-swift build -c release --product exhunt >/dev/null
-swift build -c release --product exhunt-samplegen >/dev/null
+. Benchmarks/prepare.sh
 DATA=bench-data/httpproxy-${MIB}m
 if [ ! -d "$DATA" ]; then
   .build/release/exhunt-samplegen bench --out "$DATA" --mib "$MIB"

@@ -8,9 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MIB=${1:-10240}
 PROBES=${2:-1000000}
-command -v rg >/dev/null || { apt-get update -qq && apt-get install -y -qq ripgrep; }
-swift build -c release --product exhunt >/dev/null
-swift build -c release --product exhunt-samplegen >/dev/null
+. Benchmarks/prepare.sh
 # About 1,500 generated lines per MiB: one probe every EVERY lines gives PROBES in all.
 EVERY=$(( MIB * 1500 / PROBES )); [ "$EVERY" -ge 2 ] || EVERY=2
 DATA=bench-data/massscan-${MIB}m-${EVERY}

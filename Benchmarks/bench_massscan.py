@@ -2,14 +2,8 @@
 """Mass-scan benchmark (run through Benchmarks/bench-massscan.sh): one hunt over logs full of
 scanner probes with every report written, its peak RSS and time, the size of each report, and in
 the same run ripgrep counting the probes and sha256sum over the same bytes on the same cores."""
-import os, subprocess, sys, tempfile, time
-
-def run(cmd, **kw):
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, **kw)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+import os, subprocess, sys, tempfile
+from bench_hunt import run
 
 def main():
     exhunt, data = sys.argv[1], sys.argv[2]

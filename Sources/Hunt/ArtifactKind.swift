@@ -60,11 +60,14 @@ enum ReadPlan: Equatable {
         }
     }
 
+    /// Extensions under which logs and exports are read outside Exchange's and IIS's folders.
+    static let logExtensions: Set<String> = ["log", "csv", "txt", "gz"]
+
     /// Whether the hunt needs to look at the file's bytes at all: a file it will only check by
     /// name and path, and that cannot be an event log, is not opened.
     static func needsHead(_ item: EvidenceItem, scanAll: Bool) -> Bool {
         if isLogLocation(item.location) || isContentLocation(item.location) || scanAll { return true }
-        if ["log", "csv", "txt", "gz"].contains(item.fileExtension) { return true }
+        if logExtensions.contains(item.fileExtension) { return true }
         return item.size >= UInt64(EVTXFile.headerSize + EVTXFile.chunkHeaderSize)
     }
 
@@ -86,10 +89,10 @@ enum ReadPlan: Equatable {
         if isContentLocation(location) { return .file(content: fits, note: nil) }
         // Elsewhere: logs by their format where their name says they are logs or exports.
         // Plain text named .log outside Exchange's folders is not a log exhunt knows.
-        if case .log(let format) = kind, format != .text, ["log", "csv", "txt", "gz"].contains(item.fileExtension) {
+        if case .log(let format) = kind, format != .text, logExtensions.contains(item.fileExtension) {
             return .log(format, extract: LogFormat.isExport(format))
         }
-        if kind == .webPage, ["log", "csv", "txt"].contains(item.fileExtension) {
+        if kind == .webPage, logExtensions.contains(item.fileExtension), item.fileExtension != "gz" {
             return .file(content: fits, note: Problem(.warning, code: "disguised-file",
                                                       message: "web page content in a file named like a log", path: item.path))
         }

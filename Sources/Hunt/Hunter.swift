@@ -119,7 +119,7 @@ final class Progress: @unchecked Sendable {
     private let condition = NSCondition()
     private let sizes: [UInt64]
     private let bytesTotal: UInt64
-    private(set) var filesDone = 0
+    private var done = 0
     private var bytesDone: UInt64 = 0
     private var lastReport = Date.distantPast
     private var over = false
@@ -133,12 +133,19 @@ final class Progress: @unchecked Sendable {
     func done(_ index: Int) -> HuntConfiguration.Progress? {
         condition.lock()
         defer { condition.unlock() }
-        filesDone += 1
+        done += 1
         bytesDone += sizes[index]
         let now = Date()
-        guard filesDone == sizes.count || now.timeIntervalSince(lastReport) > 0.1 else { return nil }
+        guard done == sizes.count || now.timeIntervalSince(lastReport) > 0.1 else { return nil }
         lastReport = now
-        return .init(filesDone: filesDone, filesTotal: sizes.count, bytesDone: bytesDone, bytesTotal: bytesTotal)
+        return .init(filesDone: done, filesTotal: sizes.count, bytesDone: bytesDone, bytesTotal: bytesTotal)
+    }
+
+    /// Files finished so far (read by the checkpoint thread too).
+    var filesDone: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return done
     }
 
     func finish() {

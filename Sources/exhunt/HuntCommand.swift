@@ -130,7 +130,7 @@ struct HuntCommand: AsyncParsableCommand {
             let url = URL(fileURLWithPath: json)
             config.checkpoint = { partial in try? JSONReport.write(partial, to: url) }
         }
-        let interrupts = Interrupts.cancel(config.cancellation)
+        let interrupts = Interrupts(stopping: config.cancellation)
         let report: HostReport
         do {
             report = try await Hunter(configuration: config, detectors: detectors).run()

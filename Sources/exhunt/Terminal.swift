@@ -68,7 +68,8 @@ final class Interrupts: @unchecked Sendable {
     private static let signals = [SIGINT, SIGTERM]
     #endif
 
-    private init(_ cancellation: HuntCancellation) {
+    /// Until `cancel()`, an interrupt cancels `cancellation`.
+    init(stopping cancellation: HuntCancellation) {
         #if !os(Windows)
         sources = Self.signals.map { number in
             signal(number, SIG_IGN)
@@ -83,8 +84,6 @@ final class Interrupts: @unchecked Sendable {
         }
         #endif
     }
-
-    static func cancel(_ cancellation: HuntCancellation) -> Interrupts { Interrupts(cancellation) }
 
     /// Back to the default handling.
     func cancel() {
