@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "ExhuntSurvey", targets: ["Survey"]),
         .library(name: "ExhuntHuntCore", targets: ["HuntCore"]),
         .library(name: "ExhuntExchangeBuilds", targets: ["ExchangeBuilds"]),
+        .library(name: "ExhuntVerdicts", targets: ["Verdicts"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -66,7 +67,7 @@ let package = Package(
         .target(name: "Sigma", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Detection content shipped inside the binary's resources: the top-level Rules/ folder.
         .target(name: "BuiltinRules", path: "Rules", exclude: ["README.md"],
-                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings"), .copy("yara"), .copy("known-good"), .copy("exchange"), .copy("grouping.yml")], swiftSettings: strict),
+                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings"), .copy("yara"), .copy("known-good"), .copy("exchange"), .copy("grouping.yml"), .copy("verdict-policy.yml")], swiftSettings: strict),
         // Indicator lists (CSV, STIX 2.1, MSTIC CSV, CHIRP YAML): hashes, names and paths, IP addresses.
         .target(name: "Indicators", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Orchestration: discovery -> readers -> detectors -> verdict.
@@ -74,7 +75,11 @@ let package = Package(
         .target(name: "WindowsEvents", dependencies: ["HuntCore", "EVTX", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // The findings sink: hits aggregated per rule and group key as they are found, streamed to hit streams.
         .target(name: "Findings", dependencies: ["HuntCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .target(name: "Hunt", dependencies: ["HuntCore", "Findings", "WindowsEvents", "Evidence", "ExchangeLogs", "EVTX", "Sigma", "YARA", "Indicators", "BuiltinRules"],
+        // Verdicts: how findings weigh (Rules/verdict-policy.yml), one verdict per vulnerability family
+        // with its window, coverage gaps and patch timeline, and the host's verdict.
+        .target(name: "Verdicts", dependencies: ["HuntCore", "ExchangeBuilds", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        .target(name: "Hunt", dependencies: ["HuntCore", "Findings", "WindowsEvents", "Evidence", "ExchangeLogs", "EVTX", "Sigma", "YARA", "Indicators",
+                                             "Verdicts", "ExchangeBuilds", "BuiltinRules"],
                 swiftSettings: strict),
         // Exchange build numbers -> product, CU, update and patch status per vulnerability family.
         .target(name: "ExchangeBuilds", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),

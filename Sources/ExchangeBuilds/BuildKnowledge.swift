@@ -1,5 +1,5 @@
 public import Foundation
-import HuntCore
+public import HuntCore
 import Yams
 
 /// One row of `Rules/exchange/builds.csv`.
@@ -27,6 +27,11 @@ public struct VulnerabilityFamily: Sendable, Hashable {
     public var kb: String
     public var partialBy: String?
     public var partialNote: String?
+    /// For hunting: where exploitation begins (`window_start`), the log sources whose lines count as
+    /// coverage (`covered_by`, any of them) and, for people, what can show it (`shown_by`).
+    public var windowStart: Date?
+    public var coveredBy: [LogSource] = []
+    public var shownBy: String?
 }
 
 public enum PatchStatus: String, Sendable, Codable, CaseIterable {
@@ -98,11 +103,29 @@ public struct BuildKnowledge: Sendable {
             guard let name = m["family"] as? String, let fixed = m["fixed_by"] as? String else {
                 throw BuildKnowledgeError.malformed(file: "families.yaml", line: i + 1, reason: "family \(i + 1) needs `family` and `fixed_by`")
             }
+            var window: Date?
+            if let start = m["window_start"] {
+                // Yams reads an unquoted date as a Date, a quoted one as a string.
+                window = start as? Date ?? (start as? String).flatMap(Self.day)
+                guard window != nil else {
+                    throw BuildKnowledgeError.malformed(file: "families.yaml", line: i + 1, reason: "window_start wants YYYY-MM-DD")
+                }
+            }
+            let covered = (m["covered_by"] as? [[String: Any]] ?? []).map {
+                LogSource(product: $0["product"] as? String, category: $0["category"] as? String, service: $0["service"] as? String)
+            }
             return VulnerabilityFamily(name: name, title: m["title"] as? String ?? name, cves: m["cves"] as? [String] ?? [],
                                        fixedBy: fixed, kb: m["kb"] as? String ?? "",
-                                       partialBy: m["partial_by"] as? String, partialNote: m["partial_note"] as? String)
+                                       partialBy: m["partial_by"] as? String, partialNote: m["partial_note"] as? String,
+                                       windowStart: window, coveredBy: covered, shownBy: m["shown_by"] as? String)
         }
         return BuildKnowledge(releases: releases, families: families)
+    }
+
+    static func day(_ text: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withFullDate]
+        return f.date(from: text)
     }
 
     // MARK: Lookup
@@ -165,7 +188,7 @@ public struct BuildKnowledge: Sendable {
     }
 
     /// HealthChecker's rule (Rules/exchange/families.yaml explains it).
-    func status(of build: ExchangeBuild, in family: VulnerabilityFamily) -> FamilyStatus {
+    public func status(of build: ExchangeBuild, in family: VulnerabilityFamily) -> FamilyStatus {
         let sameMajor = releases.filter { $0.build.major == build.major && $0.build.minor == build.minor }
         let fixes = sameMajor.filter { $0.update == family.fixedBy && !$0.disputed }
         guard let newestFix = fixes.last else {

@@ -30,6 +30,11 @@ public struct LogScanner {
     public private(set) var latest: Date?
     /// The `#Software`/`#Version`/`#Log-type` directives seen, last value wins.
     public private(set) var directives: [String: String] = [:]
+    /// The hours (since 1970, UTC) in which data lines were written, in the order first seen,
+    /// so coverage gaps inside a file show. Only for logs whose timestamp is the first column.
+    public private(set) var hours: [Int32] = []
+    /// A file has at most this many distinct hours (11 years); timestamps beyond are not kept.
+    public static let maxHours = 100_000
 
     private var header: [String] = []
     private var lowerHeader: [String] = []
@@ -41,6 +46,9 @@ public struct LogScanner {
     private var triedDefaultLayout = false
     private var splitScratch: [FieldSplitter.Field] = []
     private var problemLog = ProblemLog()
+    /// The first 13 bytes (`2021-03-03T05`, `2021-03-03 05`) of the last line whose hour was
+    /// taken: a line with the same start is in the same hour, and costs no timestamp parse.
+    private var hourKey: (UInt64, UInt64) = (0, 0)
 
     /// - Parameters:
     ///   - literals: candidate filter; a line is emitted if it contains any of them (ASCII case
@@ -205,6 +213,7 @@ public struct LogScanner {
             }
         }
         dataLines += 1
+        noteHour(base, range)
         if !sawFirstData {
             sawFirstData = true
             if let ts = timestamp(base, range) { note(ts) }
@@ -344,6 +353,36 @@ public struct LogScanner {
                 + Array(UnsafeBufferPointer(start: base + t.lowerBound, count: t.count))
             return Timestamp.parse(joined)
         }
+    }
+
+    /// The Exchange build that wrote the file (`#Software: Microsoft Exchange Server`,
+    /// `#Version: 15.01.2176.002`), as written; nil for IIS and other software.
+    public var exchangeBuild: String? {
+        guard let software = directives["software"], software.lowercased().contains("exchange"),
+              let version = directives["version"], !version.isEmpty else { return nil }
+        return version
+    }
+
+    private mutating func noteHour(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) {
+        let leading: Bool
+        switch format {
+        case .text: leading = false
+        case .exchangeCSV: leading = (timestampColumns.first ?? 0) == 0
+        case .w3c: leading = timestampColumns.isEmpty || timestampColumns == [0, 1]
+        }
+        guard leading, hours.count < Self.maxHours else { return }
+        var start = range.lowerBound
+        if base[start] == UInt8(ascii: "\"") { start += 1 }
+        guard range.upperBound - start >= 13 else { return }
+        let raw = UnsafeRawPointer(base + start)
+        let key = (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 5, as: UInt64.self))
+        guard key != hourKey else { return }
+        hourKey = key
+        guard let ts = timestamp(base, range) else { return }
+        let h = (ts.timeIntervalSince1970 / 3600).rounded(.down)
+        guard h.isFinite, abs(h) < 2e9 else { return }
+        let hour = Int32(h)
+        if hours.last != hour { hours.append(hour) }
     }
 
     private mutating func note(_ ts: Date) {

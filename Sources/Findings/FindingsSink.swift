@@ -20,6 +20,8 @@ public final class FindingsSink: @unchecked Sendable {
         public var groupsPerRule = 5_000
         public var groups = 50_000
         public var problems = 10_000
+        /// Hours with log lines, over every source (a source spanning 2021 to today is ~50,000).
+        public var activityHours = 500_000
         public init() {}
     }
 
@@ -54,6 +56,10 @@ public final class FindingsSink: @unchecked Sendable {
     private var streamFailures: [String] = []
     private var coverage: [String: Coverage] = [:]
     private var manifest: [ManifestEntry] = []
+    private var activity: [LogSource: Set<Int32>] = [:]
+    private var activityHours = 0
+    private var activityDropped = false
+    private var builds: [String: BuildSpan] = [:]
 
     /// The value a group key holds when a rule had more distinct groups than the limits allow.
     public static let overflowValue = "(further values, folded)"
@@ -146,16 +152,58 @@ public final class FindingsSink: @unchecked Sendable {
         coverage[c.source] = a
     }
 
+    /// The hours (since 1970, UTC) in which a log of `source` has lines, for coverage gaps.
+    public func add(activity hours: [Int32], of source: LogSource) {
+        guard !hours.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        var set = activity[source] ?? []
+        for h in hours {
+            if activityHours >= limits.activityHours { activityDropped = true; break }
+            if set.insert(h).inserted { activityHours += 1 }
+        }
+        activity[source] = set
+    }
+
+    /// An Exchange build that wrote a log, with the log's first and last line.
+    public func add(build: String, first: Date?, last: Date?) {
+        lock.lock()
+        defer { lock.unlock() }
+        var span = builds[build] ?? BuildSpan(build: build, first: nil, last: nil, files: 0)
+        span.files += 1
+        if let first, span.first.map({ first < $0 }) ?? true { span.first = first }
+        if let last, span.last.map({ last > $0 }) ?? true { span.last = last }
+        builds[build] = span
+    }
+
     public func add(_ m: ManifestEntry) {
         lock.lock()
         manifest.append(m)
         lock.unlock()
     }
 
-    /// What the sink holds now: findings in time order, problems (with one per limit that was
-    /// reached), coverage by source, the manifest by path.
-    public func snapshot() -> (findings: [Finding], problems: [Problem], coverage: [Coverage], manifest: [ManifestEntry], totals: Totals) {
+    /// What the sink holds at one moment.
+    public struct Snapshot: Sendable {
+        /// In time order.
+        public var findings: [Finding]
+        /// With one per limit that was reached.
+        public var problems: [Problem]
+        /// By source label.
+        public var coverage: [Coverage]
+        /// By path.
+        public var manifest: [ManifestEntry]
+        public var totals: Totals
+        /// Per log source, the hours with lines, ascending.
+        public var activity: [LogSource: [Int32]]
+        /// Oldest first.
+        public var builds: [BuildSpan]
+    }
+
+    public func snapshot() -> Snapshot {
         lock.lock()
+        let activity = self.activity.mapValues { $0.sorted() }
+        let activityDropped = self.activityDropped
+        let builds = self.builds.values.sorted { ($0.first ?? .distantFuture, $0.build) < ($1.first ?? .distantFuture, $1.build) }
         let findings = groups.values.map(\.finding)
         var problems = self.problems
         let coverage = Array(self.coverage.values)
@@ -174,12 +222,17 @@ public final class FindingsSink: @unchecked Sendable {
         for (code, n) in dropped.sorted(by: { $0.key < $1.key }) {
             problems.append(Problem(.warning, code: "problem-limit", message: "\(n) further '\(code)' problem(s) not listed"))
         }
+        if activityDropped {
+            problems.append(Problem(.warning, code: "activity-limit",
+                                    message: "the logs span more than \(limits.activityHours) distinct hours; later hours were not kept, so coverage gaps may be reported that are not there"))
+        }
         for f in failures { problems.append(Problem(.error, code: "output", message: "a hit stream could not be written: \(f)")) }
         let sorted = findings.sorted { a, b in
             (a.timestamp ?? .distantFuture, a.evidence.path, a.evidence.line ?? 0, a.rule.id)
                 < (b.timestamp ?? .distantFuture, b.evidence.path, b.evidence.line ?? 0, b.rule.id)
         }
-        return (sorted, problems, coverage.sorted { $0.source < $1.source }, manifest.sorted { $0.path < $1.path }, totals)
+        return Snapshot(findings: sorted, problems: problems, coverage: coverage.sorted { $0.source < $1.source },
+                        manifest: manifest.sorted { $0.path < $1.path }, totals: totals, activity: activity, builds: builds)
     }
 
     /// A group key value of bounded size: long values (a script block, a command line) are kept

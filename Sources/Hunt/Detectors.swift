@@ -4,6 +4,8 @@ public import Sigma
 public import YARA
 public import Indicators
 public import WindowsEvents
+public import Verdicts
+import ExchangeBuilds
 import BuiltinRules
 
 /// The loaded detection content: Sigma rules for logs and files, YARA rules for file content,
@@ -23,6 +25,11 @@ public struct Detectors: Sendable {
     public var grouping: Grouping
     /// Path keys of Exchange's own pages (`Rules/known-good/`), never reported by name or path alone.
     public var knownGood: Set<String>
+    /// How findings weigh (`Rules/verdict-policy.yml`), applied to the loaded rules.
+    let weights: FindingWeights
+    /// Per-family verdicts from findings and coverage.
+    public var judge: HostVerdict { weights.judge }
+    public var policy: VerdictPolicy { weights.policy }
     private let indexes = IndexCache()
 
     /// Rule indexes by log source. Sources of Windows events are only known as events are read.
@@ -61,11 +68,12 @@ public struct Detectors: Sendable {
         let mappings = try Self.mappings(builtinDir)
         async let sigma = loadSigma(sources, builtinDir, mappings)
         async let iocs = loadIndicators(sources, builtinDir)
-        let (rules, errors) = try await sigma
+        let (rules, errors, builtinRules) = try await sigma
         let (indicators, warnings) = try await iocs
 
         var yaraFiles: [(url: URL, label: String)] = []
         if sources.builtin { yaraFiles += files(in: builtinDir.appendingPathComponent("yara"), label: "builtin:yara") }
+        let builtinYara = Set(yaraFiles.map(\.label))
         for url in sources.yara { yaraFiles += files(in: url, label: url.path) }
         var texts: [(label: String, text: String)] = []
         var yaraErrors: [YaraCompileError] = []
@@ -81,24 +89,39 @@ public struct Detectors: Sendable {
             .map(String.init).filter { !$0.hasPrefix("#") && $0 != "path" }.map { "\\" + $0.lowercased() })
         let windowsEvents = try WindowsEventMapping.load(builtinDir.appendingPathComponent("mappings/windows-events.yml"))
         let grouping = try Grouping.load(builtinDir.appendingPathComponent("grouping.yml"))
+        let policy = try VerdictPolicy.load(builtinDir.appendingPathComponent("verdict-policy.yml"))
+        let knowledge = try BuildKnowledge.load(directory: builtinDir.appendingPathComponent("exchange"))
+        let weights = FindingWeights(policy: policy, judge: HostVerdict(policy: policy, knowledge: knowledge), rules: rules,
+                                     builtinRules: builtinRules, builtinYara: builtinYara)
         return Detectors(rules: rules, ruleErrors: errors, yara: compiled.rules, yaraErrors: yaraErrors + compiled.errors,
                          indicators: indicators, indicatorWarnings: warnings, mappings: mappings,
-                         windowsEvents: windowsEvents, grouping: grouping, knownGood: knownGood)
+                         windowsEvents: windowsEvents, grouping: grouping, knownGood: knownGood, weights: weights)
     }
 
-    private static func loadSigma(_ sources: Sources, _ builtinDir: URL, _ mappings: [FieldMapping]) async throws -> ([SigmaRule], [SigmaError]) {
+    /// The rules, the load errors, and the identities of the rules shipped in `Rules/`.
+    private static func loadSigma(_ sources: Sources, _ builtinDir: URL, _ mappings: [FieldMapping]) async throws
+        -> ([SigmaRule], [SigmaError], Set<String>) {
         let loader = RuleLoader(mappings: mappings, placeholders: try sources.placeholders.map(RuleLoader.loadPlaceholders) ?? [:])
         var rules: [SigmaRule] = []
         var errors: [SigmaError] = []
-        let dirs = (sources.builtin ? [(builtinDir.appendingPathComponent("sigma"), "builtin:")] : [])
-            + sources.sigma.map { ($0, $0.path + "/") }
-        for (dir, label) in dirs {
-            let r = loader.loadRules(in: dir, label: label)
+        var builtin = Set<String>()
+        if sources.builtin {
+            let r = loader.loadRules(in: builtinDir.appendingPathComponent("sigma"), label: "builtin:")
+            rules += r.rules
+            errors += r.errors
+            builtin = Set(r.rules.map(\.identity))
+        }
+        for dir in sources.sigma {
+            let r = loader.loadRules(in: dir, label: dir.path + "/")
             rules += r.rules
             errors += r.errors
         }
-        return (rules, errors)
+        return (rules, errors, builtin)
     }
+
+    /// The weight the policy gives a Sigma rule's findings, their family, and the policy entry
+    /// (index into `policy.entries`) that decided it.
+    public func weight(of rule: SigmaRule) -> (role: VerdictRole, family: String?, entry: Int?) { weights.sigma(rule) }
 
     private static func loadIndicators(_ sources: Sources, _ builtinDir: URL) async throws -> (IndicatorSet, [String]) {
         var indicators = IndicatorSet()

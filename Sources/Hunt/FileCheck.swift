@@ -78,16 +78,16 @@ final class FileCheck {
         var hashes = hashes
         if let sha = hashes?.sha256 { event.set("SHA256", sha) }
         for rule in fileRules where rule.matches(event) {
-            found.append((rule.identity, rule, FindingFactory.finding(rule, event)))
+            found.append((rule.identity, rule, context.factory.finding(rule, event)))
         }
-        for m in yaraMatches { found.append(("yara\u{1}\(m.source)\u{1}\(m.rule)", nil, FindingFactory.yaraFinding(m, event))) }
+        for m in yaraMatches { found.append(("yara\u{1}\(m.source)\u{1}\(m.rule)", nil, context.factory.yaraFinding(m, event))) }
         var hashHit = false
         for (kind, value) in [(Indicator.Kind.sha256, hashes?.sha256), (.sha1, hashes?.sha1), (.md5, hashes?.md5)] {
             guard let value else { continue }
             for hit in detectors.indicators.lookup(kind, value) {
                 hashHit = true
                 found.append(("ioc\u{1}\(kind.rawValue)", nil,
-                              FindingFactory.indicatorFinding(hit, matched: "\(kind.rawValue.uppercased()) \(value)", severity: .critical, event)))
+                              context.factory.indicatorFinding(hit, matched: "\(kind.rawValue.uppercased()) \(value)", severity: .critical, event)))
             }
         }
         let nameHits = detectors.indicators.matchFile(windowsPath: item.windowsPath)
@@ -96,7 +96,7 @@ final class FileCheck {
         if !nameHits.isEmpty && (!detectors.isKnownGood(item.windowsPath) || hashHit || !yaraMatches.isEmpty) {
             for hit in nameHits {
                 found.append(("ioc\u{1}\(hit.kind.rawValue)", nil,
-                              FindingFactory.indicatorFinding(hit, matched: "\(hit.kind.rawValue) \(hit.value)", severity: .high, event)))
+                              context.factory.indicatorFinding(hit, matched: "\(hit.kind.rawValue) \(hit.value)", severity: .high, event)))
             }
         }
         if hashes?.sha256 == nil, found.contains(where: { $0.finding.severity >= .low }) {

@@ -11,10 +11,11 @@ import ExchangeLogs
 struct FindingFactory: Sendable {
     let sink: FindingsSink
     let grouping: Grouping
+    let weights: FindingWeights
 
     /// One hit of a Sigma rule on an event.
     func record(_ rule: SigmaRule, _ event: Event) {
-        record(rule.identity, rule, event) { Self.finding(rule, event) }
+        record(rule.identity, rule, event) { finding(rule, event) }
     }
 
     /// One hit of a detector that is not a Sigma rule (YARA, indicators), grouped by the event's
@@ -30,25 +31,27 @@ struct FindingFactory: Sendable {
                     at: event.location, make: make)
     }
 
-    static func finding(_ rule: SigmaRule, _ event: Event) -> Finding {
+    func finding(_ rule: SigmaRule, _ event: Event) -> Finding {
         let extracted = rule.extract(event)
         var fields: [String: String] = [:]
         for f in rule.fields { if let v = event.value(f), !v.isEmpty { fields[f] = v } }
         var excerpt = event.value("Content") != nil ? event.value("Path") ?? event.raw : event.raw
         if excerpt.count > 600 { excerpt = String(excerpt.prefix(600)) + "…" }
-        return Finding(
+        let (role, family, _) = weights.sigma(rule)
+        var f = Finding(
             rule: .init(id: rule.id, title: rule.title, source: rule.file, author: rule.author, references: rule.references),
-            cves: rule.cves, attack: rule.attack, severity: rule.level, role: rule.role,
+            cves: rule.cves, attack: rule.attack, severity: rule.level, role: role,
             timestamp: event.timestamp, source: event.source,
             evidence: .init(location: event.location, excerpt: excerpt, sha256: event.value("SHA256")),
             fields: fields, extracted: extracted.merging(["summary": rule.sentence(for: event, extracted: extracted)]) { a, _ in a },
             tpl: rule.tpl, stage: rule.stage)
+        f.family = family
+        return f
     }
 
-    static func yaraFinding(_ m: YaraMatch, _ event: Event) -> Finding {
+    func yaraFinding(_ m: YaraMatch, _ event: Event) -> Finding {
         // Third-party sets (DRL 1.1) ask that the author and reference travel with every match.
-        let severity = Severity(rawValue: m.meta["severity"]?.lowercased() ?? "")
-            ?? (Int(m.meta["score"] ?? "").map { $0 >= 80 ? .critical : $0 >= 60 ? .high : .medium } ?? .high)
+        let (role, severity, family) = weights.yara(m)
         let references = ["reference", "references", "url"].compactMap { m.meta[$0] }
         let strings = m.strings.prefix(20).map { Finding.StringMatch(identifier: $0.identifier, offset: $0.offset, text: Self.printable($0.data)) }
         let path = event.value("Path") ?? event.location.path
@@ -56,21 +59,22 @@ struct FindingFactory: Sendable {
             rule: .init(id: m.rule, title: m.meta["description"].map { "\(m.rule): \($0)" } ?? m.rule, source: m.source,
                         author: m.meta["author"], references: references),
             cves: m.tags.filter { $0.uppercased().hasPrefix("CVE") }, attack: ["T1505.003"],
-            severity: severity, role: .compromised, timestamp: event.timestamp, source: event.source,
+            severity: severity, role: role, timestamp: event.timestamp, source: event.source,
             evidence: .init(location: event.location, excerpt: strings.first.map { "\($0.identifier) at \($0.offset): \($0.text)" } ?? path),
             fields: ["Path": path],
             extracted: ["summary": "YARA rule \(m.rule)\(m.meta["author"].map { " by \($0)" } ?? "") matched \(path)"],
             stage: "persistence")
         f.evidence.matches = Array(strings)
+        f.family = family
         return f
     }
 
-    static func indicatorFinding(_ hit: Indicator, matched: String, severity: Severity, _ event: Event) -> Finding {
+    func indicatorFinding(_ hit: Indicator, matched: String, severity: Severity, _ event: Event) -> Finding {
         let path = event.value("Path") ?? event.location.path
         return Finding(
             rule: .init(id: "exhunt-ioc-\(hit.kind.rawValue)", title: "File matches a published indicator (\(hit.kind.rawValue))",
                         source: hit.source, references: [hit.source]),
-            cves: [], attack: ["T1505.003"], severity: severity, role: .compromised,
+            cves: [], attack: ["T1505.003"], severity: severity, role: weights.indicator(hit.kind.rawValue),
             timestamp: event.timestamp, source: event.source,
             evidence: .init(location: event.location, excerpt: "\(matched) listed by \(hit.source)"),
             fields: ["Path": path],
@@ -78,13 +82,13 @@ struct FindingFactory: Sendable {
             stage: "persistence")
     }
 
-    static func ipFinding(_ hit: Indicator, address: String, event: Event) -> Finding {
+    func ipFinding(_ hit: Indicator, address: String, event: Event) -> Finding {
         var excerpt = event.raw
         if excerpt.count > 600 { excerpt = String(excerpt.prefix(600)) + "…" }
         let url = event.value("UrlStem") ?? event.value("cs-uri-stem") ?? "?"
         return Finding(
             rule: .init(id: "exhunt-ioc-ip", title: "Request from a published attacker address", source: hit.source, references: [hit.source]),
-            cves: [], attack: ["T1190"], severity: .medium, role: .attempted,
+            cves: [], attack: ["T1190"], severity: .medium, role: weights.indicator(hit.kind.rawValue),
             timestamp: event.timestamp, source: event.source,
             evidence: .init(location: event.location, excerpt: excerpt),
             fields: ["ClientIpAddress": address, "Url": url],

@@ -12,9 +12,14 @@ public struct HuntConfiguration: Sendable {
     public var builtinRules = true
     /// Host name for the report; nil takes the evidence folder's name.
     public var host: String?
-    /// The exploitation window starts here: logs must reach back to it for a `clean` verdict.
-    /// 2021-01-03 is the earliest ProxyLogon exploitation reported (Volexity, Microsoft).
+    /// The earliest exploitation window, for the coverage table: ProxyLogon's 2021-01-03, the
+    /// earliest exploitation reported (Volexity, Microsoft). Each family has its own window
+    /// (`Rules/exchange/families.yaml`).
     public var windowStart = Date(timeIntervalSince1970: 1_609_632_000)
+    /// `--window-start`: every family's window starts here instead of at its own start.
+    public var windowOverride: Date? {
+        didSet { if let windowOverride { windowStart = windowOverride } }
+    }
     /// Parallel workers; defaults to the number of cores.
     public var jobs = ProcessInfo.processInfo.activeProcessorCount
     /// Files larger than this are not read for content checks and YARA (web shells are small;

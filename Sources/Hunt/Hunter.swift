@@ -4,6 +4,7 @@ import Sigma
 import Evidence
 import YARA
 import Findings
+import Verdicts
 
 /// Runs a hunt over one host's evidence: discovery, one read per file on every core, detectors,
 /// then coverage and verdict. Problems with single files never stop it.
@@ -75,7 +76,8 @@ public struct Hunter: Sendable {
 
     /// The report from what the sink holds now.
     private func report(sink: FindingsSink, items: [EvidenceItem], progress: Progress, started: Date, complete: Bool) -> HostReport {
-        var (findings, problems, coverage, manifest, totals) = sink.snapshot()
+        let snapshot = sink.snapshot()
+        var problems = snapshot.problems
         for rule in detectors.rules {
             let n = rule.regexOverruns
             guard n > 0 else { continue }
@@ -88,18 +90,20 @@ public struct Hunter: Sendable {
             problems.append(Problem(.error, code: "incomplete",
                                     message: "the hunt did not finish: \(filesDone) of \(items.count) file(s) were read; this report holds what was found in them"))
         }
-        let covered = coverage.map { Self.judge($0, windowStart: configuration.windowStart) }
-        let (verdict, reasons) = Verdicts.decide(findings: findings, coverage: covered, problems: problems,
-                                                 windowStart: configuration.windowStart)
+        let covered = snapshot.coverage.map { Self.judge($0, windowStart: configuration.windowStart) }
+        let decision = detectors.judge.decide(
+            .init(findings: snapshot.findings, coverage: covered, activity: snapshot.activity, builds: snapshot.builds, problems: problems),
+            windowStart: configuration.windowOverride)
         var host = configuration.host ?? configuration.evidence.deletingPathExtension().lastPathComponent
         if host.isEmpty { host = "unknown" }
         return HostReport(
             version: Self.version, host: host, evidenceRoot: configuration.evidence.path, generatedAt: Date(),
-            windowStart: configuration.windowStart, verdict: verdict, verdictReasons: reasons,
-            coverage: covered, findings: findings, problems: problems, manifest: manifest,
+            windowStart: configuration.windowStart, verdict: decision.verdict, verdictReasons: decision.reasons,
+            families: decision.families, coverage: covered, gaps: decision.gaps, builds: snapshot.builds,
+            findings: snapshot.findings, problems: problems, manifest: snapshot.manifest,
             stats: .init(files: items.count, bytes: items.reduce(0) { $0 + $1.size },
                          logLines: covered.reduce(0) { $0 + $1.lines }, rulesLoaded: detectors.rules.count,
-                         hashed: configuration.hashFiles, seconds: Date().timeIntervalSince(started), hits: totals.hits),
+                         hashed: configuration.hashFiles, seconds: Date().timeIntervalSince(started), hits: snapshot.totals.hits),
             complete: complete)
     }
 

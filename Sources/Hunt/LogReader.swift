@@ -5,6 +5,7 @@ import ExchangeLogs
 import Sigma
 import Findings
 import Indicators
+import ExchangeBuilds
 
 /// Reads one text log (Exchange CSV, IIS W3C, plain text) into events, line by line as its bytes
 /// arrive, and hands each to the rule index of its log source and to the address indicators.
@@ -56,6 +57,11 @@ final class LogReader {
         let label = extract ? "Extract/\(item.name)" : Self.coverageLabel(item.location, source)
         sink.add(Coverage(source: label, logsource: extract ? nil : source, files: 1, lines: scanner.dataLines, bytes: item.size,
                           earliest: scanner.earliest, latest: scanner.latest))
+        guard !extract else { return }
+        sink.add(activity: scanner.hours, of: source)
+        if let build = scanner.exchangeBuild {
+            sink.add(build: ExchangeBuild(build)?.description ?? build, first: scanner.earliest, last: scanner.latest)
+        }
     }
 
     private func emit(_ line: LogScanner.Line) {
@@ -70,7 +76,7 @@ final class LogReader {
             guard let value = event.value(field) else { continue }
             for address in value.split(whereSeparator: { $0 == " " || $0 == "," }) {
                 for hit in context.detectors.indicators.lookup(.ip, String(address)) {
-                    factory.record(detector: "ioc\u{1}ip", event) { FindingFactory.ipFinding(hit, address: String(address), event: event) }
+                    factory.record(detector: "ioc\u{1}ip", event) { factory.ipFinding(hit, address: String(address), event: event) }
                 }
             }
         }

@@ -62,6 +62,9 @@ public struct Finding: Codable, Sendable {
     public var attack: [String]
     public var severity: Severity
     public var role: VerdictRole
+    /// The vulnerability family the finding shows (`proxylogon`, `proxyshell`, …: its rule's
+    /// `exhunt.family`, else its CVEs), nil for signs of any intrusion (web shells, dumps).
+    public var family: String?
     public var timestamp: Date?
     /// The log source or file class the finding came from, as a short name (`exchange/httpproxy`,
     /// `iis/webserver`, …) and as the value (`logsource`) code compares.
@@ -95,6 +98,7 @@ public struct Finding: Codable, Sendable {
         self.attack = attack
         self.severity = severity
         self.role = role
+        self.family = nil
         self.timestamp = timestamp
         self.source = source.name
         self.logsource = source

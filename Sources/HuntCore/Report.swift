@@ -29,6 +29,90 @@ public struct Coverage: Codable, Sendable {
     }
 }
 
+/// A stretch of time with no lines at all from a log source (or from every source a family's
+/// coverage may come from), longer than that source's normal quiet time.
+public struct CoverageGap: Codable, Sendable, Hashable {
+    /// What has no lines: `HttpProxy`, `IIS`, or several joined with `+`.
+    public var source: String
+    /// The last line before the gap and the first after it (`end` is nil when no line follows:
+    /// the logs stop early).
+    public var start: Date
+    public var end: Date?
+
+    public init(source: String, start: Date, end: Date?) {
+        self.source = source
+        self.start = start
+        self.end = end
+    }
+}
+
+/// An Exchange build that wrote logs of this host (`#Version` of Exchange's log headers), and when.
+public struct BuildSpan: Codable, Sendable, Hashable {
+    /// As Exchange writes it in logs normalised (`15.1.2176.2` for `15.01.2176.002`).
+    public var build: String
+    /// The earliest and latest line of the files it wrote.
+    public var first: Date?
+    public var last: Date?
+    public var files: Int
+
+    public init(build: String, first: Date?, last: Date?, files: Int) {
+        self.build = build
+        self.first = first
+        self.last = last
+        self.files = files
+    }
+}
+
+/// The verdict for one vulnerability family (ProxyLogon, ProxyShell, …), with the evidence that
+/// could show it and what it lacks.
+public struct FamilyVerdict: Codable, Sendable {
+    /// `proxylogon`, `proxyshell`, …, or `other` for signs of an intrusion no family is named for.
+    public var family: String
+    public var title: String
+    public var verdict: Verdict
+    /// One sentence per reason, as the host's `verdictReasons`.
+    public var reasons: [String]
+    /// Where exploitation of this family begins; logs must cover from here for `clean`.
+    public var windowStart: Date?
+    /// The log sources whose lines count as coverage, and whether they reach back to the window.
+    public var coveredBy: [String]
+    public var coverageStart: Date?
+    /// Stretches inside the window that no covering source has a line for.
+    public var gaps: [CoverageGap]
+    /// Findings that weigh `compromised` and `attempted`, and the first of each.
+    public var compromised: Int
+    public var attempted: Int
+    public var firstExploitation: Date?
+    /// From the builds in the logs: the first time a build patched for this family wrote logs;
+    /// `patchedBeforeLogs` when the earliest build seen is already patched.
+    public var patchedFrom: Date?
+    public var patchedBuild: String?
+    public var patchedBeforeLogs: Bool
+    /// The build that wrote the logs when the family was first exploited, and its status then.
+    public var buildAtExploitation: String?
+    public var statusAtExploitation: String?
+    /// A mitigation found in the evidence (EOMT's URL Rewrite rule), and since when (its file's time).
+    public var mitigatedFrom: Date?
+    public var mitigation: String?
+
+    public init(family: String, title: String, verdict: Verdict, reasons: [String], windowStart: Date?,
+                coveredBy: [String], coverageStart: Date? = nil, gaps: [CoverageGap] = [], compromised: Int = 0, attempted: Int = 0,
+                firstExploitation: Date? = nil) {
+        self.family = family
+        self.title = title
+        self.verdict = verdict
+        self.reasons = reasons
+        self.windowStart = windowStart
+        self.coveredBy = coveredBy
+        self.coverageStart = coverageStart
+        self.gaps = gaps
+        self.compromised = compromised
+        self.attempted = attempted
+        self.firstExploitation = firstExploitation
+        self.patchedBeforeLogs = false
+    }
+}
+
 /// A file whose content was read, so the report can be defended.
 public struct ManifestEntry: Codable, Sendable {
     public var path: String
@@ -58,7 +142,13 @@ public struct HostReport: Codable, Sendable {
     public var verdict: Verdict
     /// One sentence per reason the verdict is what it is.
     public var verdictReasons: [String]
+    /// One verdict per vulnerability family; the host's `verdict` is the worst of them.
+    public var families: [FamilyVerdict]
     public var coverage: [Coverage]
+    /// Per log source, the stretches with no lines inside the earliest family window.
+    public var gaps: [CoverageGap]
+    /// The Exchange builds that wrote this host's logs, oldest first.
+    public var builds: [BuildSpan]
     public var findings: [Finding]
     public var problems: [Problem]
     public var manifest: [ManifestEntry]
@@ -90,8 +180,12 @@ public struct HostReport: Codable, Sendable {
     }
 
     public init(tool: String = "exhunt", version: String, host: String, evidenceRoot: String, generatedAt: Date,
-                windowStart: Date, verdict: Verdict, verdictReasons: [String], coverage: [Coverage],
+                windowStart: Date, verdict: Verdict, verdictReasons: [String], families: [FamilyVerdict] = [],
+                coverage: [Coverage], gaps: [CoverageGap] = [], builds: [BuildSpan] = [],
                 findings: [Finding], problems: [Problem], manifest: [ManifestEntry], stats: Stats, complete: Bool = true) {
+        self.families = families
+        self.gaps = gaps
+        self.builds = builds
         self.complete = complete
         self.tool = tool
         self.version = version

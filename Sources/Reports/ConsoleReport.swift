@@ -29,6 +29,25 @@ public struct ConsoleReport {
         if !r.complete { out.append(c("  The hunt did not finish: this report holds only what was found before it stopped.") { $0.red.bold }) }
         for reason in r.verdictReasons { out.append("  - " + TerminalText.sanitize(reason)) }
         out.append("")
+        if !r.families.isEmpty {
+            out.append(c("Per vulnerability family:") { $0.bold })
+            let width = max(28, r.families.map(\.title.count).max() ?? 0)
+            for f in r.families {
+                let word: String
+                switch f.verdict {
+                case .compromised: word = c("compromised ") { $0.red.bold }
+                case .attempted: word = c("attempted   ") { $0.yellow }
+                case .inconclusive: word = c("inconclusive") { $0.magenta }
+                case .clean: word = c("clean       ") { $0.green }
+                }
+                let (facts, patch) = (f.reasons.filter { !$0.hasPrefix("patch timeline") }, f.reasons.first { $0.hasPrefix("patch timeline") })
+                out.append("  \(TerminalText.sanitize(f.title).padding(toLength: width, withPad: " ", startingAt: 0)) \(word)  "
+                           + TerminalText.sanitize(facts.first ?? "", limit: 240))
+                for more in facts.dropFirst().prefix(4) { out.append("  " + String(repeating: " ", count: width + 15) + TerminalText.sanitize(more, limit: 240)) }
+                if let patch { out.append("  " + String(repeating: " ", count: width + 15) + TerminalText.sanitize(patch, limit: 240)) }
+            }
+            out.append("")
+        }
         let story = IncidentStory(host: r.host, verdict: r.verdict, entries: r.findings.map { TimelineEntry($0, host: r.host) })
         if !story.stages.isEmpty {
             out.append(c("What happened:") { $0.bold })

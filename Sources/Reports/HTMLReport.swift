@@ -48,6 +48,12 @@ public enum HTMLReport {
                 "hasAgents": !story.userAgents.isEmpty, "agents": story.userAgents.joined(separator: " | "),
                 "hasShells": !story.webShells.isEmpty, "shells": story.webShells.joined(separator: ", "),
                 "windowStart": ISOTime.day(report.windowStart),
+                "hasFamilies": !report.families.isEmpty,
+                "families": report.families.map { f -> [String: Any] in
+                    ["title": f.title, "verdict": f.verdict.rawValue, "window": f.windowStart.map(ISOTime.day) ?? "",
+                     "coveredBy": f.coveredBy.joined(separator: ", "), "hits": f.compromised + f.attempted,
+                     "reasons": f.reasons, "gaps": f.gaps.count]
+                },
                 "coverage": coverageChart(report),
                 "manifestCount": report.manifest.count,
                 "manifest": report.manifest.map { ["path": $0.path, "size": $0.size, "sha256": $0.sha256 ?? "(not hashed)"] as [String: Any] },

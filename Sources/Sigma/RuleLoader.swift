@@ -218,14 +218,9 @@ public struct RuleLoader: Sendable {
         let ext = root["exhunt"]?.mapping
         let levelText = root["level"]?.string?.lowercased() ?? "medium"
         guard let level = Severity(rawValue: levelText) else { throw .invalid("unknown level '\(levelText)'") }
-        var role: VerdictRole
-        switch level {
-        case .critical, .high: role = .compromised
-        case .medium, .low: role = .attempted
-        case .informational: role = .context
-        }
+        var role: VerdictRole?
         if let r = ext?["verdict"]?.string {
-            guard let parsed = VerdictRole(rawValue: r) else { throw .invalid("unknown exhunt.verdict '\(r)'") }
+            guard let parsed = VerdictRole(name: r) else { throw .invalid("unknown exhunt.verdict '\(r)'") }
             role = parsed
         }
         var extracts: [SigmaRule.Extract] = []
@@ -248,7 +243,8 @@ public struct RuleLoader: Sendable {
             logsource: source,
             fields: (root["fields"]?.sequence?.compactMap(\.string) ?? []).map(mapped),
             file: file,
-            role: role,
+            declaredRole: role,
+            family: ext?["family"]?.string?.lowercased(),
             tpl: ext?["tpl"]?.string,
             summary: ext?["summary"]?.string,
             stage: ext?["stage"]?.string ?? SigmaRule.stage(fromTags: root["tags"]?.sequence?.compactMap(\.string) ?? []),

@@ -15,8 +15,11 @@ public final class SigmaRule: Sendable {
     public let fields: [String]
     /// Where the rule came from, for the report (`builtin:sigma/exchange/x.yml` or a user path).
     public let file: String
-    /// exhunt extension `exhunt.verdict`: how the rule's findings weigh in the host verdict.
-    public let role: VerdictRole
+    /// exhunt extension `exhunt.verdict`: how the rule's author says its findings weigh. The verdict
+    /// policy (`Rules/verdict-policy.yml`) decides what is made of it.
+    public let declaredRole: VerdictRole?
+    /// exhunt extension `exhunt.family`: the vulnerability family its findings show.
+    public let family: String?
     /// exhunt extension `exhunt.tpl`: which Test-ProxyLogon output file the finding belongs to.
     public let tpl: String?
     /// exhunt extension `exhunt.summary`: one sentence for people, with `{field}` placeholders.
@@ -36,7 +39,7 @@ public final class SigmaRule: Sendable {
     let extracts: [Extract]
 
     init(id: String, title: String, description: String?, author: String?, references: [String], tags: [String],
-         level: Severity, logsource: LogSource, fields: [String], file: String, role: VerdictRole, tpl: String?,
+         level: Severity, logsource: LogSource, fields: [String], file: String, declaredRole: VerdictRole?, family: String? = nil, tpl: String?,
          summary: String?, stage: String?, groupBy: [String]? = nil, selections: [String: Selection], selectionList: [Selection],
          condition: Condition, extracts: [Extract]) {
         self.id = id
@@ -49,7 +52,8 @@ public final class SigmaRule: Sendable {
         self.logsource = logsource
         self.fields = fields
         self.file = file
-        self.role = role
+        self.declaredRole = declaredRole
+        self.family = family
         self.tpl = tpl
         self.summary = summary
         self.stage = stage

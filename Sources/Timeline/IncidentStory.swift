@@ -34,7 +34,7 @@ public struct IncidentStory: Codable, Sendable {
     public init(host: String, verdict: Verdict, entries: [TimelineEntry]) {
         self.host = host
         self.verdict = verdict
-        let relevant = entries.filter { $0.role != .context && $0.severity >= .low }
+        let relevant = entries.filter { $0.role != .informational && $0.role != .mitigation && $0.severity >= .low }
             .sorted { ($0.timestamp ?? .distantFuture) < ($1.timestamp ?? .distantFuture) }
         stages = Self.order.compactMap { name in
             let list = relevant.filter { $0.stage == name }

@@ -91,7 +91,7 @@ struct HuntCommand: AsyncParsableCommand {
         if let jobs { guard jobs > 0 else { throw ValidationError("--jobs must be at least 1") }; config.jobs = jobs }
         if let windowStart {
             guard let d = Self.parseDay(windowStart) else { throw ValidationError("--window-start wants YYYY-MM-DD") }
-            config.windowStart = d
+            config.windowOverride = d
         }
         let stderrIsTerminal = Terminal.isTerminal(.standardError)
         if !noProgress && stderrIsTerminal && !quiet {

@@ -7,15 +7,55 @@ import Sigma
 import HuntCore
 import Indicators
 import YARA
+import Verdicts
+import ExchangeBuilds
 
 struct RulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "List or check detection rules.",
-        subcommands: [List.self, Check.self, Test.self])
+        subcommands: [List.self, Check.self, Test.self, Policy.self])
+
+    struct Policy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the verdict policy in force: how findings weigh, the families' windows and coverage.",
+            discussion: """
+                The policy is Rules/verdict-policy.yml (weights, severities, quiet times) and Rules/exchange/families.yaml \
+                (windows and covering sources). A finding takes the weight of the first entry it matches. With --rules, \
+                each entry also shows how many of the loaded Sigma rules it decides.
+                """)
+        @Option(name: .long, help: "Extra Sigma rule folder or file (repeatable).")
+        var rules: [String] = []
+
+        func run() async throws {
+            let d = try await Detectors.load(builtin: true, extra: rules.map { URL(fileURLWithPath: $0) })
+            let policy = d.policy
+            var decided = [Int: Int]()
+            for r in d.rules {
+                if let i = d.weight(of: r).entry { decided[i, default: 0] += 1 }
+            }
+            print("Weights (\(policy.file); the first entry that matches decides):")
+            for (i, e) in policy.entries.enumerated() {
+                let n = decided[i].map { "  (\($0) Sigma rule(s))" } ?? ""
+                print("  \(i + 1).\t\(e.weight)\t\(e.conditions)\(n)")
+            }
+            print("By level: " + Severity.allCases.reversed().map { "\($0.rawValue) \(policy.levels[$0]?.rawValue ?? "informational")" }
+                .joined(separator: ", "))
+            print("YARA severity: the rule's severity meta, else score " + policy.yaraScores.map { ">= \($0.atLeast) \($0.severity.rawValue)" }
+                .joined(separator: ", ") + ", else \(policy.yaraDefaultSeverity.rawValue)")
+            print("Quiet times (a longer silence inside a window is a gap): "
+                  + policy.sources.map { "\($0.name) \($0.quietHours) h" }.joined(separator: ", "))
+            print("Families (the host's verdict is the worst of them):")
+            for f in d.judge.knowledge.families {
+                let covered = f.coveredBy.map(policy.name(of:)).joined(separator: " or ")
+                print("  \(f.name)\t\(f.title)\twindow from \(f.windowStart.map(ISOTime.day) ?? "-")\tcovered by \(covered.isEmpty ? "-" : covered)"
+                      + "\tfixed by \(f.fixedBy) (\(f.kb))")
+            }
+        }
+    }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List loaded rules: id, level, logsource, title, file.")
+        static let configuration = CommandConfiguration(abstract: "List loaded rules: id, level, weight, family, logsource, title, file.")
         @Option(name: .long, help: "Extra Sigma rule folder or file (repeatable).")
         var rules: [String] = []
         @Option(name: .long, help: "YAML map of values for Sigma '|expand' placeholders.")
@@ -25,7 +65,9 @@ struct RulesCommand: AsyncParsableCommand {
             let d = try await Detectors.load(builtin: true, extra: rules.map { URL(fileURLWithPath: $0) },
                                              placeholders: placeholders.map { URL(fileURLWithPath: $0) })
             for r in d.rules {
-                print([r.id, r.level.rawValue, r.logsource.description, TerminalText.sanitize(r.title), r.file].joined(separator: "\t"))
+                let w = d.weight(of: r)
+                print([r.id, r.level.rawValue, w.role.rawValue, w.family ?? "-", r.logsource.description, TerminalText.sanitize(r.title), r.file]
+                    .joined(separator: "\t"))
             }
             print("\(d.rules.count) Sigma rules, \(d.yara?.ruleCount ?? 0) YARA rules, \(d.indicators.all.count) indicators")
             let leftOut = d.leftOut

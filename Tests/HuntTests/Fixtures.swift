@@ -8,7 +8,7 @@ let samples = repoRoot.appendingPathComponent("Samples")
 func hunt(_ url: URL, windowStart: String? = nil) async throws -> HostReport {
     var config = HuntConfiguration(evidence: url)
     config.jobs = 2
-    if let windowStart { config.windowStart = ISO8601DateFormatter().date(from: windowStart + "T00:00:00Z")! }
+    if let windowStart { config.windowOverride = ISO8601DateFormatter().date(from: windowStart + "T00:00:00Z")! }
     return try await Hunter(configuration: config, detectors: try await Detectors.load(builtin: true, extra: [])).run()
 }
 
