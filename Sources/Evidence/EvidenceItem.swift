@@ -88,6 +88,9 @@ public enum ArtifactLocation: Sendable, Hashable {
     /// `C:\root` and `Windows\Temp`, where LSASS dumps were left.
     case dumpFolder
     case programData
+    /// IIS's own configuration (`Windows\System32\inetsrv\config`): server-wide URL Rewrite
+    /// rules, such as the ProxyLogon and ProxyNotShell mitigations, live there.
+    case serverConfig
     case other
 
     static func classify(_ windowsPath: String) -> ArtifactLocation {
@@ -118,6 +121,7 @@ public enum ArtifactLocation: Sendable, Hashable {
         let webMarkers = ["\\aspnet_client\\", "\\inetpub\\wwwroot\\", "\\frontend\\httpproxy\\", "\\clientaccess\\",
                           "\\temporary asp.net files\\", "\\owa\\auth\\", "\\ecp\\auth\\", "\\exchange server\\v15\\frontend\\"]
         if webMarkers.contains(where: p.contains) { return .webRoot }
+        if p.contains("\\inetsrv\\config\\") { return .serverConfig }
         if p.hasPrefix("\\c:\\root\\") || p.hasPrefix("\\root\\") || p.contains("\\windows\\temp\\") { return .dumpFolder }
         if p.contains("\\programdata\\") { return .programData }
         return .other

@@ -48,7 +48,7 @@ enum ReadPlan: Equatable {
     /// Locations whose files are always content-checked (up to the size limit).
     static func isContentLocation(_ l: ArtifactLocation) -> Bool {
         switch l {
-        case .webRoot, .dumpFolder, .programData: true
+        case .webRoot, .dumpFolder, .programData, .serverConfig: true
         default: false
         }
     }

@@ -121,6 +121,7 @@ final class FileCheck {
         case .webRoot: "webroot"
         case .dumpFolder: "dumpfolder"
         case .programData: "programdata"
+        case .serverConfig: "serverconfig"
         default: "other"
         }
     }

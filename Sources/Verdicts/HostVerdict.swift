@@ -239,8 +239,12 @@ public struct HostVerdict: Sendable {
             reasons.append("no findings above supporting; the logs cover every family's window: \(covered.joined(separator: "; "))")
             return reasons + caveats
         }
-        for r in rows where r.verdict == .inconclusive {
-            reasons += r.reasons.filter { !$0.hasPrefix("patch timeline") }.map { "note: \(r.title): \($0)" }
+        for r in rows {
+            switch r.verdict {
+            case .inconclusive: reasons += r.reasons.filter { !$0.hasPrefix("patch timeline") }.map { "note: \(r.title): \($0)" }
+            case .compromised, .attempted: reasons += r.reasons.filter { $0.hasPrefix("note: ") }.map { "note: \(r.title): \($0.dropFirst(6))" }
+            case .clean: break
+            }
         }
         return reasons + caveats.filter { c in !reasons.contains { $0.hasSuffix(c) } }.map { "note: " + $0 }
     }

@@ -44,9 +44,9 @@ enum RuleID {
 enum Exchange2013 {
     static let fields = "DateTime,RequestId,MajorVersion,MinorVersion,BuildVersion,RevisionVersion,ClientRequestId,Protocol,UrlStem,ProtocolAction,AuthenticationType,IsAuthenticated,AuthenticatedUser,Organization,AnchorMailbox,UserAgent,ClientIPAddress,ServerHostName,HttpStatus,BackEndStatus,ErrorCode,Method,ProxyAction,TargetServer,TargetServerVersion,RoutingHint,BackendCookie,ServerLocatorHost,ServerLocatorLatency,RequestBytes,ResponseBytes,TargetOutstandingRequests,AuthModulePerfContext,HttpPipelineLatency,CalculateTargetBackEndLatency,GlsLatencyBreakup,TotalGlsLatency,AccountForestLatencyBreakup,TotalAccountForestLatency,ResourceForestLatencyBreakup,TotalResourceForestLatency,ADLatency,ActivityContextLifeTime,ModuleToHandlerSwitching,FirstResponseByteReceived,ProxyTime,RequestHandlerLatency,HandlerToModuleSwitching,HttpProxyOverhead,TotalRequestTime,UrlQuery,GenericInfo,GenericErrors"
 
-    static func log(_ rows: [[String: String]]) -> String {
+    static func log(_ rows: [[String: String]], version: String = "15.00.0847.032") -> String {
         let names = fields.split(separator: ",").map(String.init)
-        var out = "#Software: Microsoft Exchange Server\n#Version: 15.00.0847.032\n#Log-type: HttpProxy Logs\n#Date: 2021-01-01T00:00:00.000Z\n#Fields: \(fields)\n"
+        var out = "#Software: Microsoft Exchange Server\n#Version: \(version)\n#Log-type: HttpProxy Logs\n#Date: 2021-01-01T00:00:00.000Z\n#Fields: \(fields)\n"
         for row in rows {
             out += names.map { n in
                 let v = row[n] ?? ""
@@ -54,6 +54,15 @@ enum Exchange2013 {
             }.joined(separator: ",") + "\n"
         }
         return out
+    }
+
+    /// One ordinary row every `hours` hours from `start` (`YYYY-MM-DD`) for `days` days: logs
+    /// without a gap.
+    static func steady(from start: String, days: Int, every hours: Int = 6) -> [[String: String]] {
+        let t0 = ISO8601DateFormatter().date(from: start + "T00:00:00Z")!
+        return (0..<(days * 24 / hours)).map { i in
+            ordinary(ISO8601DateFormatter().string(from: t0.addingTimeInterval(Double(i * hours) * 3600)).replacingOccurrences(of: "Z", with: ".000Z"), i)
+        }
     }
 
     static func ordinary(_ t: String, _ i: Int) -> [String: String] {

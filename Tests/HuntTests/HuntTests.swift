@@ -126,8 +126,8 @@ import TestSupport
     @Test func busyLegitimateServerStaysQuiet() async throws {
         let root = try tempDir()
         var rows: [[String: String]] = []
-        for i in 0..<3000 {
-            var row = Exchange2013.ordinary(String(format: "2021-%02d-%02dT%02d:00:00.000Z", 1 + i % 3, 1 + i % 28, i % 24), i)
+        for (i, steady) in Exchange2013.steady(from: "2021-01-01", days: 750, every: 6).enumerated() {
+            var row = steady
             if i % 7 == 0 { row["UrlStem"] = "/autodiscover/autodiscover.xml"; row["AnchorMailbox"] = "SMTP:user\(i)@contoso.com" }
             if i % 11 == 0 { row["UrlStem"] = "/ecp/15.0.847/scripts/common.js" }
             rows.append(row)
@@ -171,7 +171,7 @@ import TestSupport
 
     @Test func lsassDumpAloneDoesNotDecide() async throws {
         let root = try tempDir()
-        try put(root, "Logging/HttpProxy/Owa/a.log", Exchange2013.log([Exchange2013.ordinary("2020-12-20T10:00:00.000Z", 1)]))
+        try put(root, "Logging/HttpProxy/Owa/a.log", Exchange2013.log(Exchange2013.steady(from: "2020-12-20", days: 80)))
         try put(root, "C/root/lsass.dmp", "MDMP")
         let r = try await hunt(root)
         #expect(r.verdict == .clean)

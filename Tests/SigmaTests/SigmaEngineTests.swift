@@ -257,7 +257,7 @@ func event(_ fields: [String: String], raw: String? = nil) -> Event {
         let e = event(["Message": "temporary file 'C:\\x{y}.aspx' needs to be removed"])
         let x = r.extract(e)
         #expect(x["path"] == "C:\\x{y}.aspx")
-        #expect(r.role == .attempted)
+        #expect(r.declaredRole == .attempted)
         #expect(r.sentence(for: e, extracted: x).hasPrefix("wrote C:\\x{y}.aspx temporary file"))
     }
 
