@@ -59,8 +59,9 @@ final class LogReader {
                           earliest: scanner.earliest, latest: scanner.latest))
         guard !extract else { return }
         sink.add(activity: scanner.hours, of: source)
-        if let build = scanner.exchangeBuild {
-            sink.add(build: ExchangeBuild(build)?.description ?? build, first: scanner.earliest, last: scanner.latest)
+        // A build number of 0 (`15.00.0000.000`) is a placeholder some writers use, not a build.
+        if let text = scanner.exchangeBuild, let build = ExchangeBuild(text), build.build > 0 {
+            sink.add(build: build.description, first: scanner.earliest, last: scanner.latest)
         }
     }
 

@@ -70,6 +70,9 @@ public struct FamilyVerdict: Codable, Sendable {
     public var family: String
     public var title: String
     public var verdict: Verdict
+    /// False when the family's window begins after the evidence ends: shown, but it does not
+    /// decide the host's verdict.
+    public var judged: Bool
     /// One sentence per reason, as the host's `verdictReasons`.
     public var reasons: [String]
     /// Where exploitation of this family begins; logs must cover from here for `clean`.
@@ -101,6 +104,7 @@ public struct FamilyVerdict: Codable, Sendable {
         self.family = family
         self.title = title
         self.verdict = verdict
+        self.judged = true
         self.reasons = reasons
         self.windowStart = windowStart
         self.coveredBy = coveredBy

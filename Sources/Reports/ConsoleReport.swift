@@ -21,7 +21,7 @@ public struct ConsoleReport {
         case .compromised: headline = c("COMPROMISED") { $0.red.bold } + " - this server shows signs of successful exploitation or a backdoor."
         case .attempted: headline = c("ATTEMPTED") { $0.yellow.bold } + " - this server was probed or attacked; no sign that it succeeded."
         case .inconclusive: headline = c("INCONCLUSIVE") { $0.magenta.bold } + " - nothing found, but the evidence cannot show the server is clean."
-        case .clean: headline = c("CLEAN") { $0.green.bold } + " - no signs of ProxyLogon exploitation in the evidence examined."
+        case .clean: headline = c("CLEAN") { $0.green.bold } + " - no signs of exploitation in the evidence examined, for every family it can judge."
         }
         out.append("exhunt \(r.version)  host \(TerminalText.sanitize(r.host))")
         out.append("")
@@ -33,18 +33,19 @@ public struct ConsoleReport {
             out.append(c("Per vulnerability family:") { $0.bold })
             let width = max(28, r.families.map(\.title.count).max() ?? 0)
             for f in r.families {
-                let word: String
+                var word: String
                 switch f.verdict {
                 case .compromised: word = c("compromised ") { $0.red.bold }
                 case .attempted: word = c("attempted   ") { $0.yellow }
                 case .inconclusive: word = c("inconclusive") { $0.magenta }
                 case .clean: word = c("clean       ") { $0.green }
                 }
+                if !f.judged { word = "not judged  " }
                 let (facts, patch) = (f.reasons.filter { !$0.hasPrefix("patch timeline") }, f.reasons.first { $0.hasPrefix("patch timeline") })
                 out.append("  \(TerminalText.sanitize(f.title).padding(toLength: width, withPad: " ", startingAt: 0)) \(word)  "
                            + TerminalText.sanitize(facts.first ?? "", limit: 240))
                 for more in facts.dropFirst().prefix(4) { out.append("  " + String(repeating: " ", count: width + 15) + TerminalText.sanitize(more, limit: 240)) }
-                if let patch { out.append("  " + String(repeating: " ", count: width + 15) + TerminalText.sanitize(patch, limit: 240)) }
+                if let patch, f.judged { out.append("  " + String(repeating: " ", count: width + 15) + TerminalText.sanitize(patch, limit: 240)) }
             }
             out.append("")
         }

@@ -50,7 +50,7 @@ public enum HTMLReport {
                 "windowStart": ISOTime.day(report.windowStart),
                 "hasFamilies": !report.families.isEmpty,
                 "families": report.families.map { f -> [String: Any] in
-                    ["title": f.title, "verdict": f.verdict.rawValue, "window": f.windowStart.map(ISOTime.day) ?? "",
+                    ["title": f.title, "verdict": f.judged ? f.verdict.rawValue : "not judged", "window": f.windowStart.map(ISOTime.day) ?? "",
                      "coveredBy": f.coveredBy.joined(separator: ", "), "hits": f.compromised + f.attempted,
                      "reasons": f.reasons, "gaps": f.gaps.count]
                 },

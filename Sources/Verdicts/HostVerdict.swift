@@ -72,7 +72,8 @@ public struct HostVerdict: Sendable {
         var applicable: [Bool] = []
         for family in knowledge.families {
             guard let start = windowStart ?? family.windowStart else { continue }
-            let (row, counts) = judge(family, start: start, end: end, e, caveats: caveats)
+            var (row, counts) = judge(family, start: start, end: end, e, caveats: caveats)
+            row.judged = counts
             rows.append(row)
             applicable.append(counts)
         }
@@ -141,7 +142,7 @@ public struct HostVerdict: Sendable {
             row.reasons += missing + caveats
         } else {
             row.verdict = .clean
-            row.reasons.append("nothing found; \(names.joined(separator: " and ")) cover it from \(ISOTime.day(start)) without a gap longer than \(quiet) h")
+            row.reasons.append("nothing found; covered by \(names.joined(separator: " and ")) from \(ISOTime.day(start)) without a gap longer than \(quiet) h")
         }
         if row.verdict == .compromised || row.verdict == .attempted {
             row.reasons += missing.map { "note: " + $0 }
