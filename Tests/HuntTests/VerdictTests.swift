@@ -118,6 +118,34 @@ import TestSupport
         #expect(r.verdict == .compromised)
     }
 
+    @Test func httpProxyLogsAreWeighedByOutcomeToo() async throws {
+        let root = try tempDir()
+        var rows = Exchange2013.steady(from: "2021-07-01", days: 700)
+        func request(_ t: String, _ stem: String, _ query: String, user: String, status: String, _ i: Int) -> [String: String] {
+            var r = Exchange2013.ordinary(t, i)
+            r["UrlStem"] = stem
+            r["UrlQuery"] = query
+            r["AuthenticatedUser"] = user
+            r["HttpStatus"] = status
+            r["Protocol"] = "Autodiscover"
+            return r
+        }
+        rows += [
+            request("2021-08-13T03:00:00.000Z", "/autodiscover/autodiscover.json", "?@evil.corp/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@evil.corp",
+                    user: "", status: "200", 900_001),
+            request("2022-12-01T03:00:00.000Z", "/owa/mastermailbox%40outlook.com/powershell", "", user: "CONTOSO\\victim", status: "200", 900_002),
+            request("2022-12-02T03:00:00.000Z", "/owa/mastermailbox%40outlook.com/powershell", "", user: "", status: "401", 900_003),
+        ]
+        rows.sort { ($0["DateTime"] ?? "") < ($1["DateTime"] ?? "") }
+        try put(root, "Logging/HttpProxy/Autodiscover/HttpProxy_2021070100-1.LOG", Exchange2013.log(rows))
+        let r = try await hunt(root)
+        #expect(try family(r, "proxyshell").verdict == .compromised)
+        let owassrf = try family(r, "owassrf")
+        #expect(owassrf.verdict == .compromised)
+        #expect(owassrf.compromised == 1 && owassrf.attempted == 1, "\(owassrf.reasons)")
+        #expect(try family(r, "proxynotshell").verdict == .clean, "an OWA path is OWASSRF's, not ProxyNotShell's")
+    }
+
     @Test func twoBuildsGiveThePatchTimeline() async throws {
         let root = try tempDir()
         var before = Exchange2013.steady(from: "2020-12-20", days: 74)
