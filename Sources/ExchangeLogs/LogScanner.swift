@@ -58,6 +58,11 @@ public struct LogScanner {
     /// Lowercased names of the fields to decode; nil decodes every field. Unwanted columns are
     /// skipped, which matters when many rules make most lines candidates.
     public var wantedFields: Set<String>?
+    /// Lowercased names of fields that name the server (`serverhostname`, `s-computername`),
+    /// read from the first data line into `identity`.
+    public var identityFields: [String] = []
+    /// The identity fields' values on the first data line, by lowercased name.
+    public private(set) var identity: [String: String] = [:]
 
     /// - Parameter addresses: IPv4 addresses that also make a line a candidate, as whole tokens.
     public init(format: LogFormat, path: String, literals: [String]?, addresses: [String] = [], maxLineLength: Int = 16 << 20) {
@@ -217,6 +222,7 @@ public struct LogScanner {
         if !sawFirstData {
             sawFirstData = true
             if let ts = timestamp(base, range) { note(ts) }
+            if !identityFields.isEmpty { captureIdentity(base, range) }
         }
         guard candidate else { return true }
         emit(makeLine(base, range, offset: offset))
@@ -361,6 +367,21 @@ public struct LogScanner {
         guard let software = directives["software"], software.lowercased().contains("exchange"),
               let version = directives["version"], !version.isEmpty else { return nil }
         return version
+    }
+
+    private mutating func captureIdentity(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) {
+        let columns = identityFields.compactMap { f in lowerHeader.firstIndex(of: f).map { (f, $0) } }
+        guard !columns.isEmpty else { return }
+        switch format {
+        case .exchangeCSV: _ = FieldSplitter.csv(base, range, into: &splitScratch)
+        case .w3c: FieldSplitter.w3c(base, range, into: &splitScratch)
+        case .text: return
+        }
+        for (name, i) in columns where i < splitScratch.count {
+            let f = splitScratch[i]
+            let value = decode(base, f.range, quoted: f.quoted).trimmingSpaces()
+            if !value.isEmpty, value != "-" { identity[name] = value }
+        }
     }
 
     private mutating func noteHour(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) {

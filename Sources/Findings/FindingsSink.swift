@@ -60,6 +60,7 @@ public final class FindingsSink: @unchecked Sendable {
     private var activityHours = 0
     private var activityDropped = false
     private var builds: [String: BuildSpan] = [:]
+    private var hostNames: [HostName: Int] = [:]
 
     /// The value a group key holds when a rule had more distinct groups than the limits allow.
     public static let overflowValue = "(further values, folded)"
@@ -165,6 +166,18 @@ public final class FindingsSink: @unchecked Sendable {
         activity[source] = set
     }
 
+    /// A name the evidence gives the server (HttpProxy's `ServerHostName`, an event log's
+    /// `Computer`), weighed by the lines or records that carry it. At most 1,000 names are kept.
+    public func add(hostName name: String, from source: String, weight: Int) {
+        let name = String(name.prefix(255))
+        guard !name.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let key = HostName(name: name, source: source)
+        if hostNames[key] == nil, hostNames.count >= 1_000 { return }
+        hostNames[key, default: 0] += max(1, weight)
+    }
+
     /// An Exchange build that wrote a log, with the log's first and last line.
     public func add(build: String, first: Date?, last: Date?) {
         lock.lock()
@@ -197,12 +210,16 @@ public final class FindingsSink: @unchecked Sendable {
         public var activity: [LogSource: [Int32]]
         /// Oldest first.
         public var builds: [BuildSpan]
+        /// The names the evidence gives the server, most lines first.
+        public var hostNames: [(name: HostName, weight: Int)]
     }
 
     public func snapshot() -> Snapshot {
         lock.lock()
         let activity = self.activity.mapValues { $0.sorted() }
         let activityDropped = self.activityDropped
+        let hostNames = self.hostNames.map { (name: $0.key, weight: $0.value) }
+            .sorted { ($0.weight, $1.name.name) > ($1.weight, $0.name.name) }
         let builds = self.builds.values.sorted { ($0.first ?? .distantFuture, $0.build) < ($1.first ?? .distantFuture, $1.build) }
         let findings = groups.values.map(\.finding)
         var problems = self.problems
@@ -232,7 +249,8 @@ public final class FindingsSink: @unchecked Sendable {
                 < (b.timestamp ?? .distantFuture, b.evidence.path, b.evidence.line ?? 0, b.rule.id)
         }
         return Snapshot(findings: sorted, problems: problems, coverage: coverage.sorted { $0.source < $1.source },
-                        manifest: manifest.sorted { $0.path < $1.path }, totals: totals, activity: activity, builds: builds)
+                        manifest: manifest.sorted { $0.path < $1.path }, totals: totals, activity: activity, builds: builds,
+                        hostNames: hostNames)
     }
 
     /// A group key value of bounded size: long values (a script block, a command line) are kept

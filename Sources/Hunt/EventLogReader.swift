@@ -21,6 +21,8 @@ final class EventLogReader {
     private var earliest: Date?
     private var latest: Date?
     private var channel: String?
+    /// The `Computer` of each chunk's first record, weighed by the chunk's records.
+    private var computers: [String: Int] = [:]
     private let batchChunks: Int
 
     init(_ item: EvidenceItem, context: HuntContext, worker: Int) {
@@ -46,6 +48,7 @@ final class EventLogReader {
         if skippedHeader { flush(final: true) }
         context.sink.add(Coverage(source: "EventLog/\(channel ?? item.name)", files: 1, lines: count, bytes: item.size,
                                   earliest: earliest, latest: latest))
+        for (name, n) in computers { context.sink.add(hostName: name, from: "event log Computer", weight: n) }
     }
 
     private func flush(final: Bool) {
@@ -72,6 +75,7 @@ final class EventLogReader {
         for y in batch {
             count += y.count
             if channel == nil { channel = y.channel }
+            if let c = y.computer, computers.count < 100 || computers[c] != nil { computers[c, default: 0] += y.count }
             if let t = y.earliest, earliest.map({ t < $0 }) ?? true { earliest = t }
             if let t = y.latest, latest.map({ t > $0 }) ?? true { latest = t }
         }
@@ -85,6 +89,7 @@ final class EventLogReader {
         var earliest: Date?
         var latest: Date?
         var channel: String?
+        var computer: String?
     }
 
     /// What one worker keeps while it hunts an event log, chunk after chunk: the EVTX cache, the
@@ -111,6 +116,7 @@ final class EventLogReader {
         for r in records {
             y.count += 1
             if y.channel == nil { y.channel = r.fields.fields.first { $0.name == "Channel" }?.value }
+            if y.computer == nil { y.computer = r.fields.fields.first { $0.name == "Computer" }?.value }
             if let t = r.fields.time {
                 if y.earliest.map({ t < $0 }) ?? true { y.earliest = t }
                 if y.latest.map({ t > $0 }) ?? true { y.latest = t }

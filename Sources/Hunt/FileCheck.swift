@@ -105,7 +105,8 @@ final class FileCheck {
         }
         if let hashes, hashes.sha256 != nil || readContent {
             context.sink.add(ManifestEntry(path: item.path, size: item.size, sha256: hashes.sha256,
-                                           bytesRead: hashes.bytesRead, modified: item.modified))
+                                           bytesRead: hashes.bytesRead, modified: item.lastWritten,
+                                           timeSource: item.timeSource.rawValue))
         }
         for (key, rule, finding) in found {
             var f = finding

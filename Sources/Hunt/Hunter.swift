@@ -91,20 +91,54 @@ public struct Hunter: Sendable {
                                     message: "the hunt did not finish: \(filesDone) of \(items.count) file(s) were read; this report holds what was found in them"))
         }
         let covered = snapshot.coverage.map { Self.judge($0, windowStart: configuration.windowStart) }
+        let copies = CopyTimes(items: items, newestLogLine: covered.filter { $0.logsource != nil }.compactMap(\.latest).max())
+        let findings = copies.apply(snapshot.findings)
+        var manifest = snapshot.manifest
+        for i in manifest.indices where copies.copied.contains(manifest[i].path) { manifest[i].timeSource = "copy" }
+        if let reason = copies.reason { problems.append(Problem(.warning, code: "copy-times", message: reason)) }
+        if let offset = ClockCheck.iisOffset(snapshot.activity) { problems.append(offset) }
         let decision = detectors.judge.decide(
-            .init(findings: snapshot.findings, coverage: covered, activity: snapshot.activity, builds: snapshot.builds, problems: problems),
+            .init(findings: findings, coverage: covered, activity: snapshot.activity, builds: snapshot.builds, problems: problems),
             windowStart: configuration.windowOverride)
-        var host = configuration.host ?? configuration.evidence.deletingPathExtension().lastPathComponent
+        let named = Self.identity(snapshot.hostNames)
+        if named.others.count > 0 {
+            problems.append(Problem(.warning, code: "several-hosts",
+                                    message: "the evidence names more than one server (\(([named.host].compactMap { $0 } + named.others).joined(separator: ", "))); "
+                                        + "hunt each server's collection on its own, or put them side by side in one folder to have them split"))
+        }
+        var host = configuration.host ?? named.host ?? configuration.evidence.deletingPathExtension().lastPathComponent
         if host.isEmpty { host = "unknown" }
+        let hostSource = configuration.host != nil ? "--host" : named.host != nil ? named.source : "folder name"
         return HostReport(
-            version: Self.version, host: host, evidenceRoot: configuration.evidence.path, generatedAt: Date(),
+            version: Self.version, host: host, hostSource: hostSource, hostNames: snapshot.hostNames.map(\.name),
+            evidenceRoot: configuration.evidence.path, generatedAt: Date(),
             windowStart: configuration.windowStart, verdict: decision.verdict, verdictReasons: decision.reasons,
             families: decision.families, coverage: covered, gaps: decision.gaps, builds: snapshot.builds,
-            findings: snapshot.findings, problems: problems, manifest: snapshot.manifest,
+            findings: findings, problems: problems, manifest: manifest,
             stats: .init(files: items.count, bytes: items.reduce(0) { $0 + $1.size },
                          logLines: covered.reduce(0) { $0 + $1.lines }, rulesLoaded: detectors.rules.count,
                          hashed: configuration.hashFiles, seconds: Date().timeIntervalSince(started), hits: snapshot.totals.hits),
             complete: complete)
+    }
+
+    /// The server the evidence names most (names agreeing on their first label are one server; the
+    /// fully qualified form is shown when there is one), where the name comes from, and the other
+    /// servers named by at least a tenth as many lines.
+    static func identity(_ names: [(name: HostName, weight: Int)]) -> (host: String?, source: String, others: [String]) {
+        var servers: [String: (weight: Int, forms: [String: Int], sources: [String])] = [:]
+        for (n, w) in names {
+            let key = n.name.split(separator: ".").first.map { $0.lowercased() } ?? n.name.lowercased()
+            var s = servers[key] ?? (0, [:], [])
+            s.weight += w
+            s.forms[n.name, default: 0] += w
+            if !s.sources.contains(n.source) { s.sources.append(n.source) }
+            servers[key] = s
+        }
+        let ranked = servers.sorted { ($0.value.weight, $1.key) > ($1.value.weight, $0.key) }
+        guard let top = ranked.first else { return (nil, "folder name", []) }
+        let forms = top.value.forms.sorted { ($0.key.contains(".") ? 1 : 0, $0.value, $1.key) > ($1.key.contains(".") ? 1 : 0, $1.value, $0.key) }
+        let others = ranked.dropFirst().filter { $0.value.weight * 10 >= top.value.weight }.map { $0.value.forms.max { $0.value < $1.value }?.key ?? $0.key }
+        return (forms.first?.key ?? top.key, top.value.sources.joined(separator: ", "), others)
     }
 
     static func judge(_ c: Coverage, windowStart: Date) -> Coverage {

@@ -41,7 +41,10 @@ final class LogReader {
         }
         for m in derivations { wanted.formUnion(m.sourceFields) }
         for f in context.factory.grouping.fields(for: nil, source: source) { wanted.insert(f.lowercased()) }
-        if case .text = format {} else { scanner.wantedFields = wanted }
+        if case .text = format {} else {
+            scanner.wantedFields = wanted
+            scanner.identityFields = Self.identityFields
+        }
     }
 
     func feed(_ chunk: UnsafeRawBufferPointer) {
@@ -59,6 +62,9 @@ final class LogReader {
                           earliest: scanner.earliest, latest: scanner.latest))
         guard !extract else { return }
         sink.add(activity: scanner.hours, of: source)
+        for (field, value) in scanner.identity {
+            sink.add(hostName: value, from: "\(Self.sourceName(source)) \(Self.identityLabels[field] ?? field)", weight: scanner.dataLines)
+        }
         // A build number of 0 (`15.00.0000.000`) is a placeholder some writers use, not a build.
         if let text = scanner.exchangeBuild, let build = ExchangeBuild(text), build.build > 0 {
             sink.add(build: build.description, first: scanner.earliest, last: scanner.latest)
@@ -80,6 +86,18 @@ final class LogReader {
                     factory.record(detector: "ioc\u{1}ip", event) { factory.ipFinding(hit, address: String(address), event: event) }
                 }
             }
+        }
+    }
+
+    /// Columns that name the server that wrote the log, as the logs spell them.
+    static let identityLabels = ["serverhostname": "ServerHostName", "s-computername": "s-computername"]
+    static let identityFields = Array(identityLabels.keys).sorted()
+
+    static func sourceName(_ source: LogSource) -> String {
+        switch source {
+        case .httpProxy: "HttpProxy"
+        case .iis: "IIS"
+        default: source.name
         }
     }
 

@@ -30,6 +30,9 @@ public struct Finding: Codable, Sendable {
         /// For files: size and modification time as found in the collection.
         public var size: UInt64?
         public var modified: Date?
+        /// For files: the time the file had in the collection when it is the copy's, not the
+        /// server's (the finding then has no `timestamp`).
+        public var copyTime: Date?
         /// For YARA findings: the strings that matched, with their offsets in the file.
         public var matches: [StringMatch]?
 

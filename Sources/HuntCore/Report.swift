@@ -46,6 +46,18 @@ public struct CoverageGap: Codable, Sendable, Hashable {
     }
 }
 
+/// A name the evidence gives the server, and where.
+public struct HostName: Codable, Sendable, Hashable {
+    public var name: String
+    /// `HttpProxy ServerHostName`, `IIS s-computername`, `event log Computer`.
+    public var source: String
+
+    public init(name: String, source: String) {
+        self.name = name
+        self.source = source
+    }
+}
+
 /// An Exchange build that wrote logs of this host (`#Version` of Exchange's log headers), and when.
 public struct BuildSpan: Codable, Sendable, Hashable {
     /// As Exchange writes it in logs normalised (`15.1.2176.2` for `15.01.2176.002`).
@@ -124,9 +136,14 @@ public struct ManifestEntry: Codable, Sendable {
     /// SHA-256 of the whole file, or nil when only `bytesRead` bytes were read.
     public var sha256: String?
     public var bytesRead: UInt64
+    /// The best known time the file was last written on the server, and where that time comes from
+    /// (`kape-copy-log`, `zip-ntfs`, `zip-extended-timestamp`, `collection`, `zip-dos-time`; `copy`
+    /// when it was recognised as the copy's).
     public var modified: Date?
+    public var timeSource: String?
 
-    public init(path: String, size: UInt64, sha256: String?, bytesRead: UInt64, modified: Date?) {
+    public init(path: String, size: UInt64, sha256: String?, bytesRead: UInt64, modified: Date?, timeSource: String? = nil) {
+        self.timeSource = timeSource
         self.path = path
         self.size = size
         self.sha256 = sha256
@@ -140,6 +157,11 @@ public struct HostReport: Codable, Sendable {
     public var tool: String
     public var version: String
     public var host: String
+    /// Where `host` comes from: `--host`, a name in the evidence (`HttpProxy ServerHostName`,
+    /// `event log Computer`, …), or `folder name` when the evidence names no server.
+    public var hostSource: String
+    /// Every name the evidence gives the server, most lines first.
+    public var hostNames: [HostName]
     public var evidenceRoot: String
     public var generatedAt: Date
     public var windowStart: Date
@@ -183,10 +205,13 @@ public struct HostReport: Codable, Sendable {
         }
     }
 
-    public init(tool: String = "exhunt", version: String, host: String, evidenceRoot: String, generatedAt: Date,
+    public init(tool: String = "exhunt", version: String, host: String, hostSource: String = "folder name", hostNames: [HostName] = [],
+                evidenceRoot: String, generatedAt: Date,
                 windowStart: Date, verdict: Verdict, verdictReasons: [String], families: [FamilyVerdict] = [],
                 coverage: [Coverage], gaps: [CoverageGap] = [], builds: [BuildSpan] = [],
                 findings: [Finding], problems: [Problem], manifest: [ManifestEntry], stats: Stats, complete: Bool = true) {
+        self.hostSource = hostSource
+        self.hostNames = hostNames
         self.families = families
         self.gaps = gaps
         self.builds = builds

@@ -3,8 +3,9 @@ public import Foundation
 /// Parses the timestamps Exchange and IIS write, from bytes, without a Calendar or formatter
 /// (this runs for every file's first and last line and every candidate line).
 public enum Timestamp {
-    /// `YYYY-MM-DDTHH:MM:SS[.fffffff][Z]` or `YYYY-MM-DD HH:MM:SS`, taken as UTC (Exchange and
-    /// IIS write UTC). Trailing bytes after the seconds and fraction are ignored.
+    /// `YYYY-MM-DDTHH:MM:SS[.fffffff][Z|±HH:MM|±HHMM|±HH]` or `YYYY-MM-DD HH:MM:SS`: UTC unless an
+    /// offset follows the time (Exchange and IIS write UTC; exports and other tools may write
+    /// local time with its offset, which is then taken off). Trailing bytes are ignored.
     @inlinable
     public static func parse<C: Collection<UInt8>>(_ bytes: C) -> Date? where C.Index == Int {
         var i = bytes.startIndex
@@ -39,8 +40,20 @@ public enum Timestamp {
                 i += 1
             }
         }
+        // A UTC offset right after the time: +02:00 means the clock was two hours ahead of UTC.
+        var offset = 0
+        if i < end, bytes[i] == 0x2B || bytes[i] == 0x2D {
+            let sign = bytes[i] == 0x2B ? 1 : -1
+            i += 1
+            if let h = digits(2), h <= 14 {
+                var m = 0
+                if i < end, bytes[i] == 0x3A { i += 1 }
+                if let mm = digits(2), mm < 60 { m = mm }
+                offset = sign * (h * 3600 + m * 60)
+            }
+        }
         let days = daysFromCivil(year, month, day)
-        let seconds = Double(days * 86_400 + hour * 3600 + minute * 60 + second) + fraction
+        let seconds = Double(days * 86_400 + hour * 3600 + minute * 60 + second - offset) + fraction
         return Date(timeIntervalSince1970: seconds)
     }
 

@@ -5,13 +5,15 @@ import HuntCore
 import Reports
 import Indicators
 import Timeline
+import Evidence
 
 struct HuntCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hunt",
-        abstract: "Examine one server's collected evidence and give a verdict.",
+        abstract: "Examine a server's collected evidence and give a verdict.",
         discussion: "PATH is a folder (plain copy of the Exchange and IIS folders, a KAPE or a Velociraptor collection) "
-            + "or a .zip of one, read in place. Evidence is only read, never written. Verdicts: clean, attempted "
+            + "or a .zip of one, read in place; a folder holding several servers' collections side by side (folders "
+            + "or .zip files) is hunted as one host each. Evidence is only read, never written. Verdicts: clean, attempted "
             + "(probes or failed attempts only), compromised, inconclusive (for example logs that do not reach back "
             + "to the exploitation window). Exit status: 0 clean, 1 attempted or compromised, 2 usage or "
             + "configuration error, 3 inconclusive.")
@@ -51,7 +53,7 @@ struct HuntCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-file-size"), help: "Files larger than this many MiB are not content-checked or YARA-scanned (default 16).")
     var maxFileSize: UInt64 = 16
 
-    @Option(name: .long, help: "Host name for the report (default: the evidence folder's name).")
+    @Option(name: .long, help: "Host name for the report (default: the name the evidence gives the server, else the folder's name). Also keeps a folder of several collections one host.")
     var host: String?
 
     @Option(name: .customLong("window-start"), help: "Start of the exploitation window, YYYY-MM-DD (default 2021-01-03).")
@@ -114,23 +116,68 @@ struct HuntCommand: AsyncParsableCommand {
             Terminal.error("no usable rules loaded")
             throw ExitCode(2)
         }
-        let hostName = host ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        // Several servers' collections side by side: one host each.
+        let root = URL(fileURLWithPath: path)
+        var parts = host == nil ? EvidenceTree.hostCollections(in: root) : []
+        if parts.isEmpty { parts = [root] }
+        let several = parts.count > 1
+        var reports: [HostReport] = []
+        var outputFailures: [String] = []
+        let interrupts = Interrupts(stopping: config.cancellation)
+        for part in parts {
+            if config.cancellation.isCancelled { break }
+            var c = config
+            c.evidence = part
+            let label = part.deletingPathExtension().lastPathComponent
+            let (report, failures) = try await huntOne(c, detectors: detectors, label: label, suffix: several ? label : nil)
+            reports.append(report)
+            outputFailures += failures
+        }
+        interrupts.cancel()
+        if config.progress != nil { Terminal.clearProgress() }
+        try exports.write(FleetTimeline(reports))
+        if json != "-" {
+            let colors = !noColor && Terminal.isTerminal(.standardOutput) && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            for report in reports {
+                if quiet {
+                    try Terminal.write(Data("\(report.verdict.rawValue) \(TerminalText.sanitize(report.host))\n".utf8))
+                } else {
+                    try Terminal.write(Data((ConsoleReport(colors: colors).render(report) + "\n").utf8))
+                }
+            }
+        }
+        if !outputFailures.isEmpty {
+            for f in outputFailures { Terminal.error("cannot write the output: \(f)") }
+            throw ExitCode(2)
+        }
+        if reports.contains(where: { !$0.complete }) || reports.count < parts.count { throw ExitCode(130) }
+        let verdicts = Set(reports.map(\.verdict))
+        if verdicts.contains(.compromised) || verdicts.contains(.attempted) { throw ExitCode(1) }
+        if verdicts.contains(.inconclusive) { throw ExitCode(3) }
+    }
+
+    /// One host's hunt and its per-host outputs (`--json`, `--hits`, `--tpl-csv`). With several
+    /// hosts, `suffix` goes into the file names (`report.json` becomes `report-EXCH01.json`).
+    private func huntOne(_ base: HuntConfiguration, detectors: Detectors, label: String, suffix: String?) async throws
+        -> (HostReport, [String]) {
+        var config = base
+        let hostName = host ?? label
         var streams: [any HitStream] = []
         do {
-            if let hits { streams.append(try HitsFile(URL(fileURLWithPath: hits))) }
+            if let hits { streams.append(try HitsFile(URL(fileURLWithPath: Self.path(hits, suffix)))) }
             if let tplCSV { streams.append(try TestProxyLogonCSV(directory: URL(fileURLWithPath: tplCSV), host: hostName.isEmpty ? "unknown" : hostName)) }
         } catch {
             Terminal.error("cannot write the output: \(error)")
             throw ExitCode(2)
         }
         config.streams = streams
-        if let json, json != "-" {
+        let jsonPath = json.map { $0 == "-" ? $0 : Self.path($0, suffix) }
+        if let jsonPath, jsonPath != "-" {
             // The report so far, rewritten as the hunt goes: an interrupted or killed hunt leaves
             // a report marked incomplete, not nothing.
-            let url = URL(fileURLWithPath: json)
+            let url = URL(fileURLWithPath: jsonPath)
             config.checkpoint = { partial in try? JSONReport.write(partial, to: url) }
         }
-        let interrupts = Interrupts(stopping: config.cancellation)
         let report: HostReport
         do {
             report = try await Hunter(configuration: config, detectors: detectors).run()
@@ -138,36 +185,27 @@ struct HuntCommand: AsyncParsableCommand {
             Terminal.error("\(error)")
             throw ExitCode(2)
         }
-        interrupts.cancel()
-        if config.progress != nil { Terminal.clearProgress() }
         var outputFailures: [String] = []
         for s in streams {
             do { try s.finish(report) } catch { outputFailures.append("\(error)") }
         }
-        if let json {
-            if json == "-" { try Terminal.write(try JSONReport.encode(report) + Data("\n".utf8)) }
-            else { try JSONReport.write(report, to: URL(fileURLWithPath: json)) }
-        }
-        try exports.write(FleetTimeline([report]))
-        if json != "-" {
-            let colors = !noColor && Terminal.isTerminal(.standardOutput) && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-            if quiet {
-                try Terminal.write(Data("\(report.verdict.rawValue) \(TerminalText.sanitize(report.host))\n".utf8))
-            } else {
-                try Terminal.write(Data((ConsoleReport(colors: colors).render(report) + "\n").utf8))
-            }
+        if let jsonPath {
+            if jsonPath == "-" { try Terminal.write(try JSONReport.encode(report) + Data("\n".utf8)) }
+            else { try JSONReport.write(report, to: URL(fileURLWithPath: jsonPath)) }
         }
         outputFailures += report.problems.filter { $0.code == "output" }.map(\.message)
-        if !outputFailures.isEmpty {
-            for f in outputFailures { Terminal.error("cannot write the output: \(f)") }
-            throw ExitCode(2)
-        }
-        if !report.complete { throw ExitCode(130) }
-        switch report.verdict {
-        case .clean: return
-        case .attempted, .compromised: throw ExitCode(1)
-        case .inconclusive: throw ExitCode(3)
-        }
+        return (report, outputFailures)
+    }
+
+    /// `dir/report.json` with `EXCH01` is `dir/report-EXCH01.json`; the label keeps only
+    /// characters safe in a file name.
+    static func path(_ path: String, _ suffix: String?) -> String {
+        guard let suffix else { return path }
+        let safe = String(suffix.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
+        let url = URL(fileURLWithPath: path)
+        let ext = url.pathExtension
+        let stem = url.deletingPathExtension().path
+        return ext.isEmpty ? "\(stem)-\(safe)" : "\(stem)-\(safe).\(ext)"
     }
 
     static func parseDay(_ s: String) -> Date? {

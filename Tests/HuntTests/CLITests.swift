@@ -22,7 +22,8 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         #expect(!report.manifest.isEmpty)
         let good = try runCLI(["hunt", samples.appendingPathComponent("clean-server").path, "--quiet"])
         #expect(good.status == 0)
-        #expect(good.stdout == "clean clean-server\n")
+        // The host is named from its logs (HttpProxy's ServerHostName), not from the folder.
+        #expect(good.stdout == "clean EXCH01\n")
         let usage = try runCLI(["hunt", "/no/such/evidence"])
         #expect(usage.status == 2)
         let badRules = try runCLI(["hunt", samples.path, "--rules", "/no/such/rules"])
@@ -33,8 +34,9 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
     @Test func fleetTimelineMergesReportsAndWritesExports() throws {
         let dir = try tempDir()
         let a = dir.appendingPathComponent("a.json").path, b = dir.appendingPathComponent("b.json").path
-        _ = try runCLI(["hunt", samples.appendingPathComponent("compromised-server").path, "--json", a, "--quiet"])
-        _ = try runCLI(["hunt", samples.appendingPathComponent("clean-server").path, "--json", b, "--quiet"])
+        // Both samples' logs name their server EXCH01: --host tells them apart.
+        _ = try runCLI(["hunt", samples.appendingPathComponent("compromised-server").path, "--json", a, "--quiet", "--host", "compromised-server"])
+        _ = try runCLI(["hunt", samples.appendingPathComponent("clean-server").path, "--json", b, "--quiet", "--host", "clean-server"])
         let html = dir.appendingPathComponent("fleet.html").path, ts = dir.appendingPathComponent("fleet.csv").path
         let r = try runCLI(["timeline", a, b, "--html", html, "--timeline", ts, "--no-color"])
         #expect(r.status == 1)
