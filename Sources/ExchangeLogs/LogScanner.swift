@@ -49,6 +49,8 @@ public struct LogScanner {
     /// The first 13 bytes (`2021-03-03T05`, `2021-03-03 05`) of the last line whose hour was
     /// taken: a line with the same start is in the same hour, and costs no timestamp parse.
     private var hourKey: (UInt64, UInt64) = (0, 0)
+    /// Whether each data line starts with its timestamp (decided with the header, not per line).
+    private var timestampLeads = false
 
     /// - Parameters:
     ///   - literals: candidate filter; a line is emitted if it contains any of them (ASCII case
@@ -70,6 +72,8 @@ public struct LogScanner {
         self.path = path
         self.maxLineLength = maxLineLength
         self.finders = literals.map(LiteralSet.init)
+        // Until a header says otherwise, a line's timestamp is its first column (as timestamp() reads it).
+        self.timestampLeads = format != .text
         let a = AddressFinder(addresses)
         self.addressFinder = a.isEmpty ? nil : a
     }
@@ -324,12 +328,14 @@ public struct LogScanner {
         case .w3c:
             timestampColumns = [lower.firstIndex(of: "date"), lower.firstIndex(of: "time")].compactMap { $0 }
             if timestampColumns.count != 2 { timestampColumns = [] }
+            timestampLeads = timestampColumns.isEmpty || timestampColumns == [0, 1]
         default:
             if let i = lower.firstIndex(where: { ["datetime", "timestamp", "date-time"].contains($0) }) {
                 timestampColumns = [i]
             } else {
                 timestampColumns = []
             }
+            timestampLeads = format != .text && (timestampColumns.first ?? 0) == 0
         }
     }
 
@@ -351,7 +357,7 @@ public struct LogScanner {
             return Timestamp.parse(UnsafeBufferPointer(start: base + r.lowerBound, count: r.count))
         case .w3c:
             // `date time` are the first two columns in every IIS configuration seen; otherwise split.
-            if timestampColumns == [0, 1] || timestampColumns.isEmpty { return Timestamp.parse(buf) }
+            if timestampLeads { return Timestamp.parse(buf) }
             FieldSplitter.w3c(base, range, into: &splitScratch)
             guard timestampColumns.allSatisfy({ $0 < splitScratch.count }) else { return nil }
             let d = splitScratch[timestampColumns[0]].range, t = splitScratch[timestampColumns[1]].range
@@ -385,13 +391,7 @@ public struct LogScanner {
     }
 
     private mutating func noteHour(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) {
-        let leading: Bool
-        switch format {
-        case .text: leading = false
-        case .exchangeCSV: leading = (timestampColumns.first ?? 0) == 0
-        case .w3c: leading = timestampColumns.isEmpty || timestampColumns == [0, 1]
-        }
-        guard leading, hours.count < Self.maxHours else { return }
+        guard timestampLeads, hours.count < Self.maxHours else { return }
         var start = range.lowerBound
         if base[start] == UInt8(ascii: "\"") { start += 1 }
         guard range.upperBound - start >= 13 else { return }
