@@ -53,6 +53,10 @@ public struct ConsoleReport {
         if !story.stages.isEmpty {
             out.append(c("What happened:") { $0.bold })
             for line in story.sentences { out.append("  " + TerminalText.sanitize(line, limit: 300)) }
+            // Times the story leaves out, and why: the story is only as good as its clock.
+            for p in r.problems where p.code == "copy-times" || p.code == "iis-time-offset" {
+                out.append("  " + c("Note:") { $0.yellow } + " " + TerminalText.sanitize(p.message, limit: 400))
+            }
             out.append("")
         }
         out.append(c("Log coverage (exploitation window from \(Self.day(r.windowStart))):") { $0.bold })
