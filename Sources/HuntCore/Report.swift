@@ -205,6 +205,36 @@ public struct HostReport: Codable, Sendable {
         }
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case tool, version, host, hostSource, hostNames, evidenceRoot, generatedAt, windowStart, verdict, verdictReasons
+        case families, coverage, gaps, builds, findings, problems, manifest, stats, complete
+    }
+
+    /// Reports written before the per-family verdicts, gaps, builds and host identity existed
+    /// still decode: what they lack is empty.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tool = try c.decode(String.self, forKey: .tool)
+        version = try c.decode(String.self, forKey: .version)
+        host = try c.decode(String.self, forKey: .host)
+        hostSource = try c.decodeIfPresent(String.self, forKey: .hostSource) ?? "folder name"
+        hostNames = try c.decodeIfPresent([HostName].self, forKey: .hostNames) ?? []
+        evidenceRoot = try c.decode(String.self, forKey: .evidenceRoot)
+        generatedAt = try c.decode(Date.self, forKey: .generatedAt)
+        windowStart = try c.decode(Date.self, forKey: .windowStart)
+        verdict = try c.decode(Verdict.self, forKey: .verdict)
+        verdictReasons = try c.decode([String].self, forKey: .verdictReasons)
+        families = try c.decodeIfPresent([FamilyVerdict].self, forKey: .families) ?? []
+        coverage = try c.decode([Coverage].self, forKey: .coverage)
+        gaps = try c.decodeIfPresent([CoverageGap].self, forKey: .gaps) ?? []
+        builds = try c.decodeIfPresent([BuildSpan].self, forKey: .builds) ?? []
+        findings = try c.decode([Finding].self, forKey: .findings)
+        problems = try c.decode([Problem].self, forKey: .problems)
+        manifest = try c.decode([ManifestEntry].self, forKey: .manifest)
+        stats = try c.decode(Stats.self, forKey: .stats)
+        complete = try c.decodeIfPresent(Bool.self, forKey: .complete) ?? true
+    }
+
     public init(tool: String = "exhunt", version: String, host: String, hostSource: String = "folder name", hostNames: [HostName] = [],
                 evidenceRoot: String, generatedAt: Date,
                 windowStart: Date, verdict: Verdict, verdictReasons: [String], families: [FamilyVerdict] = [],

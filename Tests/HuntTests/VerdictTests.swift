@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Hunt
 import HuntCore
+import Reports
 import TestSupport
 
 /// Verdicts per vulnerability family, on real-format evidence written here: policy weights,
@@ -144,6 +145,15 @@ import TestSupport
         #expect(owassrf.verdict == .compromised)
         #expect(owassrf.compromised == 1 && owassrf.attempted == 1, "\(owassrf.reasons)")
         #expect(try family(r, "proxynotshell").verdict == .clean, "an OWA path is OWASSRF's, not ProxyNotShell's")
+    }
+
+    @Test func reportsFromBeforeTheFamiliesStillDecode() async throws {
+        let r = try await hunt(samples.appendingPathComponent("compromised-server"))
+        var object = try #require(try JSONSerialization.jsonObject(with: try JSONReport.encode(r)) as? [String: Any])
+        for key in ["families", "gaps", "builds", "hostSource", "hostNames"] { object[key] = nil }
+        let old = try JSONReport.decode(try JSONSerialization.data(withJSONObject: object))
+        #expect(old.families.isEmpty && old.builds.isEmpty && old.hostSource == "folder name")
+        #expect(old.findings.count == r.findings.count)
     }
 
     @Test func twoBuildsGiveThePatchTimeline() async throws {
