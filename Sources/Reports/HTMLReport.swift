@@ -50,7 +50,8 @@ public enum HTMLReport {
                 "windowStart": ISOTime.day(report.windowStart),
                 "hasFamilies": !report.families.isEmpty,
                 "families": report.families.map { f -> [String: Any] in
-                    ["title": f.title, "verdict": f.judged ? f.verdict.rawValue : "not judged", "window": f.windowStart.map(ISOTime.day) ?? "",
+                    ["title": f.title, "verdict": f.judged ? f.verdict.rawValue : "not judged",
+                     "verdictClass": f.judged ? f.verdict.rawValue : "unjudged", "window": f.windowStart.map(ISOTime.day) ?? "",
                      "coveredBy": f.coveredBy.joined(separator: ", "), "hits": f.compromised + f.attempted,
                      "reasons": f.reasons, "gaps": f.gaps.count]
                 },

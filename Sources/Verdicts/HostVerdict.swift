@@ -69,20 +69,16 @@ public struct HostVerdict: Sendable {
         let end = e.coverage.compactMap(\.latest).max()
         let caveats = Self.caveats(e.problems)
         var rows: [FamilyVerdict] = []
-        var applicable: [Bool] = []
         for family in knowledge.families {
             guard let start = windowStart ?? family.windowStart else { continue }
-            var (row, counts) = judge(family, start: start, end: end, e, caveats: caveats)
-            row.judged = counts
-            rows.append(row)
-            applicable.append(counts)
+            rows.append(judge(family, start: start, end: end, e, caveats: caveats))
         }
-        if let other = judgeUnattributed(e.findings) { rows.append(other); applicable.append(true) }
+        if let other = judgeUnattributed(e.findings) { rows.append(other) }
 
-        let deciding = zip(rows, applicable).filter(\.1).map(\.0)
+        let deciding = rows.filter(\.judged)
         let worst = deciding.map(\.verdict).max { $0.rank < $1.rank } ?? .inconclusive
         var reasons = hostReasons(worst, deciding, e.findings, caveats: caveats)
-        let later = zip(rows, applicable).filter { !$0.1 }.map(\.0.title)
+        let later = rows.filter { !$0.judged }.map(\.title)
         if !later.isEmpty, let end {
             reasons.append("note: the evidence ends \(ISOTime.day(end)), before the windows of \(later.joined(separator: ", ")) began; they are shown but not judged")
         }
@@ -92,7 +88,8 @@ public struct HostVerdict: Sendable {
 
     // MARK: - One family
 
-    private func judge(_ family: VulnerabilityFamily, start: Date, end: Date?, _ e: Evidence, caveats: [String]) -> (FamilyVerdict, Bool) {
+    /// A family whose window begins after the evidence ends, with nothing found, is not judged.
+    private func judge(_ family: VulnerabilityFamily, start: Date, end: Date?, _ e: Evidence, caveats: [String]) -> FamilyVerdict {
         let mine = e.findings.filter { $0.family == family.name }
         let compromised = mine.filter { $0.role == .compromised }
         let attempted = mine.filter { $0.role == .attempted }
@@ -155,7 +152,8 @@ public struct HostVerdict: Sendable {
             row.reasons.append("mitigated" + (first.timestamp.map { " from \(ISOTime.day($0)) (the time of \(first.evidence.path))" } ?? "")
                                + ": \(first.rule.title)")
         }
-        return (row, inWindow || row.verdict == .compromised || row.verdict == .attempted)
+        row.judged = inWindow || row.verdict == .compromised || row.verdict == .attempted
+        return row
     }
 
     /// The builds that wrote the logs over time, against this family's fix.
