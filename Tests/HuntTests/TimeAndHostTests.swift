@@ -62,8 +62,10 @@ import TestSupport
     func zipExtraFieldsGiveTheServersTimes() async throws {
         let dir = try tempDir()
         let zip = dir.appendingPathComponent("collection.zip")
-        // Entry 1: NTFS extra field (FILETIME of 2021-03-03T05:00:00Z); entry 2: extended timestamp
-        // (2021-03-04T06:00:00Z); entry 3: DOS time only. Every DOS time says 2026.
+        // Entry 1: NTFS extra field (FILETIME of 2021-03-03T05:00:00Z), as 7-Zip writes it; entry 2:
+        // extended timestamp (2021-03-04T06:00:00Z) on a Velociraptor upload path, as its container
+        // (Go's zip writer) records the uploaded file's mtime; entry 3: DOS time only. Every DOS
+        // time says 2026.
         let script = """
             import struct, sys, zipfile
             def ntfs(unix):
@@ -75,7 +77,7 @@ import TestSupport
                 return struct.pack('<HH', 0x5455, len(body)) + body
             with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
                 for name, extra in [('C/inetpub/wwwroot/aspnet_client/a.aspx', ntfs(1614747600)),
-                                    ('C/inetpub/wwwroot/aspnet_client/b.aspx', ut(1614837600)),
+                                    ('uploads/auto/C%3A/inetpub/wwwroot/aspnet_client/b.aspx', ut(1614837600)),
                                     ('C/inetpub/wwwroot/aspnet_client/c.aspx', b'')]:
                     i = zipfile.ZipInfo(name, date_time=(2026, 11, 30, 12, 0, 0))
                     i.extra = extra
