@@ -17,12 +17,14 @@ enum ClockCheck {
             let shared = iis.reduce(0) { $0 + (proxy.contains($1 &+ k) ? 1 : 0) }
             return Double(shared) / Double(iis.count)
         }
-        let atZero = fit(0)
-        let best = (-14...14).map { Int32($0) }.max { fit($0) < fit($1) } ?? 0
+        let fits = (-14...14).map { k in (shift: Int32(k), fit: fit(Int32(k))) }
+        let atZero = fits.first { $0.shift == 0 }?.fit ?? 0
+        guard let winner = fits.max(by: { $0.fit < $1.fit }) else { return nil }
+        let (best, bestFit) = winner
         // A clear winner: nearly every IIS hour lines up once moved, clearly fewer as written.
-        guard best != 0, fit(best) >= 0.95, atZero <= fit(best) - 0.15 else { return nil }
+        guard best != 0, bestFit >= 0.95, atZero <= bestFit - 0.15 else { return nil }
         return Problem(.warning, code: "iis-time-offset",
-                       message: "IIS's hours with lines match HttpProxy's when moved by \(best > 0 ? "+" : "")\(best) h (\(Int(fit(best) * 100))% against "
+                       message: "IIS's hours with lines match HttpProxy's when moved by \(best > 0 ? "+" : "")\(best) h (\(Int(bestFit * 100))% against "
                            + "\(Int(atZero * 100))% as written): the IIS logs may hold local time, not UTC; their findings' times may be off by that much")
     }
 }

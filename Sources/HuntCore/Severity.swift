@@ -45,17 +45,6 @@ public enum VerdictRole: String, Codable, Sendable, CaseIterable {
         }
         self = role
     }
-
-    /// For "the worst of": compromised outranks attempted outranks supporting.
-    public var rank: Int {
-        switch self {
-        case .compromised: 4
-        case .attempted: 3
-        case .supporting: 2
-        case .informational: 1
-        case .mitigation: 0
-        }
-    }
 }
 
 /// One verdict per host.

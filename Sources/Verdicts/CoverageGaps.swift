@@ -3,17 +3,12 @@ public import HuntCore
 
 /// Stretches of time without log lines, from the hours in which a source has lines.
 public enum CoverageGaps {
-    public struct Result: Sendable, Equatable {
+    public struct Result: Sendable {
         /// The first hour with a line at all (nil: no lines).
         public var first: Date?
         /// Whether the lines reach back to the window's start (within the quiet time).
         public var reachesStart: Bool
         public var gaps: [(start: Date, end: Date?)]
-
-        public static func == (a: Result, b: Result) -> Bool {
-            a.first == b.first && a.reachesStart == b.reachesStart && a.gaps.map(\.start) == b.gaps.map(\.start)
-                && a.gaps.map(\.end) == b.gaps.map(\.end)
-        }
     }
 
     /// - Parameters:

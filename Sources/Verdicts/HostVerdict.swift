@@ -124,15 +124,10 @@ public struct HostVerdict: Sendable {
         }
         let inWindow = end.map { $0 > start } ?? true
 
-        if !compromised.isEmpty {
-            row.verdict = .compromised
-            row.reasons.append("\(row.compromised) hit(s) show exploitation: \(Self.titles(compromised))")
-        } else if !attempted.isEmpty && !supporting.isEmpty {
-            row.verdict = .compromised
-            row.reasons.append("attempts (\(Self.titles(attempted))) together with \(Self.titles(supporting))")
-        } else if !attempted.isEmpty {
-            row.verdict = .attempted
-            row.reasons.append("\(row.attempted) attempt(s) without evidence of success: \(Self.titles(attempted))")
+        let found = Self.weigh(&row, compromised: compromised, backedAttempts: attempted, supporting: supporting, attempted: attempted,
+                               proof: "show exploitation", attempts: ("attempts", "attempt(s)"))
+        if found {
+            row.reasons += missing.map { "note: " + $0 }
         } else if !inWindow, let end {
             row.reasons.append("the evidence ends \(ISOTime.day(end)), before the window began \(ISOTime.day(start))")
         } else if !missing.isEmpty || !caveats.isEmpty {
@@ -140,9 +135,6 @@ public struct HostVerdict: Sendable {
         } else {
             row.verdict = .clean
             row.reasons.append("nothing found; covered by \(names.joined(separator: " and ")) from \(ISOTime.day(start)) without a gap longer than \(quiet) h")
-        }
-        if row.verdict == .compromised || row.verdict == .attempted {
-            row.reasons += missing.map { "note: " + $0 }
         }
         patchTimeline(family, &row, e.builds)
         let mitigations = mine.filter { $0.role == .mitigation }
@@ -152,7 +144,7 @@ public struct HostVerdict: Sendable {
             row.reasons.append("mitigated" + (first.timestamp.map { " from \(ISOTime.day($0)) (the time of \(first.evidence.path))" } ?? "")
                                + ": \(first.rule.title)")
         }
-        row.judged = inWindow || row.verdict == .compromised || row.verdict == .attempted
+        row.judged = inWindow || found
         return row
     }
 
@@ -198,19 +190,30 @@ public struct HostVerdict: Sendable {
                                 coveredBy: [], compromised: compromised.reduce(0) { $0 + $1.count },
                                 attempted: attempted.reduce(0) { $0 + $1.count })
         row.firstExploitation = compromised.compactMap(\.timestamp).min()
+        // A dump or archive of no family backs attempts of any family.
+        guard Self.weigh(&row, compromised: compromised, backedAttempts: attemptsAnywhere, supporting: supporting, attempted: attempted,
+                         proof: "show a backdoor or an intruder's work",
+                         attempts: ("exploitation attempts", "probe(s) or attempt(s)")) else { return nil }
+        return row
+    }
+
+    /// The verdict a row's findings give it, with the reason: proof; attempts together with a
+    /// high supporting finding; attempts alone. False when they give none (coverage decides).
+    private static func weigh(_ row: inout FamilyVerdict, compromised: [Finding], backedAttempts: [Finding], supporting: [Finding],
+                              attempted: [Finding], proof: String, attempts: (together: String, alone: String)) -> Bool {
         if !compromised.isEmpty {
             row.verdict = .compromised
-            row.reasons.append("\(row.compromised) hit(s) show a backdoor or an intruder's work: \(Self.titles(compromised))")
-        } else if !attemptsAnywhere.isEmpty && !supporting.isEmpty {
+            row.reasons.append("\(row.compromised) hit(s) \(proof): \(titles(compromised))")
+        } else if !backedAttempts.isEmpty && !supporting.isEmpty {
             row.verdict = .compromised
-            row.reasons.append("exploitation attempts (\(Self.titles(attemptsAnywhere))) together with \(Self.titles(supporting))")
+            row.reasons.append("\(attempts.together) (\(titles(backedAttempts))) together with \(titles(supporting))")
         } else if !attempted.isEmpty {
             row.verdict = .attempted
-            row.reasons.append("\(row.attempted) probe(s) or attempt(s) without evidence of success: \(Self.titles(attempted))")
+            row.reasons.append("\(row.attempted) \(attempts.alone) without evidence of success: \(titles(attempted))")
         } else {
-            return nil
+            return false
         }
-        return row
+        return true
     }
 
     // MARK: - The host

@@ -65,6 +65,22 @@ enum Exchange2013 {
         }
     }
 
+    /// A CVE-2021-26855 request through the X-BEResource cookie to the MAPI back end, as the
+    /// attackers' requests were logged.
+    static func ssrf(_ t: String, _ i: Int) -> [String: String] {
+        var row = ordinary(t, i)
+        row["AnchorMailbox"] = "ServerInfo~a]@EXCH01.contoso.local:444/mapi/emsmdb/?#"
+        row["UrlStem"] = "/ecp/y.js"
+        row["RoutingHint"] = "X-BEResource-Cookie"
+        row["AuthenticatedUser"] = ""
+        return row
+    }
+
+    /// `rows` and `extra` in time order, as one log holds them.
+    static func merged(_ rows: [[String: String]], _ extra: [[String: String]]) -> [[String: String]] {
+        (rows + extra).sorted { ($0["DateTime"] ?? "") < ($1["DateTime"] ?? "") }
+    }
+
     static func ordinary(_ t: String, _ i: Int) -> [String: String] {
         ["DateTime": t, "RequestId": "req\(i)", "Protocol": "Owa", "UrlStem": "/owa/service.svc", "AuthenticatedUser": "CONTOSO\\user\(i % 9)",
          "AnchorMailbox": i % 2 == 0 ? "Sid~S-1-5-21-99-\(i)" : "ServerVersion~15.0.847", "UserAgent": "Mozilla/5.0 (Windows NT 6.1)",

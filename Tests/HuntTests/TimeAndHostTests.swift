@@ -11,14 +11,8 @@ import TestSupport
     /// A plain copy of a compromised server made today: every file has the copy's time.
     func plainCopy() throws -> URL {
         let root = try tempDir()
-        var rows = Exchange2013.steady(from: "2021-02-01", days: 40)
-        var ssrf = Exchange2013.ordinary("2021-03-03T04:15:12.000Z", 5_000)
-        ssrf["AnchorMailbox"] = "ServerInfo~a]@EXCH01.contoso.local:444/mapi/emsmdb/?#"
-        ssrf["UrlStem"] = "/ecp/y.js"
-        ssrf["RoutingHint"] = "X-BEResource-Cookie"
-        ssrf["AuthenticatedUser"] = ""
-        rows.append(ssrf)
-        rows.sort { ($0["DateTime"] ?? "") < ($1["DateTime"] ?? "") }
+        let rows = Exchange2013.merged(Exchange2013.steady(from: "2021-02-01", days: 40),
+                                       [Exchange2013.ssrf("2021-03-03T04:15:12.000Z", 5_000)])
         try put(root, "Exchange Server/V15/Logging/HttpProxy/Ecp/HttpProxy_2021020100-1.LOG", Exchange2013.log(rows))
         try put(root, "inetpub/wwwroot/aspnet_client/shell.aspx",
                 "<%@ Page Language=\"Jscript\"%><%eval(Request.Item[\"p\"],\"unsafe\");%>")
@@ -108,14 +102,8 @@ import TestSupport
 
     @Test func anExportWithLocalTimesAndOffsetsIsReadInUTC() async throws {
         let root = try tempDir()
-        var rows = Exchange2013.steady(from: "2020-12-20", days: 90)
-        var ssrf = Exchange2013.ordinary("2021-03-03T06:15:12.000+02:00", 5_000)
-        ssrf["AnchorMailbox"] = "ServerInfo~a]@EXCH01.contoso.local:444/mapi/emsmdb/?#"
-        ssrf["UrlStem"] = "/ecp/y.js"
-        ssrf["RoutingHint"] = "X-BEResource-Cookie"
-        ssrf["AuthenticatedUser"] = ""
-        rows.append(ssrf)
-        rows.sort { ($0["DateTime"] ?? "") < ($1["DateTime"] ?? "") }
+        let rows = Exchange2013.merged(Exchange2013.steady(from: "2020-12-20", days: 90),
+                                       [Exchange2013.ssrf("2021-03-03T06:15:12.000+02:00", 5_000)])
         try put(root, "Logging/HttpProxy/Ecp/HttpProxy_2020122000-1.LOG", Exchange2013.log(rows))
         let r = try await hunt(root)
         let hit = try #require(r.findings.first { $0.rule.id == RuleID.backend })

@@ -83,12 +83,10 @@ import TestSupport
             "2022-10-01 04:00:00 GET /autodiscover/autodiscover.json @zdi/Powershell&Email=autodiscover/autodiscover.json%3F@zdi 443 - 198.51.100.8 Mozilla/5.0 - 400 0 0 5",
         ]
         try put(root, "inetpub/logs/LogFiles/W3SVC1/u_ex201220.log", Self.iisSteady(from: "2020-12-20", days: 760, extra: scans))
-        var rows = Exchange2013.steady(from: "2020-12-20", days: 760)
         var probe = Exchange2013.ordinary("2021-03-05T01:00:00.000Z", 99_999)
         probe["AnchorMailbox"] = "ServerInfo~localhost/ecp/default.flt?"
         probe["UrlStem"] = "/owa/auth/x.js"
-        rows.append(probe)
-        rows.sort { ($0["DateTime"] ?? "") < ($1["DateTime"] ?? "") }
+        let rows = Exchange2013.merged(Exchange2013.steady(from: "2020-12-20", days: 760), [probe])
         try put(root, "Logging/HttpProxy/Owa/HttpProxy_2020122000-1.LOG", Exchange2013.log(rows))
         let r = try await hunt(root)
         #expect(r.verdict == .attempted, "\(r.verdictReasons)")
@@ -121,7 +119,6 @@ import TestSupport
 
     @Test func httpProxyLogsAreWeighedByOutcomeToo() async throws {
         let root = try tempDir()
-        var rows = Exchange2013.steady(from: "2021-07-01", days: 700)
         func request(_ t: String, _ stem: String, _ query: String, user: String, status: String, _ i: Int) -> [String: String] {
             var r = Exchange2013.ordinary(t, i)
             r["UrlStem"] = stem
@@ -131,13 +128,12 @@ import TestSupport
             r["Protocol"] = "Autodiscover"
             return r
         }
-        rows += [
+        let rows = Exchange2013.merged(Exchange2013.steady(from: "2021-07-01", days: 700), [
             request("2021-08-13T03:00:00.000Z", "/autodiscover/autodiscover.json", "?@evil.corp/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@evil.corp",
                     user: "", status: "200", 900_001),
             request("2022-12-01T03:00:00.000Z", "/owa/mastermailbox%40outlook.com/powershell", "", user: "CONTOSO\\victim", status: "200", 900_002),
             request("2022-12-02T03:00:00.000Z", "/owa/mastermailbox%40outlook.com/powershell", "", user: "", status: "401", 900_003),
-        ]
-        rows.sort { ($0["DateTime"] ?? "") < ($1["DateTime"] ?? "") }
+        ])
         try put(root, "Logging/HttpProxy/Autodiscover/HttpProxy_2021070100-1.LOG", Exchange2013.log(rows))
         let r = try await hunt(root)
         #expect(try family(r, "proxyshell").verdict == .compromised)
@@ -158,14 +154,8 @@ import TestSupport
 
     @Test func twoBuildsGiveThePatchTimeline() async throws {
         let root = try tempDir()
-        var before = Exchange2013.steady(from: "2020-12-20", days: 74)
-        var ssrf = Exchange2013.ordinary("2021-02-28T01:02:12.000Z", 77_777)
-        ssrf["AnchorMailbox"] = "ServerInfo~a]@EXCH01.contoso.local:444/mapi/emsmdb/?#"
-        ssrf["UrlStem"] = "/ecp/y.js"
-        ssrf["RoutingHint"] = "X-BEResource-Cookie"
-        ssrf["AuthenticatedUser"] = ""
-        before.append(ssrf)
-        before.sort { ($0["DateTime"] ?? "") < ($1["DateTime"] ?? "") }
+        let before = Exchange2013.merged(Exchange2013.steady(from: "2020-12-20", days: 74),
+                                         [Exchange2013.ssrf("2021-02-28T01:02:12.000Z", 77_777)])
         try put(root, "Logging/HttpProxy/Ecp/HttpProxy_2020122000-1.LOG", Exchange2013.log(before, version: "15.01.2176.002"))
         try put(root, "Logging/HttpProxy/Ecp/HttpProxy_2021030400-1.LOG",
                 Exchange2013.log(Exchange2013.steady(from: "2021-03-04", days: 30), version: "15.01.2176.009"))
@@ -242,7 +232,7 @@ import TestSupport
         print("third-party findings: \(third.count), by weight: \(Dictionary(grouping: third, by: \.role).mapValues(\.count))")
         #expect(!third.isEmpty, "SigmaHQ's rules fire on these event logs")
         #expect(third.allSatisfy { $0.role == .supporting || $0.role == .informational })
-        #expect(r.findings.allSatisfy { $0.role != .compromised && $0.role != .attempted }, "\(r.findings.filter { $0.role.rank > 2 }.map(\.rule.title))")
+        #expect(r.findings.allSatisfy { $0.role != .compromised && $0.role != .attempted }, "\(r.findings.filter { $0.role == .compromised || $0.role == .attempted }.map(\.rule.title))")
         #expect(r.verdict == .clean, "\(r.verdictReasons)")
     }
 }
