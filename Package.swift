@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "ExhuntHuntCore", targets: ["HuntCore"]),
         .library(name: "ExhuntExchangeBuilds", targets: ["ExchangeBuilds"]),
         .library(name: "ExhuntVerdicts", targets: ["Verdicts"]),
+        .library(name: "ExhuntCaseStore", targets: ["CaseStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,6 +44,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
+        // The case store: one query builder (SQLKit) over the embedded SQLite and PostgreSQL drivers.
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.30.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.0"),
+        .package(url: "https://github.com/vapor/postgres-kit", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // Shared vocabulary: events, findings, problems, verdicts. No I/O.
@@ -79,7 +86,8 @@ let package = Package(
         // with its window, coverage gaps and patch timeline, and the host's verdict.
         .target(name: "Verdicts", dependencies: ["HuntCore", "ExchangeBuilds", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         .target(name: "Hunt", dependencies: ["HuntCore", "Findings", "WindowsEvents", "Evidence", "ExchangeLogs", "EVTX", "Sigma", "YARA", "Indicators",
-                                             "Verdicts", "ExchangeBuilds", "BuiltinRules"],
+                                             "Verdicts", "ExchangeBuilds", "BuiltinRules",
+                                             .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict),
         // Exchange build numbers -> product, CU, update and patch status per vulnerability family.
         .target(name: "ExchangeBuilds", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
@@ -88,16 +96,29 @@ let package = Package(
             "ExchangeBuilds", "HuntCore", .product(name: "Yams", package: "Yams"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ] + httpOverNIO, swiftSettings: strict),
+        // The fleet case store: hosts, hunt runs, findings, indicators, survey records, analyst notes
+        // and the audit log in one schema, on SQLite (a file) or PostgreSQL (a URL).
+        .target(name: "CaseStore", dependencies: [
+            "HuntCore", "Indicators", "Evidence",
+            .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "SQLiteKit", package: "sqlite-kit"),
+            .product(name: "PostgresKit", package: "postgres-kit"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
         // Findings of one or many hosts as a timeline and an incident story per host.
         .target(name: "Timeline", dependencies: ["HuntCore"], swiftSettings: strict),
         // Renderers: console, JSON, Test-ProxyLogon CSV, Timesketch, ECS, HTML.
-        .target(name: "Reports", dependencies: ["HuntCore", "Timeline",
+        .target(name: "Reports", dependencies: ["HuntCore", "Timeline", "CaseStore",
                                                 .product(name: "Rainbow", package: "Rainbow"),
                                                 .product(name: "Mustache", package: "swift-mustache"),
                                                 .product(name: "Crypto", package: "swift-crypto")],
                 resources: [.copy("Templates")], swiftSettings: strict),
         .executableTarget(name: "exhunt", dependencies: [
-            "Hunt", "Reports", "HuntCore", "WindowsEvents", "Sigma", "YARA", "Indicators", "Timeline", "EVTX", "Evidence", "ExchangeBuilds", "Survey", "BuiltinRules",
+            "Hunt", "Reports", "HuntCore", "WindowsEvents", "Sigma", "YARA", "Indicators", "Timeline", "EVTX", "Evidence", "ExchangeBuilds", "Survey", "BuiltinRules", "CaseStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         // Writes the bundled sample evidence and the benchmark's large log sets.
@@ -127,6 +148,8 @@ let package = Package(
         .testTarget(name: "EvidenceTests", dependencies: ["TestSupport", "Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                    .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .testTarget(name: "CaseStoreTests", dependencies: ["TestSupport", "CaseStore", "HuntCore", "Hunt", "exhunt",
+                                                    .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Findings", "WindowsEvents", "Reports", "Timeline", "exhunt", "ExchangeLogs",
                                                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),

@@ -14,11 +14,12 @@ declare -A allowed=(
   [Findings]="Foundation HuntCore Crypto"
   [WindowsEvents]="Foundation HuntCore EVTX Yams"
   [Verdicts]="Foundation HuntCore ExchangeBuilds Yams"
-  [Hunt]="Foundation HuntCore Findings WindowsEvents Evidence ExchangeLogs EVTX Sigma YARA Indicators Verdicts ExchangeBuilds BuiltinRules"
+  [Hunt]="Foundation HuntCore Findings WindowsEvents Evidence ExchangeLogs EVTX Sigma YARA Indicators Verdicts ExchangeBuilds BuiltinRules Crypto"
   [Timeline]="Foundation HuntCore"
   [ExchangeBuilds]="Foundation HuntCore Yams"
   [Survey]="Foundation HuntCore Yams ExchangeBuilds NIOCore NIOPosix NIOHTTP1 NIOSSL NIOConcurrencyHelpers Glibc Darwin"
-  [Reports]="Foundation HuntCore Timeline Rainbow Mustache Crypto"
+  [CaseStore]="Foundation HuntCore Indicators Evidence SQLKit SQLiteKit PostgresKit PostgresNIO Logging NIOCore NIOPosix Crypto"
+  [Reports]="Foundation HuntCore Timeline CaseStore Rainbow Mustache Crypto"
 )
 status=0
 for module in "${!allowed[@]}"; do

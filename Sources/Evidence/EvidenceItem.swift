@@ -68,11 +68,11 @@ public enum FileTimeSource: String, Codable, Sendable, Hashable {
 }
 
 /// Rebuilds the server-side path from how collection tools lay files out.
-enum WindowsPath {
+public enum WindowsPath {
     static let topLevelFolders: Set<String> = ["program files", "program files (x86)", "windows", "inetpub", "programdata",
                                                "root", "users", "exchange", "exchangeserver", "$extend"]
 
-    static func from(relative: String) -> String {
+    public static func from(relative: String) -> String {
         var parts = relative.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
         // Velociraptor: uploads/auto/C:/…, uploads/ntfs/\\.\C:/…
         if let i = parts.firstIndex(where: { isDrive($0) }) {

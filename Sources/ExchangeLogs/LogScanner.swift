@@ -65,6 +65,20 @@ public struct LogScanner {
     public var identityFields: [String] = []
     /// The identity fields' values on the first data line, by lowercased name.
     public private(set) var identity: [String: String] = [:]
+    /// Lowercased names of the field that holds the client's address (`clientipaddress`, `c-ip`):
+    /// every data line's value is counted into `clients`, for matching indicators learned later.
+    public var clientFields: [String] = []
+    /// At most this many distinct client addresses per file; further ones are counted in `clientsDropped`.
+    public static let maxClients = 100_000
+    private var clients: [String: ClientCount] = [:]
+    public private(set) var clientsDropped = 0
+    private var clientColumn: Int?
+    /// The last line's client, counted into `clients` when another client comes (most lines
+    /// repeat the previous line's client; this spares them a hash lookup).
+    private var lastClient: [UInt8] = []
+    private var lastClientKey: String?
+    private var lastClientLines = 0
+    private var lastClientHour: Int32?
 
     /// - Parameter addresses: IPv4 addresses that also make a line a candidate, as whole tokens.
     public init(format: LogFormat, path: String, literals: [String]?, addresses: [String] = [], maxLineLength: Int = 16 << 20) {
@@ -223,6 +237,7 @@ public struct LogScanner {
         }
         dataLines += 1
         noteHour(base, range)
+        if let clientColumn { noteClient(base, range, clientColumn) }
         if !sawFirstData {
             sawFirstData = true
             if let ts = timestamp(base, range) { note(ts) }
@@ -324,6 +339,7 @@ public struct LogScanner {
         header = names
         let lower = names.map { $0.lowercased() }
         lowerHeader = lower
+        clientColumn = clientFields.lazy.compactMap { lower.firstIndex(of: $0) }.first
         switch format {
         case .w3c:
             timestampColumns = [lower.firstIndex(of: "date"), lower.firstIndex(of: "time")].compactMap { $0 }
@@ -404,6 +420,90 @@ public struct LogScanner {
         guard h.isFinite, abs(h) < 2e9 else { return }
         let hour = Int32(h)
         if hours.last != hour { hours.append(hour) }
+    }
+
+    /// Counts the client address in column `column` of a data line.
+    private mutating func noteClient(_ base: UnsafePointer<UInt8>, _ range: Range<Int>, _ column: Int) {
+        guard let field = Self.field(base, range, column, csv: format != .w3c), field.count >= 2, field.count <= 47 else { return }
+        let hour = timestampLeads ? hours.last : nil
+        if lastClientKey != nil, lastClient.count == field.count,
+           lastClient.withUnsafeBufferPointer({ b in b.baseAddress.map { memcmp($0, base + field.lowerBound, field.count) == 0 } ?? false }) {
+            lastClientLines += 1
+            if hour != nil { lastClientHour = hour }
+            return
+        }
+        flushClient()
+        lastClient = Array(UnsafeBufferPointer(start: base + field.lowerBound, count: field.count))
+        let text = String(decoding: lastClient, as: UTF8.self)
+        // Only what looks like an address (IPv4, IPv6, with a port or brackets) is kept.
+        guard text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x3A) || $0 == 0x2E || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) || $0 == 0x5B || $0 == 0x5D }) else {
+            lastClientKey = nil
+            return
+        }
+        lastClientKey = text
+        lastClientLines = 1
+        lastClientHour = hour
+        if clients[text] == nil, clients.count >= Self.maxClients {
+            clientsDropped += 1
+            lastClientKey = nil
+            return
+        }
+        if clients[text] == nil { clients[text] = ClientCount(first: hour, last: hour, lines: 0) }
+    }
+
+    private mutating func flushClient() {
+        guard let key = lastClientKey, lastClientLines > 0 else { return }
+        if var c = clients[key] {
+            c.lines += lastClientLines
+            if let h = lastClientHour {
+                c.last = max(c.last ?? h, h)
+                c.first = min(c.first ?? h, h)
+            }
+            clients[key] = c
+        }
+        lastClientLines = 0
+    }
+
+    /// The client addresses counted so far.
+    public mutating func clientAddresses() -> [String: ClientCount] {
+        flushClient()
+        lastClientKey = nil
+        lastClient = []
+        return clients
+    }
+
+    /// The bytes of field `column` (0-based) of a line: space-separated for W3C, CSV with quotes
+    /// otherwise (a quoted field's bytes without its quotes).
+    static func field(_ base: UnsafePointer<UInt8>, _ range: Range<Int>, _ column: Int, csv: Bool) -> Range<Int>? {
+        var i = range.lowerBound
+        var n = 0
+        let sep: UInt8 = csv ? 0x2C : 0x20
+        while i <= range.upperBound {
+            var start = i
+            var end: Int
+            if csv, i < range.upperBound, base[i] == 0x22 {
+                // Quoted: runs to the closing quote ("" inside is an escaped quote).
+                start = i + 1
+                var j = start
+                while j < range.upperBound {
+                    if base[j] == 0x22 {
+                        if j + 1 < range.upperBound, base[j + 1] == 0x22 { j += 2; continue }
+                        break
+                    }
+                    j += 1
+                }
+                end = j
+                i = j + 1
+                while i < range.upperBound, base[i] != sep { i += 1 }
+            } else {
+                while i < range.upperBound, base[i] != sep { i += 1 }
+                end = i
+            }
+            if n == column { return start..<end }
+            n += 1
+            i += 1
+        }
+        return nil
     }
 
     private mutating func note(_ ts: Date) {

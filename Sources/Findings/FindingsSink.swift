@@ -22,6 +22,8 @@ public final class FindingsSink: @unchecked Sendable {
         public var problems = 10_000
         /// Hours with log lines, over every source (a source spanning 2021 to today is ~50,000).
         public var activityHours = 500_000
+        /// Distinct client addresses kept for later matching (`clientAddresses`).
+        public var clientAddresses = 200_000
         public init() {}
     }
 
@@ -61,6 +63,9 @@ public final class FindingsSink: @unchecked Sendable {
     private var activityDropped = false
     private var builds: [String: BuildSpan] = [:]
     private var hostNames: [HostName: Int] = [:]
+    private var hostAddresses: Set<HostName> = []
+    private var clients: [String: ClientCount] = [:]
+    private var clientsDropped = 0
 
     /// The value a group key holds when a rule had more distinct groups than the limits allow.
     public static let overflowValue = "(further values, folded)"
@@ -178,6 +183,36 @@ public final class FindingsSink: @unchecked Sendable {
         hostNames[key, default: 0] += max(1, weight)
     }
 
+    /// An address the server's logs give it (IIS `s-ip`). At most 100 are kept.
+    public func add(hostAddress: String, from source: String) {
+        let address = String(hostAddress.prefix(64))
+        guard !address.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        if hostAddresses.count < 100 { hostAddresses.insert(HostName(name: address, source: source)) }
+    }
+
+    /// One log file's client addresses, merged into the host's (at most `limits.clientAddresses`;
+    /// further distinct addresses are counted, and a `client-address-limit` problem says so).
+    public func add(clients more: [String: ClientCount], dropped: Int) {
+        guard !more.isEmpty || dropped > 0 else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        clientsDropped += dropped
+        for (address, c) in more {
+            if var old = clients[address] {
+                old.lines += c.lines
+                if let f = c.first { old.first = min(old.first ?? f, f) }
+                if let l = c.last { old.last = max(old.last ?? l, l) }
+                clients[address] = old
+            } else if clients.count < limits.clientAddresses {
+                clients[address] = c
+            } else {
+                clientsDropped += 1
+            }
+        }
+    }
+
     /// An Exchange build that wrote a log, with the log's first and last line.
     public func add(build: String, first: Date?, last: Date?) {
         lock.lock()
@@ -212,6 +247,9 @@ public final class FindingsSink: @unchecked Sendable {
         public var builds: [BuildSpan]
         /// The names the evidence gives the server, most lines first.
         public var hostNames: [(name: HostName, weight: Int)]
+        public var hostAddresses: [HostName]
+        /// Distinct client addresses of the web logs, most lines first.
+        public var clientAddresses: [SeenAddress]
     }
 
     public func snapshot() -> Snapshot {
@@ -229,7 +267,17 @@ public final class FindingsSink: @unchecked Sendable {
         let folded = self.folded
         let dropped = droppedProblems
         let failures = streamFailures
+        let hostAddresses = self.hostAddresses.sorted { ($0.name, $0.source) < ($1.name, $1.source) }
+        let clients = self.clients
+        let clientsDropped = self.clientsDropped
         lock.unlock()
+        func hourDate(_ h: Int32?) -> Date? { h.map { Date(timeIntervalSince1970: Double($0) * 3600) } }
+        let clientAddresses = clients.map { SeenAddress(address: $0.key, first: hourDate($0.value.first), last: hourDate($0.value.last), lines: $0.value.lines) }
+            .sorted { ($0.lines, $1.address) > ($1.lines, $0.address) }
+        if clientsDropped > 0 {
+            problems.append(Problem(.warning, code: "client-address-limit",
+                                    message: "more than \(limits.clientAddresses) distinct client addresses; \(clientsDropped) further were not kept for later matching"))
+        }
         for (rule, n) in folded.sorted(by: { $0.key < $1.key }) {
             let name = rule.split(separator: "\u{1}").last.map(String.init) ?? rule
             problems.append(Problem(.warning, code: "aggregation-limit",
@@ -250,7 +298,7 @@ public final class FindingsSink: @unchecked Sendable {
         }
         return Snapshot(findings: sorted, problems: problems, coverage: coverage.sorted { $0.source < $1.source },
                         manifest: manifest.sorted { $0.path < $1.path }, totals: totals, activity: activity, builds: builds,
-                        hostNames: hostNames)
+                        hostNames: hostNames, hostAddresses: hostAddresses, clientAddresses: clientAddresses)
     }
 
     /// A group key value of bounded size: long values (a script block, a command line) are kept

@@ -7,6 +7,7 @@ public import WindowsEvents
 public import Verdicts
 import ExchangeBuilds
 import BuiltinRules
+import Crypto
 
 /// The loaded detection content: Sigma rules for logs and files, YARA rules for file content,
 /// and indicator lists (hashes, names and paths, addresses).
@@ -31,6 +32,10 @@ public struct Detectors: Sendable {
     public var judge: HostVerdict { weights.judge }
     public var policy: VerdictPolicy { weights.policy }
     private let indexes = IndexCache()
+    /// SHA-256 over what decides findings and their weight (each Sigma rule's identity, title,
+    /// level and weight, the YARA sources, the indicators, the policy and grouping files): two
+    /// hunts with the same digest judged with the same content (`stats.rulesDigest`).
+    public private(set) var digest = ""
 
     /// Rule indexes by log source. Sources of Windows events are only known as events are read.
     private final class IndexCache: @unchecked Sendable {
@@ -93,10 +98,22 @@ public struct Detectors: Sendable {
         let knowledge = try BuildKnowledge.load(directory: builtinDir.appendingPathComponent("exchange"))
         let weights = FindingWeights(policy: policy, judge: HostVerdict(policy: policy, knowledge: knowledge), rules: rules,
                                      builtinRules: builtinRules, builtinYara: builtinYara)
-        return Detectors(rules: rules, ruleErrors: errors, yara: compiled.rules, yaraErrors: yaraErrors + compiled.errors,
-                         indicators: indicators, indicatorWarnings: warnings, mappings: mappings,
-                         windowsEvents: windowsEvents, grouping: grouping, knownGood: knownGood, weights: weights)
+        var d = Detectors(rules: rules, ruleErrors: errors, yara: compiled.rules, yaraErrors: yaraErrors + compiled.errors,
+                          indicators: indicators, indicatorWarnings: warnings, mappings: mappings,
+                          windowsEvents: windowsEvents, grouping: grouping, knownGood: knownGood, weights: weights)
+        var h = SHA256()
+        for line in rules.map({ r in "sigma \(r.identity)|\(r.title)|\(r.level)|\(weights.sigma(r).role.rawValue)" }).sorted() { h.update(data: Data((line + "\n").utf8)) }
+        for t in texts.sorted(by: { $0.label < $1.label }) { h.update(data: Data("yara \(t.label)\n\(t.text)\n".utf8)) }
+        for line in indicators.all.map({ "ioc \($0.kind.rawValue):\($0.value)" }).sorted() { h.update(data: Data((line + "\n").utf8)) }
+        for file in ["verdict-policy.yml", "grouping.yml", "mappings/windows-events.yml"] {
+            h.update(data: (try? Data(contentsOf: builtinDir.appendingPathComponent(file))) ?? Data())
+        }
+        d.digest = h.finalize().map { String(format: "%02x", $0) }.joined()
+        return d
     }
+
+    /// The weight the policy gives a match of an indicator of this kind (`ip`, `sha256`, …).
+    public func weight(ofIndicator kind: String) -> VerdictRole { weights.indicator(kind) }
 
     /// The rules, the load errors, and the identities of the rules shipped in `Rules/`.
     private static func loadSigma(_ sources: Sources, _ builtinDir: URL, _ mappings: [FieldMapping]) async throws

@@ -109,7 +109,7 @@ public struct Hunter: Sendable {
         var host = configuration.host ?? named.host ?? configuration.evidence.deletingPathExtension().lastPathComponent
         if host.isEmpty { host = "unknown" }
         let hostSource = configuration.host != nil ? "--host" : named.host != nil ? named.source : "folder name"
-        return HostReport(
+        var report = HostReport(
             version: Self.version, host: host, hostSource: hostSource, hostNames: snapshot.hostNames.map(\.name),
             evidenceRoot: configuration.evidence.path, generatedAt: Date(),
             windowStart: configuration.windowStart, verdict: decision.verdict, verdictReasons: decision.reasons,
@@ -119,6 +119,10 @@ public struct Hunter: Sendable {
                          logLines: covered.reduce(0) { $0 + $1.lines }, rulesLoaded: detectors.rules.count,
                          hashed: configuration.hashFiles, seconds: Date().timeIntervalSince(started), hits: snapshot.totals.hits),
             complete: complete)
+        report.stats.rulesDigest = detectors.digest
+        report.hostAddresses = snapshot.hostAddresses
+        report.clientAddresses = snapshot.clientAddresses
+        return report
     }
 
     /// The server the evidence names most (names agreeing on their first label are one server; the

@@ -43,7 +43,8 @@ final class LogReader {
         for f in context.factory.grouping.fields(for: nil, source: source) { wanted.insert(f.lowercased()) }
         if case .text = format {} else {
             scanner.wantedFields = wanted
-            scanner.identityFields = Self.identityFields
+            scanner.identityFields = Self.identityFields + Self.addressFields
+            if source == .httpProxy || source == .iis { scanner.clientFields = ["clientipaddress", "c-ip"] }
         }
     }
 
@@ -60,9 +61,14 @@ final class LogReader {
         let label = extract ? "Extract/\(item.name)" : Self.coverageLabel(item.location, source)
         sink.add(Coverage(source: label, logsource: extract ? nil : source, files: 1, lines: scanner.dataLines, bytes: item.size,
                           earliest: scanner.earliest, latest: scanner.latest))
+        sink.add(clients: scanner.clientAddresses(), dropped: scanner.clientsDropped)
         guard !extract else { return }
         sink.add(activity: scanner.hours, of: source)
         for (field, value) in scanner.identity {
+            if Self.addressFields.contains(field) {
+                sink.add(hostAddress: value, from: "\(Self.sourceName(source)) \(field)")
+                continue
+            }
             sink.add(hostName: value, from: "\(Self.sourceName(source)) \(Self.identityLabels[field] ?? field)", weight: scanner.dataLines)
         }
         // A build number of 0 (`15.00.0000.000`) is a placeholder some writers use, not a build.
@@ -92,6 +98,8 @@ final class LogReader {
     /// Columns that name the server that wrote the log, as the logs spell them.
     static let identityLabels = ["serverhostname": "ServerHostName", "s-computername": "s-computername"]
     static let identityFields = Array(identityLabels.keys).sorted()
+    /// Columns that give the server's own address (IIS `s-ip`): how a survey's record finds its host.
+    static let addressFields = ["s-ip"]
 
     static func sourceName(_ source: LogSource) -> String {
         switch source {

@@ -58,6 +58,38 @@ public struct HostName: Codable, Sendable, Hashable {
     }
 }
 
+/// A client address the host's web logs (HttpProxy `ClientIpAddress`, IIS `c-ip`) show, with the
+/// hours of its first and last line: kept so that indicators learned later can be matched against
+/// the host without reading its evidence again (`exhunt case rematch`).
+public struct SeenAddress: Codable, Sendable, Hashable {
+    public var address: String
+    /// The start of the hour of its first and last line.
+    public var first: Date?
+    public var last: Date?
+    public var lines: Int
+
+    public init(address: String, first: Date?, last: Date?, lines: Int) {
+        self.address = address
+        self.first = first
+        self.last = last
+        self.lines = lines
+    }
+}
+
+/// A client address's first and last hour (since 1970, UTC; nil when lines carry no leading
+/// timestamp) and its lines, as a log scanner counts them.
+public struct ClientCount: Sendable {
+    public var first: Int32?
+    public var last: Int32?
+    public var lines: Int
+
+    public init(first: Int32?, last: Int32?, lines: Int) {
+        self.first = first
+        self.last = last
+        self.lines = lines
+    }
+}
+
 /// An Exchange build that wrote logs of this host (`#Version` of Exchange's log headers), and when.
 public struct BuildSpan: Codable, Sendable, Hashable {
     /// As Exchange writes it in logs normalised (`15.1.2176.2` for `15.01.2176.002`).
@@ -162,6 +194,11 @@ public struct HostReport: Codable, Sendable {
     public var hostSource: String
     /// Every name the evidence gives the server, most lines first.
     public var hostNames: [HostName]
+    /// The server's own addresses as its logs give them (IIS `s-ip`).
+    public var hostAddresses: [HostName]
+    /// Distinct client addresses in the web logs, most lines first (bounded; a `client-address-limit`
+    /// problem says when more were seen).
+    public var clientAddresses: [SeenAddress]
     public var evidenceRoot: String
     public var generatedAt: Date
     public var windowStart: Date
@@ -193,6 +230,9 @@ public struct HostReport: Codable, Sendable {
         public var hashed: Bool
         /// Hits before aggregation (each is in `--hits`; findings count them in `count`).
         public var hits: Int
+        /// SHA-256 over the loaded rules, YARA sources and indicators: two runs with the same digest
+        /// judged with the same content.
+        public var rulesDigest: String?
 
         public init(files: Int, bytes: UInt64, logLines: Int, rulesLoaded: Int, hashed: Bool = true, seconds: Double, hits: Int = 0) {
             self.hits = hits
@@ -206,7 +246,7 @@ public struct HostReport: Codable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case tool, version, host, hostSource, hostNames, evidenceRoot, generatedAt, windowStart, verdict, verdictReasons
+        case tool, version, host, hostSource, hostNames, hostAddresses, clientAddresses, evidenceRoot, generatedAt, windowStart, verdict, verdictReasons
         case families, coverage, gaps, builds, findings, problems, manifest, stats, complete
     }
 
@@ -219,6 +259,8 @@ public struct HostReport: Codable, Sendable {
         host = try c.decode(String.self, forKey: .host)
         hostSource = try c.decodeIfPresent(String.self, forKey: .hostSource) ?? "folder name"
         hostNames = try c.decodeIfPresent([HostName].self, forKey: .hostNames) ?? []
+        hostAddresses = try c.decodeIfPresent([HostName].self, forKey: .hostAddresses) ?? []
+        clientAddresses = try c.decodeIfPresent([SeenAddress].self, forKey: .clientAddresses) ?? []
         evidenceRoot = try c.decode(String.self, forKey: .evidenceRoot)
         generatedAt = try c.decode(Date.self, forKey: .generatedAt)
         windowStart = try c.decode(Date.self, forKey: .windowStart)
@@ -236,12 +278,14 @@ public struct HostReport: Codable, Sendable {
     }
 
     public init(tool: String = "exhunt", version: String, host: String, hostSource: String = "folder name", hostNames: [HostName] = [],
-                evidenceRoot: String, generatedAt: Date,
+                hostAddresses: [HostName] = [], clientAddresses: [SeenAddress] = [], evidenceRoot: String, generatedAt: Date,
                 windowStart: Date, verdict: Verdict, verdictReasons: [String], families: [FamilyVerdict] = [],
                 coverage: [Coverage], gaps: [CoverageGap] = [], builds: [BuildSpan] = [],
                 findings: [Finding], problems: [Problem], manifest: [ManifestEntry], stats: Stats, complete: Bool = true) {
         self.hostSource = hostSource
         self.hostNames = hostNames
+        self.hostAddresses = hostAddresses
+        self.clientAddresses = clientAddresses
         self.families = families
         self.gaps = gaps
         self.builds = builds

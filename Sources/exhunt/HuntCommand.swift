@@ -6,6 +6,7 @@ import Reports
 import Indicators
 import Timeline
 import Evidence
+import CaseStore
 
 struct HuntCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -72,6 +73,8 @@ struct HuntCommand: AsyncParsableCommand {
 
     @OptionGroup var exports: ExportOptions
 
+    @OptionGroup(title: "Case store") var store: CaseOptions
+
     @Flag(name: .long, help: "Print only the verdict line.")
     var quiet = false
 
@@ -123,16 +126,29 @@ struct HuntCommand: AsyncParsableCommand {
         let several = parts.count > 1
         var reports: [HostReport] = []
         var outputFailures: [String] = []
+        // The case store is opened before the hunt: a store that cannot be reached fails now, not after hours.
+        let caseStore = try await store.open()
         let interrupts = Interrupts(stopping: config.cancellation)
         for part in parts {
             if config.cancellation.isCancelled { break }
             var c = config
             c.evidence = part
             let label = part.deletingPathExtension().lastPathComponent
+            let context = store.context
+            let provisional = try await caseStore?.beginRun(evidenceRoot: part.path, label: host ?? label, context: context)
             let (report, failures) = try await huntOne(c, detectors: detectors, label: label, suffix: several ? label : nil)
             reports.append(report)
             outputFailures += failures
+            if let caseStore {
+                do {
+                    let outcome = try await caseStore.ingest(report, context: context, provisional: provisional)
+                    if json != "-" && !quiet { Terminal.status("case \(store.location ?? ""): \(CaseCommand.Import.describe(outcome, part.lastPathComponent))\n") }
+                } catch {
+                    outputFailures.append("case store: \(error)")
+                }
+            }
         }
+        try? await caseStore?.close()
         interrupts.cancel()
         if config.progress != nil { Terminal.clearProgress() }
         try exports.write(FleetTimeline(reports))

@@ -4,6 +4,7 @@ import ExchangeBuilds
 import Foundation
 import Reports
 import Survey
+import CaseStore
 
 struct SurveyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -91,6 +92,8 @@ struct SurveyCommand: AsyncParsableCommand {
     @Option(help: "Event loop threads (default: number of cores).")
     var threads = 0
 
+    @OptionGroup(title: "Case store") var store: CaseOptions
+
     func validate() throws {
         if targets.isEmpty && input == nil { throw ValidationError("give targets or --input FILE") }
         if resume && (json == nil || json == "-") { throw ValidationError("--resume needs --json FILE") }
@@ -140,6 +143,13 @@ struct SurveyCommand: AsyncParsableCommand {
 
         let done = resume ? ResumeState.completed(in: json ?? "-") : []
         let output = try SurveyOutput(path: json, append: resume)
+        // With --case, the records go into the store when the survey ends: from --json FILE, or
+        // from a scratch file beside (records are not held in memory).
+        let caseStore = try await store.open()
+        let recordFile: String? = caseStore == nil ? nil : (json.flatMap { $0 == "-" ? nil : $0 }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-survey-\(UUID().uuidString).jsonl").path)
+        let caseOutput = try recordFile.flatMap { $0 == json ? nil : try SurveyOutput(path: $0, append: false) }
+        defer { if let recordFile, recordFile != json { try? FileManager.default.removeItem(atPath: recordFile) } }
         let summaryToStderr = json == "-"
         let progress = !noProgress && Terminal.isTerminal(.standardError)
 
@@ -158,6 +168,7 @@ struct SurveyCommand: AsyncParsableCommand {
         try await surveyor.run(todo) { record in
             summary.add(record)
             try output.write(record)
+            try caseOutput?.write(record)
             if progress, ContinuousClock.now - lastProgress > .milliseconds(500) {
                 lastProgress = .now
                 let secs = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
@@ -168,7 +179,15 @@ struct SurveyCommand: AsyncParsableCommand {
             }
         }
         try output.flush()
+        try caseOutput?.flush()
         await surveyor.shutdown()
+        if let caseStore, let recordFile, let handle = FileHandle(forReadingAtPath: recordFile) {
+            defer { try? handle.close() }
+            let r = try await caseStore.ingestSurvey(lines: IteratorSequence(TargetLines(handle)), context: store.context,
+                                                     origin: shard.map { "survey shard \($0)" } ?? "survey")
+            try? await caseStore.close()
+            Terminal.status("case \(store.location ?? ""): \(r.added) survey record(s) added, \(r.unchanged) already held\n")
+        }
         if progress { Terminal.clearProgress() }
         for e in expansion.rejected { Terminal.error("target skipped: \(TerminalText.sanitize(e.description))") }
         let seconds = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
