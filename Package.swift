@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "EvidenceTests", dependencies: ["TestSupport", "Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                    .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .testTarget(name: "CaseStoreTests", dependencies: ["TestSupport", "CaseStore", "HuntCore", "Hunt", "exhunt",
+        .testTarget(name: "CaseStoreTests", dependencies: ["TestSupport", "CaseStore", "HuntCore", "Hunt", "Indicators", "exhunt",
                                                     .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Findings", "WindowsEvents", "Reports", "Timeline", "exhunt", "ExchangeLogs",
                                                .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -27,3 +27,8 @@ if [ "${1:-}" = "--tests" ] && ! python3 -c "import evtx, sigma.backends.sqlite,
   peers=(evtx==0.14.0 pysigma==1.5.1 pysigma-backend-sqlite==2.0.0 pysigma-pipeline-windows==2.0.1 pysigma-pipeline-sysmon==2.0.0)
   python3 -m pip install -q "${peers[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${peers[@]}"
 fi
+if [ "${1:-}" = "--tests" ] && [ "$(id -u)" -eq 0 ]; then
+  # The case store's tests run on a real PostgreSQL too: Debian's server, on loopback
+  # (without root they say they are skipped, and why).
+  Scripts/postgres.sh >/dev/null || echo "setup: PostgreSQL could not be started; its case-store tests will be skipped" >&2
+fi

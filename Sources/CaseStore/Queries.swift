@@ -249,7 +249,8 @@ extension CaseStore {
             let groups = try await db.select()
                 .column("value")
                 .column(SQLFunction("COUNT", args: SQLDistinct(SQLIdentifier("host"))), as: "n")
-                .column(SQLFunction("SUM", args: SQLIdentifier("hits")), as: "hits")
+                // PostgreSQL sums bigints as numeric: cast back, on both engines alike.
+                .column(SQLRaw("CAST(SUM(\"hits\") AS BIGINT)"), as: "hits")
                 .column(SQLFunction("MIN", args: SQLIdentifier("first_ms")), as: "first")
                 .column(SQLFunction("MAX", args: SQLIdentifier("last_ms")), as: "last")
                 .from(table).where("case_name", .equal, caseName).where("kind", .equal, kind.rawValue)

@@ -16,7 +16,7 @@ public enum CaseLocation: Sendable, Equatable, CustomStringConvertible {
     /// `postgres://…` or `postgresql://…` is PostgreSQL; anything else is an SQLite file's path.
     public init(_ text: String) {
         let lower = text.lowercased()
-        if lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") {
+        if lower.hasPrefix("postgres"), lower.contains("://") {
             self = .postgres(url: text)
         } else {
             self = .sqlite(path: text)
@@ -55,6 +55,9 @@ public actor CaseStore {
     let db: any SQLDatabase
     let engine: Engine
     private let closer: @Sendable () async throws -> Void
+    /// Starts closing without waiting: for a store dropped on an error path without `close()`.
+    private let dropper: @Sendable () -> Void
+    private var closed = false
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
@@ -82,7 +85,8 @@ public actor CaseStore {
             for pragma in ["PRAGMA busy_timeout = 60000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] {
                 try await db.raw(SQLQueryString(pragma)).run()
             }
-            store = CaseStore(location: location, caseName: caseName, db: db, engine: .sqlite) { try await connection.close() }
+            store = CaseStore(location: location, caseName: caseName, db: db, engine: .sqlite,
+                              closer: { try await connection.close() }, dropper: { let f: EventLoopFuture<Void> = connection.close(); _ = f })
         case .postgres(let url):
             let configuration: SQLPostgresConfiguration
             do { configuration = try SQLPostgresConfiguration(url: url) } catch {
@@ -96,7 +100,8 @@ public actor CaseStore {
                 throw CaseStoreError("cannot connect to \(location): \(String(reflecting: error))")
             }
             let db = connection.sql(queryLogLevel: nil)
-            store = CaseStore(location: location, caseName: caseName, db: db, engine: .postgres) { try await connection.close() }
+            store = CaseStore(location: location, caseName: caseName, db: db, engine: .postgres,
+                              closer: { try await connection.close() }, dropper: { let f: EventLoopFuture<Void> = connection.close(); _ = f })
         }
         do {
             try await store.exclusive { try await Schema.migrate(store.db, engine: store.engine) }
@@ -109,15 +114,22 @@ public actor CaseStore {
     }
 
     private init(location: CaseLocation, caseName: String, db: any SQLDatabase, engine: Engine,
-                 closer: @escaping @Sendable () async throws -> Void) {
+                 closer: @escaping @Sendable () async throws -> Void, dropper: @escaping @Sendable () -> Void) {
         self.location = location
         self.caseName = caseName
         self.db = db
         self.engine = engine
         self.closer = closer
+        self.dropper = dropper
+    }
+
+    deinit {
+        if !closed { dropper() }
     }
 
     public func close() async throws {
+        guard !closed else { return }
+        closed = true
         try await closer()
     }
 

@@ -20,6 +20,18 @@ public let hasPythonEvtx: Bool = {
     (try? run("/usr/bin/env", ["python3", "-c", "import evtx"]).status) == 0
 }()
 
+/// The PostgreSQL database the case-store tests use: `EXHUNT_TEST_POSTGRES`, else the one
+/// `Scripts/postgres.sh` starts on loopback (`Scripts/setup.sh --tests` does, as root).
+public let testPostgresURL = ProcessInfo.processInfo.environment["EXHUNT_TEST_POSTGRES"]
+    ?? "postgres://exhunt:exhunt@127.0.0.1:5432/exhunt_test?sslmode=disable"
+/// Whether that server answers (pg_isready, from Debian's postgresql-client).
+public let hasPostgres: Bool = {
+    guard let c = URLComponents(string: testPostgresURL), let tool = installed(["/usr/bin/pg_isready"]) else { return false }
+    return (try? run(tool, ["-q", "-h", c.host ?? "127.0.0.1", "-p", String(c.port ?? 5432)]).status) == 0
+}()
+/// CI sets `EXHUNT_REQUIRE_POSTGRES=1`: there, a missing server fails instead of skipping.
+public let postgresRequired = ProcessInfo.processInfo.environment["EXHUNT_REQUIRE_POSTGRES"] == "1"
+
 /// A new, empty scratch directory named after the calling test.
 public func tempDir(_ name: String = #function) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-\(name.filter(\.isLetter))-\(UUID().uuidString)")
