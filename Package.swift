@@ -136,6 +136,9 @@ let package = Package(
             .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "Crypto", package: "swift-crypto"),
         ] + httpOverNIO, swiftSettings: strict),
+        // The case store at fleet scale (Benchmarks/bench-case.sh). Not part of the product.
+        .executableTarget(name: "exhunt-bench-case", dependencies: ["CaseStore", "HuntCore"], path: "Benchmarks/CaseStoreBench",
+                          swiftSettings: strict),
         // Scratch files, ../shared and peer programs for every test target.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ExchangeLogsTests", dependencies: ["TestSupport", "ExchangeLogs", "HuntCore"], swiftSettings: strict),
