@@ -134,6 +134,24 @@ func byTarget(_ records: [[String: Any]]) -> [String: [String: Any]] {
         withExtendedLifetime(emulator) {}
     }
 
+    @Test func surveyRecordsLandInTheCaseStore() throws {
+        let http = testPort(7)
+        let emulator = try EmulatedFleet(Self.fleet.prefix(4).map(\.spec), httpPort: http)
+        let db = try tempDir("survey-case").appendingPathComponent("fleet.db").path
+        let targets = ["127.77.0.1", "127.77.0.2", "127.77.0.3", "127.77.0.4"]
+        // No --json: the records reach the store through a scratch file.
+        let first = try run(productBinary("exhunt"), ["survey", "--no-progress", "--case", db] + targets + ["--ports", "http:\(http)"])
+        #expect(first.status == 0, "\(String(decoding: first.stderr, as: UTF8.self))")
+        #expect(String(decoding: first.stderr, as: UTF8.self).contains("4 survey record(s) added"))
+        let summary = try run(productBinary("exhunt"), ["case", "summary", "--case", db, "--json"])
+        let s = try #require(try JSONSerialization.jsonObject(with: summary.stdout) as? [String: Any])
+        #expect(s["surveyRecords"] as? Int == 4)
+        let exposed = (s["exposedNotHunted"] as? [[String: Any]] ?? []).compactMap { $0["target"] as? String }
+        let vulnerable = Self.fleet.prefix(4).filter { $0.status.contains("V") || !$0.shells.isEmpty }.map(\.ip)
+        #expect(Set(exposed) == Set(vulnerable), "\(exposed)")
+        withExtendedLifetime(emulator) {}
+    }
+
     @Test func namesGoThroughTheResolverAndRateLimitsHold() throws {
         let https = testPort(4)
         let emulator = try EmulatedFleet([#"{"ip":"127.0.0.1","build":"15.2.792.10"}"#], httpPort: 0, httpsPort: https)
