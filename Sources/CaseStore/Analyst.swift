@@ -66,10 +66,12 @@ extension CaseStore {
         }
     }
 
-    /// The audit log, newest first.
-    public func auditLog(limit: Int = 1000) async throws -> [AuditEntry] {
+    /// The audit log, newest first; with `since`, only what happened from then on ("what changed
+    /// since yesterday": runs ingested, rematches, overrides, notes, exports).
+    public func auditLog(since: Date? = nil, limit: Int = 1000) async throws -> [AuditEntry] {
         try await exclusive {
             try await db.select().columns("at_ms", "who", "action", "subject", "detail").from("audit").where("case_name", .equal, caseName)
+                .where("at_ms", .greaterThanOrEqual, Millis.from(since) ?? Int64.min)
                 .orderBy("id", .descending).limit(max(1, limit)).all().map { r in
                     AuditEntry(at: Millis.date(try r.decode(column: "at_ms", as: Int64.self)) ?? Date(timeIntervalSince1970: 0),
                                who: try r.decode(column: "who", as: String.self), action: try r.decode(column: "action", as: String.self),

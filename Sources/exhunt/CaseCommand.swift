@@ -403,13 +403,22 @@ struct CaseCommand: AsyncParsableCommand {
     }
 
     struct Audit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Who did what when: ingests, overrides, notes, exports.")
+        static let configuration = CommandConfiguration(abstract: "Who did what when: ingests, overrides, notes, exports (what changed since a time).")
         @OptionGroup var store: CaseOptions
         @Option(help: "Newest entries first, at most this many.") var limit = 100
+        @Option(help: "Only entries from this time on: YYYY-MM-DD or an ISO 8601 time (UTC unless it says otherwise), e.g. yesterday's date.")
+        var since: String?
         @OptionGroup var output: AnswerOptions
         func run() async throws {
+            var from: Date?
+            if let since {
+                guard let d = since.count == 10 ? Timestamp.parse(since + "T00:00:00Z") : Timestamp.parse(since) else {
+                    throw ValidationError("--since wants YYYY-MM-DD or an ISO 8601 time")
+                }
+                from = d
+            }
             let store = try await store.required()
-            let entries = try await store.auditLog(limit: limit)
+            let entries = try await store.auditLog(since: from, limit: limit)
             try await store.close()
             try output.emit(entries) {
                 entries.map { "\(day($0.at))  \(safe($0.who))  \($0.action)  \(safe($0.subject))  \(safe($0.detail))" }.joined(separator: "\n")

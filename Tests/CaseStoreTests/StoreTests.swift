@@ -287,6 +287,8 @@ struct CaseStoreTests {
         #expect(audit.first?.action == "note" && audit.first?.who == "bob")
         #expect(audit.contains { $0.action == "override" && $0.who == "alice" && $0.detail.contains("pentest") })
         #expect(audit.contains { $0.action == "ingest" })
+        #expect(try await store.auditLog(since: Date().addingTimeInterval(3600)).isEmpty)
+        #expect(try await store.auditLog(since: Date().addingTimeInterval(-3600)).count == audit.count)
         try await store.close()
     }
 
