@@ -164,12 +164,14 @@ extension CaseStore {
     func insertFindings(_ findings: [Finding], run: String, host: String, from start: Int = 0) async throws {
         var rows: [[any Encodable & Sendable]] = []
         rows.reserveCapacity(min(findings.count, Self.batchRows))
+        let encoder = JSONCoding.encoder(pretty: false)
         let columns = ["run_id", "ord", "case_name", "host", "rule_id", "title", "role", "family", "severity", "source",
                        "first_ms", "last_ms", "hits", "path", "body"]
         for (i, f) in findings.enumerated() {
             rows.append([run, Int64(start + i), caseName, host, Text.column(f.rule.id), Text.column(f.rule.title), f.role.rawValue,
                          f.family.map(Text.column), f.severity.rawValue, Text.column(f.source), Millis.from(f.timestamp),
-                         Millis.from(f.lastSeen ?? f.timestamp), Int64(f.count), Text.column(f.evidence.path), try Self.json(f)])
+                         Millis.from(f.lastSeen ?? f.timestamp), Int64(f.count), Text.column(f.evidence.path),
+                         String(decoding: try encoder.encode(f), as: UTF8.self)])
             if rows.count == Self.batchRows {
                 try await insertRows("findings", columns, rows)
                 rows.removeAll(keepingCapacity: true)
@@ -184,6 +186,28 @@ extension CaseStore {
         }
         try await insertRows(table, ["run_id", "case_name", "host", "kind", "value", "first_ms", "last_ms", "hits", "role"], rows,
                              ignoringConflicts: true)
+        if table == "indicators" { try await countHosts(values, host: host) }
+    }
+
+    /// Adds the host to each value's hosts, counting only pairs not held before.
+    private func countHosts(_ values: [StoredValue], host: String) async throws {
+        var start = 0
+        while start < values.count {
+            let chunk = values[start..<min(values.count, start + Self.batchRows)]
+            start += chunk.count
+            let insert = db.insert(into: "indicator_hosts").columns("case_name", "kind", "value", "host")
+            for v in chunk { _ = insert.values([caseName, v.kind.rawValue, Text.column(v.value), host] as [any Encodable & Sendable]) }
+            let added = try await insert.ignoringConflicts().returning("kind", "value").all()
+            guard !added.isEmpty else { continue }
+            let counts = db.insert(into: "indicator_counts").columns("case_name", "kind", "value", "hosts")
+            for r in added {
+                _ = counts.values([caseName, try r.decode(column: "kind", as: String.self), try r.decode(column: "value", as: String.self), Int64(1)]
+                                  as [any Encodable & Sendable])
+            }
+            try await counts.onConflict(with: ["case_name", "kind", "value"]) {
+                $0.set("hosts", to: SQLBinaryExpression(SQLColumn("hosts", table: "indicator_counts"), .add, SQLLiteral.numeric("1")))
+            }.run()
+        }
     }
 
     /// Multi-row INSERTs of at most `batchRows` rows, every value bound.

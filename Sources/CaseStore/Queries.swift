@@ -246,28 +246,45 @@ extension CaseStore {
     public func shared(_ kind: StoredValue.Kind, minHosts: Int = 2, learned: Bool = true, limit: Int = 1000) async throws -> [SharedValue] {
         try await exclusive {
             let table = learned ? "indicators" : "seen"
-            let groups = try await db.select()
-                .column("value")
-                .column(SQLFunction("COUNT", args: SQLDistinct(SQLIdentifier("host"))), as: "n")
-                // PostgreSQL sums bigints as numeric: cast back, on both engines alike.
-                .column(SQLRaw("CAST(SUM(\"hits\") AS BIGINT)"), as: "hits")
-                .column(SQLFunction("MIN", args: SQLIdentifier("first_ms")), as: "first")
-                .column(SQLFunction("MAX", args: SQLIdentifier("last_ms")), as: "last")
-                .from(table).where("case_name", .equal, caseName).where("kind", .equal, kind.rawValue)
-                .groupBy("value")
-                .having(SQLFunction("COUNT", args: SQLDistinct(SQLIdentifier("host"))), .greaterThanOrEqual, SQLBind(Int64(max(1, minHosts))))
-                .orderBy(SQLFunction("COUNT", args: SQLDistinct(SQLIdentifier("host"))), SQLDirection.descending).orderBy("value")
-                .limit(max(1, limit)).all()
+            // Learned indicators: their host counts are kept (`indicator_counts`), an indexed read.
+            // Everything seen: counted here, over every stored value of the kind (slower at fleet size).
+            var values: [String] = []
+            if learned {
+                values = try await db.select().column("value").from("indicator_counts").where("case_name", .equal, caseName)
+                    .where("kind", .equal, kind.rawValue).where("hosts", .greaterThanOrEqual, Int64(max(1, minHosts)))
+                    .orderBy("hosts", .descending).orderBy("value").limit(max(1, limit)).all(decodingColumn: "value", as: String.self)
+            } else {
+                values = try await db.select()
+                    .column("value")
+                    .from(table).where("case_name", .equal, caseName).where("kind", .equal, kind.rawValue)
+                    .groupBy("value")
+                    .having(SQLFunction("COUNT", args: SQLDistinct(SQLIdentifier("host"))), .greaterThanOrEqual, SQLBind(Int64(max(1, minHosts))))
+                    .orderBy(SQLFunction("COUNT", args: SQLDistinct(SQLIdentifier("host"))), SQLDirection.descending).orderBy("value")
+                    .limit(max(1, limit)).all(decodingColumn: "value", as: String.self)
+            }
+            var groups: [any SQLRow] = []
+            for start in stride(from: 0, to: values.count, by: Self.batchRows) {
+                let chunk = Array(values[start..<min(values.count, start + Self.batchRows)])
+                groups += try await db.select()
+                    .column("value")
+                    // PostgreSQL sums bigints as numeric: cast back, on both engines alike.
+                    .column(SQLRaw("CAST(SUM(\"hits\") AS BIGINT)"), as: "hits")
+                    .column(SQLFunction("MIN", args: SQLIdentifier("first_ms")), as: "first")
+                    .column(SQLFunction("MAX", args: SQLIdentifier("last_ms")), as: "last")
+                    .from(table).where("case_name", .equal, caseName).where("kind", .equal, kind.rawValue).where("value", .in, chunk)
+                    .groupBy("value").all()
+            }
+            let order = Dictionary(values.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
             var out: [SharedValue] = []
             var index: [String: Int] = [:]
             for g in groups {
                 let value = try g.decode(column: "value", as: String.self)
-                index[value] = out.count
                 out.append(SharedValue(kind: kind, value: value, hosts: [], hits: Int(try g.decode(column: "hits", as: Int64?.self) ?? 0),
                                        first: Millis.date(try g.decode(column: "first", as: Int64?.self)),
                                        last: Millis.date(try g.decode(column: "last", as: Int64?.self))))
             }
-            let values = out.map(\.value)
+            out.sort { (order[$0.value] ?? 0) < (order[$1.value] ?? 0) }
+            for (i, v) in out.enumerated() { index[v.value] = i }
             for start in stride(from: 0, to: values.count, by: Self.batchRows) {
                 let chunk = Array(values[start..<min(values.count, start + Self.batchRows)])
                 let rows = try await db.select().distinct().columns("value", "host").from(table).where("case_name", .equal, caseName)

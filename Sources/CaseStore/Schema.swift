@@ -157,6 +157,24 @@ enum Schema {
             // Covers the fleet's "which hosts share this value" without reading the table.
             try await index(db, table, ["case_name", "kind", "value", "host"])
         }
+        // Which hosts have each learned indicator, and how many: kept as runs are ingested, so
+        // "which attacker addresses are on several hosts" reads a few rows at any fleet size.
+        // A host's values are the union of its runs'.
+        try await db.create(table: "indicator_hosts").ifNotExists()
+            .column("case_name", type: .text, .notNull)
+            .column("kind", type: .text, .notNull)
+            .column("value", type: .text, .notNull)
+            .column("host", type: .text, .notNull)
+            .primaryKey("case_name", "kind", "value", "host")
+            .run()
+        try await db.create(table: "indicator_counts").ifNotExists()
+            .column("case_name", type: .text, .notNull)
+            .column("kind", type: .text, .notNull)
+            .column("value", type: .text, .notNull)
+            .column("hosts", type: .bigint, .notNull)
+            .primaryKey("case_name", "kind", "value")
+            .run()
+        try await index(db, "indicator_counts", ["case_name", "kind", "hosts"])
         try await db.create(table: "survey").ifNotExists()
             .column("record_id", type: .text, .primaryKey(autoIncrement: false))
             .column("case_name", type: .text, .notNull)

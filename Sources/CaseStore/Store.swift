@@ -86,7 +86,7 @@ public actor CaseStore {
                 try await db.raw(SQLQueryString(pragma)).run()
             }
             store = CaseStore(location: location, caseName: caseName, db: db, engine: .sqlite,
-                              closer: { try await connection.close() }, dropper: { let f: EventLoopFuture<Void> = connection.close(); _ = f })
+                              closer: { try await connection.close() }, dropper: { let f: EventLoopFuture<Void> = connection.close(); f.whenComplete { _ in withExtendedLifetime(connection) {} } })
         case .postgres(let url):
             let configuration: SQLPostgresConfiguration
             do { configuration = try SQLPostgresConfiguration(url: url) } catch {
@@ -101,7 +101,7 @@ public actor CaseStore {
             }
             let db = connection.sql(queryLogLevel: nil)
             store = CaseStore(location: location, caseName: caseName, db: db, engine: .postgres,
-                              closer: { try await connection.close() }, dropper: { let f: EventLoopFuture<Void> = connection.close(); _ = f })
+                              closer: { try await connection.close() }, dropper: { let f: EventLoopFuture<Void> = connection.close(); f.whenComplete { _ in withExtendedLifetime(connection) {} } })
         }
         do {
             try await store.exclusive { try await Schema.migrate(store.db, engine: store.engine) }
@@ -151,7 +151,12 @@ public actor CaseStore {
     func exclusive<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await lock()
         defer { unlock() }
-        return try await body()
+        do {
+            return try await body()
+        } catch let e as PSQLError {
+            // PostgresNIO keeps its errors' text out of their description; the server's message is what helps.
+            throw CaseStoreError("PostgreSQL: \(e.serverInfo?[.message] ?? "\(e.code)")")
+        }
     }
 
     /// Runs `body` as one transaction with the connection to itself: committed whole, or rolled back.
