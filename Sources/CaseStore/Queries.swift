@@ -262,37 +262,23 @@ extension CaseStore {
                     .orderBy(SQLFunction("COUNT", args: SQLDistinct(SQLIdentifier("host"))), SQLDirection.descending).orderBy("value")
                     .limit(max(1, limit)).all(decodingColumn: "value", as: String.self)
             }
-            var groups: [any SQLRow] = []
+            // One read of the values' rows gives their hosts, hits and times.
+            var out = values.map { SharedValue(kind: kind, value: $0, hosts: [], hits: 0, first: nil, last: nil) }
+            let index = Dictionary(values.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            var hosts = [Set<String>](repeating: [], count: out.count)
             for start in stride(from: 0, to: values.count, by: Self.batchRows) {
                 let chunk = Array(values[start..<min(values.count, start + Self.batchRows)])
-                groups += try await db.select()
-                    .column("value")
-                    // PostgreSQL sums bigints as numeric: cast back, on both engines alike.
-                    .column(SQLRaw("CAST(SUM(\"hits\") AS BIGINT)"), as: "hits")
-                    .column(SQLFunction("MIN", args: SQLIdentifier("first_ms")), as: "first")
-                    .column(SQLFunction("MAX", args: SQLIdentifier("last_ms")), as: "last")
-                    .from(table).where("case_name", .equal, caseName).where("kind", .equal, kind.rawValue).where("value", .in, chunk)
-                    .groupBy("value").all()
-            }
-            let order = Dictionary(values.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-            var out: [SharedValue] = []
-            var index: [String: Int] = [:]
-            for g in groups {
-                let value = try g.decode(column: "value", as: String.self)
-                out.append(SharedValue(kind: kind, value: value, hosts: [], hits: Int(try g.decode(column: "hits", as: Int64?.self) ?? 0),
-                                       first: Millis.date(try g.decode(column: "first", as: Int64?.self)),
-                                       last: Millis.date(try g.decode(column: "last", as: Int64?.self))))
-            }
-            out.sort { (order[$0.value] ?? 0) < (order[$1.value] ?? 0) }
-            for (i, v) in out.enumerated() { index[v.value] = i }
-            for start in stride(from: 0, to: values.count, by: Self.batchRows) {
-                let chunk = Array(values[start..<min(values.count, start + Self.batchRows)])
-                let rows = try await db.select().distinct().columns("value", "host").from(table).where("case_name", .equal, caseName)
-                    .where("kind", .equal, kind.rawValue).where("value", .in, chunk).orderBy("value").orderBy("host").all()
+                let rows = try await db.select().columns("value", "host", "hits", "first_ms", "last_ms").from(table)
+                    .where("case_name", .equal, caseName).where("kind", .equal, kind.rawValue).where("value", .in, chunk).all()
                 for r in rows {
-                    if let i = index[try r.decode(column: "value", as: String.self)] { out[i].hosts.append(try r.decode(column: "host", as: String.self)) }
+                    guard let i = index[try r.decode(column: "value", as: String.self)] else { continue }
+                    hosts[i].insert(try r.decode(column: "host", as: String.self))
+                    out[i].hits += Int(try r.decode(column: "hits", as: Int64.self))
+                    if let f = Millis.date(try r.decode(column: "first_ms", as: Int64?.self)), out[i].first.map({ f < $0 }) ?? true { out[i].first = f }
+                    if let l = Millis.date(try r.decode(column: "last_ms", as: Int64?.self)), out[i].last.map({ l > $0 }) ?? true { out[i].last = l }
                 }
             }
+            for i in out.indices { out[i].hosts = hosts[i].sorted() }
             return out
         }
     }
