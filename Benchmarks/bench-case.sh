@@ -3,6 +3,7 @@
 # same run: the same rows loaded through each engine's own bulk path (Python's sqlite3
 # executemany in one transaction; psql's \copy), the floor any ingester on that engine pays.
 #   Benchmarks/bench-case.sh [HOSTS FINDINGS CLIENTS]     (default 1000 1000 5000: 1M findings, 5M addresses)
+#   ENGINES=sqlite (or postgres) runs one engine only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=${1:-1000}; findings=${2:-1000}; clients=${3:-5000}
@@ -11,6 +12,8 @@ bin=$(swift build -c release --show-bin-path)/exhunt-bench-case
 work=$(mktemp -d /tmp/exhunt-bench-case.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
+engines=${ENGINES:-sqlite postgres}
+if [[ " $engines " == *" sqlite "* ]]; then
 echo "== exhunt, SQLite"
 "$bin" "$work/fleet.db" "$hosts" "$findings" "$clients"
 size=$(stat -c %s "$work/fleet.db")
@@ -36,8 +39,10 @@ for h in range(hosts):
 s = time.time() - start
 print("peer ingest: %d rows in %.1f s: %.0f rows/s" % (rows, s, rows / s))
 PY
+fi
 
-if url=$(Scripts/postgres.sh 2>/dev/null); then
+if [[ " $engines " != *" postgres "* ]]; then :
+elif url=$(Scripts/postgres.sh 2>/dev/null); then
   echo "== exhunt, PostgreSQL ($url)"
   "$bin" "$url" "$hosts" "$findings" "$clients"
   pgsize=$(psql "${url%%\?*}" -qtAc "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'")
