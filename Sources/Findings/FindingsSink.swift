@@ -276,7 +276,7 @@ public final class FindingsSink: @unchecked Sendable {
             .sorted { ($0.lines, $1.address) > ($1.lines, $0.address) }
         if clientsDropped > 0 {
             problems.append(Problem(.warning, code: "client-address-limit",
-                                    message: "more than \(limits.clientAddresses) distinct client addresses; \(clientsDropped) further were not kept for later matching"))
+                                    message: "more distinct client addresses than are kept (100,000 per log file, \(limits.clientAddresses) per host): further ones were not kept for later matching"))
         }
         for (rule, n) in folded.sorted(by: { $0.key < $1.key }) {
             let name = rule.split(separator: "\u{1}").last.map(String.init) ?? rule

@@ -47,6 +47,34 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
         #expect(LogFormat.sniff([0x4D, 0x5A, 0x90, 0, 3, 0, 0, 0]) == nil)
     }
 
+    @Test func countsEveryLinesClientAddressWhateverTheQuotingAndChunks() {
+        // A quoted user agent with commas and quotes before the address column must not shift it.
+        let tricky = "2021-03-02T06:00:01.000Z,r3,Ecp,/ecp/,,,\"Mozilla/5.0 (a, b) \"\"x\"\"\",198.51.100.7,200,"
+        let rows = [normal, attack, attack, tricky, normal, "2021-03-02T07:10:00.000Z,r4,Owa,/owa/,,,-,[2001:db8::1]:443,200,"]
+        for chunk in [7, 64, 1 << 20] {
+            var s = LogScanner(format: .exchangeCSV(logType: nil), path: "t.log", literals: ["ServerInfo~"])
+            s.clientFields = ["clientipaddress", "c-ip"]
+            let bytes = proxyLog(rows)
+            var i = 0
+            while i < bytes.count { s.feed(Array(bytes[i..<min(bytes.count, i + chunk)])) { _ in }; i += chunk }
+            s.finish { _ in }
+            let clients = s.clientAddresses()
+            #expect(Set(clients.keys) == ["10.0.0.5", "165.232.154.116", "198.51.100.7", "[2001:db8::1]:443"], "chunk \(chunk)")
+            #expect(clients["165.232.154.116"]?.lines == 2)
+            #expect(clients["10.0.0.5"]?.lines == 2)
+            let h5 = Int32(Timestamp.parse("2021-03-02T05:00:00Z").map { $0.timeIntervalSince1970 / 3600 } ?? 0)
+            #expect(clients["10.0.0.5"]?.first == h5 && clients["10.0.0.5"]?.last == h5)
+            #expect(clients["[2001:db8::1]:443"]?.first == h5 + 2)
+        }
+        // IIS: c-ip by the #Fields line; a non-address value is not kept.
+        let iis = "#Fields: date time s-ip cs-method cs-uri-stem c-ip\r\n2021-03-02 05:00:00 10.0.0.1 GET /owa/ 203.0.113.9\r\n2021-03-02 05:00:01 10.0.0.1 GET /owa/ not-an-ip\r\n"
+        var w = LogScanner(format: .w3c, path: "u.log", literals: nil)
+        w.clientFields = ["clientipaddress", "c-ip"]
+        w.feed(Array(iis.utf8)) { _ in }
+        w.finish { _ in }
+        #expect(Array(w.clientAddresses().keys) == ["203.0.113.9"])
+    }
+
     @Test func mapsColumnsByHeaderNameAndUnquotesFields() {
         let (lines, s) = scan(proxyLog([normal, attack]))
         #expect(lines.count == 2)
