@@ -1,5 +1,6 @@
 import ArgumentParser
 import BuiltinRules
+import CaseStore
 import Foundation
 
 @main
@@ -28,9 +29,9 @@ struct Exhunt: AsyncParsableCommand {
                 Terminal.status(fullMessage(for: error) + "\n")
                 Foundation.exit(2)
             }
-            // Output that cannot be written and rules that cannot be found are configuration
+            // Output that cannot be written, rules that cannot be found and a case store that refuses are configuration
             // errors (exit 2, as documented), said in one line.
-            if error is OutputError || error is BuiltinRules.Missing {
+            if error is OutputError || error is BuiltinRules.Missing || error is CaseStoreError {
                 Terminal.error("\(error)")
                 Foundation.exit(2)
             }
