@@ -238,15 +238,11 @@ extension CaseStore {
         for m in manifest.sorted(by: { $0.path < $1.path }) {
             h.update(data: Data("\(m.path)\u{0}\(m.size)\u{0}\(m.sha256 ?? "")\n".utf8))
         }
-        return hex(h.finalize())
+        return Hex.encode(h.finalize())
     }
 
     static func runID(_ parts: String...) -> String {
-        String(hex(SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8))).prefix(32))
-    }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
+        String(Hex.encode(SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8))).prefix(32))
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String {

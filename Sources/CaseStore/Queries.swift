@@ -318,7 +318,7 @@ extension CaseStore {
                       let body = try await db.select().column("report").from("runs").where("run_id", .equal, run)
                         .first(decodingColumn: "report", as: String?.self) ?? nil else { continue }
                 var report = try decoder.decode(HostReport.self, from: Data(body.utf8))
-                report.findings = try await findings(host: h.host, runs: [run] + (try await rematchRuns(h.host)))
+                report.findings = try await findings(runs: [run] + (try await rematchRuns(h.host)))
                 report.verdict = h.verdict
                 out.append(report)
             }
@@ -333,7 +333,7 @@ extension CaseStore {
                 .first(decodingColumn: "report", as: String?.self) ?? nil else { return nil }
             let decoder = JSONCoding.decoder()
             var report = try decoder.decode(HostReport.self, from: Data(body.utf8))
-            report.findings = try await findings(host: nil, runs: [run])
+            report.findings = try await findings(runs: [run])
             report.problems = try await db.select().column("body").from("problems").where("run_id", .equal, run).orderBy("ord")
                 .all(decodingColumn: "body", as: String.self).map { try decoder.decode(Problem.self, from: Data($0.utf8)) }
             let manifest = try await db.select().columns("path", "size", "sha256", "bytes_read", "modified_ms", "time_source").from("manifest")
@@ -354,7 +354,7 @@ extension CaseStore {
             .where("kind", .equal, "rematch").all(decodingColumn: "run_id", as: String.self)
     }
 
-    private func findings(host: String?, runs: [String]) async throws -> [Finding] {
+    private func findings(runs: [String]) async throws -> [Finding] {
         let decoder = JSONCoding.decoder()
         var out: [Finding] = []
         for run in runs {

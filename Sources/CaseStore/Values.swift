@@ -1,6 +1,7 @@
 public import Foundation
 public import HuntCore
 import Evidence
+import Indicators
 
 /// A value the store keeps per host run for pivots and rematch: an attacker's indicator learned
 /// from findings, or a value the evidence merely shows.
@@ -105,15 +106,10 @@ public enum Address {
     public static func normalised(_ raw: String) -> String? {
         var s = raw.trimmingCharacters(in: .whitespaces).lowercased()
         if s.hasPrefix("[") , let close = s.firstIndex(of: "]") { s = String(s[s.index(after: s.startIndex)..<close]) }
-        if s.hasPrefix("::ffff:"), isIPv4(String(s.dropFirst(7))) { s = String(s.dropFirst(7)) }
-        if s.filter({ $0 == ":" }).count == 1, let colon = s.firstIndex(of: ":"), isIPv4(String(s[..<colon])) { s = String(s[..<colon]) }
-        if isIPv4(s) { return s }
+        if s.hasPrefix("::ffff:"), IndicatorSet.isIPv4(String(s.dropFirst(7))) { s = String(s.dropFirst(7)) }
+        if s.filter({ $0 == ":" }).count == 1, let colon = s.firstIndex(of: ":"), IndicatorSet.isIPv4(String(s[..<colon])) { s = String(s[..<colon]) }
+        if IndicatorSet.isIPv4(s) { return s }
         if s.contains(":"), s.count <= 45, s.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) { return s }
         return nil
-    }
-
-    static func isIPv4(_ s: String) -> Bool {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { p in p.count >= 1 && p.count <= 3 && p.allSatisfy(\.isASCII) && p.allSatisfy(\.isNumber) && (Int(p) ?? 256) <= 255 }
     }
 }

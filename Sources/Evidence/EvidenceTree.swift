@@ -340,10 +340,10 @@ public final class EvidenceReader {
 }
 
 /// Lowercase hex without a formatter per byte (this runs for every file).
-enum Hex {
+public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
-    static func encode<D: Sequence<UInt8>>(_ bytes: D) -> String {
+    public static func encode<D: Sequence<UInt8>>(_ bytes: D) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(64)
         for b in bytes {

@@ -443,12 +443,13 @@ public struct LogScanner {
         lastClientKey = text
         lastClientLines = 1
         lastClientHour = hour
-        if clients[text] == nil, clients.count >= Self.maxClients {
+        guard clients[text] == nil else { return }
+        guard clients.count < Self.maxClients else {
             clientsDropped += 1
             lastClientKey = nil
             return
         }
-        if clients[text] == nil { clients[text] = ClientCount(first: hour, last: hour, lines: 0) }
+        clients[text] = ClientCount(first: hour, last: hour, lines: 0)
     }
 
     private mutating func flushClient() {

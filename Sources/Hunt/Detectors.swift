@@ -8,6 +8,7 @@ public import Verdicts
 import ExchangeBuilds
 import BuiltinRules
 import Crypto
+import Evidence
 
 /// The loaded detection content: Sigma rules for logs and files, YARA rules for file content,
 /// and indicator lists (hashes, names and paths, addresses).
@@ -108,7 +109,7 @@ public struct Detectors: Sendable {
         for file in ["verdict-policy.yml", "grouping.yml", "mappings/windows-events.yml"] {
             h.update(data: (try? Data(contentsOf: builtinDir.appendingPathComponent(file))) ?? Data())
         }
-        d.digest = h.finalize().map { String(format: "%02x", $0) }.joined()
+        d.digest = Hex.encode(h.finalize())
         return d
     }
 

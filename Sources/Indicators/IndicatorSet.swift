@@ -103,7 +103,7 @@ public struct IndicatorSet: Sendable {
         }
     }
 
-    static func isIPv4(_ s: String) -> Bool {
+    public static func isIPv4(_ s: String) -> Bool {
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 && parts.allSatisfy { p in !p.isEmpty && p.count <= 3 && p.allSatisfy { $0.isASCII && $0.isNumber } && (Int(p) ?? 256) <= 255 }
     }

@@ -39,10 +39,18 @@ struct CaseOptions: ParsableArguments {
         }
     }
 
-    func required() async throws -> CaseStore {
+    /// Runs `body` with the store open, and closes it however `body` ends.
+    func with<T>(_ body: (CaseStore) async throws -> T) async throws -> T {
         guard location != nil else { throw ValidationError("give --case DB") }
         guard let store = try await open() else { throw ExitCode(2) }
-        return store
+        do {
+            let value = try await body(store)
+            try await store.close()
+            return value
+        } catch {
+            try? await store.close()
+            throw error
+        }
     }
 }
 
@@ -83,33 +91,34 @@ struct CaseCommand: AsyncParsableCommand {
         var paths: [String]
 
         func run() async throws {
-            let store = try await store.required()
-            var failed = false
-            for path in paths {
-                var isDir: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-                    Terminal.error("\(path): no such file or folder"); failed = true; continue
-                }
-                do {
-                    if isDir.boolValue {
-                        let report = try await Self.hunt(path)
-                        print(Self.describe(try await store.ingest(report, context: self.store.context), path))
-                    } else if path.lowercased().hasSuffix(".jsonl") {
-                        guard let handle = FileHandle(forReadingAtPath: path) else { throw CaseStoreError("cannot read \(path)") }
-                        defer { try? handle.close() }
-                        let r = try await store.ingestSurvey(lines: IteratorSequence(TargetLines(handle)), context: self.store.context, origin: path)
-                        print("\(safe(path)): \(r.added) survey record(s) added, \(r.unchanged) already held"
-                              + (r.rejected.isEmpty ? "" : ", \(r.rejected.count) line(s) not survey records (first: line \(r.rejected[0]))"))
-                    } else {
-                        let report = try JSONReport.decode(try Data(contentsOf: URL(fileURLWithPath: path)))
-                        print(Self.describe(try await store.ingest(report, context: self.store.context), path))
+            let failed = try await store.with { store in
+                var failed = false
+                for path in paths {
+                    var isDir: ObjCBool = false
+                    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+                        Terminal.error("\(path): no such file or folder"); failed = true; continue
                     }
-                } catch {
-                    Terminal.error("\(path): \(error)")
-                    failed = true
+                    do {
+                        if isDir.boolValue {
+                            let report = try await Self.hunt(path)
+                            print(Self.describe(try await store.ingest(report, context: self.store.context), path))
+                        } else if path.lowercased().hasSuffix(".jsonl") {
+                            guard let handle = FileHandle(forReadingAtPath: path) else { throw CaseStoreError("cannot read \(path)") }
+                            defer { try? handle.close() }
+                            let r = try await store.ingestSurvey(lines: IteratorSequence(TargetLines(handle)), context: self.store.context, origin: path)
+                            print("\(safe(path)): \(r.added) survey record(s) added, \(r.unchanged) already held"
+                                  + (r.rejected.isEmpty ? "" : ", \(r.rejected.count) line(s) not survey records (first: line \(r.rejected[0]))"))
+                        } else {
+                            let report = try JSONReport.decode(try Data(contentsOf: URL(fileURLWithPath: path)))
+                            print(Self.describe(try await store.ingest(report, context: self.store.context), path))
+                        }
+                    } catch {
+                        Terminal.error("\(path): \(error)")
+                        failed = true
+                    }
                 }
+                return failed
             }
-            try await store.close()
             if failed { throw ExitCode(2) }
         }
 
@@ -137,9 +146,7 @@ struct CaseCommand: AsyncParsableCommand {
         @OptionGroup var output: AnswerOptions
 
         func run() async throws {
-            let store = try await store.required()
-            let s = try await store.summary()
-            try await store.close()
+            let s = try await store.with { try await $0.summary() }
             try output.emit(s) {
                 var lines = ["Hosts: \(s.hosts)  " + Verdict.allCases.map { "\($0.rawValue) \(s.byVerdict[$0.rawValue] ?? 0)" }.joined(separator: ", ")]
                 for (family, counts) in s.byFamily.sorted(by: { $0.key < $1.key }) {
@@ -174,9 +181,7 @@ struct CaseCommand: AsyncParsableCommand {
         @OptionGroup var output: AnswerOptions
 
         func run() async throws {
-            let store = try await store.required()
-            let hosts = try await store.hosts()
-            try await store.close()
+            let hosts = try await store.with { try await $0.hosts() }
             try output.emit(hosts) {
                 hosts.map { h in
                     var line = "\(h.verdict.rawValue.uppercased().padding(toLength: 13, withPad: " ", startingAt: 0)) \(safe(h.display))"
@@ -199,16 +204,17 @@ struct CaseCommand: AsyncParsableCommand {
         @OptionGroup var output: AnswerOptions
 
         func run() async throws {
-            let store = try await store.required()
-            let hosts = try await store.hosts()
-            let entries = try await store.history(host: host)
-            guard let key = entries.first?.host ?? hosts.first(where: { $0.host == host.lowercased() || $0.names.contains(host.lowercased()) || $0.addresses.contains(host.lowercased()) })?.host,
-                  let h = hosts.first(where: { $0.host == key }) else {
-                try await store.close()
-                Terminal.error("no host \(host) in the case"); throw ExitCode(2)
+            let (h, report, entries) = try await store.with { store in
+                let hosts = try await store.hosts()
+                let entries = try await store.history(host: host)
+                guard let key = entries.first?.host ?? hosts.first(where: { $0.host == host.lowercased() || $0.names.contains(host.lowercased()) || $0.addresses.contains(host.lowercased()) })?.host,
+                      let h = hosts.first(where: { $0.host == key }) else {
+                    throw CaseStoreError("no host \(host) in the case")
+                }
+                var report: HostReport?
+                if let run = h.latestRun { report = try await store.report(run: run) }
+                return (h, report, entries)
             }
-            let report = try await h.latestRun.asyncMap { try await store.report(run: $0) } ?? nil
-            try await store.close()
             struct Answer: Encodable { var host: FleetHost; var report: HostReport?; var history: [AnalystEntry] }
             try output.emit(Answer(host: h, report: report, history: entries)) {
                 var text = report.map { ConsoleReport(colors: false).render($0) } ?? "No complete hunt of \(safe(h.display))."
@@ -234,10 +240,11 @@ struct CaseCommand: AsyncParsableCommand {
                 guard let k = StoredValue.Kind(rawValue: by) else { throw ValidationError("--by wants address, user-agent, path or sha256") }
                 kinds = [k]
             } else { kinds = StoredValue.Kind.allCases }
-            let store = try await store.required()
-            var all: [SharedValue] = []
-            for k in kinds { all += try await store.shared(k, minHosts: minHosts, learned: !seen) }
-            try await store.close()
+            let all = try await store.with { store in
+                var all: [SharedValue] = []
+                for k in kinds { all += try await store.shared(k, minHosts: minHosts, learned: !seen) }
+                return all
+            }
             try output.emit(all) {
                 all.isEmpty ? "No value on \(minHosts) or more hosts."
                     : all.map { "\($0.kind.rawValue) \(safe($0.value))  on \($0.hosts.count) hosts: \($0.hosts.map(safe).joined(separator: ", "))  \(day($0.first)) .. \(day($0.last))" }
@@ -255,9 +262,7 @@ struct CaseCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let k = StoredValue.Kind(rawValue: kind) else { throw ValidationError("kind is address, user-agent, path or sha256") }
-            let store = try await store.required()
-            let hits = try await store.pivot(k, value)
-            try await store.close()
+            let hits = try await store.with { try await $0.pivot(k, value) }
             struct Row: Encodable { var host: String; var learned: Bool; var value: StoredValue }
             try output.emit(hits.map { Row(host: $0.host, learned: $0.learned, value: $0.value) }) {
                 hits.isEmpty ? "No host has it." : hits.map {
@@ -274,11 +279,12 @@ struct CaseCommand: AsyncParsableCommand {
         @OptionGroup var exports: ExportOptions
 
         func run() async throws {
-            let store = try await store.required()
-            let reports = try await store.reports()
-            try await store.audited("export", subject: "timeline", detail: [exports.timeline, exports.ecs, exports.html].compactMap { $0 }.joined(separator: " "),
-                                    who: self.store.who)
-            try await store.close()
+            let reports = try await store.with { store in
+                let reports = try await store.reports()
+                try await store.audited("export", subject: "timeline", detail: [exports.timeline, exports.ecs, exports.html].compactMap { $0 }.joined(separator: " "),
+                                        who: self.store.who)
+                return reports
+            }
             let fleet = FleetTimeline(reports)
             try exports.write(fleet)
             print(ConsoleReport(colors: false).renderFleet(fleet))
@@ -294,12 +300,12 @@ struct CaseCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard ["stix", "csv"].contains(format) else { throw ValidationError("--format is stix or csv") }
-            let store = try await store.required()
-            let values = try await store.indicators()
-            try await store.audited("export", subject: "indicators", detail: "\(values.count) indicators as \(format) to \(output ?? "standard output")",
-                                    who: self.store.who)
-            let caseName = await store.caseName
-            try await store.close()
+            let (values, caseName) = try await store.with { store in
+                let values = try await store.indicators()
+                try await store.audited("export", subject: "indicators", detail: "\(values.count) indicators as \(format) to \(output ?? "standard output")",
+                                        who: self.store.who)
+                return (values, await store.caseName)
+            }
             let data = format == "csv" ? IndicatorExport.csv(values) : try IndicatorExport.stix(values, caseName: caseName)
             if let output { try data.write(to: URL(fileURLWithPath: output)) } else { try Terminal.write(data) }
         }
@@ -328,10 +334,10 @@ struct CaseCommand: AsyncParsableCommand {
             sources.builtin = true
             // Matches weigh as the verdict policy weighs indicator hits in a hunt.
             let detectors = try await Detectors.load(sources)
-            let store = try await store.required()
-            let result = try await store.rematch(set, label: iocs.joined(separator: " "),
-                                                 weigh: { kind in detectors.weight(ofIndicator: kind.rawValue) }, context: self.store.context)
-            try await store.close()
+            let result = try await store.with {
+                try await $0.rematch(set, label: iocs.joined(separator: " "),
+                                     weigh: { kind in detectors.weight(ofIndicator: kind.rawValue) }, context: self.store.context)
+            }
             try output.emit(result) {
                 var lines = result.hosts.isEmpty ? ["No stored value matches."]
                     : result.hosts.sorted { $0.key < $1.key }.map { "\(safe($0.key)): \($0.value) finding(s)" }
@@ -351,9 +357,7 @@ struct CaseCommand: AsyncParsableCommand {
         @Argument var host: String
         @Argument var text: String
         func run() async throws {
-            let store = try await store.required()
-            try await store.record(.note, host: host, value: text, who: self.store.who)
-            try await store.close()
+            try await store.with { try await $0.record(.note, host: host, value: text, who: self.store.who) }
         }
     }
 
@@ -364,9 +368,7 @@ struct CaseCommand: AsyncParsableCommand {
         @Argument var tag: String
         @Flag var remove = false
         func run() async throws {
-            let store = try await store.required()
-            try await store.record(remove ? .untag : .tag, host: host, value: tag, who: self.store.who)
-            try await store.close()
+            try await store.with { try await $0.record(remove ? .untag : .tag, host: host, value: tag, who: self.store.who) }
         }
     }
 
@@ -378,14 +380,8 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: "Why (required).") var reason: String
         @Option(help: "Only this family (proxylogon, proxyshell, …).") var family: String?
         func run() async throws {
-            let store = try await store.required()
-            do {
-                try await store.record(.override, host: host, value: verdict, reason: reason, family: family, who: self.store.who)
-            } catch let e as CaseStoreError {
-                try await store.close()
-                Terminal.error("\(e)"); throw ExitCode(2)
-            }
-            try await store.close()
+            // A refusal (no reason, no such host) is a CaseStoreError: exit 2, with its message.
+            try await store.with { try await $0.record(.override, host: host, value: verdict, reason: reason, family: family, who: self.store.who) }
         }
     }
 
@@ -396,9 +392,7 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: "What was done.") var reason = ""
         @Flag var undo = false
         func run() async throws {
-            let store = try await store.required()
-            try await store.record(.remediated, host: host, value: undo ? "no" : "yes", reason: reason, who: self.store.who)
-            try await store.close()
+            try await store.with { try await $0.record(.remediated, host: host, value: undo ? "no" : "yes", reason: reason, who: self.store.who) }
         }
     }
 
@@ -417,19 +411,10 @@ struct CaseCommand: AsyncParsableCommand {
                 }
                 from = d
             }
-            let store = try await store.required()
-            let entries = try await store.auditLog(since: from, limit: limit)
-            try await store.close()
+            let entries = try await store.with { try await $0.auditLog(since: from, limit: limit) }
             try output.emit(entries) {
                 entries.map { "\(day($0.at))  \(safe($0.who))  \($0.action)  \(safe($0.subject))  \(safe($0.detail))" }.joined(separator: "\n")
             }
         }
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ f: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let w = self else { return nil }
-        return try await f(w)
     }
 }
