@@ -3,6 +3,8 @@
 # `--case postgres://…` by hand), installing it when missing. Prints the URL the tests use
 # (EXHUNT_TEST_POSTGRES). Idempotent: a running server is reused.
 set -euo pipefail
+# Only the URL goes to stdout (callers capture it); everything the tools print goes to stderr.
+exec 3>&1 1>&2
 if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   if [[ $(id -u) -ne 0 ]]; then echo "postgresql is not installed; run as root or: apt-get install postgresql" >&2; exit 1; fi
   apt-get update -qq
@@ -26,4 +28,4 @@ su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='exhu
   || su postgres -c "psql -p $port -qc \"CREATE ROLE exhunt LOGIN PASSWORD 'exhunt'\""
 su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_database WHERE datname='exhunt_test'\"" | grep -q 1 \
   || su postgres -c "createdb -p $port -O exhunt exhunt_test"
-echo "postgres://exhunt:exhunt@127.0.0.1:$port/exhunt_test?sslmode=disable"
+echo "postgres://exhunt:exhunt@127.0.0.1:$port/exhunt_test?sslmode=disable" >&3
