@@ -153,7 +153,10 @@ let package = Package(
                                                    .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "CaseStoreTests", dependencies: ["TestSupport", "CaseStore", "HuntCore", "Hunt", "Indicators", "exhunt",
                                                     .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .testTarget(name: "CeleryTests", dependencies: ["TestSupport", "CaseStore", "HuntCore", "exhunt", "exchange-emulator",
+                                                  .product(name: "ZIPFoundation", package: "ZIPFoundation")], swiftSettings: strict),
         .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Findings", "WindowsEvents", "Reports", "Timeline", "exhunt", "ExchangeLogs",
+                                               "Evidence", .product(name: "Yams", package: "Yams"),
                                                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ]

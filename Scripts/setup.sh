@@ -4,7 +4,8 @@
 #   --tests:  yara (the tests compare matches with its CLI), chromium (the HTML report is rendered
 #             and checked in a real browser), python3 (reads exported CSV back with a standard reader)
 #             and from PyPI evtx (the Rust evtx crate, the EVTX parser's oracle) and pySigma with its
-#             SQLite backend and Windows/Sysmon pipelines (the Sigma conformance test's peer)
+#             SQLite backend and Windows/Sysmon pipelines (the Sigma conformance test's peer);
+#             redis-server and the Celery integration's pinned PyPI packages (the fleet tests)
 # Needs root or sudo on Debian/Ubuntu; elsewhere install libyara 4.x with the package manager.
 set -euo pipefail
 need=()
@@ -14,6 +15,7 @@ if [ "${1:-}" = "--tests" ]; then
   command -v yara >/dev/null 2>&1 || need+=(yara)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v python3 >/dev/null 2>&1 || need+=(python3)
+  command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
@@ -26,6 +28,11 @@ if [ "${1:-}" = "--tests" ] && ! python3 -c "import evtx, sigma.backends.sqlite,
   # Windows and Sysmon pipelines are the Sigma conformance test's peer (pinned: what was compared).
   peers=(evtx==0.14.0 pysigma==1.5.1 pysigma-backend-sqlite==2.0.0 pysigma-pipeline-windows==2.0.1 pysigma-pipeline-sysmon==2.0.0)
   python3 -m pip install -q "${peers[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${peers[@]}"
+fi
+if [ "${1:-}" = "--tests" ] && ! python3 -c "import celery, redis" 2>/dev/null; then
+  # The Celery integration's own pins (Integrations/celery/requirements.txt), for the fleet tests.
+  req="$(dirname "$0")/../Integrations/celery/requirements.txt"
+  python3 -m pip install -q -r "$req" 2>/dev/null || python3 -m pip install -q --break-system-packages -r "$req"
 fi
 if [ "${1:-}" = "--tests" ] && [ "$(id -u)" -eq 0 ]; then
   # The case store's tests run on a real PostgreSQL too: Debian's server, on loopback

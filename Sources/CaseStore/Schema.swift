@@ -8,7 +8,7 @@ import SQLKit
 /// Times are `*_ms` (milliseconds since 1970, UTC); bodies are exhunt's JSON (`JSONCoding`).
 enum Schema {
     /// Raise with each migration; a store newer than this binary is refused, not guessed at.
-    static let version = 1
+    static let version = 2
 
     static func migrate(_ db: any SQLDatabase, engine: CaseStore.Engine) async throws {
         // Two workers opening a new store at once: the first creates, the second waits and finds it made.
@@ -25,6 +25,7 @@ enum Schema {
                 throw CaseStoreError("this case store has schema \(current); this exhunt knows \(version) and older: use a newer exhunt")
             }
             if current < 1 { try await v1(db) }
+            if current < 2 { try await v2(db) }
             try await db.insert(into: "meta").columns("key", "value").values(SQLBind("schema"), SQLBind(String(version)))
                 .onConflict(with: ["key"]) { $0.set(excludedValueOf: "value") }.run()
             try await db.raw("COMMIT").run()
@@ -212,6 +213,31 @@ enum Schema {
             .column("subject", type: .text, .notNull)
             .column("detail", type: .text, .notNull)
             .run()
+    }
+
+    /// Version 2: fleet work (`exhunt fleet`): one row per queued hunt or survey shard, written by
+    /// the submitter and by the workers, so status needs no broker and the dashboard reads the same.
+    private static func v2(_ db: any SQLDatabase) async throws {
+        try await db.create(table: "work").ifNotExists()
+            .column("work_id", type: .text, .primaryKey(autoIncrement: false))
+            .column("case_name", type: .text, .notNull)
+            .column("batch", type: .text, .notNull)
+            .column("kind", type: .text, .notNull)             // hunt | survey
+            .column("subject", type: .text, .notNull)          // the bundle's path, or the shard ("2/4")
+            .column("state", type: .text, .notNull)            // queued | running | retrying | done | failed
+            .column("attempts", type: .bigint, .notNull)
+            .column("max_attempts", type: .bigint, .notNull)
+            .column("worker", type: .text)
+            .column("exit_status", type: .bigint)
+            .column("outcome", type: .text)
+            .column("error", type: .text)
+            .column("submitted_ms", type: .bigint, .notNull)
+            .column("submitted_by", type: .text, .notNull)
+            .column("started_ms", type: .bigint)
+            .column("finished_ms", type: .bigint)
+            .run()
+        try await index(db, "work", ["case_name", "state"])
+        try await index(db, "work", ["case_name", "batch"])
     }
 
     private static func index(_ db: any SQLDatabase, _ table: String, _ columns: [String]) async throws {

@@ -120,7 +120,7 @@ public enum ArtifactLocation: Sendable, Hashable {
     case serverConfig
     case other
 
-    static func classify(_ windowsPath: String) -> ArtifactLocation {
+    public static func classify(_ windowsPath: String) -> ArtifactLocation {
         let p = "\\" + windowsPath.lowercased()
         let parts = windowsPath.split(separator: "\\").map(String.init)
         let lower = parts.map { $0.lowercased() }

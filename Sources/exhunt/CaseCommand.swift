@@ -10,9 +10,19 @@ import Timeline
 
 /// Where the case is and who is working on it: shared by `hunt`, `survey` and `case`.
 struct CaseOptions: ParsableArguments {
-    @Option(name: .customLong("case"), help: ArgumentHelp("The case store: an SQLite file (created when missing) or postgres://USER@HOST/DB.",
+    @Option(name: .customLong("case"), help: ArgumentHelp("The case store: an SQLite file (created when missing) or postgres://USER@HOST/DB (default: $EXHUNT_CASE).",
                                                           valueName: "DB"))
-    var location: String?
+    var given: String?
+
+    /// `--case`, else `$EXHUNT_CASE`: fleet workers hand the store to exhunt through the
+    /// environment, so a PostgreSQL password never shows in a process list.
+    var location: String? {
+        if let given, !given.isEmpty { return given }
+        return ProcessInfo.processInfo.environment["EXHUNT_CASE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The store as messages show it: without its password.
+    var shown: String { location.map { CaseLocation($0).description } ?? "" }
 
     @Option(name: .customLong("case-name"), help: "The case inside the store (several can share one PostgreSQL database).")
     var caseName = "default"

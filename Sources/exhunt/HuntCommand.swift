@@ -142,7 +142,7 @@ struct HuntCommand: AsyncParsableCommand {
             if let caseStore {
                 do {
                     let outcome = try await caseStore.ingest(report, context: context, provisional: provisional)
-                    if json != "-" && !quiet { Terminal.status("case \(store.location ?? ""): \(CaseCommand.Import.describe(outcome, part.lastPathComponent))\n") }
+                    if json != "-" && !quiet { Terminal.status("case \(store.shown): \(CaseCommand.Import.describe(outcome, part.lastPathComponent))\n") }
                 } catch {
                     outputFailures.append("case store: \(error)")
                 }

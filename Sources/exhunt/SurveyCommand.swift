@@ -186,7 +186,7 @@ struct SurveyCommand: AsyncParsableCommand {
             let r = try await caseStore.ingestSurvey(lines: IteratorSequence(TargetLines(handle)), context: store.context,
                                                      origin: shard.map { "survey shard \($0)" } ?? "survey")
             try? await caseStore.close()
-            Terminal.status("case \(store.location ?? ""): \(r.added) survey record(s) added, \(r.unchanged) already held\n")
+            Terminal.status("case \(store.shown): \(r.added) survey record(s) added, \(r.unchanged) already held\n")
         }
         if progress { Terminal.clearProgress() }
         for e in expansion.rejected { Terminal.error("target skipped: \(TerminalText.sanitize(e.description))") }
@@ -208,6 +208,7 @@ final class SurveyOutput {
     private var lastFlush = ContinuousClock.now
 
     init(path: String?, append: Bool) throws {
+        var startsMidLine = false
         switch path {
         case nil:
             handle = nil
@@ -221,10 +222,22 @@ final class SurveyOutput {
                 guard FileManager.default.createFile(atPath: p, contents: nil) else { throw ValidationError("cannot create \(p)") }
             }
             guard let h = FileHandle(forWritingAtPath: p) else { throw ValidationError("cannot write \(p)") }
-            if append { _ = try h.seekToEnd() } else { try? h.truncate(atOffset: 0) }
+            if append {
+                // A survey killed mid-write leaves half a line: the next record starts on its own line.
+                if try h.seekToEnd() > 0, let r = FileHandle(forReadingAtPath: p) {
+                    defer { try? r.close() }
+                    if let end = try? r.seekToEnd(), end > 0, (try? r.seek(toOffset: end - 1)) != nil,
+                       let last = try? r.read(upToCount: 1), last != Data("\n".utf8) {
+                        startsMidLine = true
+                    }
+                }
+            } else {
+                try? h.truncate(atOffset: 0)
+            }
             handle = h
             human = false
         }
+        if startsMidLine { pending.append(contentsOf: "\n".utf8) }
     }
 
     func write(_ r: SurveyRecord) throws {

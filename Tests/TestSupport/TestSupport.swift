@@ -57,6 +57,10 @@ public struct ProgramOutput: Sendable {
     public var stdout: Data
     public var stderr: Data
     public var text: String { String(decoding: stdout, as: UTF8.self) }
+
+    public init(status: Int32, stdout: Data, stderr: Data) {
+        (self.status, self.stdout, self.stderr) = (status, stdout, stderr)
+    }
 }
 
 /// Runs a program to completion. Standard error goes to a file rather than a pipe, so a chatty
