@@ -306,4 +306,52 @@ struct CaseStoreTests {
         }
         await #expect(throws: CaseStoreError.self) { _ = try await Engine.sqlite.open(dir) }
     }
+    @Test("Fleet work rows: claimed per delivery, retried while attempts remain, failed past them, never run once finished", arguments: Engine.available)
+    func workRows(engine: Engine) async throws {
+        let store = try await engine.open(try tempDir())
+        let items = try await store.enqueueWork([(.hunt, "/shared/a.zip"), (.hunt, "/shared/b"), (.survey, "1/2")], batch: "b1",
+                                                maxAttempts: 2, who: "alice")
+        #expect(items.map(\.state) == [.queued, .queued, .queued])
+        #expect(try await store.activeWorkSubjects(kind: .hunt) == ["/shared/a.zip", "/shared/b"])
+        let a = items[0].id, b = items[1].id, shard = items[2].id
+
+        // a: fails once (exhunt exit 2), then succeeds on its second attempt.
+        let first = try await store.claimWork(a, worker: "w1:10")
+        #expect(first.run && first.attempt == 1 && first.maxAttempts == 2 && first.state == .running)
+        #expect(try await store.finishWork(a, succeeded: false, exitStatus: 2, outcome: nil, error: "exhunt: no rules\n", worker: "w1:10") == .retrying)
+        #expect(try await store.claimWork(a, worker: "w2:11").attempt == 2)
+        #expect(try await store.finishWork(a, succeeded: true, exitStatus: 1, outcome: "compromised exch01", error: nil, worker: "w2:11") == .done)
+        // A late duplicate delivery of finished work is not run, and cannot undo it.
+        let late = try await store.claimWork(a, worker: "w3:12")
+        #expect(!late.run && late.state == .done)
+        #expect(try await store.finishWork(a, succeeded: false, exitStatus: -9, outcome: nil, error: "lost", worker: "w3:12") == .done)
+
+        // b: its workers are lost twice (claimed, never finished); the third delivery fails it.
+        _ = try await store.claimWork(b, worker: "w1:20")
+        _ = try await store.claimWork(b, worker: "w2:21")
+        let third = try await store.claimWork(b, worker: "w3:22")
+        #expect(!third.run && third.state == .failed)
+        #expect(third.reason?.contains("was lost before it finished") == true)
+
+        // The shard: a time limit is not worth another attempt.
+        _ = try await store.claimWork(shard, worker: "w1:30")
+        #expect(try await store.finishWork(shard, succeeded: false, retry: false, exitStatus: 130, outcome: nil,
+                                           error: "stopped: the time limit of 60 s was reached", worker: "w1:30") == .failed)
+
+        let counts = try await store.workCounts(batch: "b1")
+        #expect(counts == [.done: 1, .failed: 2])
+        let rows = try await store.work(batch: "b1", states: [.failed])
+        #expect(Set(rows.map(\.subject)) == ["/shared/b", "1/2"])
+        #expect(rows.first { $0.subject == "1/2" }?.error?.contains("time limit") == true)
+        let done = try await store.work(states: [.done])
+        #expect(done.first?.outcome == "compromised exch01" && done.first?.attempts == 2 && done.first?.finished != nil)
+        #expect(try await store.activeWorkSubjects(kind: .hunt).isEmpty)
+        // Every end is in the audit log, with the submission.
+        let audit = try await store.auditLog()
+        #expect(audit.filter { $0.action == "fleet-failed" }.count == 2)
+        #expect(audit.contains { $0.action == "fleet-done" && $0.subject == "/shared/a.zip" })
+        #expect(audit.contains { $0.action == "fleet-submit" && $0.who == "alice" })
+        await #expect(throws: CaseStoreError.self) { try await store.claimWork("no-such-work", worker: "w") }
+        try await store.close()
+    }
 }

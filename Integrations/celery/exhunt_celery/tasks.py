@@ -121,9 +121,10 @@ def attempt(task, work, case, case_name, args, answers, describe):
     status, out, err, timed_out = _run_attempt(args, case)
     seconds = time.monotonic() - started
     succeeded = not timed_out and status in answers
-    finish = ["fleet", "finish", *row, "--exit-status", str(status)]
+    # "=": a negative status (killed by a signal) is not an option.
+    finish = ["fleet", "finish", *row, f"--exit-status={status}"]
     if succeeded:
-        finish += ["--succeeded", "--outcome", describe(status, out, err)[:1000]]
+        finish += ["--succeeded", "--outcome=" + describe(status, out, err)[:1000]]
         tail = None
     else:
         if timed_out:
