@@ -28,10 +28,7 @@ struct FleetCommand: AsyncParsableCommand {
         @Option(help: "The Celery queue the workers read (default: $EXHUNT_QUEUE, else exhunt).")
         var queue: String?
 
-        var queueName: String {
-            if let queue, !queue.isEmpty { return queue }
-            return ProcessInfo.processInfo.environment["EXHUNT_QUEUE"].flatMap { $0.isEmpty ? nil : $0 } ?? "exhunt"
-        }
+        var queueName: String { FleetCommand.queueName(queue) }
 
         @Option(help: "Attempts per item before it is failed: exhunt failing, or its worker lost (killed, its machine gone).")
         var attempts = 3
@@ -47,7 +44,13 @@ struct FleetCommand: AsyncParsableCommand {
         }
     }
 
-    /// The options a worker sets itself, refused when passed through after `--`.
+    /// `--queue`, else `$EXHUNT_QUEUE` (what the workers read), else `exhunt`.
+    static func queueName(_ given: String?) -> String {
+        if let given, !given.isEmpty { return given }
+        return ProcessInfo.processInfo.environment["EXHUNT_QUEUE"].flatMap { $0.isEmpty ? nil : $0 } ?? "exhunt"
+    }
+
+    /// The options a worker sets itself, refused when passed through.
     static func refusePassthrough(_ args: [String], _ reserved: [String]) throws {
         for a in args {
             let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
@@ -194,12 +197,25 @@ struct FleetCommand: AsyncParsableCommand {
         @Option(help: "At most this many items listed.")
         var limit = 200
 
+        @Option(help: "Also ask this broker how many messages wait and how many are delivered but unacknowledged.")
+        var broker: String?
+
+        @Option(help: "The queue to ask the broker about (default: $EXHUNT_QUEUE, else exhunt).")
+        var queue: String?
+
         @OptionGroup(title: "Case store") var store: CaseOptions
         @OptionGroup var answer: AnswerOptions
 
         struct Answer: Encodable {
             var counts: [String: Int]
             var items: [WorkItem]
+            var broker: Broker?
+        }
+
+        struct Broker: Encodable {
+            var queue: String
+            var waiting: Int
+            var unacknowledged: Int
         }
 
         func run() async throws {
@@ -207,10 +223,23 @@ struct FleetCommand: AsyncParsableCommand {
                 (try await s.workCounts(batch: batch),
                  try await s.work(batch: batch, states: all ? [] : [.queued, .running, .retrying, .failed], limit: limit))
             }
+            var brokerAnswer: Broker?
+            if let broker {
+                let name = FleetCommand.queueName(queue)
+                do {
+                    let d = try CeleryBridge.depth(broker: broker, queue: name)
+                    brokerAnswer = Broker(queue: name, waiting: d.waiting, unacknowledged: d.unacknowledged)
+                } catch {
+                    Terminal.error("\(error)")
+                }
+            }
             let byName = Dictionary(uniqueKeysWithValues: WorkItem.State.allCases.map { ($0.rawValue, counts[$0] ?? 0) })
-            try answer.emit(Answer(counts: byName, items: items)) {
+            try answer.emit(Answer(counts: byName, items: items, broker: brokerAnswer)) {
                 var lines = ["Fleet work" + (batch.map { " (batch \($0))" } ?? "") + ": "
                     + WorkItem.State.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")]
+                if let b = brokerAnswer {
+                    lines.append("Broker, queue \(safe(b.queue)): \(b.waiting) message(s) waiting, \(b.unacknowledged) delivered and not yet acknowledged")
+                }
                 for i in items {
                     var line = "  \(i.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(i.kind.rawValue) \(safe(i.subject))"
                     line += "  attempt \(i.attempts)/\(i.maxAttempts)"
@@ -293,31 +322,47 @@ enum CeleryBridge {
         guard !messages.isEmpty else { return }
         var input = Data()
         for m in messages { input += try JSONSerialization.data(withJSONObject: m, options: [.sortedKeys]) + Data("\n".utf8) }
+        _ = try run(["enqueue", "--queue", queue], input: input, broker: broker, doing: "queue the work")
+    }
+
+    /// Messages waiting in the queue and delivered but unacknowledged, as the broker holds them.
+    static func depth(broker: String, queue: String) throws -> (waiting: Int, unacknowledged: Int) {
+        let out = try run(["depth", "--queue", queue], input: Data(), broker: broker, doing: "read the queue")
+        let answer = try? JSONSerialization.jsonObject(with: out) as? [String: Any]
+        return (answer?["waiting"] as? Int ?? 0, answer?["unacknowledged"] as? Int ?? 0)
+    }
+
+    /// `python3 -m exhunt_celery ARGS`: its standard output; a failure names what it was doing
+    /// and ends with the tail of its error output.
+    private static func run(_ arguments: [String], input: Data, broker: String, doing: String) throws -> Data {
         let process = Process()
         let env = ProcessInfo.processInfo.environment
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [env["EXHUNT_PYTHON"] ?? "python3", "-m", "exhunt_celery", "enqueue", "--queue", queue]
+        process.arguments = [env["EXHUNT_PYTHON"] ?? "python3", "-m", "exhunt_celery"] + arguments
         var childEnv = env
         childEnv["EXHUNT_BROKER"] = broker
         if let dir = integrationDirectory() {
             childEnv["PYTHONPATH"] = [dir.path, env["PYTHONPATH"]].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ":")
         }
         process.environment = childEnv
-        let stdin = Pipe(), stderr = Pipe()
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin
         process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = stdout
         do { try process.run() } catch { throw Failed(description: "cannot start the Celery integration (python3 -m exhunt_celery): \(error)") }
-        // The input is small (one line per bundle or shard); the error output is read after, bounded.
+        // The input is one line per bundle or shard, read whole before anything is written back;
+        // the answers are one line; the error output is read after, bounded.
         try? stdin.fileHandleForWriting.write(contentsOf: input)
         try? stdin.fileHandleForWriting.close()
+        let out = (try? stdout.fileHandleForReading.read(upToCount: 1 << 20)).flatMap { $0 } ?? Data()
         let errText = (try? stderr.fileHandleForReading.readToEnd()).flatMap { $0 }.map { String(decoding: $0.suffix(2_000), as: UTF8.self) } ?? ""
         process.waitUntilExit()
         if process.terminationStatus != 0 {
-            throw Failed(description: "the Celery integration could not queue the work (exit \(process.terminationStatus)): "
+            throw Failed(description: "the Celery integration could not \(doing) (exit \(process.terminationStatus)): "
                 + TerminalText.sanitize(errText.trimmingCharacters(in: .whitespacesAndNewlines), limit: 1_000)
-                + (errText.contains("No module named") ? " (pip install Integrations/celery, or set EXHUNT_PYTHON)" : ""))
+                + (errText.contains("No module named") ? " (pip install -r Integrations/celery/requirements.txt, and set PYTHONPATH or EXHUNT_PYTHON)" : ""))
         }
+        return out
     }
 
     /// Integrations/celery of the source tree this binary was built from, or beside the binary.

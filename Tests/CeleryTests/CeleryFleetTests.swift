@@ -379,6 +379,12 @@ struct CeleryFleetTests {
         let sharded = try Self.records(lines)
         #expect(sharded.count == 1_024)
         #expect(sharded == expected)
+        // Nothing left on the broker: every delivery acknowledged.
+        let status = try fleet.exhunt(["fleet", "status", "--case-name", fleet.caseName, "--broker", fleet.broker, "--json"])
+        let answer = try #require(try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any])
+        #expect((answer["broker"] as? [String: Any])?["waiting"] as? Int == 0)
+        #expect((answer["broker"] as? [String: Any])?["unacknowledged"] as? Int == 0)
+        #expect((answer["counts"] as? [String: Int])?["done"] == 4)
         withExtendedLifetime(emulator) {}
     }
 
