@@ -32,17 +32,21 @@ start_workers() { # N: N worker processes sharing the cores (slot 1 each, -j cor
 }
 stop_workers() { for p in "${workers[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done; workers=(); }
 
-# Seconds from submit to the last work row done, measured by the store's own clock.
+# Seconds from submit to the last work row done, measured by the store's own clock (the rows'
+# times), so the polling here can be slow: on two cores a busy poll would slow the hunt it times.
 fleet_seconds() { # CASE-NAME
   local name=$1
-  until exhunt_status "$name" | python3 -c 'import json,sys; c=json.load(sys.stdin)["counts"]; sys.exit(0 if c["queued"]+c["running"]+c["retrying"]==0 else 1)'; do sleep 0.1; done
+  until exhunt_status "$name" | python3 -c 'import json,sys; c=json.load(sys.stdin)["counts"]; sys.exit(0 if c["queued"]+c["running"]+c["retrying"]==0 else 1)'; do sleep 1; done
   exhunt_status "$name" --all | python3 -c '
 import json, sys, datetime
 items = json.load(sys.stdin)["items"]
 t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 bad = [i for i in items if i["state"] != "done"]
 if bad: sys.exit("failed: %s" % bad)
-print("%.2f" % (max(t(i["finished"]) for i in items) - min(t(i["submitted"]) for i in items)))'
+total = max(t(i["finished"]) for i in items) - min(t(i["submitted"]) for i in items)
+queued = sum(t(i["started"]) - t(i["submitted"]) for i in items) / len(items)
+print("%.2f" % total)
+print("  %s: queued (submit, enqueue, delivery) %.2f s on average, ran (claim, exhunt, finish) %.2f s" % (sys.argv[1], queued, total - queued), file=sys.stderr)' "$name"
 }
 exhunt_status() { "$bin/exhunt" fleet status --case-name "$1" --json "${@:2}"; }
 now() { date +%s.%N; }
