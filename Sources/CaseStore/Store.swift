@@ -24,12 +24,22 @@ public enum CaseLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Without the password, for messages and the audit log.
-    public var description: String {
+    public var description: String { replacingPassword(with: "…") }
+
+    /// The location to hand to fleet workers: an absolute file path, or the URL without its
+    /// password (the broker is not where the store's credentials belong; workers take them from
+    /// `EXHUNT_CASE`).
+    public var withoutPassword: String {
+        if case .sqlite(let path) = self { return URL(fileURLWithPath: path).standardizedFileURL.path }
+        return replacingPassword(with: nil)
+    }
+
+    private func replacingPassword(with mask: String?) -> String {
         switch self {
         case .sqlite(let path): return path
         case .postgres(let url):
             guard var c = URLComponents(string: url) else { return "postgres://…" }
-            if c.password != nil { c.password = "…" }
+            if c.password != nil { c.password = mask }
             return c.string ?? "postgres://…"
         }
     }

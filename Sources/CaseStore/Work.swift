@@ -27,6 +27,9 @@ public struct WorkItem: Sendable, Codable, Equatable {
     public var submittedBy: String
     public var started: Date?
     public var finished: Date?
+
+    /// Characters of error output a row keeps: the tail, where exhunt says why it stopped.
+    public static let errorLimit = 4_000
 }
 
 /// A worker's answer on taking a delivery: run it, or not (and why).
@@ -104,7 +107,7 @@ extension CaseStore {
             if item.state == .done { return .done }
             let state: WorkItem.State = succeeded ? .done : (retry && item.attempts < item.maxAttempts ? .retrying : .failed)
             // A bounded tail: exhunt's error output is the evidence's, and can be anything.
-            let errorText = error.map { String($0.suffix(4_000)) }
+            let errorText = error.map { String($0.suffix(WorkItem.errorLimit)) }
             try await updateWork(id, ["state": state.rawValue, "exit_status": exitStatus.map { Int64($0) }, "outcome": outcome.map(Text.column),
                                       "error": errorText.map(Text.column), "worker": Text.column(worker),
                                       "finished_ms": state == .retrying ? nil : Millis.now])
@@ -131,7 +134,7 @@ extension CaseStore {
     /// How much work is in each state (all batches, or one).
     public func workCounts(batch: String? = nil) async throws -> [WorkItem.State: Int] {
         try await exclusive {
-            var q = db.select().column("state").column(SQLAlias(SQLFunction("COUNT", args: SQLLiteral.all), as: SQLIdentifier("n")))
+            var q = db.select().column("state").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
                 .from("work").where("case_name", .equal, caseName)
             if let batch { q = q.where("batch", .equal, batch) }
             var counts: [WorkItem.State: Int] = [:]
@@ -174,7 +177,7 @@ extension CaseStore {
 
     private func appending(_ line: String, to text: String?) -> String {
         guard let text, !text.isEmpty else { return line }
-        return String((text + "\n" + line).suffix(4_000))
+        return String((text + "\n" + line).suffix(WorkItem.errorLimit))
     }
 
     /// Work rows of the case, narrowed and ordered by `refine`.

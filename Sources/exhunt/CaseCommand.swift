@@ -79,7 +79,8 @@ struct AnswerOptions: ParsableArguments {
     }
 }
 
-private func safe(_ s: String) -> String { TerminalText.sanitize(s, limit: 300) }
+/// Text from evidence or the store, made inert for a terminal line.
+func safe(_ s: String) -> String { TerminalText.sanitize(s, limit: 300) }
 private func day(_ d: Date?) -> String { d.map { ISOTime.string($0, milliseconds: false) } ?? "-" }
 
 struct CaseCommand: AsyncParsableCommand {

@@ -109,7 +109,7 @@ struct FleetCommand: AsyncParsableCommand {
                 let todo = paths.filter { !active.contains($0) }
                 let items = try await s.enqueueWork(todo.map { (.hunt, $0) }, batch: batch, maxAttempts: queue.attempts, who: store.who)
                 let messages: [[String: Any]] = items.map { item in
-                    var kwargs: [String: Any] = ["work": item.id, "case": CeleryBridge.shareable(location), "case_name": store.caseName,
+                    var kwargs: [String: Any] = ["work": item.id, "case": CaseLocation(location).withoutPassword, "case_name": store.caseName,
                                                  "bundle": item.subject, "options": huntOptions]
                     if hostFromName { kwargs["host"] = URL(fileURLWithPath: item.subject).deletingPathExtension().lastPathComponent }
                     return ["id": item.id, "task": "exhunt.hunt", "kwargs": kwargs]
@@ -170,7 +170,7 @@ struct FleetCommand: AsyncParsableCommand {
                                                     maxAttempts: queue.attempts, who: store.who)
                 let messages: [[String: Any]] = items.map { item in
                     let i = item.subject.split(separator: "/").first.map(String.init) ?? "1"
-                    var kwargs: [String: Any] = ["work": item.id, "case": CeleryBridge.shareable(location), "case_name": store.caseName,
+                    var kwargs: [String: Any] = ["work": item.id, "case": CaseLocation(location).withoutPassword, "case_name": store.caseName,
                                                  "shard": item.subject, "targets": targets, "options": surveyOptions,
                                                  "records": dir.appendingPathComponent("shard-\(i)-of-\(shards)-\(batch.prefix(8)).jsonl").path]
                     if let inputPath { kwargs["input"] = inputPath }
@@ -253,8 +253,6 @@ struct FleetCommand: AsyncParsableCommand {
                 return lines.joined(separator: "\n")
             }
         }
-
-        private func safe(_ s: String) -> String { TerminalText.sanitize(s, limit: 300) }
     }
 
     /// Worker plumbing: take a delivery. Prints the claim as JSON.
@@ -289,7 +287,7 @@ struct FleetCommand: AsyncParsableCommand {
             if let errorFile {
                 let handle = errorFile == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: errorFile)
                 // Bounded: the store keeps a tail, and the text is exhunt's output about hostile evidence.
-                error = handle.flatMap { try? $0.read(upToCount: 64 * 1024) }.map { String(decoding: $0.suffix(4_000), as: UTF8.self) }
+                error = handle.flatMap { try? $0.read(upToCount: 64 * 1024) }.map { String(decoding: $0.suffix(WorkItem.errorLimit), as: UTF8.self) }
             }
             let state = try await store.with {
                 try await $0.finishWork(work, succeeded: succeeded, retry: !noRetry, exitStatus: exitStatus, outcome: outcome, error: error,
@@ -305,18 +303,6 @@ struct FleetCommand: AsyncParsableCommand {
 /// never the command line (a process list shows that).
 enum CeleryBridge {
     struct Failed: Error, CustomStringConvertible { var description: String }
-
-    /// The case as the messages carry it: without a password (the broker is not where the
-    /// store's credentials belong; workers get them from EXHUNT_CASE).
-    static func shareable(_ location: String) -> String {
-        switch CaseLocation(location) {
-        case .sqlite(let path): return URL(fileURLWithPath: path).standardizedFileURL.path
-        case .postgres(let url):
-            guard var c = URLComponents(string: url), c.password != nil else { return url }
-            c.password = nil
-            return c.string ?? url
-        }
-    }
 
     static func enqueue(_ messages: [[String: Any]], broker: String, queue: String) throws {
         guard !messages.isEmpty else { return }

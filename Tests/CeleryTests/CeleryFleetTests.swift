@@ -104,18 +104,7 @@ final class CeleryFleet {
     }
 
     func exhunt(_ args: [String]) throws -> ProgramOutput {
-        let p = Process()
-        p.executableURL = productBinary("exhunt")
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return ProgramOutput(status: p.terminationStatus, stdout: o, stderr: e)
+        try run(productBinary("exhunt"), args, environment: environment)
     }
 
     func store() async throws -> CaseStore {
@@ -193,10 +182,6 @@ struct CeleryFleetTests {
             let source = samples.appendingPathComponent("\(kind)-server")
             let name = String(format: "exch%02d", i)
             switch i % 5 {
-            case 0, 1:
-                let to = dir.appendingPathComponent(name)
-                try FileManager.default.copyItem(at: source, to: to)
-                out.append((to.path, kind))
             case 2:
                 let to = dir.appendingPathComponent("\(name).zip")
                 try FileManager.default.zipItem(at: source, to: to, shouldKeepParent: false)

@@ -57,15 +57,11 @@ public struct ProgramOutput: Sendable {
     public var stdout: Data
     public var stderr: Data
     public var text: String { String(decoding: stdout, as: UTF8.self) }
-
-    public init(status: Int32, stdout: Data, stderr: Data) {
-        (self.status, self.stdout, self.stderr) = (status, stdout, stderr)
-    }
 }
 
 /// Runs a program to completion. Standard error goes to a file rather than a pipe, so a chatty
 /// program (chromium) cannot fill a pipe nobody reads while its standard output is drained.
-public func run(_ program: URL, _ arguments: [String]) throws -> ProgramOutput {
+public func run(_ program: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> ProgramOutput {
     let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-stderr-\(UUID().uuidString)")
     _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: errFile) }
@@ -74,6 +70,7 @@ public func run(_ program: URL, _ arguments: [String]) throws -> ProgramOutput {
     let p = Process()
     p.executableURL = program
     p.arguments = arguments
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe()
     p.standardOutput = out
     p.standardError = errHandle

@@ -4,6 +4,7 @@ bundle that kills its workers is not delivered forever), finished with exhunt's 
 its verdict or record count, or the tail of its error output."""
 
 import collections
+import json
 import os
 import signal
 import socket
@@ -69,8 +70,6 @@ def _environment(case):
 
 def _exhunt(args, case, stdin=None):
     """A short exhunt call (claim, finish): its JSON answer."""
-    import json
-
     done = subprocess.run([settings.binary, *args], input=stdin, capture_output=True, env=_environment(case), timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"exhunt {args[0]} {args[1]} exited {done.returncode}: {done.stderr.decode('utf-8', 'replace')[-500:]}")
