@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "ExhuntExchangeBuilds", targets: ["ExchangeBuilds"]),
         .library(name: "ExhuntVerdicts", targets: ["Verdicts"]),
         .library(name: "ExhuntCaseStore", targets: ["CaseStore"]),
+        .library(name: "ExhuntDashboard", targets: ["Dashboard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,6 +51,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-kit", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        // The dashboard (`exhunt serve`): HTTP on Hummingbird 2, sessions and bcrypt from hummingbird-auth.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // Shared vocabulary: events, findings, problems, verdicts. No I/O.
@@ -109,6 +114,22 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
+        // `exhunt serve`: the case store as web pages and a JSON API, with accounts, sessions, CSRF
+        // tokens and a strict Content-Security-Policy.
+        .target(name: "Dashboard", dependencies: [
+            "CaseStore", "HuntCore", "Timeline",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], resources: [.copy("Templates"), .copy("Static")], swiftSettings: strict),
         // Findings of one or many hosts as a timeline and an incident story per host.
         .target(name: "Timeline", dependencies: ["HuntCore"], swiftSettings: strict),
         // Renderers: console, JSON, Test-ProxyLogon CSV, Timesketch, ECS, HTML.
@@ -118,7 +139,7 @@ let package = Package(
                                                 .product(name: "Crypto", package: "swift-crypto")],
                 resources: [.copy("Templates")], swiftSettings: strict),
         .executableTarget(name: "exhunt", dependencies: [
-            "Hunt", "Reports", "HuntCore", "WindowsEvents", "Sigma", "YARA", "Indicators", "Timeline", "EVTX", "Evidence", "ExchangeBuilds", "Survey", "BuiltinRules", "CaseStore",
+            "Hunt", "Reports", "HuntCore", "WindowsEvents", "Sigma", "YARA", "Indicators", "Timeline", "EVTX", "Evidence", "ExchangeBuilds", "Survey", "BuiltinRules", "CaseStore", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         // Writes the bundled sample evidence and the benchmark's large log sets.

@@ -10,7 +10,7 @@ struct Exhunt: AsyncParsableCommand {
         abstract: "Hunt Exchange evidence for ProxyLogon-family compromise, and survey networks for exposed, unpatched and backdoored Exchange servers.",
         discussion: "Exit status of `hunt` and `timeline`: 0 clean, 1 attempted or compromised, 2 usage or configuration error, "
             + "3 inconclusive (nothing found, but the evidence cannot show a clean server).",
-        subcommands: [HuntCommand.self, TimelineCommand.self, EVTXCommand.self, RulesCommand.self, SurveyCommand.self, CaseCommand.self, FleetCommand.self, BuildCommand.self])
+        subcommands: [HuntCommand.self, TimelineCommand.self, EVTXCommand.self, RulesCommand.self, SurveyCommand.self, CaseCommand.self, FleetCommand.self, ServeCommand.self, BuildCommand.self])
 
     /// Runs the command, mapping usage errors to exit status 2 as documented (ArgumentParser's
     /// own default is 64).
