@@ -102,7 +102,8 @@ struct AccessControl: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var request = request
         let path = request.uri.path
-        let open = path == "/login" || path.hasPrefix("/static/")
+        // The sign-in page, its assets, and the session endpoint (a pre-sign-in session gets its CSRF token from it).
+        let open = path == "/login" || path == "/api/session" || path.hasPrefix("/static/")
         if context.session == nil {
             context.sessions.setSession(accounts == nil ? .fresh(user: localAnalyst, role: .analyst) : .fresh())
         }

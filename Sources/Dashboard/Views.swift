@@ -170,7 +170,8 @@ struct Views: Sendable {
             ]
             if let sha = f.evidence.sha256 { row["sha256"] = sha; row["shaLink"] = pivotLink(.sha256, sha) }
             var pivots: [[String: String]] = []
-            for (k, v) in f.fields.sorted(by: { $0.key < $1.key }) {
+            // The finding's fields and its group key (aggregated findings keep the client address there).
+            for (k, v) in f.fields.merging(f.group, uniquingKeysWith: { a, _ in a }).sorted(by: { $0.key < $1.key }) {
                 if let kind = Self.pivotKind(field: k), !v.isEmpty, v != "-" { pivots.append(["kind": kind.rawValue, "value": v, "link": pivotLink(kind, v)]) }
             }
             row["pivots"] = pivots

@@ -18,55 +18,6 @@ let integration = repoRoot.appendingPathComponent("Integrations/celery")
 /// Ports of this process's own: below the ephemeral range, apart from the other suites' (20,000–32,000).
 func fleetPort(_ offset: Int) -> Int { 14_000 + Int(getpid() % 500) * 10 + offset }
 
-/// A child process leading a process group of its own (Foundation's Process starts children as
-/// group leaders), so the test can kill it the way a machine dies: the worker, its pool
-/// processes and the exhunt they run, all at once.
-final class Child {
-    let process = Process()
-    let log: URL
-
-    init(_ arguments: [String], environment: [String: String], log: URL) throws {
-        self.log = log
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // What the kill relies on.
-        if processGroup(of: process.processIdentifier) != process.processIdentifier { setpgid(process.processIdentifier, 0) }
-    }
-
-    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-
-    func waitFor(_ text: String, seconds: Double) throws {
-        let end = Date().addingTimeInterval(seconds)
-        while !output.contains(text) {
-            guard Date() < end, process.isRunning else { throw Stuck(what: "\(text) not seen", output: String(output.suffix(3_000))) }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-    }
-
-    /// SIGKILL to the whole group.
-    func killGroup() {
-        kill(-process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    deinit {
-        if process.isRunning { killGroup() }
-    }
-}
-
-struct Stuck: Error, CustomStringConvertible {
-    var what: String
-    var output: String
-    var description: String { "\(what)\n\(output)" }
-}
-
 /// A broker and workers for one test.
 final class CeleryFleet {
     let dir: URL
@@ -142,14 +93,6 @@ final class CeleryFleet {
         }
         throw Stuck(what: "\(subject) never ran", output: "")
     }
-}
-
-/// /proc/PID/stat's fifth field: the process group.
-func processGroup(of pid: Int32) -> Int32? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return nil }
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    return fields.count > 2 ? Int32(fields[2]) : nil
 }
 
 /// Processes whose command line holds `needle` (the exhunt a worker started for one bundle).

@@ -89,3 +89,24 @@ public func productBinary(_ name: String) -> URL {
     let beside = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(name)
     return FileManager.default.fileExists(atPath: beside.path) ? beside : repoRoot.appendingPathComponent(".build/debug/\(name)")
 }
+
+/// Fraction of decompressed PNG bytes that are neither white nor a zero filter delta: near 0
+/// for a blank page, well above it for a page with text and charts.
+public func nonBackgroundFraction(_ png: Data) throws -> Double {
+    struct NoPython: Error {}
+    guard let python = pythonCommand else { throw NoPython() }
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("shot-\(UUID().uuidString).png")
+    try png.write(to: file)
+    let script = """
+    import sys, zlib, struct
+    d = open(sys.argv[1], 'rb').read(); i = 8; idat = b''
+    while i < len(d):
+        n = struct.unpack('>I', d[i:i+4])[0]; t = d[i+4:i+8]
+        if t == b'IDAT': idat += d[i+8:i+8+n]
+        i += 12 + n
+    raw = zlib.decompress(idat)
+    print(sum(1 for b in raw if b not in (0, 255)) / max(1, len(raw)))
+    """
+    let text = try run(python, ["-c", script, file.path]).text
+    return Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+}

@@ -1,0 +1,302 @@
+import CaseStore
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HuntCore
+import Testing
+import TestSupport
+
+/// `exhunt serve` for real: the binary on a loopback port of its own, a case store written by
+/// the test, pages read by headless Chromium and requests sent over a real socket.
+@Suite("Dashboard (exhunt serve)", .serialized)
+struct DashboardTests {
+    /// Strings an attacker can put into what the evidence says.
+    static let scriptHost = "<script>document.title='PWNED'</script>exch-x"
+    static let imgPath = "C:\\inetpub\\wwwroot\\aspnet_client\\\"><img src=x onerror=\"document.title='PWNED'\">.aspx"
+    static let jsAgent = "javascript:document.title='PWNED'"
+
+    /// A case with a known fleet: two compromised hosts sharing an attacker (one fell first), a
+    /// clean one, one whose every string is hostile, and survey records.
+    static func fleet(_ dir: URL) async throws -> (db: String, caseName: String) {
+        let db = dir.appendingPathComponent("fleet.db").path
+        let caseName = "dash"
+        let store = try await CaseStore.open(.sqlite(path: db), caseName: caseName, analyst: "builder")
+        let t0 = Date(timeIntervalSince1970: 1_614_470_400)  // 2021-02-28
+        _ = try await store.ingest(report(host: "exch-a", attackers: ["203.0.113.7", "198.51.100.3"], firstHit: t0.addingTimeInterval(3_600)), context: context)
+        _ = try await store.ingest(report(host: "exch-b", attackers: ["203.0.113.7"], shells: [("C:\\inetpub\\wwwroot\\aspnet_client\\x.aspx", String(repeating: "b", count: 64))],
+                                          firstHit: t0), context: context)
+        _ = try await store.ingest(report(host: "exch-c", verdict: .clean), context: context)
+        var hostile = report(host: scriptHost, attackers: ["192.0.2.66"], shells: [(imgPath, String(repeating: "c", count: 64))], firstHit: t0.addingTimeInterval(7_200))
+        hostile.findings[0].fields["UserAgent"] = jsAgent
+        hostile.findings[0].evidence.excerpt = "<script>document.title='PWNED'</script>"
+        hostile.verdictReasons = ["<img src=x onerror=\"document.title='PWNED'\">"]
+        _ = try await store.ingest(hostile, context: context)
+        let records = [
+            #"{"target":"mail.example.org","ip":"192.0.2.10","port":443,"exchange":true,"build":"15.1.2176.2","status":{"proxylogon":"vulnerable"},"webshells":[],"time":"2021-03-09T10:00:00Z"}"#,
+            #"{"target":"owa.example.net","ip":"192.0.2.11","port":443,"exchange":true,"build":"15.2.858.5","status":{"proxylogon":"patched"},"webshells":["/aspnet_client/s.aspx"],"time":"2021-03-09T10:00:01Z"}"#,
+        ]
+        _ = try await store.ingestSurvey(lines: records, context: context, origin: "test")
+        try await store.close()
+        return (db, caseName)
+    }
+
+    /// The server, started as a user would, on a free port; its address from its first line.
+    final class Server {
+        let child: Child
+        let url: String
+
+        init(_ dir: URL, _ args: [String]) throws {
+            child = try Child([productBinary("exhunt").path, "serve", "--port", "0", "--poll", "1"] + args, environment: ["EXHUNT_ANALYST": "alice"],
+                              log: dir.appendingPathComponent("serve-\(UUID().uuidString).log"))
+            try child.waitFor("listening on ", seconds: 60)
+            let line = child.output.split(separator: "\n").first { $0.contains("listening on ") } ?? ""
+            url = String(line.split(separator: " ").first { $0.hasPrefix("http") } ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        }
+    }
+
+    // MARK: - HTTP over a real socket
+
+    struct Reply {
+        var status: Int
+        var headers: [String: String]
+        var body: String
+        /// The session cookie the server set, as a Cookie header value.
+        var cookie: String? {
+            headers["Set-Cookie"].flatMap { $0.split(separator: ";").first.map(String.init) }
+        }
+    }
+
+    /// Redirects are answers to look at, not to follow; cookies are sent only as the test says.
+    final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+            completionHandler(nil)
+        }
+    }
+
+    static let session: URLSession = {
+        let c = URLSessionConfiguration.ephemeral
+        c.httpShouldSetCookies = false
+        c.httpCookieAcceptPolicy = .never
+        return URLSession(configuration: c, delegate: NoRedirects(), delegateQueue: nil)
+    }()
+
+    static func send(_ url: String, method: String = "GET", cookie: String? = nil, form: [String: String]? = nil,
+                     headers: [String: String] = [:]) async throws -> Reply {
+        var r = URLRequest(url: try #require(URL(string: url)))
+        r.httpMethod = method
+        if let cookie { r.setValue(cookie, forHTTPHeaderField: "Cookie") }
+        for (k, v) in headers { r.setValue(v, forHTTPHeaderField: k) }
+        if let form {
+            var c = URLComponents()
+            c.queryItems = form.map { URLQueryItem(name: $0.key, value: $0.value) }
+            // URLComponents leaves + and & inside values as they are; a form body must not.
+            let body = (c.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+            r.httpBody = Data(body.utf8)
+            r.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await session.data(for: r)
+        let http = try #require(response as? HTTPURLResponse)
+        var h: [String: String] = [:]
+        for (k, v) in http.allHeaderFields { if let k = k as? String, let v = v as? String { h[k] = v } }
+        return Reply(status: http.statusCode, headers: h, body: String(decoding: data, as: UTF8.self))
+    }
+
+    /// A session and its CSRF token, as a browser gets them.
+    static func session(_ base: String, cookie: String? = nil) async throws -> (cookie: String, csrf: String) {
+        let r = try await send(base + "/api/session", cookie: cookie)
+        let c = try #require(cookie ?? r.cookie, "no session cookie: \(r.headers)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any])
+        return (c, try #require(o["csrf"] as? String))
+    }
+
+    // MARK: - Tests
+
+    @Test("Headless Chromium sees the fleet's hosts, verdicts and findings; hostile strings stay text and run nothing; the overview is not blank",
+          .enabled(if: chromiumCommand != nil, "needs chromium (Scripts/setup.sh --tests)"),
+          .enabled(if: pythonCommand != nil, "needs python3 (reads the screenshot)"))
+    func pagesInABrowser() async throws {
+        let chromium = try #require(chromiumCommand)
+        let dir = try tempDir()
+        let (db, caseName) = try await Self.fleet(dir)
+        let server = try Server(dir, ["--case", db, "--case-name", caseName])
+        func headless(_ args: [String]) throws -> String {
+            try run(URL(fileURLWithPath: chromium), ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                                                     "--user-data-dir=\(dir.appendingPathComponent("profile").path)"] + args).text
+        }
+        func dom(_ path: String) throws -> String { try headless(["--virtual-time-budget=3000", "--dump-dom", server.url + path]) }
+
+        let overview = try dom("/")
+        #expect(overview.contains("<title>Fleet · exhunt</title>"), "a script from evidence changed the title")
+        #expect(!overview.contains("PWNED</title>"))
+        for (host, verdict) in [("exch-a", "compromised"), ("exch-b", "compromised"), ("exch-c", "clean")] {
+            #expect(overview.contains("class=\"tile \(verdict)\" href=\"/host?h=\(host)\""), "\(host) \(verdict)")
+        }
+        // exch-b fell first (its first hit is an hour before exch-a's).
+        let order = try #require(overview.range(of: "The order hosts fell in")).upperBound
+        let b = try #require(overview.range(of: "exch-b", range: order..<overview.endIndex)).lowerBound
+        let a = try #require(overview.range(of: "exch-a", range: order..<overview.endIndex)).lowerBound
+        #expect(b < a)
+        #expect(overview.contains("&lt;script&gt;document.title='PWNED'&lt;/script&gt;exch-x"), "the hostile host name shown as text")
+        #expect(!overview.contains("<script>document.title"))
+        // Survey exposure as the public surveys counted it.
+        #expect(overview.contains("<b>2</b> exposed Exchange servers, <b>1</b> unpatched, <b>1</b> backdoored"))
+
+        let hostile = try dom("/host?h=" + Self.scriptHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+        #expect(hostile.contains("<title>&lt;script&gt;document.title='PWNED'&lt;/script&gt;exch-x · exhunt</title>"))
+        #expect(!hostile.contains("<img src=\"x\""), "an img element was made from evidence")
+        #expect(!hostile.contains("href=\"javascript:"), "a javascript: link was made from evidence")
+        #expect(hostile.contains("user-agent: javascript:document.title='PWNED'"), "the hostile user agent is shown as text")
+        #expect(hostile.contains("\"&gt;&lt;img src=x onerror=\"document.title='PWNED'\"&gt;.aspx"), "the hostile path is shown as text")
+
+        let host = try dom("/host?h=exch-a")
+        #expect(host.contains("<span class=\"badge compromised\">compromised</span> exch-a"))
+        #expect(host.contains("Findings (2)"))
+        #expect(host.contains("href=\"/pivot?kind=address&amp;value=203.0.113.7\""))
+
+        // The pivot from the shared attacker address finds both hosts.
+        let pivot = try dom("/pivot?kind=address&value=203.0.113.7")
+        #expect(pivot.contains("on 2 hosts"))
+        #expect(pivot.contains(">exch-a<") && pivot.contains(">exch-b<"))
+
+        // The timeline draws a bar per stretch, each a link that zooms into it.
+        let timeline = try dom("/timeline")
+        #expect(timeline.contains("<svg"))
+        #expect(timeline.contains("class=\"bar compromised\""))
+        #expect(timeline.contains("findings in this range"))
+
+        let shot = dir.appendingPathComponent("overview.png")
+        _ = try headless(["--window-size=1280,1000", "--screenshot=\(shot.path)", server.url + "/"])
+        let png = try Data(contentsOf: shot)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        #expect(try nonBackgroundFraction(png) > 0.02, "the screenshot looks blank")
+        withExtendedLifetime(server) {}
+    }
+
+    @Test("A forged POST without the CSRF token, or from another site, is refused; an override with its token lands in the audit log")
+    func csrfAndAudit() async throws {
+        let dir = try tempDir()
+        let (db, caseName) = try await Self.fleet(dir)
+        let server = try Server(dir, ["--case", db, "--case-name", caseName])
+        let (cookie, csrf) = try await Self.session(server.url)
+        let override = ["host": "exch-c", "action": "override", "value": "compromised", "reason": "web shell found by hand"]
+
+        let forged = try await Self.send(server.url + "/host/action", method: "POST", cookie: cookie, form: override)
+        #expect(forged.status == 403, "\(forged.status) \(forged.body)")
+        let wrong = try await Self.send(server.url + "/host/action", method: "POST", cookie: cookie, form: override.merging(["csrf": "x" + csrf]) { $1 })
+        #expect(wrong.status == 403)
+        let crossSite = try await Self.send(server.url + "/host/action", method: "POST", cookie: cookie, form: override.merging(["csrf": csrf]) { $1 },
+                                            headers: ["Sec-Fetch-Site": "cross-site"])
+        #expect(crossSite.status == 403)
+        let noSession = try await Self.send(server.url + "/host/action", method: "POST", form: override.merging(["csrf": csrf]) { $1 })
+        #expect(noSession.status == 403)
+
+        let before = try await Self.send(server.url + "/api/changes", cookie: cookie)
+        let ok = try await Self.send(server.url + "/host/action", method: "POST", cookie: cookie, form: override.merging(["csrf": csrf]) { $1 })
+        #expect(ok.status == 303, "\(ok.status) \(ok.body)")
+        #expect(ok.headers["Location"] == "/host?h=exch-c#history")
+        let after = try await Self.send(server.url + "/api/changes", cookie: cookie)
+        #expect(before.body != after.body, "the change mark moves, so open pages learn of it")
+
+        let store = try await CaseStore.open(.sqlite(path: db), caseName: caseName, analyst: "check")
+        let audit = try await store.auditLog()
+        let hosts = try await store.hosts()
+        try await store.close()
+        let entry = try #require(audit.first { $0.action == "override" })
+        #expect(entry.who == "alice" && entry.subject == "exch-c" && entry.detail == "compromised: web shell found by hand")
+        #expect(audit.filter { $0.action == "override" }.count == 1, "the refused requests recorded nothing")
+        #expect(hosts.first { $0.host == "exch-c" }?.verdict == .compromised)
+
+        // The same through the JSON API, with the token as a header.
+        let note = try await Self.send(server.url + "/api/host/action", method: "POST", cookie: cookie,
+                                       form: ["host": "exch-c", "action": "note", "value": "<b>re-imaged</b>"], headers: ["X-CSRF-Token": csrf])
+        #expect(note.status == 200, "\(note.body)")
+        let page = try await Self.send(server.url + "/host?h=exch-c", cookie: cookie)
+        #expect(page.body.contains("&lt;b&gt;re-imaged&lt;/b&gt;"))
+        #expect(page.headers["Content-Security-Policy"]?.contains("script-src 'self'") == true)
+        withExtendedLifetime(server) {}
+    }
+
+    @Test("Bound to another address it needs accounts; without a session pages and API refuse; sign-in is throttled; a reader only reads")
+    func accountsOffLoopback() async throws {
+        let dir = try tempDir()
+        let (db, caseName) = try await Self.fleet(dir)
+        // Refused outright without accounts.
+        let refused = try run(productBinary("exhunt"), ["serve", "--case", db, "--bind", "127.0.0.2", "--port", "0"])
+        #expect(refused.status == 2)
+        #expect(String(decoding: refused.stderr, as: UTF8.self).contains("needs accounts"))
+
+        let users = dir.appendingPathComponent("users.txt")
+        for (name, role, password) in [("alice", "analyst", "correct horse battery"), ("rita", "reader", "reading glasses 42")] {
+            let p = Process()
+            p.executableURL = productBinary("exhunt")
+            p.arguments = ["serve", "add-user", "--users", users.path, "--role", role, name]
+            let input = Pipe()
+            p.standardInput = input
+            try p.run()
+            input.fileHandleForWriting.write(Data((password + "\n").utf8))
+            try input.fileHandleForWriting.close()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+        }
+        let stored = try String(contentsOf: users, encoding: .utf8)
+        #expect(stored.contains("alice:analyst:$2") && !stored.contains("correct horse"), "only bcrypt hashes are stored")
+
+        let server = try Server(dir, ["--case", db, "--case-name", caseName, "--bind", "127.0.0.2", "--users", users.path])
+        #expect(server.url.hasPrefix("http://127.0.0.2:"))
+        let page = try await Self.send(server.url + "/")
+        #expect(page.status == 302 && page.headers["Location"]?.hasPrefix("/login") == true)
+        let api = try await Self.send(server.url + "/api/hosts")
+        #expect(api.status == 401)
+        #expect(!api.body.contains("exch-a"))
+
+        // Five wrong passwords, then even the right one waits.
+        let (cookie, csrf) = try await Self.session(server.url)
+        for _ in 0..<5 {
+            let r = try await Self.send(server.url + "/login", method: "POST", cookie: cookie, form: ["csrf": csrf, "user": "alice", "password": "wrong"])
+            #expect(r.status == 401)
+        }
+        let throttled = try await Self.send(server.url + "/login", method: "POST", cookie: cookie,
+                                            form: ["csrf": csrf, "user": "alice", "password": "correct horse battery"])
+        #expect(throttled.status == 429 && throttled.headers["Retry-After"] != nil)
+
+        // The throttle holds for this address on that server; a second server (its own throttle) lets the reader in.
+        let readerServer = try Server(dir, ["--case", db, "--case-name", caseName, "--bind", "127.0.0.2", "--users", users.path])
+        let (c2, t2) = try await Self.session(readerServer.url)
+        let signedIn = try await Self.send(readerServer.url + "/login", method: "POST", cookie: c2,
+                                           form: ["csrf": t2, "user": "rita", "password": "reading glasses 42", "next": "//evil.example/"])
+        #expect(signedIn.status == 303)
+        #expect(signedIn.headers["Location"] == "/", "an off-site next is not followed")
+        let readerCookie = try #require(signedIn.cookie)
+        #expect(signedIn.headers["Set-Cookie"]?.contains("HttpOnly") == true && signedIn.headers["Set-Cookie"]?.contains("SameSite=Strict") == true)
+        #expect(readerCookie != c2, "signing in starts a new session")
+        let hosts = try await Self.send(readerServer.url + "/api/hosts", cookie: readerCookie)
+        #expect(hosts.status == 200 && hosts.body.contains("exch-a"))
+        let (_, readerToken) = try await Self.session(readerServer.url, cookie: readerCookie)
+        let write = try await Self.send(readerServer.url + "/host/action", method: "POST", cookie: readerCookie,
+                                        form: ["csrf": readerToken, "host": "exch-a", "action": "note", "value": "x"])
+        #expect(write.status == 403)
+        withExtendedLifetime((server, readerServer)) {}
+    }
+
+    @Test("A host ingested while the dashboard runs shows on the next look, and the change mark says so")
+    func liveUpdates() async throws {
+        let dir = try tempDir()
+        let (db, caseName) = try await Self.fleet(dir)
+        let server = try Server(dir, ["--case", db, "--case-name", caseName])
+        let (cookie, _) = try await Self.session(server.url)
+        let before = try await Self.send(server.url + "/api/changes", cookie: cookie)
+        let store = try await CaseStore.open(.sqlite(path: db), caseName: caseName, analyst: "worker")
+        _ = try await store.ingest(report(host: "exch-new", attackers: ["203.0.113.7"], firstHit: Date(timeIntervalSince1970: 1_614_600_000)), context: context)
+        try await store.close()
+        let after = try await Self.send(server.url + "/api/changes", cookie: cookie)
+        #expect(before.body != after.body)
+        let page = try await Self.send(server.url + "/", cookie: cookie)
+        #expect(page.body.contains("href=\"/host?h=exch-new\""))
+        let summary = try await Self.send(server.url + "/api/summary", cookie: cookie)
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(summary.body.utf8)) as? [String: Any])
+        #expect((o["summary"] as? [String: Any])?["hosts"] as? Int == 5)
+        withExtendedLifetime(server) {}
+    }
+}
