@@ -61,7 +61,9 @@ func median(_ f: () async throws -> Void) async throws -> Double {
     return times.sorted()[2]
 }
 
-let store = try await CaseStore.open(location, caseName: "bench-\(UUID().uuidString.prefix(8))", analyst: "bench")
+// A fresh case per run, or the one named by EXHUNT_BENCH_CASE_NAME (bench-serve.sh serves it).
+let caseName = ProcessInfo.processInfo.environment["EXHUNT_BENCH_CASE_NAME"] ?? "bench-\(UUID().uuidString.prefix(8))"
+let store = try await CaseStore.open(location, caseName: caseName, analyst: "bench")
 let start = Date()
 var rows = 0
 for h in 0..<hosts {

@@ -43,7 +43,7 @@ struct Routes: Sendable {
 
         let api = router.group("api")
         api.get("changes") { _, _ in try self.json(["mark": try await self.pool.any.changeMark()]) }
-        api.get("session") { _, context in try self.json(["user": context.user ?? "", "role": context.role?.rawValue ?? "", "csrf": context.session?.csrf ?? ""]) }
+        api.get("session") { _, context in try self.json(["user": context.user ?? "", "role": context.role?.rawValue ?? "", "csrf": context.csrf]) }
         api.get("summary") { _, _ in
             let s = self.pool.any
             return try self.json(APISummary(summary: try await s.summary(), survey: try await s.surveyCounts()))

@@ -40,6 +40,10 @@ struct DashboardContext: RequestContext, SessionRequestContext, RemoteAddressReq
     var coreContext: CoreRequestContextStorage
     let sessions: SessionContext<DashboardSession>
     let remoteAddress: SocketAddress?
+    /// Who is asking and the token their POSTs must carry: set by `AccessControl` for every request.
+    var user: String?
+    var role: DashboardRole?
+    var csrf = ""
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -49,10 +53,6 @@ struct DashboardContext: RequestContext, SessionRequestContext, RemoteAddressReq
 
     /// Forms and JSON bodies are small; nothing larger is read.
     var maxUploadSize: Int { 64 * 1024 }
-
-    var session: DashboardSession? { sessions.session }
-    var user: String? { session?.user }
-    var role: DashboardRole? { session?.role }
 }
 
 /// Headers on every answer: a Content-Security-Policy that admits only the dashboard's own
@@ -90,27 +90,40 @@ struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
 /// Who may see and change what.
 ///
 /// Without accounts (the default, bound to loopback) everyone who reaches the port is the
-/// analyst who started the server, and gets a session only for its CSRF token. With accounts,
-/// every page and API call but the sign-in page needs a signed-in session. Every POST must carry
-/// the session's CSRF token (form field `csrf` or header `X-CSRF-Token`) and come from this
-/// site (a browser's `Sec-Fetch-Site` or `Origin` says so), and a reader may not POST at all.
+/// analyst who started the server. With accounts, every page and API call but the sign-in page
+/// needs a signed-in session, made only when someone signs in: requests without one create
+/// nothing on the server, so unauthenticated traffic cannot grow its memory. Every POST must
+/// carry the CSRF token (form field `csrf` or header `X-CSRF-Token`): the session's own once
+/// signed in, else this server's (for the sign-in form and the loopback mode, which have no
+/// session); it must come from this site (a browser's `Sec-Fetch-Site` or `Origin` says so),
+/// and a reader may not POST at all.
 struct AccessControl: RouterMiddleware {
     typealias Context = DashboardContext
     let accounts: Accounts?
     let localAnalyst: String
+    /// The token for requests without a session, new each time the server starts.
+    let serverToken = randomToken()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var request = request
+        var context = context
         let path = request.uri.path
-        // The sign-in page, its assets, and the session endpoint (a pre-sign-in session gets its CSRF token from it).
+        // The sign-in page, its assets, and the session endpoint (which hands out the token a form needs).
         let open = path == "/login" || path == "/api/session" || path.hasPrefix("/static/")
-        if context.session == nil {
-            context.sessions.setSession(accounts == nil ? .fresh(user: localAnalyst, role: .analyst) : .fresh())
+        if accounts == nil {
+            context.user = localAnalyst
+            context.role = .analyst
+            context.csrf = serverToken
+        } else if let s = context.sessions.session, let user = s.user {
+            context.user = user
+            context.role = s.role
+            context.csrf = s.csrf
+        } else {
+            context.csrf = serverToken
         }
         if request.method == .post {
             try checkSameSite(request)
-            guard let expected = context.session?.csrf, let given = try await csrfToken(&request),
-                  constantTimeEqual(expected, given) else {
+            guard let given = try await csrfToken(&request), constantTimeEqual(context.csrf, given) else {
                 throw HTTPError(.forbidden, message: "missing or wrong CSRF token")
             }
         }

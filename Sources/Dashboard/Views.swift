@@ -41,13 +41,13 @@ struct Views: Sendable {
     /// A page: its own template's body inside the layout.
     func page(_ template: String, title: String, context: DashboardContext, data: [String: Any], mark: String = "", q: String = "") -> Response {
         var data = data
-        data["csrf"] = context.session?.csrf ?? ""
+        data["csrf"] = context.csrf
         data["canAct"] = data["canAct"] ?? (context.role == .analyst)
         let body = library.render(data, withTemplate: template) ?? ""
         let layout: [String: Any] = [
             "title": title, "body": body, "caseName": caseName, "location": location, "mark": mark, "live": !mark.isEmpty,
             "poll": pollSeconds * 1000, "user": context.user ?? "", "role": context.role?.rawValue ?? "", "withAccounts": withAccounts && context.user != nil,
-            "csrf": context.session?.csrf ?? "", "q": q, "canAct": context.role == .analyst,
+            "csrf": context.csrf, "q": q, "canAct": context.role == .analyst,
         ]
         let html = library.render(layout, withTemplate: "layout") ?? ""
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))

@@ -103,12 +103,12 @@ struct DashboardTests {
         return Reply(status: http.statusCode, headers: h, body: String(decoding: data, as: UTF8.self))
     }
 
-    /// A session and its CSRF token, as a browser gets them.
-    static func session(_ base: String, cookie: String? = nil) async throws -> (cookie: String, csrf: String) {
+    /// The CSRF token a page would carry for this cookie (none: before signing in, or without accounts).
+    static func token(_ base: String, cookie: String? = nil) async throws -> String {
         let r = try await send(base + "/api/session", cookie: cookie)
-        let c = try #require(cookie ?? r.cookie, "no session cookie: \(r.headers)")
+        #expect(r.headers["Set-Cookie"] == nil, "asking for a token creates no session")
         let o = try #require(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any])
-        return (c, try #require(o["csrf"] as? String))
+        return try #require(o["csrf"] as? String)
     }
 
     // MARK: - Tests
@@ -179,7 +179,8 @@ struct DashboardTests {
         let dir = try tempDir()
         let (db, caseName) = try await Self.fleet(dir)
         let server = try Server(dir, ["--case", db, "--case-name", caseName])
-        let (cookie, csrf) = try await Self.session(server.url)
+        let csrf = try await Self.token(server.url)
+        let cookie: String? = nil
         let override = ["host": "exch-c", "action": "override", "value": "compromised", "reason": "web shell found by hand"]
 
         let forged = try await Self.send(server.url + "/host/action", method: "POST", cookie: cookie, form: override)
@@ -189,8 +190,6 @@ struct DashboardTests {
         let crossSite = try await Self.send(server.url + "/host/action", method: "POST", cookie: cookie, form: override.merging(["csrf": csrf]) { $1 },
                                             headers: ["Sec-Fetch-Site": "cross-site"])
         #expect(crossSite.status == 403)
-        let noSession = try await Self.send(server.url + "/host/action", method: "POST", form: override.merging(["csrf": csrf]) { $1 })
-        #expect(noSession.status == 403)
 
         let before = try await Self.send(server.url + "/api/changes", cookie: cookie)
         let ok = try await Self.send(server.url + "/host/action", method: "POST", cookie: cookie, form: override.merging(["csrf": csrf]) { $1 })
@@ -251,29 +250,34 @@ struct DashboardTests {
         #expect(api.status == 401)
         #expect(!api.body.contains("exch-a"))
 
+        // Unauthenticated requests leave nothing behind (no session is made for them).
+        #expect(page.headers["Set-Cookie"] == nil && api.headers["Set-Cookie"] == nil)
+        // Signing in needs the sign-in form's token too.
+        let csrf = try await Self.token(server.url)
+        let tokenless = try await Self.send(server.url + "/login", method: "POST", form: ["user": "alice", "password": "correct horse battery"])
+        #expect(tokenless.status == 403)
         // Five wrong passwords, then even the right one waits.
-        let (cookie, csrf) = try await Self.session(server.url)
         for _ in 0..<5 {
-            let r = try await Self.send(server.url + "/login", method: "POST", cookie: cookie, form: ["csrf": csrf, "user": "alice", "password": "wrong"])
+            let r = try await Self.send(server.url + "/login", method: "POST", form: ["csrf": csrf, "user": "alice", "password": "wrong"])
             #expect(r.status == 401)
         }
-        let throttled = try await Self.send(server.url + "/login", method: "POST", cookie: cookie,
+        let throttled = try await Self.send(server.url + "/login", method: "POST",
                                             form: ["csrf": csrf, "user": "alice", "password": "correct horse battery"])
         #expect(throttled.status == 429 && throttled.headers["Retry-After"] != nil)
 
         // The throttle holds for this address on that server; a second server (its own throttle) lets the reader in.
         let readerServer = try Server(dir, ["--case", db, "--case-name", caseName, "--bind", "127.0.0.2", "--users", users.path])
-        let (c2, t2) = try await Self.session(readerServer.url)
-        let signedIn = try await Self.send(readerServer.url + "/login", method: "POST", cookie: c2,
+        let t2 = try await Self.token(readerServer.url)
+        let signedIn = try await Self.send(readerServer.url + "/login", method: "POST",
                                            form: ["csrf": t2, "user": "rita", "password": "reading glasses 42", "next": "//evil.example/"])
         #expect(signedIn.status == 303)
         #expect(signedIn.headers["Location"] == "/", "an off-site next is not followed")
         let readerCookie = try #require(signedIn.cookie)
         #expect(signedIn.headers["Set-Cookie"]?.contains("HttpOnly") == true && signedIn.headers["Set-Cookie"]?.contains("SameSite=Strict") == true)
-        #expect(readerCookie != c2, "signing in starts a new session")
         let hosts = try await Self.send(readerServer.url + "/api/hosts", cookie: readerCookie)
         #expect(hosts.status == 200 && hosts.body.contains("exch-a"))
-        let (_, readerToken) = try await Self.session(readerServer.url, cookie: readerCookie)
+        let readerToken = try await Self.token(readerServer.url, cookie: readerCookie)
+        #expect(readerToken != t2, "a signed-in session has a token of its own")
         let write = try await Self.send(readerServer.url + "/host/action", method: "POST", cookie: readerCookie,
                                         form: ["csrf": readerToken, "host": "exch-a", "action": "note", "value": "x"])
         #expect(write.status == 403)
@@ -285,7 +289,7 @@ struct DashboardTests {
         let dir = try tempDir()
         let (db, caseName) = try await Self.fleet(dir)
         let server = try Server(dir, ["--case", db, "--case-name", caseName])
-        let (cookie, _) = try await Self.session(server.url)
+        let cookie: String? = nil
         let before = try await Self.send(server.url + "/api/changes", cookie: cookie)
         let store = try await CaseStore.open(.sqlite(path: db), caseName: caseName, analyst: "worker")
         _ = try await store.ingest(report(host: "exch-new", attackers: ["203.0.113.7"], firstHit: Date(timeIntervalSince1970: 1_614_600_000)), context: context)
