@@ -172,7 +172,7 @@ let package = Package(
         .testTarget(name: "EvidenceTests", dependencies: ["TestSupport", "Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                    .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .testTarget(name: "CaseStoreTests", dependencies: ["TestSupport", "CaseStore", "HuntCore", "Hunt", "Indicators", "exhunt",
+        .testTarget(name: "CaseStoreTests", dependencies: ["TestSupport", "CaseStore", "Dashboard", "HuntCore", "Hunt", "Indicators", "exhunt",
                                                     .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "CeleryTests", dependencies: ["TestSupport", "CaseStore", "HuntCore", "exhunt", "exchange-emulator",
                                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")], swiftSettings: strict),

@@ -1,4 +1,5 @@
 import CaseStore
+import Dashboard
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -282,6 +283,34 @@ struct DashboardTests {
                                         form: ["csrf": readerToken, "host": "exch-a", "action": "note", "value": "x"])
         #expect(write.status == 403)
         withExtendedLifetime((server, readerServer)) {}
+    }
+
+    @Test("Over TLS with a certificate given: HTTPS answers, HSTS is sent and the session cookie is Secure",
+          .enabled(if: installed(["/usr/bin/openssl"]) != nil && installed(["/usr/bin/curl"]) != nil, "needs openssl and curl"))
+    func tls() async throws {
+        let dir = try tempDir()
+        let (db, caseName) = try await Self.fleet(dir)
+        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
+        let made = try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                                "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"])
+        #expect(made.status == 0)
+        let users = dir.appendingPathComponent("users.txt")
+        try Data(Accounts.adding(name: "alice", role: .analyst, password: "correct horse battery", to: "").utf8).write(to: users)
+        let server = try Server(dir, ["--case", db, "--case-name", caseName, "--users", users.path, "--tls-cert", cert, "--tls-key", key])
+        #expect(server.url.hasPrefix("https://127.0.0.1:"))
+        func curl(_ args: [String]) throws -> String {
+            // -k: the certificate is the test's own, for localhost; what is checked is that TLS is served.
+            try run("/usr/bin/curl", ["-sk", "-D", "-", "-o", "/dev/null"] + args).text
+        }
+        let plainToken = try run("/usr/bin/curl", ["-sk", server.url + "/api/session"]).text
+        let token = try #require((try JSONSerialization.jsonObject(with: Data(plainToken.utf8)) as? [String: Any])?["csrf"] as? String)
+        let headers = try curl(["--data-urlencode", "csrf=\(token)", "--data-urlencode", "user=alice", "--data-urlencode", "password=correct horse battery",
+                                server.url + "/login"])
+        #expect(headers.contains("HTTP/1.1 303"), "\(headers)")
+        let cookie = try #require(headers.split(whereSeparator: \.isNewline).first { $0.lowercased().hasPrefix("set-cookie:") })
+        #expect(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "\(cookie)")
+        #expect(headers.lowercased().contains("strict-transport-security: max-age="))
+        withExtendedLifetime(server) {}
     }
 
     @Test("A host ingested while the dashboard runs shows on the next look, and the change mark says so")
