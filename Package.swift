@@ -104,7 +104,7 @@ let package = Package(
         // The fleet case store: hosts, hunt runs, findings, indicators, survey records, analyst notes
         // and the audit log in one schema, on SQLite (a file) or PostgreSQL (a URL).
         .target(name: "CaseStore", dependencies: [
-            "HuntCore", "Indicators", "Evidence",
+            "HuntCore", "Indicators", "Evidence", "Timeline",
             .product(name: "SQLKit", package: "sql-kit"),
             .product(name: "SQLiteKit", package: "sqlite-kit"),
             .product(name: "PostgresKit", package: "postgres-kit"),

@@ -18,10 +18,16 @@ work=$(mktemp -d /tmp/exhunt-bench-serve.XXXXXX)
 server=""; peer=""
 trap 'kill $server $peer 2>/dev/null; rm -rf "$work"' EXIT
 
-echo "== the fleet: $hosts hosts x $findings findings, $clients client addresses each (SQLite)"
-EXHUNT_BENCH_CASE_NAME=bench "$bin/exhunt-bench-case" "$work/fleet.db" "$hosts" "$findings" "$clients" 2>/dev/null | head -1
+# FLEET=path keeps the generated store there and reuses it on the next run (generating takes minutes).
+db=${FLEET:-$work/fleet.db}
+if [[ ! -s "$db" ]]; then
+  echo "== the fleet: $hosts hosts x $findings findings, $clients client addresses each (SQLite)"
+  EXHUNT_BENCH_CASE_NAME=bench "$bin/exhunt-bench-case" "$db" "$hosts" "$findings" "$clients" 2>/dev/null | head -1
+else
+  echo "== the fleet: $db as generated before"
+fi
 
-"$bin/exhunt" serve --case "$work/fleet.db" --case-name bench --port 0 >"$work/serve.log" 2>&1 &
+"$bin/exhunt" serve --case "$db" --case-name bench --port 0 >"$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do grep -q "listening on" "$work/serve.log" && break; sleep 0.1; done
 base=$(grep -o 'http://[^ ]*' "$work/serve.log" | head -1); base=${base%/}

@@ -18,7 +18,7 @@ declare -A allowed=(
   [Timeline]="Foundation HuntCore"
   [ExchangeBuilds]="Foundation HuntCore Yams"
   [Survey]="Foundation HuntCore Yams ExchangeBuilds NIOCore NIOPosix NIOHTTP1 NIOSSL NIOConcurrencyHelpers Glibc Darwin"
-  [CaseStore]="Foundation HuntCore Indicators Evidence SQLKit SQLiteKit PostgresKit PostgresNIO Logging NIOCore NIOPosix Crypto"
+  [CaseStore]="Foundation HuntCore Indicators Evidence Timeline SQLKit SQLiteKit PostgresKit PostgresNIO Logging NIOCore NIOPosix Crypto"
   [Reports]="Foundation HuntCore Timeline CaseStore Rainbow Mustache Crypto"
   [Dashboard]="Foundation HuntCore Timeline CaseStore Hummingbird HummingbirdCore HummingbirdTLS HummingbirdAuth HummingbirdBcrypt HTTPTypes Mustache NIOCore NIOSSL Crypto Logging"
 )

@@ -3,6 +3,7 @@ public import Foundation
 public import HuntCore
 import Evidence
 import SQLKit
+import Timeline
 
 /// Who ingests, with what command line: recorded with each run and in the audit log.
 public struct RunContext: Sendable {
@@ -133,11 +134,13 @@ extension CaseStore {
             Millis.from(covered.compactMap(\.earliest).min()), Millis.from(covered.compactMap(\.latest).max()),
             Int64(report.stats.files), Int64(clamping: report.stats.bytes), Int64(report.stats.logLines), Int64(report.stats.hits),
             try Self.json(summary),
+            try Self.json(IncidentStory(host: report.host, verdict: report.verdict,
+                                        entries: report.findings.map { TimelineEntry($0, host: report.host) })),
         ]
         try await db.insert(into: "runs")
             .columns("run_id", "case_name", "host", "kind", "status", "evidence_root", "evidence_digest", "tool", "version",
                      "rules_digest", "rules_loaded", "options", "analyst", "started_ms", "finished_ms", "duration_ms", "verdict",
-                     "evidence_start_ms", "evidence_end_ms", "files", "bytes", "log_lines", "hits", "report")
+                     "evidence_start_ms", "evidence_end_ms", "files", "bytes", "log_lines", "hits", "report", "story")
             .values(values).run()
         var families: [[any Encodable & Sendable]] = []
         for f in report.families {
@@ -167,7 +170,9 @@ extension CaseStore {
         let encoder = JSONCoding.encoder(pretty: false)
         let columns = ["run_id", "ord", "case_name", "host", "rule_id", "title", "role", "family", "severity", "source",
                        "first_ms", "last_ms", "hits", "path", "body"]
+        var hours: [TimelineHour: Int64] = [:]
         for (i, f) in findings.enumerated() {
+            if let t = Millis.from(f.timestamp) { hours[TimelineHour(hour: t / Self.hourMs * Self.hourMs, role: f.role.rawValue), default: 0] += 1 }
             rows.append([run, Int64(start + i), caseName, host, Text.column(f.rule.id), Text.column(f.rule.title), f.role.rawValue,
                          f.family.map(Text.column), f.severity.rawValue, Text.column(f.source), Millis.from(f.timestamp),
                          Millis.from(f.lastSeen ?? f.timestamp), Int64(f.count), Text.column(f.evidence.path),
@@ -178,6 +183,26 @@ extension CaseStore {
             }
         }
         try await insertRows("findings", columns, rows)
+        // The timeline's counts, added to what earlier calls for the run stored.
+        let hourRows: [[any Encodable & Sendable]] = hours.sorted { ($0.key.hour, $0.key.role) < ($1.key.hour, $1.key.role) }
+            .map { [run, caseName, $0.key.hour, $0.key.role, $0.value] }
+        var next = 0
+        while next < hourRows.count {
+            let end = min(hourRows.count, next + Self.batchRows)
+            let insert = db.insert(into: "timeline_hours").columns("run_id", "case_name", "hour_ms", "role", "findings")
+            for row in hourRows[next..<end] { _ = insert.values(row) }
+            try await insert.onConflict(with: ["run_id", "hour_ms", "role"]) {
+                $0.set("findings", to: SQLBinaryExpression(SQLColumn("findings", table: "timeline_hours"), .add, SQLExcludedColumn("findings")))
+            }.run()
+            next = end
+        }
+    }
+
+    static let hourMs: Int64 = 3_600_000
+
+    private struct TimelineHour: Hashable {
+        var hour: Int64
+        var role: String
     }
 
     func insertValues(_ table: String, _ values: [StoredValue], run: String, host: String) async throws {
@@ -224,7 +249,7 @@ extension CaseStore {
     }
 
     func deleteRun(_ id: String) async throws {
-        for table in ["families", "findings", "manifest", "problems", "indicators", "seen", "runs"] {
+        for table in ["families", "findings", "timeline_hours", "manifest", "problems", "indicators", "seen", "runs"] {
             try await db.delete(from: table).where("run_id", .equal, id).run()
         }
     }

@@ -1,6 +1,7 @@
 public import Foundation
 public import HuntCore
 import SQLKit
+public import Timeline
 
 /// One page of a longer list, with how many there are in all.
 public struct Page<Item: Sendable>: Sendable {
@@ -116,14 +117,25 @@ extension CaseStore {
         }
     }
 
+    /// The incident story told from all of a hunt's findings when it was ingested; nil for runs
+    /// stored before stories were kept, and for rematches.
+    public func story(run: String) async throws -> IncidentStory? {
+        try await exclusive {
+            guard let body = try await db.select().column("story").from("runs").where("run_id", .equal, run)
+                .first(decodingColumn: "story", as: String?.self) ?? nil else { return nil }
+            return try? JSONCoding.decoder().decode(IncidentStory.self, from: Data(body.utf8))
+        }
+    }
+
     /// One page of a run's aggregated findings, as ingested; `roles` keeps those of these weights.
     public func findings(run: String, roles: Set<VerdictRole> = [], offset: Int, limit: Int) async throws -> Page<Finding> {
         let (offset, limit) = bounded(offset, limit)
-        let caseName = caseName
         let roleNames = roles.map(\.rawValue).sorted()
         return try await exclusive {
             let (total, rows) = try await Self.page(db, "findings", columns: ["body"], filter: { q in
-                let q = q.where("run_id", .equal, run).where("case_name", .equal, caseName)
+                // By run alone: run ids are this case's (made from its name), and a `case_name` term
+                // here lets SQLite pick the (case_name, first_ms) index over the run's own rows.
+                let q = q.where("run_id", .equal, run)
                 return roleNames.isEmpty ? q : q.where("role", .in, roleNames)
             }, order: { $0.orderBy("ord") }, offset: offset, limit: limit)
             let decoder = JSONCoding.decoder()
@@ -220,37 +232,59 @@ extension CaseStore {
         }
     }
 
-    /// When the case's timed findings begin and end.
+    /// When the case's timed findings begin and end (two indexed lookups, not a scan).
     public func timelineSpan() async throws -> (first: Date, last: Date)? {
         try await exclusive {
-            guard let r = try await db.select()
-                .column(SQLFunction("MIN", args: SQLIdentifier("first_ms")), as: "lo")
-                .column(SQLFunction("MAX", args: SQLIdentifier("first_ms")), as: "hi")
-                .from("findings").where("case_name", .equal, caseName).first(),
-                let lo = Millis.date(try r.decode(column: "lo", as: Int64?.self)),
-                let hi = Millis.date(try r.decode(column: "hi", as: Int64?.self)) else { return nil }
+            func edge(_ f: String) async throws -> Date? {
+                Millis.date(try await db.select().column(SQLFunction(f, args: SQLIdentifier("first_ms")), as: "m")
+                    .from("findings").where("case_name", .equal, caseName).where("first_ms", .isNot, SQLLiteral.null)
+                    .first(decodingColumn: "m", as: Int64?.self) ?? nil)
+            }
+            guard let lo = try await edge("MIN"), let hi = try await edge("MAX") else { return nil }
             return (lo, hi)
         }
     }
 
-    /// Findings that began in `[from, to)`, counted per weight in `buckets` equal stretches:
-    /// what the timeline draws, at any fleet size, from the `(case_name, first_ms)` index.
+    /// Findings that began in `[from, to)`, counted per weight in `buckets` equal stretches: what
+    /// the timeline draws. When a stretch is an hour or longer the counts come from the hourly
+    /// counts kept at ingest (a finding is counted in the stretch its hour begins in), else from
+    /// the findings themselves through the `(case_name, first_ms)` index.
     public func timelineBuckets(from: Date, to: Date, buckets: Int) async throws -> [TimelineBucket] {
         guard let lo = Millis.from(from), let hi = Millis.from(to), hi > lo else { return [] }
         let n = Int64(max(1, min(buckets, 1_000)))
         // Ceiling division, so the last bucket ends at `to` or later and never makes an extra one.
         let width = max(1, (hi - lo + n - 1) / n)
         return try await exclusive {
+            if width >= Self.hourMs {
+                let rows = try await db.raw("""
+                    SELECT hour_ms, role, CAST(SUM(findings) AS BIGINT) AS n FROM timeline_hours
+                    WHERE case_name = \(bind: caseName) AND hour_ms > \(bind: lo - Self.hourMs) AND hour_ms < \(bind: hi)
+                    GROUP BY hour_ms, role
+                    """).all()
+                var counts: [TimelineBucketKey: Int] = [:]
+                for r in rows {
+                    let hour = try r.decode(column: "hour_ms", as: Int64.self)
+                    let index = Int(max(0, min(n - 1, (hour - lo) / width)))
+                    counts[TimelineBucketKey(index: index, role: try r.decode(column: "role", as: String.self)), default: 0]
+                        += Int(try r.decode(column: "n", as: Int64.self))
+                }
+                return counts.map { TimelineBucket(index: $0.key.index, role: $0.key.role, count: $0.value) }.sorted { ($0.index, $0.role) < ($1.index, $1.role) }
+            }
             let rows = try await db.raw("""
                 SELECT (first_ms - \(bind: lo)) / \(bind: width) AS b, role, COUNT(*) AS n FROM findings
                 WHERE case_name = \(bind: caseName) AND first_ms >= \(bind: lo) AND first_ms < \(bind: hi)
-                GROUP BY (first_ms - \(bind: lo)) / \(bind: width), role
+                GROUP BY 1, 2
                 """).all()
             return try rows.map { r in
                 TimelineBucket(index: Int(try r.decode(column: "b", as: Int64.self)), role: try r.decode(column: "role", as: String.self),
                                count: Int(try r.decode(column: "n", as: Int64.self)))
             }
         }
+    }
+
+    private struct TimelineBucketKey: Hashable {
+        var index: Int
+        var role: String
     }
 
     /// One page of the findings that began in `[from, to)`, oldest first, across every host.
@@ -260,13 +294,32 @@ extension CaseStore {
         let hi = Millis.from(to) ?? Int64.max
         let caseName = caseName
         let roleNames = roles.map(\.rawValue).sorted()
-        return try await exclusive {
-            let (total, rows) = try await Self.page(db, "findings",
-                                                    columns: ["host", "run_id", "first_ms", "last_ms", "rule_id", "title", "role", "severity", "family", "path", "hits"],
-                                                    filter: { q in
-                let q = q.where("case_name", .equal, caseName).where("first_ms", .greaterThanOrEqual, lo).where("first_ms", .lessThan, hi)
+        @Sendable func within(_ a: Int64, _ b: Int64) -> @Sendable (SQLSelectBuilder) -> SQLSelectBuilder {
+            { q in
+                let q = q.where("case_name", .equal, caseName).where("first_ms", .greaterThanOrEqual, a).where("first_ms", .lessThan, b)
                 return roleNames.isEmpty ? q : q.where("role", .in, roleNames)
-            }, order: { $0.orderBy("first_ms").orderBy("host") }, offset: offset, limit: limit)
+            }
+        }
+        return try await exclusive {
+            let rows = try await within(lo, hi)(db.select()
+                .columns("host", "run_id", "first_ms", "last_ms", "rule_id", "title", "role", "severity", "family", "path", "hits").from("findings"))
+                .orderBy("first_ms").orderBy("host").offset(offset).limit(limit).all()
+            // How many in all: the whole hours inside the range from the hourly counts, the part
+            // hours at its ends from the findings (exact, without counting a million rows).
+            let firstHour = lo >= 0 ? (lo + Self.hourMs - 1) / Self.hourMs * Self.hourMs : lo
+            let lastHour = hi >= 0 ? hi / Self.hourMs * Self.hourMs : hi
+            var total: Int
+            if lo >= 0, firstHour < lastHour {
+                // PostgreSQL's SUM of bigints is numeric: cast back, so both engines answer an integer.
+                let hours = db.select().column(SQLQueryString("CAST(SUM(findings) AS BIGINT)"), as: "n").from("timeline_hours")
+                    .where("case_name", .equal, caseName).where("hour_ms", .greaterThanOrEqual, firstHour).where("hour_ms", .lessThan, lastHour)
+                let inside = try await (roleNames.isEmpty ? hours : hours.where("role", .in, roleNames)).first(decodingColumn: "n", as: Int64?.self) ?? nil
+                total = Int(inside ?? 0)
+                total += try await Self.count(db, "findings", within(lo, firstHour))
+                total += try await Self.count(db, "findings", within(lastHour, hi))
+            } else {
+                total = try await Self.count(db, "findings", within(lo, hi))
+            }
             let items = try rows.map { r in
                 TimedFinding(host: try r.decode(column: "host", as: String.self), run: try r.decode(column: "run_id", as: String.self),
                              time: Millis.date(try r.decode(column: "first_ms", as: Int64?.self)),

@@ -88,8 +88,19 @@ extension CaseStore {
         try await exclusive { try await fleetHosts() }
     }
 
-    func fleetHosts() async throws -> [FleetHost] {
-        let hostRows = try await db.select().columns("host", "display").from("hosts").where("case_name", .equal, caseName)
+    /// One host by a name, address or key as typed (case ignored), as `hosts()` shows it; nil
+    /// when the case has no such host.
+    public func host(_ name: String) async throws -> FleetHost? {
+        try await exclusive {
+            guard let key = try? await hostKey(name) else { return nil }
+            return try await fleetHosts(only: key).first
+        }
+    }
+
+    /// Every host, or only the one keyed `only`: each query is then narrowed to it.
+    func fleetHosts(only: String? = nil) async throws -> [FleetHost] {
+        let narrowed = { @Sendable (q: SQLSelectBuilder) -> SQLSelectBuilder in only.map { q.where("host", .equal, $0) } ?? q }
+        let hostRows = try await narrowed(db.select().columns("host", "display").from("hosts").where("case_name", .equal, caseName))
             .orderBy("host").all()
         var hosts: [String: FleetHost] = [:]
         for r in hostRows {
@@ -99,8 +110,8 @@ extension CaseStore {
                                  evidenceEnd: nil, rulesDigest: nil, tags: [], remediated: false, names: [], addresses: [])
         }
         // Latest complete hunt per host: the newest evidence, then the newest ingest.
-        let runs = try await db.select().columns("run_id", "host", "kind", "status", "verdict", "evidence_end_ms", "rules_digest")
-            .from("runs").where("case_name", .equal, caseName)
+        let runs = try await narrowed(db.select().columns("run_id", "host", "kind", "status", "verdict", "evidence_end_ms", "rules_digest")
+            .from("runs").where("case_name", .equal, caseName))
             .orderBy("host").orderBy("evidence_end_ms", .descending).orderBy("finished_ms", .descending).all()
         // Every complete run counts: a compromise found in one collection of a host is not undone
         // by a later, clean one (an analyst says so with an override or marks it remediated).
@@ -143,13 +154,13 @@ extension CaseStore {
             }
         }
         // Names, addresses, tags, overrides.
-        for r in try await db.select().columns("host", "kind", "value").from("host_names").where("case_name", .equal, caseName).all() {
+        for r in try await narrowed(db.select().columns("host", "kind", "value").from("host_names").where("case_name", .equal, caseName)).all() {
             let h = try r.decode(column: "host", as: String.self)
             let v = try r.decode(column: "value", as: String.self)
             if try r.decode(column: "kind", as: String.self) == "name" { hosts[h]?.names.append(v) } else { hosts[h]?.addresses.append(v) }
         }
-        for r in try await db.select().columns("host", "kind", "family", "value", "reason", "at_ms", "who").from("notes")
-            .where("case_name", .equal, caseName).where("kind", .in, ["tag", "untag", "override", "remediated"]).orderBy("id").all() {
+        for r in try await narrowed(db.select().columns("host", "kind", "family", "value", "reason", "at_ms", "who").from("notes")
+            .where("case_name", .equal, caseName).where("kind", .in, ["tag", "untag", "override", "remediated"])).orderBy("id").all() {
             let h = try r.decode(column: "host", as: String.self)
             guard var fh = hosts[h] else { continue }
             let value = try r.decode(column: "value", as: String.self)
@@ -180,6 +191,11 @@ extension CaseStore {
     // MARK: - Summary
 
     public func summary() async throws -> FleetSummary {
+        try await overview().summary
+    }
+
+    /// Every host and the fleet's summary from one reading of the hosts (the dashboard's overview).
+    public func overview() async throws -> (hosts: [FleetHost], summary: FleetSummary) {
         try await exclusive {
             let hosts = try await fleetHosts()
             var byVerdict: [String: Int] = [:]
@@ -206,9 +222,9 @@ extension CaseStore {
                 .where("case_name", .equal, caseName).first(decodingColumn: "n", as: Int64.self) ?? 0
             let incomplete = try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("runs")
                 .where("case_name", .equal, caseName).where("status", .notEqual, "complete").first(decodingColumn: "n", as: Int64.self) ?? 0
-            return FleetSummary(hosts: hosts.count, byVerdict: byVerdict, byFamily: byFamily, fallen: fallen,
-                                exposedNotHunted: exposed.filter { $0.host == nil }, staleHunts: stale, olderRules: older,
-                                surveyRecords: Int(records), incompleteRuns: Int(incomplete))
+            return (hosts, FleetSummary(hosts: hosts.count, byVerdict: byVerdict, byFamily: byFamily, fallen: fallen,
+                                        exposedNotHunted: exposed.filter { $0.host == nil }, staleHunts: stale, olderRules: older,
+                                        surveyRecords: Int(records), incompleteRuns: Int(incomplete)))
         }
     }
 

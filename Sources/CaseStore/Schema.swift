@@ -8,7 +8,7 @@ import SQLKit
 /// Times are `*_ms` (milliseconds since 1970, UTC); bodies are exhunt's JSON (`JSONCoding`).
 enum Schema {
     /// Raise with each migration; a store newer than this binary is refused, not guessed at.
-    static let version = 2
+    static let version = 3
 
     static func migrate(_ db: any SQLDatabase, engine: CaseStore.Engine) async throws {
         // Two workers opening a new store at once: the first creates, the second waits and finds it made.
@@ -26,6 +26,7 @@ enum Schema {
             }
             if current < 1 { try await v1(db) }
             if current < 2 { try await v2(db) }
+            if current < 3 { try await v3(db) }
             try await db.insert(into: "meta").columns("key", "value").values(SQLBind("schema"), SQLBind(String(version)))
                 .onConflict(with: ["key"]) { $0.set(excludedValueOf: "value") }.run()
             try await db.raw("COMMIT").run()
@@ -238,6 +239,29 @@ enum Schema {
             .run()
         try await index(db, "work", ["case_name", "state"])
         try await index(db, "work", ["case_name", "batch"])
+    }
+
+    /// Version 3: findings counted per run, hour and weight as they are stored, so the fleet
+    /// timeline draws a million findings from a few thousand rows (filled from the findings
+    /// already there when an older store is opened); each hunt's story kept with its run.
+    private static func v3(_ db: any SQLDatabase) async throws {
+        try await db.create(table: "timeline_hours").ifNotExists()
+            .column("run_id", type: .text, .notNull)
+            .column("case_name", type: .text, .notNull)
+            .column("hour_ms", type: .bigint, .notNull)
+            .column("role", type: .text, .notNull)
+            .column("findings", type: .bigint, .notNull)
+            .primaryKey("run_id", "hour_ms", "role")
+            .run()
+        // Covering, in GROUP BY order: the timeline's counts are read from the index alone.
+        try await index(db, "timeline_hours", ["case_name", "hour_ms", "role", "findings"])
+        // Each hunt's incident story, told from all its findings at ingest (the host page shows it).
+        try await db.alter(table: "runs").column("story", type: .text).run()
+        try await db.raw("""
+            INSERT INTO timeline_hours (run_id, case_name, hour_ms, role, findings)
+            SELECT run_id, case_name, (first_ms / 3600000) * 3600000, role, COUNT(*) FROM findings WHERE first_ms IS NOT NULL
+            GROUP BY 1, 2, 3, 4
+            """).run()
     }
 
     private static func index(_ db: any SQLDatabase, _ table: String, _ columns: [String]) async throws {

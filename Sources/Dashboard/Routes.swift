@@ -14,11 +14,14 @@ struct Routes: Sendable {
     let views: Views
     let accounts: Accounts?
     let throttle: LoginThrottle
+    let fleet = FleetCache()
 
     static let hostsPerPage = 200
     static let findingsPerPage = 50
     static let manifestPerPage = 100
     static let rowsPerPage = 100
+    /// The story is told from the first weighed findings (all of them for nearly every host).
+    static let storyFindings = 200
 
     func add(to router: Router<DashboardContext>) {
         router.get("/static/:file") { _, context in try self.views.asset(context.parameters.require("file")) }
@@ -45,11 +48,11 @@ struct Routes: Sendable {
         api.get("changes") { _, _ in try self.json(["mark": try await self.pool.any.changeMark()]) }
         api.get("session") { _, context in try self.json(["user": context.user ?? "", "role": context.role?.rawValue ?? "", "csrf": context.csrf]) }
         api.get("summary") { _, _ in
-            let s = self.pool.any
-            return try self.json(APISummary(summary: try await s.summary(), survey: try await s.surveyCounts()))
+            let o = try await self.fleet.overview(self.pool.any)
+            return try self.json(APISummary(summary: o.summary, survey: o.survey))
         }
         api.get("hosts") { request, _ in
-            let all = try await self.pool.any.hosts()
+            let all = try await self.fleet.overview(self.pool.any).hosts
             let (offset, limit) = self.window(request, defaultLimit: Self.hostsPerPage)
             return try self.json(Page(items: Array(all.dropFirst(offset).prefix(limit)), total: all.count, offset: offset, limit: limit))
         }
@@ -105,10 +108,7 @@ struct Routes: Sendable {
     // MARK: - Pages
 
     private func overview(_ request: Request, _ context: DashboardContext) async throws -> Response {
-        let s = pool.any
-        let hosts = try await s.hosts()
-        let summary = try await s.summary()
-        let survey = try await s.surveyCounts()
+        let (mark, hosts, summary, survey) = try await fleet.overview(pool.any)
         let filter = request.uri.queryParameters.get("verdict").flatMap(Verdict.init(rawValue:))
         let shown = filter.map { v in hosts.filter { $0.verdict == v } } ?? hosts
         let page = pageNumber(request)
@@ -117,7 +117,7 @@ struct Routes: Sendable {
                           data: Views.overview(hosts: slice, all: hosts, summary: summary, survey: survey, filter: filter,
                                                pager: Views.pager(path: "/", query: filter.map { ["verdict": $0.rawValue] } ?? [:], page: page,
                                                                   count: slice.count, total: shown.count, per: Self.hostsPerPage)),
-                          mark: try await s.changeMark())
+                          mark: mark)
     }
 
     private func host(_ request: Request, _ context: DashboardContext) async throws -> Response {
@@ -135,9 +135,13 @@ struct Routes: Sendable {
             findings = try await s.findings(run: run, roles: roles, offset: fpage * Self.findingsPerPage, limit: Self.findingsPerPage)
             manifest = try await s.manifest(run: run, offset: mpage * Self.manifestPerPage, limit: Self.manifestPerPage)
             problems = try await s.problems(run: run, offset: 0, limit: Self.rowsPerPage)
-            // The story is told from the findings that weigh; bounded, as every page is.
-            storyFrom = try await s.findings(run: run, roles: [.compromised, .attempted, .supporting], offset: 0, limit: CaseStore.maxPage)
-            story = IncidentStory(host: h.display, verdict: h.verdict, entries: storyFrom.items.map { TimelineEntry($0, host: h.display) })
+            // The story told at ingest from all the run's findings; for runs stored before stories
+            // were kept, told here from the first weighed findings (bounded, as every page is).
+            story = try await s.story(run: run)
+            if story == nil {
+                storyFrom = try await s.findings(run: run, roles: [.compromised, .attempted, .supporting], offset: 0, limit: Self.storyFindings)
+                story = IncidentStory(host: h.display, verdict: h.verdict, entries: storyFrom.items.map { TimelineEntry($0, host: h.display) })
+            }
         }
         var query = ["h": h.host]
         if !roles.isEmpty { query["roles"] = roles.map(\.rawValue).sorted().joined(separator: ",") }
@@ -280,11 +284,7 @@ struct Routes: Sendable {
 
     private func findHost(_ request: Request) async throws -> (FleetHost, String?) {
         guard let name = request.uri.queryParameters.get("h"), !name.isEmpty else { throw HTTPError(.badRequest, message: "which host? (?h=NAME)") }
-        let lower = name.lowercased()
-        let hosts = try await pool.any.hosts()
-        guard let h = hosts.first(where: { $0.host == lower }) ?? hosts.first(where: { $0.names.contains(lower) || $0.addresses.contains(lower) }) else {
-            throw HTTPError(.notFound, message: "no such host in this case")
-        }
+        guard let h = try await pool.any.host(name) else { throw HTTPError(.notFound, message: "no such host in this case") }
         return (h, h.decidingRun ?? h.latestRun)
     }
 
@@ -328,7 +328,7 @@ struct Routes: Sendable {
         guard !needle.isEmpty, needle.utf8.count <= 8_192 else { return SearchResults(query: q, hosts: [], values: []) }
         let lower = needle.lowercased()
         let s = pool.any
-        let hosts = try await s.hosts().filter { h in
+        let hosts = try await fleet.overview(s).hosts.filter { h in
             h.host.contains(lower) || h.display.lowercased().contains(lower) || h.names.contains { $0.contains(lower) } || h.addresses.contains { $0.contains(lower) }
         }
         var values: [SearchResults.Value] = []
@@ -402,5 +402,23 @@ extension Optional {
         case .some(let w): return try await f(w)
         case .none: return nil
         }
+    }
+}
+
+/// The fleet's hosts and summary, read again only when the case's change mark moves: the
+/// overview, search and summary answer from here, so a busy dashboard reads the hosts once per
+/// change instead of once per request.
+actor FleetCache {
+    private var cached: (mark: String, hosts: [FleetHost], summary: FleetSummary, survey: SurveyCounts)?
+
+    func overview(_ store: CaseStore) async throws -> (mark: String, hosts: [FleetHost], summary: FleetSummary, survey: SurveyCounts) {
+        let mark = try await store.changeMark()
+        if let c = cached, c.mark == mark { return c }
+        let (hosts, summary) = try await store.overview()
+        let survey = try await store.surveyCounts()
+        // Read after the mark: a change in between makes the next request read again, never less.
+        let fresh = (mark, hosts, summary, survey)
+        cached = fresh
+        return fresh
     }
 }
