@@ -74,14 +74,17 @@ public enum Dashboard {
 
         var logger = Logger(label: "exhunt.serve")
         logger.logLevel = .warning
+        // A connection left idle is closed: a page's polling comes back within seconds.
+        var http1 = HTTP1Channel.Configuration()
+        http1.idleTimeout = .seconds(60)
         let server: HTTPServerBuilder
         if let cert = configuration.tlsCertificate, let key = configuration.tlsKey {
             let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
             let tlsConfiguration = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
                                                                             privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-            server = try .tls(.http1(), tlsConfiguration: tlsConfiguration)
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: tlsConfiguration)
         } else {
-            server = .http1()
+            server = .http1(configuration: http1)
         }
         let scheme = tls ? "https" : "http"
         let app = Application(router: router, server: server,
