@@ -161,10 +161,14 @@ struct Routes: Sendable {
         var request = request
         let body = try await request.collectBody(upTo: 64 * 1024)
         let form: ActionForm
-        if request.headers[.contentType]?.hasPrefix("application/json") == true {
-            form = try JSONDecoder().decode(ActionForm.self, from: Data(String(buffer: body).utf8))
-        } else {
-            form = try URLEncodedFormDecoder().decode(ActionForm.self, from: String(buffer: body))
+        do {
+            if request.headers[.contentType]?.hasPrefix("application/json") == true {
+                form = try JSONDecoder().decode(ActionForm.self, from: Data(String(buffer: body).utf8))
+            } else {
+                form = try URLEncodedFormDecoder().decode(ActionForm.self, from: String(buffer: body))
+            }
+        } catch {
+            throw HTTPError(.badRequest, message: "an action is a form or JSON object with host, action, and value or reason")
         }
         guard let who = context.user else { throw HTTPError(.unauthorized) }
         let text = (form.value ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
