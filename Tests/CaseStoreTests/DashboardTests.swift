@@ -208,6 +208,12 @@ struct DashboardTests {
         #expect(audit.filter { $0.action == "override" }.count == 1, "the refused requests recorded nothing")
         #expect(hosts.first { $0.host == "exch-c" }?.verdict == .compromised)
 
+        // A malformed action is refused as such, and records nothing.
+        let malformed = try await Self.send(server.url + "/host/action", method: "POST", cookie: cookie, form: ["csrf": csrf, "action": "note"])
+        #expect(malformed.status == 400)
+        let unknownHost = try await Self.send(server.url + "/host/action", method: "POST", cookie: cookie,
+                                              form: ["csrf": csrf, "host": "nobody", "action": "note", "value": "x"])
+        #expect(unknownHost.status == 400)
         // The same through the JSON API, with the token as a header.
         let note = try await Self.send(server.url + "/api/host/action", method: "POST", cookie: cookie,
                                        form: ["host": "exch-c", "action": "note", "value": "<b>re-imaged</b>"], headers: ["X-CSRF-Token": csrf])
