@@ -59,7 +59,8 @@ struct Routes: Sendable {
         api.get("host") { request, _ in
             let (h, run) = try await self.findHost(request)
             let s = self.pool.any
-            return try self.json(APIHost(host: h, report: try await run.asyncMap { try await s.reportHead(run: $0) } ?? nil,
+            let report = if let run { try await s.reportHead(run: run) } else { nil as HostReport? }
+            return try self.json(APIHost(host: h, report: report,
                                          runs: try await s.runs(host: h.host), history: try await s.history(host: h.host)))
         }
         api.get("host/findings") { request, _ in
@@ -114,7 +115,7 @@ struct Routes: Sendable {
         let page = pageNumber(request)
         let slice = Array(shown.dropFirst(page * Self.hostsPerPage).prefix(Self.hostsPerPage))
         return views.page("overview", title: "Fleet", context: context,
-                          data: Views.overview(hosts: slice, all: hosts, summary: summary, survey: survey, filter: filter,
+                          data: Views.overview(hosts: slice, summary: summary, survey: survey, filter: filter,
                                                pager: Views.pager(path: "/", query: filter.map { ["verdict": $0.rawValue] } ?? [:], page: page,
                                                                   count: slice.count, total: shown.count, per: Self.hostsPerPage)),
                           mark: mark)
@@ -123,7 +124,7 @@ struct Routes: Sendable {
     private func host(_ request: Request, _ context: DashboardContext) async throws -> Response {
         let (h, run) = try await findHost(request)
         let s = pool.any
-        let head = try await run.asyncMap { try await s.reportHead(run: $0) } ?? nil
+        let head = if let run { try await s.reportHead(run: run) } else { nil as HostReport? }
         let fpage = pageNumber(request, "fpage"), mpage = pageNumber(request, "mpage")
         let roles = roles(request)
         var findings = Page<Finding>(items: [], total: 0, offset: 0, limit: Self.findingsPerPage)
@@ -398,15 +399,6 @@ struct APITimeline: Codable, Sendable {
 struct APIWork: Codable, Sendable {
     var counts: [String: Int]
     var items: [WorkItem]
-}
-
-extension Optional {
-    func asyncMap<T>(_ f: (Wrapped) async throws -> T) async rethrows -> T? {
-        switch self {
-        case .some(let w): return try await f(w)
-        case .none: return nil
-        }
-    }
 }
 
 /// The fleet's hosts and summary, read again only when the case's change mark moves: the

@@ -6,14 +6,14 @@ import HummingbirdAuth
 import Logging
 import NIOCore
 
-/// What a browser's session holds: who signed in (nil before signing in) and the token every
-/// state-changing request must carry back (CSRF).
+/// What a browser's session holds (one exists only once someone has signed in): who, and the
+/// token every state-changing request must carry back (CSRF).
 struct DashboardSession: Codable, Sendable {
-    var user: String?
-    var role: DashboardRole?
+    var user: String
+    var role: DashboardRole
     var csrf: String
 
-    static func fresh(user: String? = nil, role: DashboardRole? = nil) -> DashboardSession {
+    static func fresh(user: String, role: DashboardRole) -> DashboardSession {
         DashboardSession(user: user, role: role, csrf: randomToken())
     }
 }
@@ -114,8 +114,8 @@ struct AccessControl: RouterMiddleware {
             context.user = localAnalyst
             context.role = .analyst
             context.csrf = serverToken
-        } else if let s = context.sessions.session, let user = s.user {
-            context.user = user
+        } else if let s = context.sessions.session {
+            context.user = s.user
             context.role = s.role
             context.csrf = s.csrf
         } else {

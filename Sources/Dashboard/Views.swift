@@ -79,7 +79,7 @@ struct Views: Sendable {
         families.map { f in ["family": f, "verdict": h.families[f]?.rawValue ?? "none"] }
     }
 
-    static func overview(hosts: [FleetHost], all: [FleetHost], summary: FleetSummary, survey: SurveyCounts, filter: Verdict?,
+    static func overview(hosts: [FleetHost], summary: FleetSummary, survey: SurveyCounts, filter: Verdict?,
                          pager: [String: Any]) -> [String: Any] {
         let families = summary.byFamily.keys.sorted()
         let order: [Verdict] = [.compromised, .attempted, .inconclusive, .clean]
@@ -227,7 +227,7 @@ struct Views: Sendable {
         }
         return [
             "from": time(range.from), "to": time(range.to), "fromDay": ISOTime.day(range.from), "toDay": ISOTime.day(range.to.addingTimeInterval(-1)),
-            "svg": chart.svg(link: link),
+            "chart": chart.chart(link: link),
             "zoomOut": link(range.from.addingTimeInterval(-width / 2), range.to.addingTimeInterval(width / 2)),
             "earlier": link(range.from.addingTimeInterval(-width), range.from), "later": link(range.to, range.to.addingTimeInterval(width)),
             "total": rows.total,
