@@ -55,6 +55,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        // `exhunt rules update`: HTTPS downloads of pinned third-party rule sets.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
     ],
     targets: [
         // Shared vocabulary: events, findings, problems, verdicts. No I/O.
@@ -79,7 +81,20 @@ let package = Package(
         .target(name: "Sigma", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Detection content shipped inside the binary's resources: the top-level Rules/ folder.
         .target(name: "BuiltinRules", path: "Rules", exclude: ["README.md"],
-                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings"), .copy("yara"), .copy("known-good"), .copy("exchange"), .copy("grouping.yml"), .copy("verdict-policy.yml")], swiftSettings: strict),
+                resources: [.copy("sigma"), .copy("iocs"), .copy("mappings"), .copy("yara"), .copy("known-good"), .copy("exchange"), .copy("grouping.yml"),
+                            .copy("verdict-policy.yml"), .copy("rule-sources.yml")], swiftSettings: strict),
+        // Third-party rule sets (SigmaHQ, signature-base) downloaded over HTTPS from pinned releases,
+        // verified by SHA-256 and unpacked into a per-user cache (`exhunt rules update`).
+        .target(name: "RuleUpdates", dependencies: [
+            "BuiltinRules",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            .product(name: "Yams", package: "Yams"),
+        ], swiftSettings: strict),
         // Indicator lists (CSV, STIX 2.1, MSTIC CSV, CHIRP YAML): hashes, names and paths, IP addresses.
         .target(name: "Indicators", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Orchestration: discovery -> readers -> detectors -> verdict.
@@ -139,7 +154,7 @@ let package = Package(
                                                 .product(name: "Crypto", package: "swift-crypto")],
                 resources: [.copy("Templates")], swiftSettings: strict),
         .executableTarget(name: "exhunt", dependencies: [
-            "Hunt", "Reports", "HuntCore", "WindowsEvents", "Sigma", "YARA", "Indicators", "Timeline", "EVTX", "Evidence", "ExchangeBuilds", "Survey", "BuiltinRules", "CaseStore", "Dashboard",
+            "Hunt", "Reports", "HuntCore", "WindowsEvents", "Sigma", "YARA", "Indicators", "Timeline", "EVTX", "Evidence", "ExchangeBuilds", "Survey", "BuiltinRules", "CaseStore", "Dashboard", "RuleUpdates",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         // Writes the bundled sample evidence and the benchmark's large log sets.
@@ -176,6 +191,9 @@ let package = Package(
                                                     .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "CeleryTests", dependencies: ["TestSupport", "CaseStore", "HuntCore", "exhunt", "exchange-emulator",
                                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")], swiftSettings: strict),
+        .testTarget(name: "RuleUpdatesTests", dependencies: ["TestSupport", "RuleUpdates", "exhunt",
+                                                      .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                                                      .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Findings", "WindowsEvents", "Reports", "Timeline", "exhunt", "ExchangeLogs",
                                                "Evidence", .product(name: "Yams", package: "Yams"),
                                                .product(name: "ZIPFoundation", package: "ZIPFoundation"),

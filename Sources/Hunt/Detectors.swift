@@ -53,8 +53,33 @@ public struct Detectors: Sendable {
         }
     }
 
+    /// A downloaded third-party rule set (`exhunt rules update`), loaded beside `--rules` and
+    /// `--yara`; its findings name the set and carry its licence.
+    public struct RuleSet: Sendable {
+        public struct Part: Sendable {
+            public var url: URL
+            /// How its files are named in findings: `sigma@8eaafff1f284:rules/`.
+            public var label: String
+            public init(url: URL, label: String) { self.url = url; self.label = label }
+        }
+        public var name: String
+        public var licence: String
+        public var sigma: [Part]
+        public var yara: [Part]
+        public init(name: String, licence: String, sigma: [Part], yara: [Part]) {
+            self.name = name
+            self.licence = licence
+            self.sigma = sigma
+            self.yara = yara
+        }
+    }
+
+    /// Which set a rule file (its label) came from, for the findings of its rules.
+    let provenance: [String: (set: String, licence: String)]
+
     public struct Sources: Sendable {
         public var builtin = true
+        public var ruleSets: [RuleSet] = []
         public var sigma: [URL] = []
         public var yara: [URL] = []
         public var indicators: [URL] = []
@@ -74,13 +99,21 @@ public struct Detectors: Sendable {
         let mappings = try Self.mappings(builtinDir)
         async let sigma = loadSigma(sources, builtinDir, mappings)
         async let iocs = loadIndicators(sources, builtinDir)
-        let (rules, errors, builtinRules) = try await sigma
+        let (rules, errors, builtinRules, sigmaProvenance) = try await sigma
         let (indicators, warnings) = try await iocs
 
         var yaraFiles: [(url: URL, label: String)] = []
         if sources.builtin { yaraFiles += files(in: builtinDir.appendingPathComponent("yara"), label: "builtin:yara") }
         let builtinYara = Set(yaraFiles.map(\.label))
         for url in sources.yara { yaraFiles += files(in: url, label: url.path) }
+        var provenance = sigmaProvenance
+        for set in sources.ruleSets {
+            for part in set.yara {
+                let found = files(in: part.url, label: part.label)
+                yaraFiles += found
+                for f in found { provenance[f.label] = (set.name, set.licence) }
+            }
+        }
         var texts: [(label: String, text: String)] = []
         var yaraErrors: [YaraCompileError] = []
         for f in yaraFiles {
@@ -101,7 +134,8 @@ public struct Detectors: Sendable {
                                      builtinRules: builtinRules, builtinYara: builtinYara)
         var d = Detectors(rules: rules, ruleErrors: errors, yara: compiled.rules, yaraErrors: yaraErrors + compiled.errors,
                           indicators: indicators, indicatorWarnings: warnings, mappings: mappings,
-                          windowsEvents: windowsEvents, grouping: grouping, knownGood: knownGood, weights: weights)
+                          windowsEvents: windowsEvents, grouping: grouping, knownGood: knownGood, weights: weights,
+                          provenance: provenance)
         var h = SHA256()
         for line in rules.map({ r in "sigma \(r.identity)|\(r.title)|\(r.level)|\(weights.sigma(r).role.rawValue)" }).sorted() { h.update(data: Data((line + "\n").utf8)) }
         for t in texts.sorted(by: { $0.label < $1.label }) { h.update(data: Data("yara \(t.label)\n\(t.text)\n".utf8)) }
@@ -118,7 +152,7 @@ public struct Detectors: Sendable {
 
     /// The rules, the load errors, and the identities of the rules shipped in `Rules/`.
     private static func loadSigma(_ sources: Sources, _ builtinDir: URL, _ mappings: [FieldMapping]) async throws
-        -> ([SigmaRule], [SigmaError], Set<String>) {
+        -> ([SigmaRule], [SigmaError], Set<String>, [String: (set: String, licence: String)]) {
         let loader = RuleLoader(mappings: mappings, placeholders: try sources.placeholders.map(RuleLoader.loadPlaceholders) ?? [:])
         var rules: [SigmaRule] = []
         var errors: [SigmaError] = []
@@ -134,7 +168,16 @@ public struct Detectors: Sendable {
             rules += r.rules
             errors += r.errors
         }
-        return (rules, errors, builtin)
+        var provenance: [String: (set: String, licence: String)] = [:]
+        for set in sources.ruleSets {
+            for part in set.sigma {
+                let r = loader.loadRules(in: part.url, label: part.label)
+                rules += r.rules
+                errors += r.errors
+                for rule in r.rules { provenance[rule.file] = (set.name, set.licence) }
+            }
+        }
+        return (rules, errors, builtin, provenance)
     }
 
     /// The weight the policy gives a Sigma rule's findings, their family, and the policy entry

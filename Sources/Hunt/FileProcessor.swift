@@ -22,7 +22,7 @@ final class HuntContext: Sendable {
     init(detectors: Detectors, sink: FindingsSink, pool: WorkerPool, configuration: HuntConfiguration) {
         self.detectors = detectors
         self.sink = sink
-        factory = FindingFactory(sink: sink, grouping: detectors.grouping, weights: detectors.weights)
+        factory = FindingFactory(sink: sink, grouping: detectors.grouping, weights: detectors.weights, provenance: detectors.provenance)
         self.pool = pool
         eventLogWorkers = (0..<pool.count).map { _ in EventLogReader.EventLogWorker() }
         contentLimit = configuration.contentLimit

@@ -12,6 +12,8 @@ struct FindingFactory: Sendable {
     let sink: FindingsSink
     let grouping: Grouping
     let weights: FindingWeights
+    /// Which downloaded set each rule file came from.
+    let provenance: [String: (set: String, licence: String)]
 
     /// One hit of a Sigma rule on an event.
     func record(_ rule: SigmaRule, _ event: Event) {
@@ -39,7 +41,8 @@ struct FindingFactory: Sendable {
         if excerpt.count > 600 { excerpt = String(excerpt.prefix(600)) + "…" }
         let (role, family, _) = weights.sigma(rule)
         var f = Finding(
-            rule: .init(id: rule.id, title: rule.title, source: rule.file, author: rule.author, references: rule.references),
+            rule: .init(id: rule.id, title: rule.title, source: rule.file, author: rule.author, references: rule.references,
+                        ruleSet: provenance[rule.file]?.set, licence: provenance[rule.file]?.licence),
             cves: rule.cves, attack: rule.attack, severity: rule.level, role: role,
             timestamp: event.timestamp, source: event.source,
             evidence: .init(location: event.location, excerpt: excerpt, sha256: event.value("SHA256")),
@@ -57,7 +60,8 @@ struct FindingFactory: Sendable {
         let path = event.value("Path") ?? event.location.path
         var f = Finding(
             rule: .init(id: m.rule, title: m.meta["description"].map { "\(m.rule): \($0)" } ?? m.rule, source: m.source,
-                        author: m.meta["author"], references: references),
+                        author: m.meta["author"], references: references,
+                        ruleSet: provenance[m.source]?.set, licence: provenance[m.source]?.licence),
             cves: m.tags.filter { $0.uppercased().hasPrefix("CVE") }, attack: ["T1505.003"],
             severity: severity, role: role, timestamp: event.timestamp, source: event.source,
             evidence: .init(location: event.location, excerpt: strings.first.map { "\($0.identifier) at \($0.offset): \($0.text)" } ?? path),

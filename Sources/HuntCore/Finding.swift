@@ -9,13 +9,20 @@ public struct Finding: Codable, Sendable {
         public var source: String
         public var author: String?
         public var references: [String]
+        /// For a rule of a downloaded third-party set: the set (`sigma@8eaafff1f284`) and its
+        /// licence, which asks that its authorship travel with every match (DRL 1.1).
+        public var ruleSet: String?
+        public var licence: String?
 
-        public init(id: String, title: String, source: String, author: String? = nil, references: [String] = []) {
+        public init(id: String, title: String, source: String, author: String? = nil, references: [String] = [],
+                    ruleSet: String? = nil, licence: String? = nil) {
             self.id = id
             self.title = title
             self.source = source
             self.author = author
             self.references = references
+            self.ruleSet = ruleSet
+            self.licence = licence
         }
     }
 

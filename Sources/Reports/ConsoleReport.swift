@@ -86,6 +86,11 @@ public struct ConsoleReport {
                 out.append("      " + c("\(f.count) hits\(f.lastSeen.map { ", last \(Self.iso($0))" } ?? "")") { $0.bold })
             }
             if let summary = f.extracted["summary"] { out.append("      " + TerminalText.sanitize(summary, limit: 300)) }
+            // A downloaded set's licence (DRL 1.1) asks that the author travel with each match.
+            if let set = f.rule.ruleSet {
+                let by = f.rule.author.map { " by \($0)" } ?? ""
+                out.append("      " + c(TerminalText.sanitize("rule from \(set)\(by); \(f.rule.licence ?? "licence unknown")", limit: 300)) { $0.dim })
+            }
             let loc = f.evidence.path + (f.evidence.line.map { ":\($0)" } ?? "")
             out.append("      at " + c(TerminalText.sanitize(loc, limit: 300)) { $0.dim })
         }

@@ -45,8 +45,11 @@ struct HuntCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Indicator file or folder (repeatable): CSV, hash lists, STIX 2.1 JSON, CHIRP YAML.")
     var iocs: [String] = []
 
-    @Flag(name: .customLong("no-builtin-rules"), help: "Use only the rules and indicators given on the command line.")
+    @Flag(name: .customLong("no-builtin-rules"), help: "Use only the rules and indicators given on the command line (neither the built-in nor the downloaded ones).")
     var noBuiltinRules = false
+
+    @Flag(name: .customLong("no-downloaded-rules"), help: "Leave out the rule sets `exhunt rules update` installed.")
+    var noDownloadedRules = false
 
     @Flag(name: .customLong("scan-all"), help: "Content-check and YARA-scan every file, not only web folders, C:\\root, Windows\\Temp and ProgramData.")
     var scanAll = false
@@ -106,6 +109,7 @@ struct HuntCommand: AsyncParsableCommand {
         do {
             var sources = Detectors.Sources()
             sources.builtin = config.builtinRules
+            if config.builtinRules && !noDownloadedRules { sources.ruleSets = try DownloadedRules.ruleSets() }
             sources.sigma = config.ruleDirectories
             sources.yara = yara.map { URL(fileURLWithPath: $0) }
             sources.indicators = iocs.map { URL(fileURLWithPath: $0) }

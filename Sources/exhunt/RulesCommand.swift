@@ -13,8 +13,8 @@ import ExchangeBuilds
 struct RulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
-        abstract: "List or check detection rules.",
-        subcommands: [List.self, Check.self, Test.self, Policy.self])
+        abstract: "List, check or update detection rules.",
+        subcommands: [List.self, Check.self, Test.self, Policy.self, Update.self, Installed.self])
 
     struct Policy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -61,9 +61,15 @@ struct RulesCommand: AsyncParsableCommand {
         @Option(name: .long, help: "YAML map of values for Sigma '|expand' placeholders.")
         var placeholders: String?
 
+        @Flag(name: .customLong("no-downloaded-rules"), help: "Leave out the rule sets `exhunt rules update` installed.")
+        var noDownloadedRules = false
+
         func run() async throws {
-            let d = try await Detectors.load(builtin: true, extra: rules.map { URL(fileURLWithPath: $0) },
-                                             placeholders: placeholders.map { URL(fileURLWithPath: $0) })
+            var sources = Detectors.Sources()
+            sources.sigma = rules.map { URL(fileURLWithPath: $0) }
+            sources.placeholders = placeholders.map { URL(fileURLWithPath: $0) }
+            if !noDownloadedRules { sources.ruleSets = try DownloadedRules.ruleSets() }
+            let d = try await Detectors.load(sources)
             for r in d.rules {
                 let w = d.weight(of: r)
                 print([r.id, r.level.rawValue, w.role.rawValue, w.family ?? "-", r.logsource.description, TerminalText.sanitize(r.title), r.file]
