@@ -18,6 +18,10 @@ public struct EvidenceItem: Sendable, Hashable {
     /// Where `sourceModified` came from, or, without it, what `modified` is.
     public var timeSource: FileTimeSource
 
+    /// For a file inside a zip that lies in a folder collection (old logs an administrator
+    /// zipped): that zip's path. `path` is then the zip's path, `/`, and the entry's path.
+    public var container: String?
+
     /// The best known time the file was last written on the server.
     public var lastWritten: Date? { sourceModified ?? modified }
     public var location: ArtifactLocation
@@ -27,8 +31,9 @@ public struct EvidenceItem: Sendable, Hashable {
     /// The lowercased extension without the dot, or "".
     public let fileExtension: String
 
-    init(path: String, size: UInt64, modified: Date?, timeSource: FileTimeSource = .collectionFileSystem) {
+    init(path: String, size: UInt64, modified: Date?, timeSource: FileTimeSource = .collectionFileSystem, container: String? = nil) {
         self.path = path
+        self.container = container
         self.timeSource = timeSource
         self.windowsPath = WindowsPath.from(relative: path)
         self.size = size

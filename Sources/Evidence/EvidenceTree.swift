@@ -111,29 +111,66 @@ public struct EvidenceTree: Sendable {
                     }
                 }
             }
-            return out.sorted { $0.path < $1.path }
-        case .zip:
-            do {
-                let archive = try Archive(url: root, accessMode: .read)
-                let records = Self.zipRecords(root)
-                var out: [EvidenceItem] = []
-                for (i, entry) in archive.enumerated() where entry.type == .file {
-                    let path = entry.path.replacingOccurrences(of: "\\", with: "/")
-                    let modified = entry.fileAttributes[.modificationDate] as? Date
-                    var item = EvidenceItem(path: path, size: entry.uncompressedSize, modified: modified, timeSource: .zipDOSTime)
-                    // The UTC time of an extra field, when this entry's directory record has one.
-                    if i < records.count, records[i].compressedSize == entry.compressedSize, records[i].crc32 == entry.checksum,
-                       let utc = records[i].modified, let from = records[i].modifiedFrom {
-                        item.sourceModified = utc
-                        item.timeSource = from
-                    }
-                    out.append(item)
+            // Zips inside the folder (old logs an administrator compressed, an archive an intruder
+            // staged) are read in place: their files join the listing beside the zip itself.
+            var inside: [EvidenceItem] = []
+            for zip in out where zip.fileExtension == "zip" && Self.isZip(root.appendingPathComponent(zip.path)) {
+                let budget = Self.maxEntriesInside - inside.count
+                guard budget > 0 else {
+                    problems.append("\(zip.path): not opened: the zips of this collection already list \(Self.maxEntriesInside) files")
+                    continue
                 }
-                return out.sorted { $0.path < $1.path }
-            } catch {
-                problems.append("\(root.lastPathComponent): cannot read zip directory: \(error)")
-                return []
+                inside += Self.zipItems(root.appendingPathComponent(zip.path), label: zip.path, container: zip.path,
+                                        limit: min(budget, Self.maxEntriesPerArchive), problems: &problems)
             }
+            return (out + inside).sorted { $0.path < $1.path }
+        case .zip:
+            return Self.zipItems(root, label: root.lastPathComponent, container: nil, limit: Self.maxEntriesPerArchive, problems: &problems)
+                .sorted { $0.path < $1.path }
+        }
+    }
+
+    /// Files listed from one archive at most, and from all the zips inside a folder collection:
+    /// a listing costs memory per entry, and a crafted directory can claim millions.
+    static let maxEntriesPerArchive = 200_000
+    static let maxEntriesInside = 1_000_000
+
+    /// The files of a zip, with the UTC times of their extra fields where the central directory
+    /// has them. `container` is the zip's path in a folder collection (nil for a zip collection).
+    static func zipItems(_ url: URL, label: String, container: String?, limit: Int, problems: inout [String]) -> [EvidenceItem] {
+        do {
+            let archive = try Archive(url: url, accessMode: .read)
+            let records = Self.zipRecords(url)
+            var out: [EvidenceItem] = []
+            var nested = 0
+            for (i, entry) in archive.enumerated() where entry.type == .file {
+                guard out.count < limit else {
+                    problems.append("\(label): only the first \(limit) files of the zip were listed; the rest were not read")
+                    break
+                }
+                let inner = entry.path.replacingOccurrences(of: "\\", with: "/")
+                let path = container.map { $0 + "/" + inner } ?? inner
+                let modified = entry.fileAttributes[.modificationDate] as? Date
+                var item = EvidenceItem(path: path, size: entry.uncompressedSize, modified: modified, timeSource: .zipDOSTime,
+                                        container: container)
+                // The UTC time of an extra field, when this entry's directory record has one.
+                if i < records.count, records[i].compressedSize == entry.compressedSize, records[i].crc32 == entry.checksum,
+                   let utc = records[i].modified, let from = records[i].modifiedFrom {
+                    item.sourceModified = utc
+                    item.timeSource = from
+                }
+                if item.fileExtension == "zip" { nested += 1 }
+                out.append(item)
+            }
+            // One level only: an archive inside an archive is hashed and checked as a file, not opened.
+            if nested > 0 {
+                problems.append("\(label): \(nested) zip file(s) inside it were not opened (an archive inside an archive); "
+                                + "extract \(container == nil ? "the collection" : "it") and hunt again to read them")
+            }
+            return out
+        } catch {
+            problems.append("\(label): cannot read zip directory: \(error)")
+            return []
         }
     }
 
@@ -159,11 +196,8 @@ public struct EvidenceError: Error, CustomStringConvertible, Sendable {
 /// Reads evidence files in chunks and hashes what it reads in the same pass.
 public final class EvidenceReader {
     let tree: EvidenceTree
-    private var archive: Archive?
-    /// Each file entry, with where its data lies when the central directory could be read.
-    private var zipIndex: [String: (entry: Entry, record: ZipData.Record?)] = [:]
-    private var zipData: ZipData?
-    private var zipHandle: Platform.ReadHandle?
+    /// Open zips: the collection itself (key "") or zips inside a folder collection (their paths).
+    private var zips: [String: ZipSource] = [:]
     private var buffer: UnsafeMutableRawBufferPointer
     /// Compressed input for inflating zip entries.
     private var compressed: UnsafeMutableRawBufferPointer
@@ -226,8 +260,17 @@ public final class EvidenceReader {
             if !more { complete = false }
             return more && complete
         }
-        switch tree.kind {
-        case .directory:
+        // Where the bytes are: a file of the folder, or an entry of a zip (the collection, or a zip inside it).
+        let zip: (source: ZipSource, entry: String)?
+        if let container = item.container, tree.kind == .directory {
+            zip = (try zipSource(container), String(item.path.dropFirst(container.count + 1)))
+        } else if tree.kind == .zip {
+            zip = (try zipSource(""), item.path)
+        } else {
+            zip = nil
+        }
+        switch zip {
+        case nil:
             let handle = try Platform.ReadHandle(path: tree.root.path + "/" + item.path)
             while true {
                 let n = try handle.read(into: buffer)
@@ -238,14 +281,16 @@ public final class EvidenceReader {
                     break
                 }
             }
-        case .zip:
-            let archive = try openArchive()
-            guard let (entry, record) = zipIndex[item.path] else {
+        case let (source, path)?:
+            guard let (entry, record) = source.index[path] else {
                 throw EvidenceError(path: item.path, message: "entry vanished from the zip")
             }
+            let archive = source.archive
+            let zipData = source.data
+            let zipHandle = source.handle
             if entry.isCompressed {
                 // Inflated here, from the entry's own bytes (ZipData says why not by ZIPFoundation).
-                guard let record, let zipData, let zipHandle, record.method == 8 else {
+                guard let record, let zipData, record.method == 8 else {
                     throw EvidenceError(path: item.path, message: "compressed entry whose data cannot be located (method or central directory)")
                 }
                 var stopped = false
@@ -315,27 +360,44 @@ public final class EvidenceReader {
         return (result, inflater.produced, !ended && !stopped)
     }
 
-    private func openArchive() throws -> Archive {
-        if let archive { return archive }
-        let a = try Archive(url: tree.root, accessMode: .read)
-        let handle = try Platform.ReadHandle(path: tree.root.path)
-        let size = (try? FileManager.default.attributesOfItem(atPath: tree.root.path)[.size] as? NSNumber)?.uint64Value ?? 0
-        // Unreadable here means compressed entries cannot be read; stored ones still can.
-        let data = try? ZipData(handle, fileSize: size)
-        for (i, entry) in a.enumerated() {
+    /// The open zip at `container` (relative to the root; "" for a zip collection itself). Workers
+    /// read files largest first, so a zip's entries are scattered among other files: a few zips
+    /// stay open, and the set is dropped whole past that rather than tracked by use.
+    private func zipSource(_ container: String) throws -> ZipSource {
+        if let open = zips[container] { return open }
+        if zips.count >= 8 { zips.removeAll() }
+        let url = container.isEmpty ? tree.root : tree.root.appendingPathComponent(container)
+        let source = try ZipSource(url)
+        zips[container] = source
+        return source
+    }
+}
+
+/// One zip open for reading: ZIPFoundation's view of it, and the central directory as `ZipData`
+/// reads it (where each compressed entry's data lies).
+final class ZipSource {
+    let archive: Archive
+    let handle: Platform.ReadHandle
+    /// Unreadable means compressed entries cannot be read; stored ones still can.
+    let data: ZipData?
+    /// Each file entry, with where its data lies when the central directory could be read.
+    let index: [String: (entry: Entry, record: ZipData.Record?)]
+
+    init(_ url: URL) throws {
+        archive = try Archive(url: url, accessMode: .read)
+        handle = try Platform.ReadHandle(path: url.path)
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value ?? 0
+        data = try? ZipData(handle, fileSize: size)
+        var index: [String: (entry: Entry, record: ZipData.Record?)] = [:]
+        for (i, entry) in archive.enumerated() where entry.type == .file {
             // The same directory read twice: a record belongs to an entry only if they agree.
             let record = data.flatMap { d in
                 i < d.records.count && d.records[i].compressedSize == entry.compressedSize && d.records[i].crc32 == entry.checksum
                     ? d.records[i] : nil
             }
-            if entry.type == .file {
-                zipIndex[entry.path.replacingOccurrences(of: "\\", with: "/")] = (entry, record)
-            }
+            index[entry.path.replacingOccurrences(of: "\\", with: "/")] = (entry, record)
         }
-        zipData = data
-        zipHandle = handle
-        archive = a
-        return a
+        self.index = index
     }
 }
 

@@ -78,6 +78,8 @@ enum ReadPlan: Equatable {
         if isLogLocation(location) {
             switch kind {
             case .log(let format): return .log(format, extract: LogFormat.isExport(format))
+            // Old logs zipped in place: the zip's files are listed and read as files of their own.
+            case .archive: return .file(content: false, note: nil)
             case .webPage:
                 return .file(content: fits, note: Problem(.warning, code: "disguised-file",
                                                           message: "web page content in a file named like a log", path: item.path))

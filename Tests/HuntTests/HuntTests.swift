@@ -548,6 +548,58 @@ func gzip(_ data: Data) throws -> Data {
     }
 }
 
+extension CompressedLogTests {
+    /// Logs an administrator zipped in place (`W3SVC1\\u_ex2103.zip`, an HttpProxy folder's
+    /// `2021-03.zip` holding a `.gz` too) are read inside the zip: their findings and manifest
+    /// rows name the file inside the zip, and they count in coverage. A zip inside a zip
+    /// collection is hashed, not opened, and the report says so.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/gzip"), "needs gzip"))
+    func zippedLogsInsideACollectionAreReadInPlace() async throws {
+        let root = try tempDir()
+        let iis = ["#Software: Microsoft Internet Information Services 10.0",
+                   "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken",
+                   "2021-03-03 04:00:00 10.0.0.5 GET /owa/auth/logon.aspx - 443 - 198.51.100.1 Mozilla/5.0 - 200 0 0 15",
+                   "2021-03-03 05:00:00 10.0.0.5 POST /aspnet_client/system_web/supp0rt.aspx - 443 - 203.0.113.7 Mozilla/5.0 - 200 0 0 31"]
+            .joined(separator: "\r\n") + "\r\n"
+        let proxy = Data(Exchange2013.log(Exchange2013.merged(Exchange2013.steady(from: "2021-02-20", days: 12),
+                                                              [Exchange2013.ssrf("2021-03-02T23:10:00.000Z", 900)])).utf8)
+        func zip(_ files: [(String, Data)], _ url: URL) throws {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let archive = try Archive(url: url, accessMode: .create)
+            for (path, data) in files {
+                try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { position, size in
+                    data.subdata(in: Int(position)..<Int(position) + size)
+                }
+            }
+        }
+        let logs = "C/Program Files/Microsoft/Exchange Server/V15/Logging/HttpProxy/Ecp"
+        try zip([("u_ex210303.log", Data(iis.utf8))], root.appendingPathComponent("C/inetpub/logs/LogFiles/W3SVC1/u_ex2103.zip"))
+        try zip([("HttpProxy_2021022000-1.LOG", proxy), ("HttpProxy_2021030300-1.LOG.gz", try gzip(proxy))],
+                root.appendingPathComponent(logs + "/2021-03.zip"))
+        let r = try await hunt(root)
+        let shell = try #require(r.findings.first { $0.rule.id == RuleID.iisShell })
+        #expect(shell.evidence.path == "C/inetpub/logs/LogFiles/W3SVC1/u_ex2103.zip/u_ex210303.log")
+        // The same request in both files: one finding of two hits, at the first file read.
+        let ssrf = try #require(r.findings.first { $0.cves.contains("CVE-2021-26855") })
+        #expect(ssrf.count == 2, "\(r.findings.map { ($0.rule.title, $0.count, $0.evidence.path) })")
+        #expect(ssrf.evidence.path.hasPrefix(logs + "/2021-03.zip/HttpProxy_2021"))
+        let inner = try #require(r.manifest.first { $0.path == logs + "/2021-03.zip/HttpProxy_2021022000-1.LOG" })
+        #expect(inner.sha256 == SHA256.hash(data: proxy).map { String(format: "%02x", $0) }.joined())
+        #expect(r.manifest.contains { $0.path == logs + "/2021-03.zip" && $0.sha256 != nil })
+        #expect(r.coverage.contains { $0.source.hasPrefix("HttpProxy") && $0.lines >= 48 })
+        #expect(!r.problems.contains { $0.code == "not-a-log" })
+        #expect(r.verdict == .compromised)
+
+        // The same folder zipped whole: its inner zips are listed, hashed and named as not opened.
+        let collection = try tempDir().appendingPathComponent("collection.zip")
+        try zip([("C/inetpub/logs/LogFiles/W3SVC1/u_ex2103.zip", try Data(contentsOf: root.appendingPathComponent("C/inetpub/logs/LogFiles/W3SVC1/u_ex2103.zip")))],
+                collection)
+        let z = try await hunt(collection)
+        #expect(z.problems.contains { $0.message.contains("1 zip file(s) inside it were not opened") })
+        #expect(z.manifest.contains { $0.path.hasSuffix("u_ex2103.zip") && $0.sha256 != nil })
+    }
+}
+
 @Suite struct EventLogHuntTests {
     /// Event logs written byte for byte in the EVTX format, hunted by the Windows rules.
     @Test func exchangeEventLogsAreHuntedByTheirRules() async throws {

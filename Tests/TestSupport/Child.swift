@@ -16,7 +16,7 @@ public final class Child {
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = URL(fileURLWithPath: arguments[0])
         process.arguments = Array(arguments.dropFirst())
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = testEnvironment(environment)
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice

@@ -70,7 +70,7 @@ public func run(_ program: URL, _ arguments: [String], environment: [String: Str
     let p = Process()
     p.executableURL = program
     p.arguments = arguments
-    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    p.environment = testEnvironment(environment)
     let out = Pipe()
     p.standardOutput = out
     p.standardError = errHandle
@@ -78,6 +78,13 @@ public func run(_ program: URL, _ arguments: [String], environment: [String: Str
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return ProgramOutput(status: p.terminationStatus, stdout: stdout, stderr: (try? Data(contentsOf: errFile)) ?? Data())
+}
+
+/// The environment a test's child runs in: this process's, with `extra` over it. Children judge
+/// with the rules the test gives them, never with rule sets the machine's user downloaded.
+public func testEnvironment(_ extra: [String: String]) -> [String: String] {
+    let noSets = FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-tests-no-downloaded-rules").path
+    return ProcessInfo.processInfo.environment.merging(["EXHUNT_RULES_CACHE": noSets]) { $1 }.merging(extra) { $1 }
 }
 
 public func run(_ program: String, _ arguments: [String]) throws -> ProgramOutput {
