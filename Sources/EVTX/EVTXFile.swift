@@ -259,7 +259,9 @@ enum FieldExtractor {
                     case "Security":
                         if let u = p.attributeText("UserID", of: e, k) { f.fields.append(("UserID", u)) }
                     case let name:
-                        f.fields.append((name, text(p, e, k)))
+                        // Empty, it is null in the crate's JSON: absent for `field: null`, not ''.
+                        let value = text(p, e, k)
+                        if !value.isEmpty { f.fields.append((name, value)) }
                     }
                 }
             case "EventData", "UserData":
@@ -279,7 +281,7 @@ enum FieldExtractor {
             switch child {
             case .element(let c, let ck):
                 let value = text(p, c, ck)
-                if p.names[c.name].isData, let name = p.attributeText("Name", of: c, ck) {
+                if p.names[c.name].isData, let name = p.attributeText("Name", of: c, ck), !name.isEmpty {
                     f.fields.append((name, value))
                     texts.append(value)
                 } else if p.names[c.name].isData {
@@ -287,7 +289,8 @@ enum FieldExtractor {
                     texts.append(value)
                 } else if hasChildElements(p, c, ck) {
                     collect(p, c, ck, into: &f, texts: &texts, unnamed: &unnamed)
-                } else {
+                } else if !value.isEmpty {
+                    // An empty leaf is null in the crate's JSON (a Data element is "" and stays).
                     f.fields.append((p.names[c.name].text, value))
                     texts.append(value)
                 }

@@ -2,7 +2,14 @@ import Foundation
 
 /// Renders a record as JSON in the `evtx` crate's shape: an element with only text is its value;
 /// attributes go under `#attributes`, text beside them under `#text`; `Data` elements with a
-/// `Name` attribute become keys; repeated keys get `_1`, `_2` suffixes; empty elements are `null`.
+/// `Name` attribute become keys; repeated keys get `_1`, `_2` suffixes.
+///
+/// Empty values as the crate writes them (checked against it value type by value type): a value
+/// that is null or empty (NullType, an empty or all-NUL string, empty binary, an empty array) is
+/// no text at all, so an element with nothing else is `null` and an attribute with it is left out
+/// (an element whose attributes are all left out is written as one without attributes); a `Data`
+/// element, named or not, with no text is `""`; a `Name` attribute with an empty value does not
+/// name its `Data`; unnamed `Data` beside named `Data` is left out.
 /// Walks the chunk's shared templates with the record's values and writes UTF-8 bytes straight
 /// into one buffer: nothing per record is built but the output (this runs per record).
 enum JSONRender {
@@ -31,9 +38,9 @@ enum JSONRender {
         w.byte(UInt8(ascii: "}"))
     }
 
-    /// How many non-null text children an element has, and the last of them.
+    /// How many non-empty text children an element has, and the last of them.
     private static func texts(_ p: RecordView, _ e: TElement, _ k: Int) -> (elements: Bool, count: Int, only: RawValue) {
-        if let v = p.onlyValue(of: e, k) { return (false, p.isNull(v) ? 0 : 1, v) }
+        if let v = p.onlyValue(of: e, k) { return (false, p.isEmpty(v) ? 0 : 1, v) }
         var elements = false
         var count = 0
         var only = RawValue.null
@@ -41,7 +48,7 @@ enum JSONRender {
             switch c {
             case .element: elements = true
             case .text(let v):
-                if !p.isNull(v) { count += 1; only = v }
+                if !p.isEmpty(v) { count += 1; only = v }
             }
         }
         return (elements, count, only)
@@ -53,7 +60,7 @@ enum JSONRender {
         for a in e.attributes {
             switch p.attribute(a.pieces, k) {
             case .omitted: break
-            case .single(let v): if !p.isNull(v) { attributeCount += 1 }
+            case .single(let v): if !p.isEmpty(v) { attributeCount += 1 }
             case .joined: attributeCount += 1
             }
         }
@@ -79,6 +86,9 @@ enum JSONRender {
         var unnamed: [UInt8] = []
         var unnamedCount = 0
         var unnamedAt: Int?
+        var commaBeforeUnnamed = false
+        // The crate leaves unnamed Data out of an element that has named Data.
+        var named = false
         func addUnnamed(_ render: (inout JSONWriter) -> Void) {
             // Bytes moved after the fact cannot be replayed from positions.
             w.replayable = false
@@ -93,20 +103,22 @@ enum JSONRender {
             guard case .element(let c, let ck) = child else { return }
             if p.names[c.name].isData {
                 let (_, count, only) = texts(p, c, ck)
-                if let nameAttribute = c.attributes.first(where: { p.names[$0.name].isName && !p.isOmitted($0.pieces, ck) }) {
+                if let nameAttribute = c.attributes.first(where: { p.names[$0.name].isName && !p.isBlank($0.pieces, ck) }) {
                     // A key taken from a value decides which keys repeat: not a fixed shape.
                     if nameAttribute.pieces.contains(where: { if case .substitution = $0 { true } else { false } }) { w.replayable = false }
                     if !first { w.byte(UInt8(ascii: ",")) }
                     first = false
+                    named = true
                     w.key(frame) { w in
                         w.quote()
                         p.writeAttribute(nameAttribute.pieces, ck, p.attribute(nameAttribute.pieces, ck), text: true, to: &w)
                         w.quote()
                     }
-                    if count == 0 { w.raw("null") } else { text(p, c, ck, count, only, to: &w) }
+                    if count == 0 { w.raw("\"\"") } else { text(p, c, ck, count, only, to: &w) }
                     return
                 }
                 if unnamedAt == nil {
+                    commaBeforeUnnamed = !first
                     if !first { w.byte(UInt8(ascii: ",")) }
                     first = false
                     unnamedAt = w.count
@@ -116,7 +128,6 @@ enum JSONRender {
                     p.forEachItem(only) { item in addUnnamed { p.write(item, text: false, to: &$0) } }
                     return
                 }
-                // The evtx crate writes an empty unnamed Data as "", where other empty elements are null.
                 if count == 0 { addUnnamed { $0.raw("\"\"") } } else { addUnnamed { text(p, c, ck, count, only, to: &$0) } }
                 return
             }
@@ -126,7 +137,11 @@ enum JSONRender {
             element(p, c, ck, to: &w)
         }
         w.closeKeys(frame)
-        if let at = unnamedAt {
+        if let at = unnamedAt, named {
+            // Nothing goes in its place: the comma that set it apart goes too (the one before it,
+            // or, when it came first, the one the next member wrote after it).
+            w.remove(at: commaBeforeUnnamed ? at - 1 : at)
+        } else if let at = unnamedAt {
             var wrapped = JSONWriter()
             wrapped.raw("\"Data\":{\"#text\":")
             if unnamedCount != 1 { wrapped.byte(UInt8(ascii: "[")) }
@@ -150,7 +165,7 @@ enum JSONRender {
             let r = p.attribute(a.pieces, k)
             switch r {
             case .omitted: continue
-            case .single(let v): if p.isNull(v) { continue }
+            case .single(let v): if p.isEmpty(v) { continue }
             case .joined: break
             }
             if !first { w.byte(UInt8(ascii: ",")) }
@@ -167,7 +182,7 @@ enum JSONRender {
         if count == 1 { p.write(only, text: false, to: &w); return }
         w.quote()
         p.forEachChild(e.children, k) { c in
-            if case .text(let v) = c, !p.isNull(v) { p.write(v, text: true, to: &w) }
+            if case .text(let v) = c, !p.isEmpty(v) { p.write(v, text: true, to: &w) }
         }
         w.quote()
     }
@@ -248,6 +263,13 @@ struct JSONWriter: ~Copyable {
     mutating func truncate(to offset: Int) { count = min(count, offset) }
 
     mutating func removeAll() { count = 0 }
+
+    /// Takes out the byte at `offset`.
+    mutating func remove(at offset: Int) {
+        guard offset >= 0, offset < count else { return }
+        memmove(base + offset, base + offset + 1, count - offset - 1)
+        count -= 1
+    }
 
     /// Moves the bytes from `offset` on to the end and puts `bytes` at `offset`.
     mutating func insert(_ bytes: [UInt8], at offset: Int) {

@@ -115,7 +115,12 @@ extension RecordView {
 }
 
 extension RecordView {
-    func isOmitted(_ pieces: [TNode], _ k: Int) -> Bool {
-        if case .omitted = attribute(pieces, k) { true } else { false }
+    /// An attribute left out, or whose one value is empty: the crate writes neither.
+    func isBlank(_ pieces: [TNode], _ k: Int) -> Bool {
+        switch attribute(pieces, k) {
+        case .omitted: true
+        case .single(let v): isEmpty(v)
+        case .joined: false
+        }
     }
 }

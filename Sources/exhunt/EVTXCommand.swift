@@ -33,45 +33,51 @@ struct EVTXCommand: AsyncParsableCommand {
             let pool = (0..<workers).map { _ in DumpWorker() }
             // A batch of chunks at a time: memory stays the same whatever the file's size, and
             // the file is read like evidence (read-only, access time untouched). Windows of 4 MiB
-            // at least: mapping 8 chunks at a time cost 10-15% (Benchmarks/bench-evtx.sh).
+            // at least: reading 8 chunks at a time cost 10-15% (Benchmarks/bench-evtx.sh).
             let chunkSize = EVTXFile.chunkSize
             let batch = max(64, workers * 8)
             for path in files {
                 do {
                     let file = try EvidenceFile(path: path)
-                    let header = try file.window(at: 0, count: EVTXFile.headerSize)
-                    guard header.bytes.count == EVTXFile.headerSize, EVTXFile.isEVTX(header.bytes) else {
+                    // Read through one reused buffer (`next`): the header is done with before the chunks come.
+                    let header = try file.next(EVTXFile.headerSize)
+                    guard header.count == EVTXFile.headerSize, EVTXFile.isEVTX(header) else {
                         Terminal.error("\(path): not an EVTX file (bad file signature)")
                         failed = true
                         continue
                     }
-                    for p in EVTXFile.fileHeaderProblems(header.bytes) { Terminal.error("\(path): \(p)") }
+                    for p in EVTXFile.fileHeaderProblems(header) { Terminal.error("\(path): \(p)") }
                     var first = 0
                     while EVTXFile.headerSize + first * chunkSize < file.size {
-                        let window = try file.window(at: EVTXFile.headerSize + first * chunkSize, count: batch * chunkSize)
+                        let window = Window(bytes: try file.next(batch * chunkSize))
                         let filled = window.bytes.count
-                        // Chunks are independent: each worker parses every workers-th chunk of the
-                        // batch; they are printed in file order.
+                        // Chunks are independent: each worker takes the batch's next chunk until
+                        // none is left (chunks of a mixed log differ much in work); they are
+                        // printed in file order.
                         let count = (filled + chunkSize - 1) / chunkSize
                         let base = first
+                        let next = ChunkCounter()
                         await withTaskGroup(of: Void.self) { group in
-                            for (w, worker) in pool.enumerated() {
+                            for worker in pool {
                                 group.addTask {
                                     worker.start()
-                                    for i in stride(from: w, to: count, by: workers) {
+                                    while let i = next.take(below: count) {
                                         let range = i * chunkSize..<min(filled, (i + 1) * chunkSize)
-                                        worker.render(UnsafeRawBufferPointer(rebasing: window.bytes[range]), index: base + i,
-                                                      fileOffset: EVTXFile.headerSize + (base + i) * chunkSize, xml: xml)
+                                        worker.render(UnsafeRawBufferPointer(rebasing: window.bytes[range]), index: i,
+                                                      chunk: base + i, fileOffset: EVTXFile.headerSize + (base + i) * chunkSize, xml: xml)
                                     }
                                 }
                             }
                         }
-                        for i in 0..<count {
-                            let worker = pool[i % workers]
-                            let part = worker.parts[i / workers]
-                            do { try FileHandle.standardOutput.write(contentsOf: worker.out[part.bytes]) } catch {
+                        var order = [(worker: DumpWorker, part: Int)?](repeating: nil, count: count)
+                        for worker in pool { for (j, part) in worker.parts.enumerated() { order[part.index] = (worker, j) } }
+                        for case let (worker, j)? in order {
+                            let part = worker.parts[j]
+                            do {
+                                try worker.out.withUnsafeBytes { try Terminal.write(UnsafeRawBufferPointer(rebasing: $0[part.bytes])) }
+                            } catch {
                                 // Output that cannot be written (a full disk) must not pass for a short log.
-                                Terminal.error("cannot write the output: \(error)")
+                                Terminal.error("\(error)")
                                 throw ExitCode(2)
                             }
                             for p in part.problems { Terminal.error("\(path): \(p)") }
@@ -97,24 +103,43 @@ struct EVTXCommand: AsyncParsableCommand {
 private final class DumpWorker: @unchecked Sendable {
     let cache = EVTXCache()
     var out: [UInt8] = []
-    /// This batch's chunks, in the order rendered: where each one's output is, and its problems.
-    var parts: [(bytes: Range<Int>, problems: [EVTXProblem])] = []
+    /// This batch's chunks, in the order rendered: which of the batch, where its output is, and its problems.
+    var parts: [(index: Int, bytes: Range<Int>, problems: [EVTXProblem])] = []
 
     func start() {
         out.removeAll(keepingCapacity: true)
         parts.removeAll(keepingCapacity: true)
     }
 
-    func render(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, xml: Bool) {
+    func render(_ chunk: UnsafeRawBufferPointer, index: Int, chunk number: Int, fileOffset: Int, xml: Bool) {
         let start = out.count
         let problems: [EVTXProblem]
         if xml {
-            let parsed = EVTXFile.parseChunk(chunk, index: index, fileOffset: fileOffset, xml: true, cache: cache)
+            let parsed = EVTXFile.parseChunk(chunk, index: number, fileOffset: fileOffset, xml: true, cache: cache)
             for r in parsed.records { out += Array("<!-- record \(r.recordID) -->\n\(r.xml ?? "")".utf8) }
             problems = parsed.problems
         } else {
-            problems = EVTXFile.jsonLines(chunk, index: index, fileOffset: fileOffset, cache: cache, appendingTo: &out)
+            problems = EVTXFile.jsonLines(chunk, index: number, fileOffset: fileOffset, cache: cache, appendingTo: &out)
         }
-        parts.append((start..<out.count, problems))
+        parts.append((index, start..<out.count, problems))
     }
+}
+
+/// The next chunk of a batch for whichever worker asks first.
+private final class ChunkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+
+    func take(below count: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard next < count else { return nil }
+        next += 1
+        return next - 1
+    }
+}
+
+/// A batch's bytes, read by every worker while the batch runs and by nobody after.
+private struct Window: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
 }

@@ -31,6 +31,24 @@ enum Terminal {
         do { try FileHandle.standardOutput.write(contentsOf: data) } catch { throw OutputError(underlying: "\(error)") }
     }
 
+    /// Writes bytes to standard output where they lie (no copy into a `Data`: the dump writes
+    /// hundreds of megabytes this way).
+    static func write(_ bytes: UnsafeRawBufferPointer) throws(OutputError) {
+        #if os(Windows)
+        try write(Data(bytes))
+        #else
+        var rest = bytes
+        while let base = rest.baseAddress, !rest.isEmpty {
+            let n = Glibc.write(1, base, rest.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw OutputError(underlying: String(cString: strerror(errno)))
+            }
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+        }
+        #endif
+    }
+
     /// Messages on standard error: if even that cannot be written there is nobody to tell.
     static func error(_ message: String) {
         status("exhunt: \(message)\n")

@@ -299,3 +299,108 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         #expect(JSONRender.quote("a\"b\\c\n\u{01}") == "\"a\\\"b\\\\c\\n\\u0001\"")
     }
 }
+
+/// Empty values as the Rust evtx crate renders them, on records whose templates and values are
+/// written here byte for byte in the shapes Windows uses: a cleared log's empty `BackupPath`, a
+/// 5145's null `ShareLocalPath`, an empty `Binary`, an empty attribute, a `Data` named by an
+/// empty value. Each expectation is the crate's (checked against it when PyPI evtx is present).
+@Suite struct EmptyValueTests {
+    typealias N = EVTXBuilder.TemplateNode
+    static let t = Date(timeIntervalSince1970: 1_615_000_000)
+    static func utf16(_ s: String) -> [UInt8] { s.utf16.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8($0 >> 8)] } }
+    static func event(_ id: Int, _ rest: N...) -> N {
+        .element("Event", attributes: [("xmlns", .text("http://schemas.microsoft.com/win/2004/08/events/event"))], children: [
+            .element("System", children: [
+                .element("EventID", children: [.text(String(id))]),
+                .element("Execution", attributes: [("ProcessID", .substitution(9, optional: false, type: 0x08)),
+                                                   ("ThreadID", .substitution(8, optional: false, type: 0x01))]),
+                .element("Channel", children: [.text("Security")]),
+            ]),
+        ] + rest)
+    }
+    /// Values 0...7 as the record gives them; 8 an empty string (ThreadID), 9 a UInt32 (ProcessID).
+    static func values(_ v: [(type: UInt8, bytes: [UInt8])]) -> [(type: UInt8, bytes: [UInt8])] {
+        v + Array(repeating: (0x00, []), count: 8 - v.count) + [(0x01, []), (0x08, [0x04, 0x00, 0x00, 0x00])]
+    }
+
+    static func log() -> Data {
+        var b = EVTXBuilder()
+        // 1102: UserData with an empty string and a string of only its terminating NUL.
+        b.addTemplated(event(1102, .element("UserData", children: [.element("LogFileCleared", children: [
+            .element("SubjectUserName", children: [.substitution(0, optional: false, type: 0x01)]),
+            .element("BackupPath", children: [.substitution(1, optional: false, type: 0x01)]),
+            .element("ErrorCode", children: [.substitution(2, optional: true, type: 0x01)]),
+        ])])), values: values([(0x01, utf16("admin")), (0x01, []), (0x01, [0, 0])]), id: 1, time: t)
+        // 5145: a null ShareLocalPath, an empty Binary, a Data with an empty name, an empty Data element.
+        b.addTemplated(event(5145, .element("EventData", children: [
+            .element("Data", attributes: [("Name", .text("ShareName"))], children: [.substitution(0, optional: false, type: 0x01)]),
+            .element("Data", attributes: [("Name", .text("ShareLocalPath"))], children: [.substitution(1, optional: true, type: 0x01)]),
+            .element("Data", attributes: [("Name", .text("RelativeTargetName"))]),
+            .element("Data", attributes: [("Name", .substitution(2, optional: false, type: 0x01))], children: [.text("unnamed")]),
+            .element("Binary", children: [.substitution(3, optional: false, type: 0x0E)]),
+        ])), values: values([(0x01, utf16("\\\\*\\IPC$")), (0x00, []), (0x01, []), (0x0E, [])]), id: 2, time: t)
+        // Alone, a Data named by an empty value is an unnamed one.
+        b.addTemplated(event(4688, .element("EventData", children: [
+            .element("Data", attributes: [("Name", .substitution(0, optional: false, type: 0x01))], children: [.text("unnamed")]),
+        ])), values: values([(0x01, [])]), id: 3, time: t)
+        return b.build(firstID: 1)
+    }
+
+    static func json(_ data: Data) throws -> [UInt64: NSDictionary] {
+        var out: [UInt64: NSDictionary] = [:]
+        for r in EVTXFile.parse(data).records {
+            out[r.recordID] = try #require(try JSONSerialization.jsonObject(with: Data(r.json.utf8)) as? NSDictionary)
+        }
+        return out
+    }
+
+    @Test func emptyValuesAreWhatTheCrateWrites() throws {
+        let records = try Self.json(Self.log())
+        let cleared = try #require((records[1]?["Event"] as? NSDictionary)?["UserData"] as? NSDictionary)
+        let leaf = try #require(cleared["LogFileCleared"] as? NSDictionary)
+        #expect(leaf["SubjectUserName"] as? String == "admin")
+        #expect(leaf["BackupPath"] is NSNull)
+        #expect(leaf["ErrorCode"] is NSNull)
+        let event = try #require(records[2]?["Event"] as? NSDictionary)
+        let data = try #require(event["EventData"] as? NSDictionary)
+        #expect(data["ShareLocalPath"] as? String == "")
+        #expect(data["RelativeTargetName"] as? String == "")
+        #expect(data["Binary"] is NSNull)
+        // A Name attribute with an empty value names nothing: the Data is an unnamed one, and
+        // unnamed Data beside named Data is left out.
+        #expect(data["Data"] == nil)
+        let alone = try #require((records[3]?["Event"] as? NSDictionary)?["EventData"] as? NSDictionary)
+        #expect((alone["Data"] as? NSDictionary)?["#text"] as? String == "unnamed")
+        // An attribute with an empty value is left out.
+        let execution = try #require((event["System"] as? NSDictionary)?["Execution"] as? NSDictionary)
+        #expect((execution["#attributes"] as? NSDictionary)?.allKeys as? [String] == ["ProcessID"])
+    }
+
+    @Test(.enabled(if: hasPythonEvtx, "needs PyPI evtx (Scripts/setup.sh --tests)"))
+    func emptyValuesEqualTheCrate() throws {
+        let file = try tempDir().appendingPathComponent("empty.evtx")
+        try Self.log().write(to: file)
+        let crate = try #require(try oracle([file])?[file.path])
+        let ours = try Self.json(try Data(contentsOf: file))
+        #expect(crate.count == 3)
+        for (id, theirs) in crate { #expect(ours[id] == theirs, "record \(id)") }
+    }
+
+    /// What Sigma rules read: an empty leaf is absent (null in the crate's JSON), a named Data
+    /// that is empty is there and empty, a Data named by an empty value is unnamed.
+    @Test func fieldsFollowTheJSON() throws {
+        let data = Self.log()
+        let fields = data.withUnsafeBytes { raw in
+            EVTXFile.fields(UnsafeRawBufferPointer(rebasing: raw[EVTXFile.headerSize...]), index: 0, fileOffset: EVTXFile.headerSize)
+        }
+        let byRecord = Dictionary(uniqueKeysWithValues: fields.records.map { ($0.id, $0.fields.fields) })
+        let cleared = try #require(byRecord[1])
+        #expect(cleared.contains { $0.name == "SubjectUserName" && $0.value == "admin" })
+        #expect(!cleared.contains { $0.name == "BackupPath" })
+        let share = try #require(byRecord[2])
+        #expect(share.contains { $0.name == "ShareLocalPath" && $0.value == "" })
+        #expect(!share.contains { $0.name == "Binary" })
+        #expect(!share.contains { $0.name.isEmpty })
+        #expect(share.contains { $0.name == "Data" && $0.value == "unnamed" })
+    }
+}

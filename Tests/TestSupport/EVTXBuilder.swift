@@ -169,6 +169,69 @@ public struct EVTXBuilder: Sendable {
         for b in inner { u8(b) }
     }
 
+    /// A node of a template: an element, literal text, or substitution `index` (token 0x0E when
+    /// `optional`, else 0x0D) declared with `type`.
+    public indirect enum TemplateNode: Sendable {
+        case element(String, attributes: [(String, TemplateNode)] = [], children: [TemplateNode] = [])
+        case text(String)
+        case substitution(Int, optional: Bool, type: UInt8)
+    }
+
+    /// A record that instantiates a template defined inline (as the first record of a chunk
+    /// does), with these substitution values (BinXML value type and bytes).
+    public mutating func addTemplated(_ root: TemplateNode, values: [(type: UInt8, bytes: [UInt8])], id: UInt64, time: Date) {
+        record(id: id, time: time) { b in
+            b.u8(0x0C); b.u8(1); b.u32(UInt32(truncatingIfNeeded: id))
+            b.u32(UInt32(b.position + 4))
+            b.u32(0)
+            for i in 0..<16 { b.u8(UInt8(i)) }
+            let sizeAt = b.position
+            b.u32(0)
+            let bodyStart = b.position
+            b.u8(0x0F); b.u8(1); b.u8(1); b.u8(0)
+            b.templateNode(root)
+            b.u8(0x00)
+            b.patch(sizeAt, UInt32(b.position - bodyStart))
+            b.u32(UInt32(values.count))
+            for v in values { b.u16(UInt16(v.bytes.count)); b.u8(v.type); b.u8(0) }
+            for v in values { for byte in v.bytes { b.u8(byte) } }
+        }
+    }
+
+    private mutating func templateNode(_ n: TemplateNode) {
+        switch n {
+        case .text(let t):
+            u8(0x05)
+            value(t)
+        case .substitution(let index, let optional, let type):
+            u8(optional ? 0x0E : 0x0D); u16(UInt16(index)); u8(type)
+        case .element(let name, let attributes, let children):
+            u8(attributes.isEmpty ? 0x01 : 0x41)
+            u16(0xFFFF)
+            let sizeAt = position
+            u32(0)
+            self.name(name)
+            if !attributes.isEmpty {
+                let listAt = position
+                u32(0)
+                for (i, (k, v)) in attributes.enumerated() {
+                    u8(i == attributes.count - 1 ? 0x06 : 0x46)
+                    self.name(k)
+                    templateNode(v)
+                }
+                patch(listAt, UInt32(position - listAt - 4))
+            }
+            if children.isEmpty {
+                u8(0x03)
+            } else {
+                u8(0x02)
+                for c in children { templateNode(c) }
+                u8(0x04)
+            }
+            patch(sizeAt, UInt32(position - sizeAt - 4))
+        }
+    }
+
     public func build(firstID: UInt64) -> Data {
         var c = chunk
         func put64(_ at: Int, _ v: UInt64) { for i in 0..<8 { c[at + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
