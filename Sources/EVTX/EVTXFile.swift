@@ -20,6 +20,14 @@ public struct EVTXProblem: Sendable, CustomStringConvertible {
     public var chunk: Int
     public var recordID: UInt64?
     public var message: String
+
+    public init(offset: Int, chunk: Int, recordID: UInt64?, message: String) {
+        self.offset = offset
+        self.chunk = chunk
+        self.recordID = recordID
+        self.message = message
+    }
+
     /// `chunk` is -1 for the file header.
     public var description: String {
         (chunk < 0 ? "file header" : "chunk \(chunk)") + " offset \(offset)\(recordID.map { " record \($0)" } ?? ""): \(message)"

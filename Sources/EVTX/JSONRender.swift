@@ -54,8 +54,13 @@ enum JSONRender {
         return (elements, count, only)
     }
 
-    static func element(_ p: RecordView, _ e: TElement, _ k: Int, to w: inout JSONWriter) {
-        let (hasChildElements, textCount, onlyText) = texts(p, e, k)
+    /// `item`: one item of the element's array value, written in the array's place.
+    static func element(_ p: RecordView, _ e: TElement, _ k: Int, item: RawValue? = nil, to w: inout JSONWriter) {
+        var (hasChildElements, textCount, onlyText) = texts(p, e, k)
+        if let item {
+            textCount = p.isEmpty(item) ? 0 : 1
+            onlyText = item
+        }
         var attributeCount = 0
         for a in e.attributes {
             switch p.attribute(a.pieces, k) {
@@ -114,7 +119,14 @@ enum JSONRender {
                         p.writeAttribute(nameAttribute.pieces, ck, p.attribute(nameAttribute.pieces, ck), text: true, to: &w)
                         w.quote()
                     }
-                    if count == 0 { w.raw("\"\"") } else { text(p, c, ck, count, only, to: &w) }
+                    if count == 1, only.isArray {
+                        // The crate writes the element once per item under the same name, and a
+                        // named Data written again replaces the one before: the last item stays.
+                        w.replayable = false
+                        var last = RawValue.null
+                        p.forEachItem(only) { last = $0 }
+                        if p.isEmpty(last) { w.raw("\"\"") } else { p.write(last, text: false, to: &w) }
+                    } else if count == 0 { w.raw("\"\"") } else { text(p, c, ck, count, only, to: &w) }
                     return
                 }
                 if unnamedAt == nil {
@@ -129,6 +141,29 @@ enum JSONRender {
                     return
                 }
                 if count == 0 { addUnnamed { $0.raw("\"\"") } } else { addUnnamed { text(p, c, ck, count, only, to: &$0) } }
+                return
+            }
+            // An array value: the crate writes the element once per item (`P`, `P_1`, …).
+            if let array = p.onlyValue(of: c, ck), array.isArray, !p.isEmpty(array) {
+                w.replayable = false
+                var items = 0
+                p.forEachItem(array) { _ in items += 1 }
+                // One item is not expanded: an empty one stays an empty string.
+                if items == 1 {
+                    if !first { w.byte(UInt8(ascii: ",")) }
+                    first = false
+                    w.key(frame) { $0.append(p.names[c.name].json) }
+                    p.forEachItem(array) { item in
+                        if p.isEmpty(item) { w.raw("\"\"") } else { element(p, c, ck, item: item, to: &w) }
+                    }
+                    return
+                }
+                p.forEachItem(array) { item in
+                    if !first { w.byte(UInt8(ascii: ",")) }
+                    first = false
+                    w.key(frame) { $0.append(p.names[c.name].json) }
+                    element(p, c, ck, item: item, to: &w)
+                }
                 return
             }
             if !first { w.byte(UInt8(ascii: ",")) }

@@ -41,14 +41,6 @@ enum Platform {
         }
 
         deinit { try? handle.close() }
-
-        /// No mapping here: callers read instead.
-        func map(offset: Int, count: Int) -> MappedRegion? { nil }
-    }
-
-    final class MappedRegion {
-        let bytes: UnsafeRawBufferPointer
-        init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
     }
 
     static func list(_ path: String) throws -> [DirectoryEntry] {
@@ -98,31 +90,6 @@ enum Platform {
         }
 
         deinit { close(fd) }
-
-        /// `count` bytes from `offset`, mapped read-only (no copy, and nothing stays resident
-        /// once released); nil if the system will not map them.
-        func map(offset: Int, count: Int) -> MappedRegion? {
-            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-            guard count > 0, offset >= 0, page > 0 else { return nil }
-            let start = offset - offset % page
-            let length = count + (offset - start)
-            guard let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, off_t(start)), base != MAP_FAILED else { return nil }
-            return MappedRegion(base: base, length: length, skip: offset - start, count: count)
-        }
-    }
-
-    final class MappedRegion {
-        let bytes: UnsafeRawBufferPointer
-        private let base: UnsafeMutableRawPointer
-        private let length: Int
-
-        init(base: UnsafeMutableRawPointer, length: Int, skip: Int, count: Int) {
-            self.base = base
-            self.length = length
-            bytes = UnsafeRawBufferPointer(start: base + skip, count: count)
-        }
-
-        deinit { munmap(base, length) }
     }
 
     /// Lists a directory through a descriptor opened like a file, so listing does not update the

@@ -31,30 +31,28 @@ struct EVTXCommand: AsyncParsableCommand {
             // Each worker keeps its cache (templates and recorded renderings carry over) and its
             // output buffer across chunks, batches and files.
             let pool = (0..<workers).map { _ in DumpWorker() }
-            // A batch of chunks at a time: memory stays the same whatever the file's size, and
-            // the file is read like evidence (read-only, access time untouched). Windows of 4 MiB
-            // at least: reading 8 chunks at a time cost 10-15% (Benchmarks/bench-evtx.sh).
+            // A batch of chunks at a time: memory stays the same whatever the file's size. Each
+            // worker reads the chunks it takes into its own buffer (read like evidence: read-only,
+            // access time untouched), so reading is shared out too; chunks of a mixed log differ
+            // much in work, so each takes the batch's next chunk as it frees up. Chunks are
+            // printed in file order after each batch.
             let chunkSize = EVTXFile.chunkSize
-            let batch = max(64, workers * 8)
+            let batch = max(64, workers * 16)
             for path in files {
                 do {
                     let file = try EvidenceFile(path: path)
-                    // Read through one reused buffer (`next`): the header is done with before the chunks come.
-                    let header = try file.next(EVTXFile.headerSize)
-                    guard header.count == EVTXFile.headerSize, EVTXFile.isEVTX(header) else {
+                    var header = [UInt8](repeating: 0, count: EVTXFile.headerSize)
+                    let got = try header.withUnsafeMutableBytes { try file.read(at: 0, into: $0) }
+                    guard got == EVTXFile.headerSize, header.withUnsafeBytes({ EVTXFile.isEVTX($0) }) else {
                         Terminal.error("\(path): not an EVTX file (bad file signature)")
                         failed = true
                         continue
                     }
-                    for p in EVTXFile.fileHeaderProblems(header) { Terminal.error("\(path): \(p)") }
+                    for p in header.withUnsafeBytes({ EVTXFile.fileHeaderProblems($0) }) { Terminal.error("\(path): \(p)") }
+                    let chunks = (file.size - EVTXFile.headerSize + chunkSize - 1) / chunkSize
                     var first = 0
-                    while EVTXFile.headerSize + first * chunkSize < file.size {
-                        let window = Window(bytes: try file.next(batch * chunkSize))
-                        let filled = window.bytes.count
-                        // Chunks are independent: each worker takes the batch's next chunk until
-                        // none is left (chunks of a mixed log differ much in work); they are
-                        // printed in file order.
-                        let count = (filled + chunkSize - 1) / chunkSize
+                    while first < chunks {
+                        let count = min(batch, chunks - first)
                         let base = first
                         let next = ChunkCounter()
                         await withTaskGroup(of: Void.self) { group in
@@ -62,9 +60,7 @@ struct EVTXCommand: AsyncParsableCommand {
                                 group.addTask {
                                     worker.start()
                                     while let i = next.take(below: count) {
-                                        let range = i * chunkSize..<min(filled, (i + 1) * chunkSize)
-                                        worker.render(UnsafeRawBufferPointer(rebasing: window.bytes[range]), index: i,
-                                                      chunk: base + i, fileOffset: EVTXFile.headerSize + (base + i) * chunkSize, xml: xml)
+                                        worker.render(file, index: i, chunk: base + i, fileOffset: EVTXFile.headerSize + (base + i) * chunkSize, xml: xml)
                                     }
                                 }
                             }
@@ -83,7 +79,6 @@ struct EVTXCommand: AsyncParsableCommand {
                             for p in part.problems { Terminal.error("\(path): \(p)") }
                         }
                         first += count
-                        if filled == 0 { break }
                     }
                 } catch let exit as ExitCode {
                     throw exit
@@ -111,8 +106,19 @@ private final class DumpWorker: @unchecked Sendable {
         parts.removeAll(keepingCapacity: true)
     }
 
-    func render(_ chunk: UnsafeRawBufferPointer, index: Int, chunk number: Int, fileOffset: Int, xml: Bool) {
+    /// One chunk's bytes, read here.
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: EVTXFile.chunkSize, alignment: 16)
+
+    deinit { buffer.deallocate() }
+
+    func render(_ file: EvidenceFile, index: Int, chunk number: Int, fileOffset: Int, xml: Bool) {
         let start = out.count
+        let filled: Int
+        do { filled = try file.read(at: fileOffset, into: buffer) } catch {
+            parts.append((index, start..<start, [EVTXProblem(offset: fileOffset, chunk: number, recordID: nil, message: "cannot read: \(error)")]))
+            return
+        }
+        let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<filled])
         let problems: [EVTXProblem]
         if xml {
             let parsed = EVTXFile.parseChunk(chunk, index: number, fileOffset: fileOffset, xml: true, cache: cache)
@@ -137,9 +143,4 @@ private final class ChunkCounter: @unchecked Sendable {
         next += 1
         return next - 1
     }
-}
-
-/// A batch's bytes, read by every worker while the batch runs and by nobody after.
-private struct Window: @unchecked Sendable {
-    let bytes: UnsafeRawBufferPointer
 }

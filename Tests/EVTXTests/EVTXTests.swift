@@ -300,10 +300,11 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
     }
 }
 
-/// Empty values as the Rust evtx crate renders them, on records whose templates and values are
-/// written here byte for byte in the shapes Windows uses: a cleared log's empty `BackupPath`, a
-/// 5145's null `ShareLocalPath`, an empty `Binary`, an empty attribute, a `Data` named by an
-/// empty value. Each expectation is the crate's (checked against it when PyPI evtx is present).
+/// Empty values and arrays as the Rust evtx crate renders them, on records whose templates and
+/// values are written here byte for byte in the shapes Windows uses: a cleared log's empty
+/// `BackupPath`, a 5145's null `ShareLocalPath`, an empty `Binary`, an empty attribute, a `Data`
+/// named by an empty value, string arrays. Each expectation is the crate's (checked against it
+/// when PyPI evtx is present).
 @Suite struct EmptyValueTests {
     typealias N = EVTXBuilder.TemplateNode
     static let t = Date(timeIntervalSince1970: 1_615_000_000)
@@ -343,6 +344,11 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         b.addTemplated(event(4688, .element("EventData", children: [
             .element("Data", attributes: [("Name", .substitution(0, optional: false, type: 0x01))], children: [.text("unnamed")]),
         ])), values: values([(0x01, [])]), id: 3, time: t)
+        // A string array (three items, the middle one empty) in a named Data and in a leaf.
+        b.addTemplated(event(4662, .element("EventData", children: [
+            .element("Data", attributes: [("Name", .text("Properties"))], children: [.substitution(0, optional: false, type: 0x81)]),
+        ]), .element("UserData", children: [.element("Leaf", children: [.substitution(0, optional: false, type: 0x81)])])),
+                       values: values([(0x81, utf16("a\0\0c\0"))]), id: 4, time: t)
         return b.build(firstID: 1)
     }
 
@@ -371,6 +377,14 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         #expect(data["Data"] == nil)
         let alone = try #require((records[3]?["Event"] as? NSDictionary)?["EventData"] as? NSDictionary)
         #expect((alone["Data"] as? NSDictionary)?["#text"] as? String == "unnamed")
+        // An array is its element once per item: a leaf as `Leaf`, `Leaf_1`, …; a named Data,
+        // written again under the same name, keeps its last item.
+        let arrays = try #require(records[4]?["Event"] as? NSDictionary)
+        #expect((arrays["EventData"] as? NSDictionary)?["Properties"] as? String == "c")
+        let leaves = try #require(arrays["UserData"] as? NSDictionary)
+        #expect(leaves["Leaf"] as? String == "a")
+        #expect(leaves["Leaf_1"] is NSNull)
+        #expect(leaves["Leaf_2"] as? String == "c")
         // An attribute with an empty value is left out.
         let execution = try #require((event["System"] as? NSDictionary)?["Execution"] as? NSDictionary)
         #expect((execution["#attributes"] as? NSDictionary)?.allKeys as? [String] == ["ProcessID"])
@@ -382,7 +396,7 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         try Self.log().write(to: file)
         let crate = try #require(try oracle([file])?[file.path])
         let ours = try Self.json(try Data(contentsOf: file))
-        #expect(crate.count == 3)
+        #expect(crate.count == 4)
         for (id, theirs) in crate { #expect(ours[id] == theirs, "record \(id)") }
     }
 

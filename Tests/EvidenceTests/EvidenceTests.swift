@@ -73,9 +73,9 @@ import TestSupport
         #expect(partial.sha256 == nil)
     }
 
-    /// A single file read a window at a time (the EVTX dump's way): windows cover the file
-    /// exactly, the last one short, and the access time stays as it was.
-    @Test func fileWindowsCoverTheFileAndLeaveAccessTimeAlone() throws {
+    /// A single file read at offsets by several threads (the EVTX dump's way): the pieces cover
+    /// the file exactly, the last one short, nothing past the end, and the access time stays as it was.
+    @Test func fileReadsAtOffsetsCoverTheFileAndLeaveAccessTimeAlone() async throws {
         let root = try tempDir()
         let bytes = Data((0..<(3 * 65536 + 1234)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         try put(root, "log.evtx", bytes)
@@ -84,16 +84,23 @@ import TestSupport
         #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
         let file = try EvidenceFile(path: path)
         #expect(file.size == bytes.count)
-        var read = Data()
-        var offset = 0
-        // An odd first window, so later windows start off any page boundary.
-        for count in [4097, 65536, 65536, 65536, 65536] {
-            let window = try file.window(at: offset, count: count)
-            read.append(contentsOf: window.bytes)
-            offset += window.bytes.count
+        // An odd first piece, so later ones start off any page boundary; read out of order, at once.
+        let offsets = [0, 4097, 4097 + 65536, 4097 + 2 * 65536, 4097 + 3 * 65536]
+        let pieces = try await withThrowingTaskGroup(of: (Int, Data).self) { group in
+            for (i, offset) in offsets.enumerated().reversed() {
+                group.addTask {
+                    var buffer = [UInt8](repeating: 0, count: i == 0 ? 4097 : 65536)
+                    let n = try buffer.withUnsafeMutableBytes { try file.read(at: offset, into: $0) }
+                    return (i, Data(buffer.prefix(n)))
+                }
+            }
+            var out: [Int: Data] = [:]
+            for try await (i, d) in group { out[i] = d }
+            return out
         }
-        #expect(read == bytes)
-        #expect(try file.window(at: offset, count: 100).bytes.isEmpty)
+        #expect(offsets.indices.reduce(Data()) { $0 + (pieces[$1] ?? Data()) } == bytes)
+        var past = [UInt8](repeating: 0, count: 100)
+        #expect(try past.withUnsafeMutableBytes { try file.read(at: bytes.count, into: $0) } == 0)
         var st = stat()
         #expect(stat(path, &st) == 0)
         #expect(st.st_atim.tv_sec == 1_000_000_000, "reading evidence changed its access time")
