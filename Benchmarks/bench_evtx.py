@@ -74,16 +74,19 @@ def compare(exhunt, title, target, repeats):
         results[name] = best
         print(f"  {name:40s} {best:6.2f} s  {size / best:7.1f} MiB/s  {count / best / 1000:7.0f}k records/s")
     print(f"  one core:  exhunt / evtx crate throughput {results['python evtx records_json(), 1 thread'] / results['exhunt evtx dump -j 1']:.2f}x (target >= 1)")
-    print(f"  two cores: exhunt / evtx crate throughput {results['python evtx records_json(), 2 threads'] / results['exhunt evtx dump -j 2']:.2f}x (target > 1)")
+    print(f"  two cores: exhunt / evtx crate throughput {results['python evtx records_json(), 2 threads'] / results['exhunt evtx dump -j 2']:.2f}x (target >= 1.7)")
 
 def main():
     exhunt, source, target, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
     build(source, target, 100)
     compare(exhunt, f"{os.path.basename(source)} chunks x100", target, repeats)
-    mixed = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(target))), "evtx-mixed", "samples-x10.evtx")
-    build_mixed(shared, mixed, 10)
-    compare(exhunt, "every sample log's chunks x10", mixed, repeats)
+    # MIXED_REPEAT=40: runs four times longer, so a process's start (some 25 ms for exhunt, none
+    # for the crate, which runs inside this Python process) and the machine's noise weigh less.
+    times = int(os.environ.get("MIXED_REPEAT", "10"))
+    mixed = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(target))), "evtx-mixed", f"samples-x{times}.evtx")
+    build_mixed(shared, mixed, times)
+    compare(exhunt, f"every sample log's chunks x{times}", mixed, repeats)
     # Hunting the first file's events with rules: the built-in set, then SigmaHQ's windows rules
     # too (Hayabusa publishes about 22 MB/s end to end with ~4,000 rules).
     size = os.path.getsize(target) / 2**20

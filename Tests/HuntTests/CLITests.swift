@@ -1,4 +1,5 @@
 import Foundation
+import EVTX
 import Testing
 import HuntCore
 import Reports
@@ -47,6 +48,27 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         #expect(csv.hasPrefix("message,datetime,timestamp,timestamp_desc,host"))
         let bad = try runCLI(["timeline", a, "--timeline", dir.appendingPathComponent("x.txt").path])
         #expect(bad.status == 2)
+    }
+
+    /// `evtx dump` with workers taking chunks as they free up prints what one worker prints, in
+    /// file order, and every record the library parses; a damaged log's problems are located.
+    @Test(.enabled(if: hasSharedData, "needs ../shared"))
+    func evtxDumpInParallelPrintsTheFileInOrder() throws {
+        let samples = sharedData.appendingPathComponent("omerbenamram__evtx/samples")
+        for name in ["security.evtx", "sample_with_a_bad_chunk_magic.evtx"] {
+            let file = samples.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: file.path) else { continue }
+            let one = try runCLI(["evtx", "dump", "-j", "1", file.path])
+            let three = try runCLI(["evtx", "dump", "-j", "3", file.path])
+            #expect(one.stdout == three.stdout, "\(name)")
+            #expect(one.stderr == three.stderr, "\(name)")
+            let ids = one.stdout.split(separator: "\n").compactMap { line in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["event_record_id"] as? Int
+            }
+            let parsed = EVTXFile.parse(try Data(contentsOf: file)).records.map { Int($0.recordID) }
+            #expect(ids == parsed, "\(name)")
+            #expect(ids.count > 100)
+        }
     }
 
     @Test func rulesCheckReportsBrokenRuleFiles() throws {
