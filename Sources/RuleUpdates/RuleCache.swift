@@ -16,15 +16,9 @@ public struct RuleCache: Sendable {
         return RuleCache(root: Platform.userCacheFolder().appendingPathComponent("exhunt/rules", isDirectory: true))
     }
 
-    /// One installed set: its source as pinned, what was verified, and where it lies.
+    /// One installed set: its source as it was pinned, what was verified, and where it lies.
     public struct Installed: Codable, Sendable, Hashable {
-        public var name: String
-        public var title: String
-        public var homepage: String
-        public var author: String
-        public var licence: String
-        public var version: String
-        public var url: String
+        public var source: RuleSource
         /// The archive's SHA-256 as received, and the taken files' digest, both computed here.
         public var archiveSHA256: String
         public var contentSHA256: String
@@ -33,7 +27,8 @@ public struct RuleCache: Sendable {
         public var installedAt: Date
         public var files: Int
         public var bytes: UInt64
-        public var take: [RuleSource.Take]
+
+        public var name: String { source.name }
     }
 
     private struct Record: Codable { var version = 1; var sets: [Installed] = [] }
@@ -60,7 +55,7 @@ public struct RuleCache: Sendable {
     public func yara(of set: Installed) -> [URL] { paths(of: set, .yara) }
 
     private func paths(of set: Installed, _ kind: RuleSource.Kind) -> [URL] {
-        set.take.filter { $0.kind == kind }.map { folder(of: set).appendingPathComponent($0.path) }
+        set.source.take.filter { $0.kind == kind }.map { folder(of: set).appendingPathComponent($0.path) }
             .filter { FileManager.default.fileExists(atPath: $0.path) }
     }
 

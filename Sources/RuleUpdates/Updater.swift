@@ -76,10 +76,8 @@ public struct RuleUpdater: Sendable {
         let folder = cache.root.appendingPathComponent(folderName, isDirectory: true)
         if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
         try FileManager.default.moveItem(at: staging, to: folder)
-        let set = RuleCache.Installed(name: source.name, title: source.title, homepage: source.homepage, author: source.author,
-                                      licence: source.licence, version: source.version, url: source.url,
-                                      archiveSHA256: archiveSHA256, contentSHA256: content, folder: folderName,
-                                      installedAt: Date(), files: unpacked.files.count, bytes: unpacked.bytes, take: source.take)
+        let set = RuleCache.Installed(source: source, archiveSHA256: archiveSHA256, contentSHA256: content, folder: folderName,
+                                      installedAt: Date(), files: unpacked.files.count, bytes: unpacked.bytes)
         if let previous = try cache.record(set), previous.folder != folderName {
             try? FileManager.default.removeItem(at: cache.folder(of: previous))
         }
@@ -88,7 +86,7 @@ public struct RuleUpdater: Sendable {
 
     /// Whether an installed set is what the source pins now.
     func isPinned(_ set: RuleCache.Installed, by source: RuleSource) -> Bool {
-        set.version == source.version && set.take == source.take
+        set.source.version == source.version && set.source.take == source.take
             && (source.sha256.map { $0 == set.archiveSHA256 } ?? true)
             && (source.contentSHA256.map { $0 == set.contentSHA256 } ?? true)
     }

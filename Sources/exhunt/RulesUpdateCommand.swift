@@ -63,12 +63,12 @@ extension RulesCommand {
                     let outcome = try await updater.update(source, archive: from, force: force)
                     let s = outcome.installed
                     if outcome.upToDate {
-                        print("\(s.name): up to date (\(s.version.prefix(12)), \(s.files) files)")
+                        print("\(s.name): up to date (\(s.source.version.prefix(12)), \(s.files) files)")
                     } else {
-                        print("\(s.name): installed \(s.files) files (\(s.bytes >> 10) KiB) of \(s.version.prefix(12)) from \(TerminalText.sanitize(s.url))")
+                        print("\(s.name): installed \(s.files) files (\(s.bytes >> 10) KiB) of \(s.source.version.prefix(12)) from \(TerminalText.sanitize(s.source.url))")
                         print("  verified: archive SHA-256 \(s.archiveSHA256)\(source.sha256 == nil ? " (not pinned)" : " (pinned)"); "
                               + "content SHA-256 \(s.contentSHA256)\(source.contentSHA256 == nil ? " (not pinned)" : " (pinned)")")
-                        print("  \(TerminalText.sanitize(s.title)), by \(TerminalText.sanitize(s.author)); \(TerminalText.sanitize(s.licence))")
+                        print("  \(TerminalText.sanitize(s.source.title)), by \(TerminalText.sanitize(s.source.author)); \(TerminalText.sanitize(s.source.licence))")
                     }
                 } catch {
                     failed += 1
@@ -93,8 +93,8 @@ extension RulesCommand {
             }
             if sets.isEmpty { print("No rule sets downloaded (exhunt rules update installs them) in \(cache.root.path)") }
             for s in sets {
-                print([s.name, String(s.version.prefix(12)), "\(s.files) files", "content \(s.contentSHA256)",
-                       ISO8601DateFormatter().string(from: s.installedAt), TerminalText.sanitize(s.licence), cache.folder(of: s).path]
+                print([s.name, String(s.source.version.prefix(12)), "\(s.files) files", "content \(s.contentSHA256)",
+                       ISO8601DateFormatter().string(from: s.installedAt), TerminalText.sanitize(s.source.licence), cache.folder(of: s).path]
                     .joined(separator: "\t"))
             }
         }
@@ -106,7 +106,7 @@ enum DownloadedRules {
     static func ruleSets() throws -> [Detectors.RuleSet] {
         let cache = RuleCache.standard()
         return try cache.installed().map { s in
-            let name = "\(s.name)@\(s.version.prefix(12))"
+            let name = "\(s.name)@\(s.source.version.prefix(12))"
             func parts(_ urls: [URL], folders: Bool) -> [Detectors.RuleSet.Part] {
                 urls.map { u in
                     // Named by the set and the path inside it: `sigma@8eaafff1f284:rules/…`.
@@ -114,7 +114,7 @@ enum DownloadedRules {
                     return .init(url: u, label: "\(name):\(inside)\(folders ? "/" : "")")
                 }
             }
-            return Detectors.RuleSet(name: name, licence: s.licence, sigma: parts(cache.sigma(of: s), folders: true),
+            return Detectors.RuleSet(name: name, licence: s.source.licence, sigma: parts(cache.sigma(of: s), folders: true),
                                      yara: parts(cache.yara(of: s), folders: false))
         }
     }

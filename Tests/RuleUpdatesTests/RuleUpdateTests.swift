@@ -131,7 +131,7 @@ private let exhunt = productBinary("exhunt")
         for s in sets {
             let pinned = try #require(shipped.sources.first { $0.name == s.name })
             #expect(s.contentSHA256 == pinned.contentSHA256)
-            #expect(s.licence.contains("DRL"))
+            #expect(s.source.licence.contains("DRL"))
             // Only what is taken: no regression data, no deprecated rules, no iocs.
             let folder = RuleCache(root: cache).folder(of: s)
             let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
