@@ -365,7 +365,7 @@ public final class EvidenceReader {
     /// stay open, and the set is dropped whole past that rather than tracked by use.
     private func zipSource(_ container: String) throws -> ZipSource {
         if let open = zips[container] { return open }
-        if zips.count >= 8 { zips.removeAll() }
+        if zips.count >= 4 { zips.removeAll() }
         let url = container.isEmpty ? tree.root : tree.root.appendingPathComponent(container)
         let source = try ZipSource(url)
         zips[container] = source
