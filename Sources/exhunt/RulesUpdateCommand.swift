@@ -58,7 +58,7 @@ extension RulesCommand {
             var failed = 0
             for source in chosen {
                 let from = archives[source.name]
-                Terminal.status("\(source.name): \(from.map { "reading \($0.path)" } ?? "downloading \(source.url)")")
+                Terminal.status("\(source.name): \(from.map { "reading \($0.path)" } ?? "downloading \(TerminalText.sanitize(source.url))")\n")
                 do {
                     let outcome = try await updater.update(source, archive: from, force: force)
                     let s = outcome.installed
