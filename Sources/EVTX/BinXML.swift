@@ -104,6 +104,8 @@ struct Name {
     let json: [UInt8]
     let isData: Bool
     let isName: Bool
+    /// `EventData`: only its own `Data` children are named by their `Name` (the crate's rule).
+    let isEventData: Bool
 }
 
 /// A parsed record: the chunk, its names, and the record's instances and values. Immutable, so

@@ -37,7 +37,7 @@ public final class EVTXCache: @unchecked Sendable {
         let text = BinXMLParser.utf16(utf16, trimNUL: false)
         var w = JSONWriter()
         w.string(text)
-        names.append(Name(text: text, json: w.array(), isData: text == "Data", isName: text == "Name"))
+        names.append(Name(text: text, json: w.array(), isData: text == "Data", isName: text == "Name", isEventData: text == "EventData"))
         nameIDs[key] = names.count - 1
         return names.count - 1
     }

@@ -55,7 +55,10 @@ enum JSONRender {
     }
 
     /// `item`: one item of the element's array value, written in the array's place.
-    static func element(_ p: RecordView, _ e: TElement, _ k: Int, item: RawValue? = nil, to w: inout JSONWriter) {
+    /// `dedupe`: named `Data` that repeats a name is written once, at the first one's place, with
+    /// the last one's value, as the crate does (a second pass, taken only when a name repeated).
+    static func element(_ p: RecordView, _ e: TElement, _ k: Int, item: RawValue? = nil, dedupe: Bool = false, to w: inout JSONWriter) {
+        let start = w.count
         var (hasChildElements, textCount, onlyText) = texts(p, e, k)
         if let item {
             textCount = p.isEmpty(item) ? 0 : 1
@@ -104,29 +107,36 @@ enum JSONRender {
             w.truncate(to: mark)
             unnamedCount += 1
         }
+        // Second pass: each repeated name's last Data, by name.
+        var lastData: [[UInt8]: (TElement, Int)] = [:]
+        var writtenData = Set<[UInt8]>()
+        var repeatedData = false
+        if dedupe {
+            // (A second pass happens only under EventData, where names count.)
+            p.forEachChild(e.children, k) { child in
+                guard case .element(let c, let ck) = child, p.names[c.name].isData, let name = dataName(p, c, ck) else { return }
+                lastData[name.bytes] = (c, ck)
+            }
+        }
+        // Data named by its Name, and unnamed Data gathered, only right under EventData: elsewhere
+        // a Data element is an element like any other.
+        let inEventData = p.names[e.name].isEventData
         p.forEachChild(e.children, k) { child in
             guard case .element(let c, let ck) = child else { return }
-            if p.names[c.name].isData {
-                let (_, count, only) = texts(p, c, ck)
-                if let nameAttribute = c.attributes.first(where: { p.names[$0.name].isName && !p.isBlank($0.pieces, ck) }) {
+            if inEventData && p.names[c.name].isData {
+                if let name = dataName(p, c, ck) {
                     // A key taken from a value decides which keys repeat: not a fixed shape.
-                    if nameAttribute.pieces.contains(where: { if case .substitution = $0 { true } else { false } }) { w.replayable = false }
+                    if name.fromValue { w.replayable = false }
+                    var source = (c, ck)
+                    if dedupe {
+                        guard writtenData.insert(name.bytes).inserted else { return }
+                        source = lastData[name.bytes] ?? source
+                    }
                     if !first { w.byte(UInt8(ascii: ",")) }
                     first = false
                     named = true
-                    w.key(frame) { w in
-                        w.quote()
-                        p.writeAttribute(nameAttribute.pieces, ck, p.attribute(nameAttribute.pieces, ck), text: true, to: &w)
-                        w.quote()
-                    }
-                    if count == 1, only.isArray {
-                        // The crate writes the element once per item under the same name, and a
-                        // named Data written again replaces the one before: the last item stays.
-                        w.replayable = false
-                        var last = RawValue.null
-                        p.forEachItem(only) { last = $0 }
-                        if p.isEmpty(last) { w.raw("\"\"") } else { p.write(last, text: false, to: &w) }
-                    } else if count == 0 { w.raw("\"\"") } else { text(p, c, ck, count, only, to: &w) }
+                    if w.key(frame, { $0.quote(); $0.append(name.bytes); $0.quote() }) { repeatedData = true }
+                    namedData(p, source.0, source.1, to: &w)
                     return
                 }
                 if unnamedAt == nil {
@@ -135,6 +145,7 @@ enum JSONRender {
                     first = false
                     unnamedAt = w.count
                 }
+                let (_, count, only) = texts(p, c, ck)
                 // An array value stands for the element repeated once per item.
                 if count == 1, only.isArray {
                     p.forEachItem(only) { item in addUnnamed { p.write(item, text: false, to: &$0) } }
@@ -191,6 +202,38 @@ enum JSONRender {
             text(p, e, k, textCount, onlyText, to: &w)
         }
         w.byte(UInt8(ascii: "}"))
+        if repeatedData && !dedupe {
+            w.replayable = false
+            w.truncate(to: start)
+            element(p, e, k, item: item, dedupe: true, to: &w)
+        }
+    }
+
+    /// The name a `Data` element's `Name` attribute gives it (escaped as a key is), unless the
+    /// attribute is missing or empty; `fromValue` when a substitution supplies it.
+    private static func dataName(_ p: RecordView, _ c: TElement, _ ck: Int) -> (bytes: [UInt8], fromValue: Bool)? {
+        guard let attribute = c.attributes.first(where: { p.names[$0.name].isName && !p.isBlank($0.pieces, ck) }) else { return nil }
+        var w = JSONWriter(capacity: 64)
+        p.writeAttribute(attribute.pieces, ck, p.attribute(attribute.pieces, ck), text: true, to: &w)
+        let fromValue = attribute.pieces.contains { if case .substitution = $0 { true } else { false } }
+        return (w.array(), fromValue)
+    }
+
+    /// A named `Data` element's value: its text, `""` when it has none.
+    private static func namedData(_ p: RecordView, _ c: TElement, _ ck: Int, to w: inout JSONWriter) {
+        let (_, count, only) = texts(p, c, ck)
+        if count == 1, only.isArray {
+            // The crate writes the element once per item under the same name, and a named Data
+            // written again replaces the one before: the last item stays.
+            w.replayable = false
+            var last = RawValue.null
+            p.forEachItem(only) { last = $0 }
+            if p.isEmpty(last) { w.raw("\"\"") } else { p.write(last, text: false, to: &w) }
+        } else if count == 0 {
+            w.raw("\"\"")
+        } else {
+            text(p, c, ck, count, only, to: &w)
+        }
     }
 
     private static func attributes(_ p: RecordView, _ e: TElement, _ k: Int, to w: inout JSONWriter) {
@@ -329,7 +372,9 @@ struct JSONWriter: ~Copyable {
 
     /// Writes a quoted key with `write`, then `:`; a key already written in this object (since
     /// `frame`) gets `_1`, `_2`... before its closing quote.
-    mutating func key(_ frame: Int, _ write: (inout JSONWriter) -> Void) {
+    /// Returns whether the key had been written before.
+    @discardableResult
+    mutating func key(_ frame: Int, _ write: (inout JSONWriter) -> Void) -> Bool {
         let start = count
         write(&self)
         let end = count
@@ -342,10 +387,11 @@ struct JSONWriter: ~Copyable {
             decimal(Int64(k.seen))
             quote()
             byte(UInt8(ascii: ":"))
-            return
+            return true
         }
         keys.append((start, end, 1))
         byte(UInt8(ascii: ":"))
+        return false
     }
 
     mutating func decimal<T: BinaryInteger>(_ value: T) {

@@ -349,6 +349,14 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
             .element("Data", attributes: [("Name", .text("Properties"))], children: [.substitution(0, optional: false, type: 0x81)]),
         ]), .element("UserData", children: [.element("Leaf", children: [.substitution(0, optional: false, type: 0x81)])])),
                        values: values([(0x81, utf16("a\0\0c\0"))]), id: 4, time: t)
+        // A name given twice under EventData, and Data elements under UserData (not named there).
+        b.addTemplated(event(4663, .element("EventData", children: [
+            .element("Data", attributes: [("Name", .text("ObjectName"))], children: [.text("first")]),
+            .element("Data", attributes: [("Name", .text("AccessMask"))], children: [.text("0x1")]),
+            .element("Data", attributes: [("Name", .text("ObjectName"))], children: [.substitution(0, optional: false, type: 0x01)]),
+        ]), .element("UserData", children: [.element("Custom", children: [
+            .element("Data", attributes: [("Name", .text("A"))], children: [.text("1")]),
+        ])])), values: values([(0x01, utf16("second"))]), id: 5, time: t)
         return b.build(firstID: 1)
     }
 
@@ -385,6 +393,14 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         #expect(leaves["Leaf"] as? String == "a")
         #expect(leaves["Leaf_1"] is NSNull)
         #expect(leaves["Leaf_2"] as? String == "c")
+        // A repeated name is written once, where it first stood, with the later value; Data
+        // elements outside EventData are elements like any other.
+        let repeated = try #require(records[5]?["Event"] as? NSDictionary)
+        let eventData = try #require(repeated["EventData"] as? NSDictionary)
+        #expect(eventData.count == 2)
+        #expect(eventData["ObjectName"] as? String == "second")
+        let custom = try #require((repeated["UserData"] as? NSDictionary)?["Custom"] as? NSDictionary)
+        #expect((custom["Data"] as? NSDictionary)?["#text"] as? String == "1")
         // An attribute with an empty value is left out.
         let execution = try #require((event["System"] as? NSDictionary)?["Execution"] as? NSDictionary)
         #expect((execution["#attributes"] as? NSDictionary)?.allKeys as? [String] == ["ProcessID"])
@@ -396,7 +412,7 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
         try Self.log().write(to: file)
         let crate = try #require(try oracle([file])?[file.path])
         let ours = try Self.json(try Data(contentsOf: file))
-        #expect(crate.count == 4)
+        #expect(crate.count == 5)
         for (id, theirs) in crate { #expect(ours[id] == theirs, "record \(id)") }
     }
 
