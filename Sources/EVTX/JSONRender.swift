@@ -115,7 +115,7 @@ enum JSONRender {
             // (A second pass happens only under EventData, where names count.)
             p.forEachChild(e.children, k) { child in
                 guard case .element(let c, let ck) = child, p.names[c.name].isData, let name = dataName(p, c, ck) else { return }
-                lastData[name.bytes] = (c, ck)
+                lastData[name] = (c, ck)
             }
         }
         // Data named by its Name, and unnamed Data gathered, only right under EventData: elsewhere
@@ -124,18 +124,23 @@ enum JSONRender {
         p.forEachChild(e.children, k) { child in
             guard case .element(let c, let ck) = child else { return }
             if inEventData && p.names[c.name].isData {
-                if let name = dataName(p, c, ck) {
+                if let nameAttribute = nameAttribute(p, c, ck) {
                     // A key taken from a value decides which keys repeat: not a fixed shape.
-                    if name.fromValue { w.replayable = false }
+                    if nameAttribute.pieces.contains(where: { if case .substitution = $0 { true } else { false } }) { w.replayable = false }
                     var source = (c, ck)
-                    if dedupe {
-                        guard writtenData.insert(name.bytes).inserted else { return }
-                        source = lastData[name.bytes] ?? source
+                    if dedupe, let name = dataName(p, c, ck) {
+                        guard writtenData.insert(name).inserted else { return }
+                        source = lastData[name] ?? source
                     }
                     if !first { w.byte(UInt8(ascii: ",")) }
                     first = false
                     named = true
-                    if w.key(frame, { $0.quote(); $0.append(name.bytes); $0.quote() }) { repeatedData = true }
+                    let repeated = w.key(frame) { w in
+                        w.quote()
+                        p.writeAttribute(nameAttribute.pieces, ck, p.attribute(nameAttribute.pieces, ck), text: true, to: &w)
+                        w.quote()
+                    }
+                    if repeated { repeatedData = true }
                     namedData(p, source.0, source.1, to: &w)
                     return
                 }
@@ -209,14 +214,18 @@ enum JSONRender {
         }
     }
 
-    /// The name a `Data` element's `Name` attribute gives it (escaped as a key is), unless the
-    /// attribute is missing or empty; `fromValue` when a substitution supplies it.
-    private static func dataName(_ p: RecordView, _ c: TElement, _ ck: Int) -> (bytes: [UInt8], fromValue: Bool)? {
-        guard let attribute = c.attributes.first(where: { p.names[$0.name].isName && !p.isBlank($0.pieces, ck) }) else { return nil }
+    /// A `Data` element's `Name` attribute, unless it is missing or empty.
+    private static func nameAttribute(_ p: RecordView, _ c: TElement, _ ck: Int) -> (name: Int, pieces: [TNode])? {
+        c.attributes.first { p.names[$0.name].isName && !p.isBlank($0.pieces, ck) }
+    }
+
+    /// The name a `Data` element's `Name` attribute gives it, escaped as a key is (for the second
+    /// pass only: it allocates).
+    private static func dataName(_ p: RecordView, _ c: TElement, _ ck: Int) -> [UInt8]? {
+        guard let attribute = nameAttribute(p, c, ck) else { return nil }
         var w = JSONWriter(capacity: 64)
         p.writeAttribute(attribute.pieces, ck, p.attribute(attribute.pieces, ck), text: true, to: &w)
-        let fromValue = attribute.pieces.contains { if case .substitution = $0 { true } else { false } }
-        return (w.array(), fromValue)
+        return w.array()
     }
 
     /// A named `Data` element's value: its text, `""` when it has none.
