@@ -86,7 +86,7 @@ let package = Package(
         // Third-party rule sets (SigmaHQ, signature-base) downloaded over HTTPS from pinned releases,
         // verified by SHA-256 and unpacked into a per-user cache (`exhunt rules update`).
         .target(name: "RuleUpdates", dependencies: [
-            "BuiltinRules",
+            "BuiltinRules", "Evidence",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -50,13 +50,10 @@ public struct RuleCache: Sendable {
 
     public func folder(of set: Installed) -> URL { root.appendingPathComponent(set.folder, isDirectory: true) }
 
-    /// The Sigma folders or files of a set, as taken.
-    public func sigma(of set: Installed) -> [URL] { paths(of: set, .sigma) }
-    public func yara(of set: Installed) -> [URL] { paths(of: set, .yara) }
-
-    private func paths(of set: Installed, _ kind: RuleSource.Kind) -> [URL] {
-        set.source.take.filter { $0.kind == kind }.map { folder(of: set).appendingPathComponent($0.path) }
-            .filter { FileManager.default.fileExists(atPath: $0.path) }
+    /// The taken paths of a set that hold rules of `kind`, with where they lie.
+    public func files(of set: Installed, _ kind: RuleSource.Kind) -> [(take: RuleSource.Take, url: URL)] {
+        set.source.take.filter { $0.kind == kind }.map { ($0, folder(of: set).appendingPathComponent($0.path)) }
+            .filter { FileManager.default.fileExists(atPath: $0.url.path) }
     }
 
     /// Records `set` in place of any earlier set of its name, written to a new file and renamed

@@ -5,6 +5,7 @@ public import NIOCore
 import NIOHTTP1
 import NIOSSL
 import ZIPFoundation
+import Evidence
 
 /// Downloads a pinned rule set over HTTPS (or takes an archive already on disk), checks it against
 /// its pins, unpacks the taken files into a new folder of the cache and records it. Nothing is
@@ -203,7 +204,7 @@ public struct RuleUpdater: Sendable {
         return hex(hasher.finalize())
     }
 
-    static func hex<D: Sequence<UInt8>>(_ bytes: D) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    static func hex<D: Sequence<UInt8>>(_ bytes: D) -> String { Hex.encode(bytes) }
 }
 
 /// The pin of a set's content: SHA-256 over `sha256sum`'s lines for its files, sorted by path

@@ -107,15 +107,11 @@ enum DownloadedRules {
         let cache = RuleCache.standard()
         return try cache.installed().map { s in
             let name = "\(s.name)@\(s.source.version.prefix(12))"
-            func parts(_ urls: [URL], folders: Bool) -> [Detectors.RuleSet.Part] {
-                urls.map { u in
-                    // Named by the set and the path inside it: `sigma@8eaafff1f284:rules/…`.
-                    let inside = String(u.standardizedFileURL.path.dropFirst(cache.folder(of: s).standardizedFileURL.path.count + 1))
-                    return .init(url: u, label: "\(name):\(inside)\(folders ? "/" : "")")
-                }
+            // Named by the set and the taken path: `sigma@8eaafff1f284:rules/…` (folders end in `/`).
+            func parts(_ kind: RuleSource.Kind) -> [Detectors.RuleSet.Part] {
+                cache.files(of: s, kind).map { .init(url: $0.url, label: "\(name):\($0.take.path)") }
             }
-            return Detectors.RuleSet(name: name, licence: s.source.licence, sigma: parts(cache.sigma(of: s), folders: true),
-                                     yara: parts(cache.yara(of: s), folders: false))
+            return Detectors.RuleSet(name: name, licence: s.source.licence, sigma: parts(.sigma), yara: parts(.yara))
         }
     }
 }

@@ -28,7 +28,11 @@ enum Terminal {
 
     /// Writes to standard output; a closed pipe or a full disk is an error the caller reports.
     static func write(_ data: Data) throws(OutputError) {
+        #if os(Windows)
         do { try FileHandle.standardOutput.write(contentsOf: data) } catch { throw OutputError(underlying: "\(error)") }
+        #else
+        do { try data.withUnsafeBytes { try write($0) } } catch let e as OutputError { throw e } catch { throw OutputError(underlying: "\(error)") }
+        #endif
     }
 
     /// Writes bytes to standard output where they lie (no copy into a `Data`: the dump writes
