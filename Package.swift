@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Hunt", targets: ["Hunt"]),
         // One library per parser module, for the fuzzing harnesses in Fuzz/ (their own package).
         .library(name: "ExhuntEVTX", targets: ["EVTX"]),
+        .library(name: "ExhuntEventExports", targets: ["EventExports"]),
         .library(name: "ExhuntExchangeLogs", targets: ["ExchangeLogs"]),
         .library(name: "ExhuntSigma", targets: ["Sigma"]),
         .library(name: "ExhuntIndicators", targets: ["Indicators"]),
@@ -77,6 +78,10 @@ let package = Package(
         .target(name: "EVTX", dependencies: ["HuntCore", "SystemZlib"], swiftSettings: strict),
         // Bytes of Exchange CSV logs, IIS W3C logs and plain text logs -> records.
         .target(name: "ExchangeLogs", dependencies: ["HuntCore"], swiftSettings: strict),
+        // Windows events exported as JSON (evtx crate, Velociraptor, Winlogbeat/ECS, Log Analytics,
+        // flattened datasets) or event XML, streamed record by record into the EVTX reader's event
+        // model; the shapes are data (Rules/mappings/event-exports.yml).
+        .target(name: "EventExports", dependencies: ["HuntCore", "EVTX", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Sigma rules: load, compile, match events.
         .target(name: "Sigma", dependencies: ["HuntCore", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // Detection content shipped inside the binary's resources: the top-level Rules/ folder.
@@ -105,7 +110,7 @@ let package = Package(
         // Verdicts: how findings weigh (Rules/verdict-policy.yml), one verdict per vulnerability family
         // with its window, coverage gaps and patch timeline, and the host's verdict.
         .target(name: "Verdicts", dependencies: ["HuntCore", "ExchangeBuilds", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
-        .target(name: "Hunt", dependencies: ["HuntCore", "Findings", "WindowsEvents", "Evidence", "ExchangeLogs", "EVTX", "Sigma", "YARA", "Indicators",
+        .target(name: "Hunt", dependencies: ["HuntCore", "Findings", "WindowsEvents", "Evidence", "ExchangeLogs", "EVTX", "EventExports", "Sigma", "YARA", "Indicators",
                                              "Verdicts", "ExchangeBuilds", "BuiltinRules",
                                              .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict),
@@ -182,6 +187,7 @@ let package = Package(
         .testTarget(name: "IndicatorsTests", dependencies: ["TestSupport", "Indicators", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "TimelineTests", dependencies: ["TestSupport", "Timeline", "Reports", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EVTXTests", dependencies: ["TestSupport", "EVTX", "HuntCore"], swiftSettings: strict),
+        .testTarget(name: "EventExportsTests", dependencies: ["TestSupport", "EventExports", "EVTX", "HuntCore", "exhunt"], swiftSettings: strict),
         .testTarget(name: "SurveyTests", dependencies: ["TestSupport", "Survey", "ExchangeBuilds", "BuiltinRules", "exhunt", "exchange-emulator"], swiftSettings: strict),
         .testTarget(name: "SigmaTests", dependencies: ["Sigma", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EvidenceTests", dependencies: ["TestSupport", "Evidence", "HuntCore",

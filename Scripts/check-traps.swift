@@ -6,7 +6,7 @@
 import Foundation
 
 let root = URL(fileURLWithPath: CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : ".")
-let modules = ["HuntCore", "Evidence", "ExchangeLogs", "Sigma", "YARA", "Indicators", "EVTX", "Hunt", "Survey",
+let modules = ["HuntCore", "Evidence", "ExchangeLogs", "Sigma", "YARA", "Indicators", "EVTX", "EventExports", "Hunt", "Survey",
                "ExchangeBuilds", "Timeline", "Reports", "Dashboard", "RuleUpdates", "exhunt"].map { "Sources/\($0)" } + ["Rules"]
 
 /// The source with string literals and comments blanked out (lengths and lines kept).

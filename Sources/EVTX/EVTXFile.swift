@@ -218,6 +218,8 @@ public struct EVTXFields: Sendable {
     /// Every EventData/UserData value, space-joined.
     public var text: String = ""
     public var time: Date?
+
+    public init() {}
 }
 
 extension EVTXFile {

@@ -1,4 +1,5 @@
 public import Foundation
+public import HuntCore
 
 /// One file in an evidence collection.
 public struct EvidenceItem: Sendable, Hashable {
@@ -123,7 +124,24 @@ public enum ArtifactLocation: Sendable, Hashable {
     /// IIS's own configuration (`Windows\System32\inetsrv\config`): server-wide URL Rewrite
     /// rules, such as the ProxyLogon and ProxyNotShell mitigations, live there.
     case serverConfig
+    /// Windows' event logs (`Windows\System32\winevt\Logs`).
+    case eventLogFolder
     case other
+
+    /// The evidence place a file here belongs to, for the account of what was read.
+    public var place: EvidencePlace? {
+        switch self {
+        case .httpProxyLog: .httpProxy
+        case .ecpServerLog, .ecpActivityLog: .ecp
+        case .oabGeneratorLog: .oabGenerator
+        case .exchangeLog: .exchangeLogs
+        case .iisLog: .iis
+        case .webRoot: .webRoots
+        case .serverConfig: .iisConfig
+        case .eventLogFolder: .winevt
+        case .dumpFolder, .programData, .other: nil
+        }
+    }
 
     public static func classify(_ windowsPath: String) -> ArtifactLocation {
         let p = "\\" + windowsPath.lowercased()
@@ -154,6 +172,7 @@ public enum ArtifactLocation: Sendable, Hashable {
                           "\\temporary asp.net files\\", "\\owa\\auth\\", "\\ecp\\auth\\", "\\exchange server\\v15\\frontend\\"]
         if webMarkers.contains(where: p.contains) { return .webRoot }
         if p.contains("\\inetsrv\\config\\") { return .serverConfig }
+        if p.contains("\\winevt\\logs\\") { return .eventLogFolder }
         if p.hasPrefix("\\c:\\root\\") || p.hasPrefix("\\root\\") || p.contains("\\windows\\temp\\") { return .dumpFolder }
         if p.contains("\\programdata\\") { return .programData }
         return .other

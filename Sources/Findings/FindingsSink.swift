@@ -66,6 +66,8 @@ public final class FindingsSink: @unchecked Sendable {
     private var hostAddresses: Set<HostName> = []
     private var clients: [String: ClientCount] = [:]
     private var clientsDropped = 0
+    private var reading: [EvidencePlace: (read: Int, notRead: Int)] = [:]
+    private var unread: [UnreadFile] = []
 
     /// The value a group key holds when a rule had more distinct groups than the limits allow.
     public static let overflowValue = "(further values, folded)"
@@ -224,6 +226,23 @@ public final class FindingsSink: @unchecked Sendable {
         builds[build] = span
     }
 
+    /// A file of an evidence place was read (by a reader, or its content checked).
+    public func add(read place: EvidencePlace) {
+        lock.lock()
+        reading[place, default: (0, 0)].read += 1
+        lock.unlock()
+    }
+
+    /// A file of an evidence place was not read: counted, kept (bounded) for the verdict and
+    /// listed as a `not-read` problem with its reason.
+    public func add(unread u: UnreadFile) {
+        lock.lock()
+        reading[u.place, default: (0, 0)].notRead += 1
+        if unread.count < limits.problems { unread.append(u) }
+        lock.unlock()
+        add([Problem(.warning, code: "not-read", message: "not read (\(u.place.rawValue)): \(u.reason)", path: u.path)])
+    }
+
     public func add(_ m: ManifestEntry) {
         lock.lock()
         manifest.append(m)
@@ -250,6 +269,9 @@ public final class FindingsSink: @unchecked Sendable {
         public var hostAddresses: [HostName]
         /// Distinct client addresses of the web logs, most lines first.
         public var clientAddresses: [SeenAddress]
+        /// Per evidence place, the files read and not read; the unread ones by path.
+        public var places: [PlaceCount] = []
+        public var unread: [UnreadFile] = []
     }
 
     public func snapshot() -> Snapshot {
@@ -270,6 +292,8 @@ public final class FindingsSink: @unchecked Sendable {
         let hostAddresses = self.hostAddresses.sorted { ($0.name, $0.source) < ($1.name, $1.source) }
         let clients = self.clients
         let clientsDropped = self.clientsDropped
+        let places = reading.map { PlaceCount(place: $0.key, read: $0.value.read, notRead: $0.value.notRead) }.sorted { $0.place < $1.place }
+        let unread = self.unread.sorted { $0.path < $1.path }
         lock.unlock()
         func hourDate(_ h: Int32?) -> Date? { h.map { Date(timeIntervalSince1970: Double($0) * 3600) } }
         let clientAddresses = clients.map { SeenAddress(address: $0.key, first: hourDate($0.value.first), last: hourDate($0.value.last), lines: $0.value.lines) }
@@ -298,7 +322,8 @@ public final class FindingsSink: @unchecked Sendable {
         }
         return Snapshot(findings: sorted, problems: problems, coverage: coverage.sorted { $0.source < $1.source },
                         manifest: manifest.sorted { $0.path < $1.path }, totals: totals, activity: activity, builds: builds,
-                        hostNames: hostNames, hostAddresses: hostAddresses, clientAddresses: clientAddresses)
+                        hostNames: hostNames, hostAddresses: hostAddresses, clientAddresses: clientAddresses,
+                        places: places, unread: unread)
     }
 
     /// A group key value of bounded size: long values (a script block, a command line) are kept

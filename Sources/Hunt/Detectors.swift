@@ -5,6 +5,7 @@ public import YARA
 public import Indicators
 public import WindowsEvents
 public import Verdicts
+public import EventExports
 import ExchangeBuilds
 import BuiltinRules
 import Crypto
@@ -23,6 +24,8 @@ public struct Detectors: Sendable {
     public var mappings: [FieldMapping]
     /// Sigma logsource and field names for Windows events.
     public var windowsEvents: WindowsEventMapping
+    /// The shapes of exported Windows events (`Rules/mappings/event-exports.yml`).
+    public var exportShapes = ExportShapes()
     /// Which fields make hits one finding, per log source (`Rules/grouping.yml`).
     public var grouping: Grouping
     /// Path keys of Exchange's own pages (`Rules/known-good/`), never reported by name or path alone.
@@ -136,11 +139,12 @@ public struct Detectors: Sendable {
                           indicators: indicators, indicatorWarnings: warnings, mappings: mappings,
                           windowsEvents: windowsEvents, grouping: grouping, knownGood: knownGood, weights: weights,
                           provenance: provenance)
+        d.exportShapes = try ExportShapes.load(builtinDir.appendingPathComponent("mappings/event-exports.yml"))
         var h = SHA256()
         for line in rules.map({ r in "sigma \(r.identity)|\(r.title)|\(r.level)|\(weights.sigma(r).role.rawValue)" }).sorted() { h.update(data: Data((line + "\n").utf8)) }
         for t in texts.sorted(by: { $0.label < $1.label }) { h.update(data: Data("yara \(t.label)\n\(t.text)\n".utf8)) }
         for line in indicators.all.map({ "ioc \($0.kind.rawValue):\($0.value)" }).sorted() { h.update(data: Data((line + "\n").utf8)) }
-        for file in ["verdict-policy.yml", "grouping.yml", "mappings/windows-events.yml"] {
+        for file in ["verdict-policy.yml", "grouping.yml", "mappings/windows-events.yml", "mappings/event-exports.yml"] {
             h.update(data: (try? Data(contentsOf: builtinDir.appendingPathComponent(file))) ?? Data())
         }
         d.digest = Hex.encode(h.finalize())

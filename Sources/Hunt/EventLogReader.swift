@@ -90,6 +90,17 @@ final class EventLogReader {
         var latest: Date?
         var channel: String?
         var computer: String?
+
+        /// Counts one event: its time, and the channel and computer of the first.
+        mutating func note(_ fields: EVTXFields) {
+            count += 1
+            if channel == nil { channel = fields.fields.first { $0.name == "Channel" }?.value }
+            if computer == nil { computer = fields.fields.first { $0.name == "Computer" }?.value }
+            if let t = fields.time {
+                if earliest.map({ t < $0 }) ?? true { earliest = t }
+                if latest.map({ t > $0 }) ?? true { latest = t }
+            }
+        }
     }
 
     /// What one worker keeps while it hunts an event log, chunk after chunk: the EVTX cache, the
@@ -106,44 +117,44 @@ final class EventLogReader {
     /// Parses one chunk and matches its events; runs on any thread (the worker's state is its own).
     static func scanChunk(_ chunk: UnsafeRawBufferPointer, index: Int, fileOffset: Int, path: String,
                           context: HuntContext, worker: EventLogWorker) -> ChunkYield {
-        let detectors = context.detectors
-        let factory = context.factory
         var y = ChunkYield()
         let (records, chunkProblems) = EVTXFile.fields(chunk, index: index, fileOffset: fileOffset, cache: worker.cache)
         context.sink.add(chunkProblems.prefix(20).map {
             Problem(.warning, code: "evtx", message: $0.description, path: path, offset: UInt64($0.offset))
         })
         for r in records {
-            y.count += 1
-            if y.channel == nil { y.channel = r.fields.fields.first { $0.name == "Channel" }?.value }
-            if y.computer == nil { y.computer = r.fields.fields.first { $0.name == "Computer" }?.value }
-            if let t = r.fields.time {
-                if y.earliest.map({ t < $0 }) ?? true { y.earliest = t }
-                if y.latest.map({ t > $0 }) ?? true { y.latest = t }
-            }
-            let (event, sources) = detectors.windowsEvents.event(r.fields, id: r.id, offset: r.offset, path: path,
-                                                                       cache: worker.classifications)
-            // Every value of the event, for the rules' literal gates.
-            let text = r.fields.text + "\u{1}" + r.fields.fields.map(\.value).joined(separator: "\u{1}") + "\u{1}\(r.id)"
-            // An event of several log sources (Sysmon 13 is registry_event and registry_set) is
-            // matched under each, but a rule that covers more than one of them fires once.
-            var fired: Set<ObjectIdentifier> = []
-            for source in sources {
-                let (index, onlyCarried): (RuleIndex, Bool)
-                if let known = worker.indexBySource[source] { (index, onlyCarried) = known } else {
-                    (index, onlyCarried) = (detectors.index(for: source), detectors.windowsEvents.limits[source]?.onlyCarriedFields ?? false)
-                    worker.indexBySource[source] = (index, onlyCarried)
-                }
-                var e = event
-                e.source = source
-                index.forEachMatch(text: text, event: e, scratch: &worker.candidates) { rule in
-                    // A mapped source's event that lacks a field the rule filters on is not the rule's
-                    // to judge: the filter could not exclude it.
-                    if onlyCarried, !rule.negatedFieldNames.allSatisfy({ e.value(lowercased: $0) != nil }) { return }
-                    if sources.count == 1 || fired.insert(ObjectIdentifier(rule)).inserted { factory.record(rule, e) }
-                }
-            }
+            y.note(r.fields)
+            match(r.fields, id: r.id, location: EvidenceLocation(path: path, offset: UInt64(r.offset), record: r.id),
+                  context: context, worker: worker)
         }
         return y
+    }
+
+    /// Matches one Windows event (from an event log or an export) against the rules of every log
+    /// source it belongs to: the one path from a Windows event to findings.
+    static func match(_ fields: EVTXFields, id: UInt64?, location: EvidenceLocation, context: HuntContext, worker: EventLogWorker) {
+        let detectors = context.detectors
+        let factory = context.factory
+        let (event, sources) = detectors.windowsEvents.event(fields, id: id, location: location, cache: worker.classifications)
+        // Every value of the event, for the rules' literal gates.
+        let text = fields.text + "\u{1}" + fields.fields.map(\.value).joined(separator: "\u{1}") + (id.map { "\u{1}\($0)" } ?? "")
+        // An event of several log sources (Sysmon 13 is registry_event and registry_set) is
+        // matched under each, but a rule that covers more than one of them fires once.
+        var fired: Set<ObjectIdentifier> = []
+        for source in sources {
+            let (index, onlyCarried): (RuleIndex, Bool)
+            if let known = worker.indexBySource[source] { (index, onlyCarried) = known } else {
+                (index, onlyCarried) = (detectors.index(for: source), detectors.windowsEvents.limits[source]?.onlyCarriedFields ?? false)
+                worker.indexBySource[source] = (index, onlyCarried)
+            }
+            var e = event
+            e.source = source
+            index.forEachMatch(text: text, event: e, scratch: &worker.candidates) { rule in
+                // A mapped source's event that lacks a field the rule filters on is not the rule's
+                // to judge: the filter could not exclude it.
+                if onlyCarried, !rule.negatedFieldNames.allSatisfy({ e.value(lowercased: $0) != nil }) { return }
+                if sources.count == 1 || fired.insert(ObjectIdentifier(rule)).inserted { factory.record(rule, e) }
+            }
+        }
     }
 }

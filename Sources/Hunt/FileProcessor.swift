@@ -4,6 +4,7 @@ import Findings
 import Evidence
 import YARA
 import Indicators
+import EventExports
 
 /// What every worker of one hunt shares: the detection content, the sink, the pool and the
 /// per-worker state for event-log chunks.
@@ -45,6 +46,7 @@ final class FileProcessor: @unchecked Sendable {
     private enum Consumer {
         case log(LogReader)
         case eventLog(EventLogReader)
+        case eventExport(ExportedEventReader)
         case file(FileCheck)
     }
 
@@ -59,6 +61,7 @@ final class FileProcessor: @unchecked Sendable {
         let scanAll = context.scanAll
         guard ReadPlan.needsHead(item, scanAll: scanAll) else {
             FileCheck(item, content: false, streamHash: false, context: context).finish(hashes: nil, reader: reader, yara: yara)
+            if let place = item.location.place { context.sink.add(read: place) }
             return
         }
         let contentFile = ReadPlan.isContentLocation(item.location) || scanAll
@@ -66,22 +69,27 @@ final class FileProcessor: @unchecked Sendable {
         let hash = context.hashing || contentFile
         let legacy = contentFile && context.detectors.indicators.needsLegacyHashes
         // Old logs compressed in place are read through inflation; the hash is of the stored bytes.
-        let inflate = item.fileExtension == "gz" && (ReadPlan.isLogLocation(item.location) || item.name.lowercased().hasSuffix(".log.gz"))
+        let inflate = ReadPlan.isInflated(item)
         var held: [UInt8] = []
         var consumer: Consumer?
+        var unread: String?
 
         func start() {
-            let kind = ArtifactKind.classify(Array(held.prefix(ArtifactKind.headLength)), size: inflate ? 0 : item.size)
+            let kind = ArtifactKind.classify(Array(held.prefix(ArtifactKind.headLength)), size: inflate ? 0 : item.size,
+                                             shapes: context.detectors.exportShapes)
             var plan = ReadPlan.decide(item, kind, scanAll: scanAll, contentLimit: context.contentLimit)
             if inflate, case .file = plan {
                 plan = .file(content: false, note: Problem(.warning, code: "not-a-log",
                                                            message: "compressed content that is not a log; not scanned", path: item.path))
             }
+            unread = ReadPlan.unreadReason(item, kind, plan, contentLimit: context.contentLimit)
             switch plan {
             case .log(let format, let extract):
                 consumer = .log(LogReader(item, format: format, extract: extract, context: context))
             case .eventLog:
                 consumer = .eventLog(EventLogReader(item, context: context, worker: worker))
+            case .eventExport(let format, let utf16):
+                consumer = .eventExport(ExportedEventReader(item, format: format, utf16: utf16, context: context, worker: worker))
             case .file(let content, let note):
                 if let note { context.sink.add([note]) }
                 let streamHash = contentFile && !content && !inflate && item.size > context.contentLimit
@@ -92,6 +100,7 @@ final class FileProcessor: @unchecked Sendable {
             switch consumer {
             case .log(let r): r.feed(chunk); return true
             case .eventLog(let r): r.feed(chunk); return true
+            case .eventExport(let r): r.feed(chunk); return true
             case .file(let c): return c.feed(chunk)
             case nil: return true
             }
@@ -108,6 +117,7 @@ final class FileProcessor: @unchecked Sendable {
         }
 
         var result: EvidenceReader.Result?
+        var failure: String?
         do {
             if inflate {
                 let r = try reader.readInflated(item) { take($0) }
@@ -121,6 +131,7 @@ final class FileProcessor: @unchecked Sendable {
             }
         } catch {
             context.sink.add([Problem(.error, code: "unreadable", message: "\(error)", path: item.path)])
+            failure = "could not be read: \(error)"
         }
         if consumer == nil {
             // Shorter than a head (or empty): what was read is all there is.
@@ -134,10 +145,21 @@ final class FileProcessor: @unchecked Sendable {
         case .eventLog(let r):
             r.finish()
             manifest(item, result)
+        case .eventExport(let r):
+            r.finish()
+            manifest(item, result)
         case .file(let c):
             c.finish(hashes: result, reader: reader, yara: yara)
         case nil:
             break
+        }
+        if let place = item.location.place {
+            // An export in which no event could be read says so itself.
+            if let why = failure ?? unread {
+                context.sink.add(unread: UnreadFile(path: item.path, place: place, reason: why))
+            } else if case .eventExport = consumer {} else {
+                context.sink.add(read: place)
+            }
         }
     }
 

@@ -98,7 +98,8 @@ public struct Hunter: Sendable {
         if let reason = copies.reason { problems.append(Problem(.warning, code: "copy-times", message: reason)) }
         if let offset = ClockCheck.iisOffset(snapshot.activity) { problems.append(offset) }
         let decision = detectors.judge.decide(
-            .init(findings: findings, coverage: covered, activity: snapshot.activity, builds: snapshot.builds, problems: problems),
+            .init(findings: findings, coverage: covered, activity: snapshot.activity, builds: snapshot.builds, problems: problems,
+                  unread: snapshot.unread),
             windowStart: configuration.windowOverride)
         let named = Self.identity(snapshot.hostNames)
         if named.others.count > 0 {
@@ -120,6 +121,7 @@ public struct Hunter: Sendable {
                          hashed: configuration.hashFiles, seconds: Date().timeIntervalSince(started), hits: snapshot.totals.hits),
             complete: complete)
         report.stats.rulesDigest = detectors.digest
+        report.places = snapshot.places
         report.hostAddresses = snapshot.hostAddresses
         report.clientAddresses = snapshot.clientAddresses
         return report

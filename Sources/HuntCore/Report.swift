@@ -208,6 +208,9 @@ public struct HostReport: Codable, Sendable {
     /// One verdict per vulnerability family; the host's `verdict` is the worst of them.
     public var families: [FamilyVerdict]
     public var coverage: [Coverage]
+    /// Per evidence place (HttpProxy, IIS logs, winevt, web roots, …), how many files were read
+    /// and how many were not; each unread one is a `not-read` problem saying why.
+    public var places: [PlaceCount] = []
     /// Per log source, the stretches with no lines inside the earliest family window.
     public var gaps: [CoverageGap]
     /// The Exchange builds that wrote this host's logs, oldest first.
@@ -245,9 +248,15 @@ public struct HostReport: Codable, Sendable {
         }
     }
 
+    /// Whether anything in the evidence was Exchange's, IIS's or Windows': a log, an event, a file
+    /// of an evidence place, or a finding. A hunt of something else answers nothing.
+    public var hasEvidence: Bool {
+        !coverage.isEmpty || places.contains { $0.read + $0.notRead > 0 } || !findings.isEmpty
+    }
+
     private enum CodingKeys: String, CodingKey {
         case tool, version, host, hostSource, hostNames, hostAddresses, clientAddresses, evidenceRoot, generatedAt, windowStart, verdict, verdictReasons
-        case families, coverage, gaps, builds, findings, problems, manifest, stats, complete
+        case families, coverage, places, gaps, builds, findings, problems, manifest, stats, complete
     }
 
     /// Reports written before the per-family verdicts, gaps, builds and host identity existed
@@ -268,6 +277,7 @@ public struct HostReport: Codable, Sendable {
         verdictReasons = try c.decode([String].self, forKey: .verdictReasons)
         families = try c.decodeIfPresent([FamilyVerdict].self, forKey: .families) ?? []
         coverage = try c.decode([Coverage].self, forKey: .coverage)
+        places = try c.decodeIfPresent([PlaceCount].self, forKey: .places) ?? []
         gaps = try c.decodeIfPresent([CoverageGap].self, forKey: .gaps) ?? []
         builds = try c.decodeIfPresent([BuildSpan].self, forKey: .builds) ?? []
         findings = try c.decode([Finding].self, forKey: .findings)

@@ -33,8 +33,12 @@ public struct HostVerdict: Sendable {
         public var activity: [LogSource: [Int32]]
         public var builds: [BuildSpan]
         public var problems: [Problem]
+        /// Files of evidence places that could not be read: a family they would cover is not clean.
+        public var unread: [UnreadFile]
 
-        public init(findings: [Finding], coverage: [Coverage], activity: [LogSource: [Int32]], builds: [BuildSpan], problems: [Problem]) {
+        public init(findings: [Finding], coverage: [Coverage], activity: [LogSource: [Int32]], builds: [BuildSpan], problems: [Problem],
+                    unread: [UnreadFile] = []) {
+            self.unread = unread
             self.findings = findings
             self.coverage = coverage
             self.activity = activity
@@ -123,6 +127,12 @@ public struct HostVerdict: Sendable {
             missing.append("no \(sourceText) logs were found, so \(family.title) exploitation cannot be ruled out")
         }
         let inWindow = end.map { $0 > start } ?? true
+        // Files of a covering source that were there but could not be read: what they hold is unknown.
+        let unread = e.unread.filter { u in u.place.logsource.map { ls in family.coveredBy.contains { $0.admits(ls) } } ?? false }
+        if !unread.isEmpty {
+            let shown = unread.prefix(3).map(\.path).joined(separator: ", ") + (unread.count > 3 ? ", …" : "")
+            missing.append("\(unread.count) \(sourceText) file(s) could not be read (\(shown)), so what they hold is unknown")
+        }
 
         let found = Self.weigh(&row, compromised: compromised, backedAttempts: attempted, supporting: supporting, attempted: attempted,
                                proof: "show exploitation", attempts: ("attempts", "attempt(s)"))

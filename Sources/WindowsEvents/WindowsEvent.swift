@@ -13,9 +13,14 @@ extension WindowsEventMapping {
     /// A Windows event as a Sigma event (field names as Sigma rules use them), with every logsource it belongs to.
     public func event(_ fields: EVTXFields, id: UInt64, offset: Int, path: String,
                       cache: ClassificationCache? = nil) -> (Event, [LogSource]) {
+        event(fields, id: id, location: EvidenceLocation(path: path, offset: UInt64(offset), record: id), cache: cache)
+    }
+
+    /// The same for an event found elsewhere than in an `.evtx` (an export's line and record).
+    public func event(_ fields: EVTXFields, id: UInt64?, location: EvidenceLocation,
+                      cache: ClassificationCache? = nil) -> (Event, [LogSource]) {
         let mapping = self
-        var event = Event(source: .evidenceFile, timestamp: fields.time,
-                          location: EvidenceLocation(path: path, offset: UInt64(offset), record: id), raw: fields.text)
+        var event = Event(source: .evidenceFile, timestamp: fields.time, location: location, raw: fields.text)
         event.reserveCapacity(fields.fields.count + 8)
         for f in fields.fields {
             event.set(f.name, f.value)
@@ -38,7 +43,7 @@ extension WindowsEventMapping {
         let sources = classification.sources.isEmpty ? [LogSource(product: "windows")] : classification.sources
         event.source = sources.first ?? LogSource(product: "windows")
         for a in classification.aliases { if let v = event.value(a.from) { event.set(a.alias, v) } }
-        event.set("EventRecordID", String(id))
+        if let id { event.set("EventRecordID", String(id)) }
         return (event, sources)
     }
 

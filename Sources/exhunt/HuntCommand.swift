@@ -171,6 +171,12 @@ struct HuntCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         if reports.contains(where: { !$0.complete }) || reports.count < parts.count { throw ExitCode(130) }
+        // Nothing of Exchange, IIS or Windows in it: not a quiet "inconclusive".
+        let empty = reports.filter { !$0.hasEvidence }
+        if !empty.isEmpty {
+            for r in empty { Terminal.error("no Exchange, IIS or Windows evidence found in \(TerminalText.sanitize(r.evidenceRoot))") }
+            throw ExitCode(2)
+        }
         let verdicts = Set(reports.map(\.verdict))
         if verdicts.contains(.compromised) || verdicts.contains(.attempted) { throw ExitCode(1) }
         if verdicts.contains(.inconclusive) { throw ExitCode(3) }

@@ -24,6 +24,8 @@ log = get_task_logger(__name__)
 # an unreachable store) and 130 (interrupted) are failures worth another attempt.
 HUNT_ANSWERS = {0: "clean", 1: "attempted or compromised", 3: "inconclusive"}
 TAIL_BYTES = 4096
+# What exhunt hunt says (exit 2) of a bundle that holds no Exchange, IIS or Windows evidence.
+NO_EVIDENCE = "no Exchange, IIS or Windows evidence found"
 STOP_GRACE_SECONDS = 30
 
 
@@ -127,6 +129,9 @@ def attempt(task, work, case, case_name, args, answers, describe):
         tail = None
     else:
         if timed_out:
+            finish.append("--no-retry")
+        elif status == 2 and NO_EVIDENCE in err:
+            # Another attempt would find nothing either: the bundle fails now.
             finish.append("--no-retry")
             err += f"\nstopped: the time limit of {settings.time_limit} s was reached"
         elif status < 0:
