@@ -161,7 +161,7 @@ public enum ArtifactLocation: Sendable, Hashable {
         if p.contains("\\logging\\ecp\\server\\") { return .ecpServerLog }
         if p.contains("\\logging\\ecp\\activity\\") { return .ecpActivityLog }
         if p.contains("\\logging\\oabgeneratorlog\\") { return .oabGeneratorLog }
-        if let r = p.range(of: "\\w3svc"), p.contains("\\logfiles\\") || p.contains("\\logs\\") {
+        if let r = p.range(of: "\\w3svc") ?? p.range(of: "\\ftpsvc"), p.contains("\\logfiles\\") || p.contains("\\logs\\") {
             let site = p[r.lowerBound...].dropFirst().prefix { $0 != "\\" }
             return .iisLog(site: site.uppercased())
         }

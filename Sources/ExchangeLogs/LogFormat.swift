@@ -9,13 +9,19 @@ public enum LogFormat: Sendable, Equatable {
     case w3c
     /// Plain text lines (OABGenerator log): one `Message` field per line.
     case text
+    /// The Windows Firewall's W3C log (`pfirewall.log`): packets, not web requests; recognised
+    /// so that it is never read as IIS lines.
+    case firewall
 
     /// How many leading bytes `sniff` wants to see.
     public static let sniffLength = 16 * 1024
 
     /// Decides the format from the start of a file. Returns nil for content that is not text
-    /// (NUL bytes in the first lines), which the caller should not read as a log.
-    public static func sniff<Bytes: Collection<UInt8>>(_ head: Bytes) -> LogFormat? {
+    /// (NUL bytes in the first lines), which the caller should not read as a log. A file's own
+    /// directives and header decide first; then the folder it lies in (`folder`: an OABGenerator
+    /// log without a header is plain text even when its lines have four commas); only then a
+    /// guess by the shape of its first line, which the scanner reports as such.
+    public static func sniff<Bytes: Collection<UInt8>>(_ head: Bytes, folder: LogFolder? = nil) -> LogFormat? {
         let bytes = Array(head.prefix(sniffLength))
         if bytes.isEmpty { return .text }
         let probe = bytes.prefix(4096)
@@ -25,6 +31,7 @@ public enum LogFormat: Sendable, Equatable {
         var sawFieldsCSV = false
         var sawFieldsW3C = false
         var sawIIS = false
+        var sawFirewall = false
         var firstLine: String?
         for (index, lineBytes) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             if index > 12 { break }
@@ -36,6 +43,7 @@ public enum LogFormat: Sendable, Equatable {
             }
             let lower = line.lowercased()
             if lower.hasPrefix("#software:") {
+                if lower.contains("windows firewall") { sawFirewall = true }
                 if lower.contains("internet information services") { sawIIS = true }
                 if lower.contains("exchange") { sawExchange = true }
             } else if lower.hasPrefix("#log-type:") {
@@ -46,11 +54,13 @@ public enum LogFormat: Sendable, Equatable {
             }
         }
         if let export = Self.exportCSV(bytes) { return .exchangeCSV(logType: export) }
+        if sawFirewall { return .firewall }
         if sawIIS || (sawFieldsW3C && !sawExchange) { return .w3c }
         if sawExchange || sawFieldsCSV { return .exchangeCSV(logType: logType) }
         if let first = firstLine?.lowercased(), Self.bareHeaderTimestampColumns.contains(where: { first.hasPrefix($0 + ",") }) {
             return .exchangeCSV(logType: logType)
         }
+        if let folder, let format = folder.headerlessFormat { return format }
         // A W3C log without its directives (concatenated, exported, or written so by a simulator):
         // data lines of a date, a time and as many fields as one of IIS's default layouts.
         if let first = firstLine, Self.headerlessW3CLayout(first) != nil { return .w3c }
@@ -104,9 +114,13 @@ public enum LogFormat: Sendable, Equatable {
 
     /// The Exchange schema a headerless data line fits: it starts with an ISO 8601 timestamp
     /// (`2021-03-03T04:15:12`) and splits into as many CSV fields as the schema.
-    public static func headerlessExchangeLayout(_ line: some StringProtocol) -> (logType: String, fields: [String])? {
+    public static func headerlessExchangeLayout(_ line: some StringProtocol, logType: String? = nil) -> (logType: String, fields: [String])? {
         guard startsWithTimestamp(line, separator: 0x54) else { return nil }
         let count = CSVLine.split(String(line)).count
+        // A schema the folder gave holds only if the line fits it.
+        if let logType, defaultExchangeLayouts.contains(where: { $0.logType == logType }) {
+            return defaultExchangeLayouts.first { $0.logType == logType && $0.fields.count == count }
+        }
         return defaultExchangeLayouts.first { $0.fields.count == count }
     }
 
@@ -143,8 +157,29 @@ public enum LogFormat: Sendable, Equatable {
         return defaultW3CLayouts.first { $0.count == count }
     }
 
+    /// IIS's FTP service (`FTPSVC<n>`) writes these fields by default.
+    public static let defaultFTPLayout = ["date", "time", "c-ip", "cs-username", "s-ip", "s-port", "cs-method", "cs-uri-stem",
+                                          "sc-status", "sc-win32-status", "sc-substatus", "x-session", "x-fullpath"]
+
     /// Column names that start a bare CSV header line in Exchange logs, lowercased.
     static let bareHeaderTimestampColumns = ["datetime", "timestamp", "date-time", "date"]
+}
+
+/// The log folders whose schema is known, so that a file there without its header is read as
+/// what its folder holds rather than guessed from its column count.
+public enum LogFolder: Sendable, Hashable {
+    case httpProxy, ecpServer, ecpActivity, oabGenerator, iisWeb, iisFTP
+
+    /// The format a headerless file of this folder has; nil where the folder does not say.
+    public var headerlessFormat: LogFormat? {
+        switch self {
+        case .httpProxy: .exchangeCSV(logType: "HttpProxy Logs")
+        case .ecpServer: .exchangeCSV(logType: "ECP Server Logs")
+        case .oabGenerator: .text
+        case .iisWeb, .iisFTP: .w3c
+        case .ecpActivity: nil
+        }
+    }
 }
 
 extension StringProtocol {

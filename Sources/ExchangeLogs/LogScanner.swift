@@ -44,6 +44,8 @@ public struct LogScanner {
     private var consumed: UInt64 = 0
     private var sawFirstData = false
     private var triedDefaultLayout = false
+    /// An IIS FTP site's log (`FTPSVC<n>`): headerless data is read with FTP's default fields.
+    public var ftp = false
     private var splitScratch: [FieldSplitter.Field] = []
     private var problemLog = ProblemLog()
     /// The first 13 bytes (`2021-03-03T05`, `2021-03-03 05`) of the last line whose hour was
@@ -222,15 +224,16 @@ public struct LogScanner {
                 // Once per file: the first data line decides.
                 triedDefaultLayout = true
                 let line = String(decoding: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
-                if format == .w3c, let layout = LogFormat.headerlessW3CLayout(line) {
+                if format == .w3c, let layout = ftp ? LogFormat.defaultFTPLayout : LogFormat.headerlessW3CLayout(line) {
                     setHeader(layout)
                     problemLog.add(.warning, "assumed-fields",
-                                   "W3C data without a #Fields line: read with IIS's default fields (\(layout.joined(separator: " ")))",
+                                   "W3C data without a #Fields line: read with IIS's default \(ftp ? "FTP " : "")fields (\(layout.joined(separator: " ")))",
                                    path: path, line: lines, offset: offset)
-                } else if case .exchangeCSV = format, let layout = LogFormat.headerlessExchangeLayout(line) {
+                } else if case .exchangeCSV(let logType) = format, let layout = LogFormat.headerlessExchangeLayout(line, logType: logType) {
                     setHeader(layout.fields)
                     problemLog.add(.warning, "assumed-fields",
-                                   "CSV data without a header: read with the \(layout.logType) schema of \(layout.fields.count) columns",
+                                   "CSV data without a header: read with the \(layout.logType) schema of \(layout.fields.count) columns, "
+                                   + "as its folder or its column count says",
                                    path: path, line: lines, offset: offset)
                 }
             }
@@ -263,6 +266,8 @@ public struct LogScanner {
         case .w3c:
             FieldSplitter.w3c(base, range, into: &splitScratch)
             fields = named(base)
+        case .firewall:
+            fields = [("Message", decode(base, range, quoted: false))]
         }
         let ts = timestamp(base, range)
         if let ts { note(ts) }
@@ -345,6 +350,11 @@ public struct LogScanner {
             timestampColumns = [lower.firstIndex(of: "date"), lower.firstIndex(of: "time")].compactMap { $0 }
             if timestampColumns.count != 2 { timestampColumns = [] }
             timestampLeads = timestampColumns.isEmpty || timestampColumns == [0, 1]
+            if timestampColumns.isEmpty {
+                // Logging can be set up without date and time: what the lines hold is still read.
+                problemLog.add(.warning, "no-times", "its #Fields name no date and time: its lines are read without times",
+                               path: path, line: lines)
+            }
         default:
             if let i = lower.firstIndex(where: { ["datetime", "timestamp", "date-time"].contains($0) }) {
                 timestampColumns = [i]
@@ -358,7 +368,7 @@ public struct LogScanner {
     private mutating func timestamp(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) -> Date? {
         let buf = UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
         switch format {
-        case .text:
+        case .text, .firewall:
             return Timestamp.find(in: buf)
         case .exchangeCSV:
             let column = timestampColumns.first ?? 0
@@ -397,7 +407,7 @@ public struct LogScanner {
         switch format {
         case .exchangeCSV: _ = FieldSplitter.csv(base, range, into: &splitScratch)
         case .w3c: FieldSplitter.w3c(base, range, into: &splitScratch)
-        case .text: return
+        case .text, .firewall: return
         }
         for (name, i) in columns where i < splitScratch.count {
             let f = splitScratch[i]

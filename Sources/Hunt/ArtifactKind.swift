@@ -28,7 +28,7 @@ enum ArtifactKind: Equatable {
     /// How many leading bytes `classify` wants (fewer when the file is shorter).
     static let headLength = LogFormat.sniffLength
 
-    static func classify(_ head: [UInt8], size: UInt64, shapes: ExportShapes) -> ArtifactKind {
+    static func classify(_ head: [UInt8], size: UInt64, shapes: ExportShapes, folder: LogFolder? = nil) -> ArtifactKind {
         // (An inflated file's size is given as 0: unknown.)
         if EVTXFile.isEVTX(head.prefix(8)), size > 0 {
             return size >= UInt64(EVTXFile.headerSize + EVTXFile.chunkHeaderSize) ? .eventLog : .truncatedEventLog
@@ -39,7 +39,7 @@ enum ArtifactKind: Equatable {
         case .otherJSON(let why): return .otherJSON(why)
         case nil: break
         }
-        let format = LogFormat.sniff(head)
+        let format = LogFormat.sniff(head, folder: folder)
         // A page that names itself a log is still a page; a log that quotes a page is a log (it
         // starts with a timestamp).
         if format == nil || format == .text, FindingFactory.looksLikeWebPage(head), Timestamp.find(in: head.prefix(64)) == nil {
@@ -47,6 +47,20 @@ enum ArtifactKind: Equatable {
         }
         guard let format else { return .binary }
         return .log(format)
+    }
+}
+
+extension ArtifactLocation {
+    /// The log folder a file lies in, where its schema is known.
+    var logFolder: LogFolder? {
+        switch self {
+        case .httpProxyLog: .httpProxy
+        case .ecpServerLog: .ecpServer
+        case .ecpActivityLog: .ecpActivity
+        case .oabGeneratorLog: .oabGenerator
+        case .iisLog(let site): site.hasPrefix("FTPSVC") ? .iisFTP : .iisWeb
+        default: nil
+        }
     }
 }
 
@@ -101,6 +115,7 @@ enum ReadPlan: Equatable {
         // Exported events are read by their content wherever they lie.
         if case .eventExport(let format, let utf16) = kind { return .eventExport(format, utf16) }
         let location = item.location
+        if case .log(.firewall) = kind { return .file(content: false, note: nil) }
         if isLogLocation(location) {
             switch kind {
             case .log(let format): return .log(format, extract: LogFormat.isExport(format))
@@ -137,6 +152,8 @@ enum ReadPlan: Equatable {
             return "an event log cut to its header (\(item.size) bytes, no whole chunk)"
         case .otherJSON(let why):
             return "JSON that holds no Windows events in a shape exhunt knows (\(why))"
+        case .log(.firewall):
+            return "a Windows Firewall log (packets, not web requests)"
         case .archive:
             // Its files are listed beside it and read as files of their own.
             return nil

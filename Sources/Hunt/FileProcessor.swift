@@ -76,7 +76,7 @@ final class FileProcessor: @unchecked Sendable {
 
         func start() {
             let kind = ArtifactKind.classify(Array(held.prefix(ArtifactKind.headLength)), size: inflate ? 0 : item.size,
-                                             shapes: context.detectors.exportShapes)
+                                             shapes: context.detectors.exportShapes, folder: item.location.logFolder)
             var plan = ReadPlan.decide(item, kind, scanAll: scanAll, contentLimit: context.contentLimit)
             if inflate, case .file = plan {
                 plan = .file(content: false, note: Problem(.warning, code: "not-a-log",

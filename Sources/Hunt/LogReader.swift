@@ -32,6 +32,7 @@ final class LogReader {
         let rules = index.rules
         scanner = LogScanner(format: format, path: item.path, literals: rules.isEmpty ? [] : Self.literals(of: rules),
                              addresses: ipFields.isEmpty ? [] : detectors.indicators.ipValues)
+        scanner.ftp = item.location.logFolder == .iisFTP
         // Decode only the columns rules read or show, the ones derived fields are made of, the
         // client address columns for indicator matching, and the group-by fields.
         var wanted = Set(ipFields.map { $0.lowercased() })
@@ -156,6 +157,8 @@ extension LogSource {
             }
         case .text:
             return location == .oabGeneratorLog ? .oabGenerator : .exchangeOther
+        case .firewall:
+            return LogSource(product: "windows", service: "firewall")
         }
     }
 }

@@ -72,6 +72,14 @@ public struct ConsoleReport {
             }
             out.append("  \(TerminalText.sanitize(cov.source).padding(toLength: labelWidth, withPad: " ", startingAt: 0)) \(span)  \(cov.files) file(s), \(cov.lines) line(s)  window: \(window)")
         }
+        if !r.places.isEmpty {
+            out.append("  evidence read: " + r.places.map { p in
+                p.notRead > 0 ? "\(p.place.rawValue) \(p.read) read, " + c("\(p.notRead) not read") { $0.yellow } : "\(p.place.rawValue) \(p.read) read"
+            }.joined(separator: "; "))
+            let unread = r.problems.filter { $0.code == "not-read" }
+            for p in unread.prefix(10) { out.append("    not read: " + TerminalText.sanitize("\(p.path ?? "") - \(p.message)", limit: 300)) }
+            if unread.count > 10 { out.append("    … \(unread.count - 10) more not read, in the JSON report") }
+        }
         let shown = r.findings.filter { $0.severity >= .low }
         out.append("")
         let hits = r.findings.reduce(0) { $0 + $1.count }

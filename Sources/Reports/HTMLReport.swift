@@ -56,6 +56,8 @@ public enum HTMLReport {
                      "reasons": f.reasons, "gaps": f.gaps.count]
                 },
                 "coverage": coverageChart(report),
+                "hasPlaces": !report.places.isEmpty,
+                "places": report.places.map { ["place": $0.place.rawValue, "read": $0.read, "notRead": $0.notRead] as [String: Any] },
                 "manifestCount": report.manifest.count,
                 "manifest": report.manifest.map { ["path": $0.path, "size": $0.size, "sha256": $0.sha256 ?? "(not hashed)"] as [String: Any] },
                 "hasProblems": !report.problems.isEmpty, "problemCount": report.problems.count,
