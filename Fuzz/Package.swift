@@ -5,7 +5,7 @@
 // A package of its own, so the product's build never links libFuzzer.
 import PackageDescription
 
-let exhunt: [String] = ["EVTX", "ExchangeLogs", "Sigma", "Indicators", "Evidence", "Survey", "HuntCore", "ExchangeBuilds"]
+let exhunt: [String] = ["EVTX", "EventExports", "ExchangeLogs", "Sigma", "Indicators", "Evidence", "Survey", "HuntCore", "ExchangeBuilds"]
 func harness(_ name: String, _ modules: [String], extra: [Target.Dependency] = []) -> Target {
     .executableTarget(name: name, dependencies: ["FuzzSupport"] + modules.map { .product(name: "Exhunt\($0)", package: "exhunt-link") } + extra,
                       path: "Sources/\(name)")
@@ -24,6 +24,7 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"]),
         harness("fuzz-evtx", ["EVTX"]),
         harness("fuzz-logs", ["ExchangeLogs", "HuntCore"]),
+        harness("fuzz-exports", ["EventExports"]),
         harness("fuzz-sigma", ["Sigma", "HuntCore"]),
         harness("fuzz-iocs", ["Indicators"]),
         harness("fuzz-kape", ["Evidence"]),

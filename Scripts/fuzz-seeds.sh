@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:?usage: fuzz-seeds.sh DIR}
-rm -rf "$dir"; mkdir -p "$dir"/{evtx,logs,sigma,iocs,kape,zip,http}
+rm -rf "$dir"; mkdir -p "$dir"/{evtx,logs,sigma,iocs,kape,zip,http,exports}
 
 # A pipeline runs its last command in a subshell: names come from mktemp, not a counter.
 seed() { cat > "$(mktemp "$dir/$1/seed-XXXXXX")"; }
@@ -68,6 +68,16 @@ printf 'HTTP/1.1 200 OK\r\nContent-Type: application/x-ms-manifest\r\nContent-Le
 printf 'HTTP/1.1 302 Found\r\nLocation: https://mail.example.org/owa/auth/logon.aspx?url=x\r\nContent-Length: 0\r\n\r\n' | seed http
 printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n/owa/\r\n6\r\nauth/1\r\n0\r\n\r\n' | seed http
 
+# Exported events: one record of each shape, JSON Lines, an array, event XML (UTF-8 and UTF-16),
+# and, with ../shared, the first lines of the real exports.
+printf '{"event_record_id": 1, "timestamp": "2021-03-03T04:15:12.0Z UTC", "data": {"Event": {"System": {"Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing"}}, "EventID": 4688, "TimeCreated": {"#attributes": {"SystemTime": "2021-03-03T04:15:12Z"}}, "Channel": "Security", "Computer": "EXCH01"}, "EventData": {"NewProcessName": "C:\\Windows\\System32\\cmd.exe", "Data": {"#text": ["a", "b"]}}}}}\n' | seed exports
+printf '[{"winlog": {"event_id": "1", "channel": "Microsoft-Windows-Sysmon/Operational", "event_data": {"Image": "x"}}, "process": {"executable": "y"}, "@timestamp": "2021-03-03T04:15:12Z"},\n {"_source": {"event": {"code": "4688"}, "winlog": {"channel": "Security"}}}]\n' | seed exports
+printf '{"System": {"EventID": {"Value": 1102}, "Channel": "Security", "TimeCreated": {"SystemTime": 1549731924.67}}, "UserData": {"LogFileCleared": {"SubjectUserName": "test"}}}\n{"TenantId": "t", "Type": "Event", "EventID": 1040, "EventLog": "Application", "EventData": "<DataItem><EventData><Data>x</Data><Data Name=\\"A\\">1</Data></EventData></DataItem>", "EventData_dynamic": "[\\"a\\"]"}\n{"EventID": 4689, "Channel": "Security", "Hostname": "W5", "TimeCreated": "2020-10-18 07:50:06.220"}\n' | seed exports
+printf '<?xml version="1.0"?>\n<Events><Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="P"/><EventID Qualifiers="1">1000</EventID><TimeCreated SystemTime="2021-03-03T04:15:12.000Z"/><Channel>Application</Channel></System><EventData><Data Name="A">1</Data><Data>x\r\n</Data></EventData></Event>\n<Event><System><EventID>1</EventID></System><UserData><X><Y>z</Y></X></UserData></Event></Events>\n' | tee >(seed exports) | iconv -f UTF-8 -t UTF-16 | seed exports
+if [ -d ../shared/data/generated/evtx_crate_json ]; then
+    for f in ../shared/data/generated/evtx_crate_json/*.jsonl; do head -n 3 "$f" | seed exports; done
+fi
+
 # EVTX: the first chunks of the sample event logs, when ../shared is there.
 if [ -d ../shared/data ]; then
     mapfile -t logs < <(find ../shared/data -name '*.evtx' | sort)
@@ -75,4 +85,4 @@ if [ -d ../shared/data ]; then
         dd if="$f" bs=4096 skip=1 count=32 status=none | seed evtx || true
     done
 fi
-echo "seeds: $(for h in evtx logs sigma iocs kape zip http; do printf '%s=%s ' $h "$(ls "$dir/$h" | wc -l)"; done)"
+echo "seeds: $(for h in evtx logs sigma iocs kape zip http exports; do printf '%s=%s ' $h "$(ls "$dir/$h" | wc -l)"; done)"

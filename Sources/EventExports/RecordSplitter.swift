@@ -59,6 +59,10 @@ public struct JSONRecordSplitter {
     private var line = 1
     private var count = 0
     private var strayReported = false
+    /// JSON Lines: the first record began and ended on one line, outside an array. From then on a
+    /// line end inside a record (never valid JSON Lines) cuts that record off, so one broken line
+    /// costs one record, not the rest of the file.
+    private var lineMode: Bool?
     public private(set) var problems: [ExportProblem] = []
 
     public init(limits: ExportLimits = ExportLimits()) {
@@ -74,6 +78,18 @@ public struct JSONRecordSplitter {
         var start = 0
         while i < n {
             let b = base.load(fromByteOffset: i, as: UInt8.self)
+            if inRecord, b == 0x0A, lineMode == true {
+                line += 1
+                problems.append(ExportProblem(line: place.line, offset: place.offset,
+                                              message: "record \(place.number) is cut off at its line end; skipped"))
+                inRecord = false
+                inString = false
+                escaped = false
+                record.removeAll(keepingCapacity: true)
+                i += 1
+                offset += 1
+                continue
+            }
             if inRecord {
                 if inString {
                     if escaped { escaped = false } else if b == 0x5C { escaped = true } else if b == 0x22 { inString = false }
@@ -166,6 +182,7 @@ public struct JSONRecordSplitter {
 
     private mutating func end(_ base: UnsafeRawPointer, from: Int, to: Int, _ emit: (UnsafeRawBufferPointer, RecordPlace) -> Void) {
         inRecord = false
+        if lineMode == nil { lineMode = !wrapped && line == place.line }
         inString = false
         escaped = false
         if let why = skipping {

@@ -60,7 +60,11 @@ public enum LogFormat: Sendable, Equatable {
         if let first = firstLine?.lowercased(), Self.bareHeaderTimestampColumns.contains(where: { first.hasPrefix($0 + ",") }) {
             return .exchangeCSV(logType: logType)
         }
-        if let folder, let format = folder.headerlessFormat { return format }
+        // Only data lines take the folder's schema (a page under a log's name stays what it is).
+        if let folder, let format = folder.headerlessFormat, let first = firstLine,
+           startsWithTimestamp(first, separator: 0x54) || startsWithTimestamp(first, separator: 0x20) {
+            return format
+        }
         // A W3C log without its directives (concatenated, exported, or written so by a simulator):
         // data lines of a date, a time and as many fields as one of IIS's default layouts.
         if let first = firstLine, Self.headerlessW3CLayout(first) != nil { return .w3c }

@@ -192,3 +192,81 @@ func fieldSet(_ f: EVTXFields) -> Set<String> { Set(f.fields.map { "\($0.name)=\
         #expect(la[1].place.line == 2)
     }
 }
+
+/// Hostile and damaged exports: each gives located problems, the rest is read, memory stays
+/// one record's.
+@Suite(.timeLimit(.minutes(5))) struct HostileExportTests {
+    static let good = #"{"EventID": 4688, "Channel": "Security", "Hostname": "EXCH01", "NewProcessName": "C:\\x.exe"}"#
+
+    @Test func truncatedAndBrokenRecordsAreLocatedAndTheRestRead() {
+        let text = Self.good + "\n{\"EventID\": 4689, \"Channel\": \n" + Self.good + "\n" + "{\"EventID\": 1, \"Channel\": \"Security\", \"Hostname\":"
+        let (events, problems) = exportEvents(Array(text.utf8))
+        // JSON Lines: the broken second line costs its own record only.
+        #expect(events.count == 2)
+        #expect(events.map(\.place.line) == [1, 3])
+        #expect(problems.contains { $0.contains("record 2 is cut off at its line end") })
+        #expect(problems.contains { $0.contains("record 4 is cut off at the end of the file") })
+        // Inside a record, a value that is not JSON is located by its record.
+        let (_, bad) = exportEvents(Array((Self.good + "\n{\"EventID\": 4689, \"Channel\": nope}\n").utf8))
+        #expect(bad.contains { $0.contains("record 2") && $0.contains("not valid JSON") })
+    }
+
+    @Test func deepNestingIsSkippedNotRecursedInto() {
+        let deep = "{\"EventID\": 1, \"Channel\": \"Security\", \"x\": " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"
+        let (events, problems) = exportEvents(Array((deep + "\n" + Self.good + "\n").utf8))
+        #expect(events.count == 1)
+        #expect(problems.contains { $0.contains("nested deeper than") })
+    }
+
+    /// A record larger than the limit (here 8 MiB on one line) is skipped whole without being
+    /// held; the records after it are read.
+    @Test func anOversizedRecordIsSkippedAndTheNextRead() {
+        var bytes = Array("{\"EventID\": 1, \"Channel\": \"Security\", \"Blob\": \"".utf8)
+        bytes += Array(repeating: UInt8(ascii: "A"), count: 8 << 20)
+        bytes += Array("\"}\n".utf8) + Array((Self.good + "\n").utf8)
+        let (events, problems) = exportEvents(bytes)
+        #expect(events.count == 1)
+        #expect(problems.contains { $0.contains("larger than 4 MiB") })
+    }
+
+    /// Entities and DTDs are never expanded or fetched: a DTD before the events is ignored (and
+    /// said), one inside an event refuses that event, an undeclared entity is a located error.
+    @Test func xmlEntitiesAndDTDsAreNeverExpanded() {
+        let event = #"<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><EventID>1</EventID><Channel>Security</Channel></System><EventData><Data Name="A">1</Data></EventData></Event>"#
+        let laughs = "<!DOCTYPE Events [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+        let withEntity = event.replacingOccurrences(of: ">1</Data>", with: ">&c;&x;</Data>")
+        let doc = "<?xml version=\"1.0\"?>\n" + laughs + "\n<Events>\n" + event + "\n" + withEntity + "\n"
+            + "<Event><!DOCTYPE x [<!ENTITY y \"z\">]><System><EventID>2</EventID></System></Event>\n</Events>\n"
+        let (events, problems) = exportEvents(Array(doc.utf8))
+        #expect(events.count == 1)
+        #expect(!events.contains { $0.event.fields.fields.contains { $0.value.contains("aaaa") || $0.value.contains("root:") } })
+        #expect(problems.contains { $0.contains("document type declaration outside the events") })
+        #expect(problems.contains { $0.contains("document type declaration inside an event") })
+        #expect(problems.count >= 3)
+    }
+
+    /// Shapes may be mixed in one file: each record is read as its own shape; a record of no
+    /// shape is a located problem.
+    @Test func mixedShapesInOneFile() {
+        let text = [
+            Self.good,
+            #"{"winlog": {"event_id": "4624", "channel": "Security", "event_data": {"TargetUserName": "bob"}}, "@timestamp": "2021-03-03T04:15:12Z"}"#,
+            #"{"System": {"EventID": {"Value": 1102}, "Channel": "Security"}, "UserData": {"LogFileCleared": {"SubjectUserName": "test"}}}"#,
+            #"{"something": "else"}"#,
+        ].joined(separator: "\n")
+        let (events, problems) = exportEvents(Array(text.utf8))
+        #expect(events.map(\.event.shape) == ["flattened", "winlogbeat", "velociraptor"])
+        #expect(problems.count == 1 && problems[0].contains("record 4") && problems[0].contains("not a Windows event"))
+        #expect(events[1].event.fields.time == Timestamp.parse("2021-03-03T04:15:12Z"))
+    }
+
+    /// Records cut anywhere by the reads that deliver them give the same events.
+    @Test(.enabled(if: hasSharedData, "needs ../shared"))
+    func chunkBoundariesDoNotMatter() throws {
+        let bytes = Array(try Data(contentsOf: sharedData.appendingPathComponent("generated/evtx_crate_json/sysmon.evtx.jsonl")).prefix(200_000))
+        let whole = exportEvents(bytes, chunk: bytes.count).events.map { fieldSet($0.event.fields) }
+        for chunk in [1, 7, 4096] {
+            #expect(exportEvents(bytes, chunk: chunk).events.map { fieldSet($0.event.fields) } == whole)
+        }
+    }
+}

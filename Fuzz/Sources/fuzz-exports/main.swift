@@ -1,0 +1,3 @@
+import FuzzSupport
+
+fuzz { fuzzExports($0, $1) }
