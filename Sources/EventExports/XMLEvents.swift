@@ -124,8 +124,12 @@ enum XMLAsJSON {
         if contains(bytes, "<!DOCTYPE") || contains(bytes, "<!ENTITY") {
             return .failure(.init("a document type declaration inside an event: not read (entities are never expanded)"))
         }
+        var data = protect(bytes)
+        // swift-corelibs-foundation's XMLParser traps on a name that is not UTF-8 (libxml2 lets
+        // such bytes through): what it gets is made valid UTF-8 first (U+FFFD for bad bytes).
+        if String(validating: data, as: UTF8.self) == nil { data = Data(String(decoding: data, as: UTF8.self).utf8) }
         let builder = TreeBuilder()
-        let parser = XMLParser(data: protect(bytes))
+        let parser = XMLParser(data: data)
         parser.shouldResolveExternalEntities = false
         parser.shouldProcessNamespaces = false
         parser.delegate = builder

@@ -270,3 +270,19 @@ func fieldSet(_ f: EVTXFields) -> Set<String> { Set(f.fields.map { "\($0.name)=\
         }
     }
 }
+
+/// Inputs the fuzzer found.
+@Suite(.timeLimit(.minutes(2))) struct ExportReproducerTests {
+    /// An element name that is not UTF-8 made Foundation's XMLParser trap (the process died).
+    @Test func anXMLNameThatIsNotUTF8IsAProblemNotACrash() {
+        let bytes = Array("<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><System><EventID>1</EventID></System><Ev".utf8)
+            + [0xC3, 0xC3, 0xC3] + Array("/></Event>\n".utf8)
+        let record = bytes.withUnsafeBytes { shapes.event(xml: $0) }
+        switch record {
+        case .success(let e): #expect(e.fields.fields.contains { $0.name == "EventID" && $0.value == "1" })
+        case .failure(let e): #expect(!e.description.isEmpty)
+        }
+        let whole = Array("<?xml version=\"1.0\"?>\n<Events".utf8) + Array(repeating: UInt8(0xC3), count: 100) + Array("><Event>x</Event>".utf8)
+        _ = whole.withUnsafeBytes { shapes.event(xml: $0) }
+    }
+}
