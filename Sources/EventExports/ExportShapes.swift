@@ -135,9 +135,6 @@ public struct ExportShapes: Sendable {
         return nil
     }
 
-    /// Whether a parsed record is a Windows event in one of the shapes.
-    public func isEvent(_ record: [String: Any]) -> Bool { match(record) != nil }
-
     func event(_ record: [String: Any]) -> Result<ExportedEvent, ExportParseError> {
         guard let (shape, root) = match(record) else {
             return .failure(ExportParseError("not a Windows event in any known export shape (keys: \(record.keys.sorted().prefix(8).joined(separator: ", ")))"))
@@ -145,7 +142,6 @@ public struct ExportShapes: Sendable {
         var f = EVTXFields()
         var texts: [String] = []
         var unnamed: [String] = []
-        var taken: Set<String> = []
         if let path = shape.system, let system = Self.lookup(root, path) as? [String: Any] {
             Self.system(system, into: &f)
         }
@@ -173,7 +169,7 @@ public struct ExportShapes: Sendable {
             for item in list { if let s = Self.string(item) { unnamed.append(s); texts.append(s) } }
         }
         if shape.rest {
-            taken = Set(f.fields.map { $0.name.lowercased() })
+            let taken = Set(f.fields.map { $0.name.lowercased() })
             for key in root.keys.sorted() where !shape.exclude.contains(key.lowercased()) && !taken.contains(key.lowercased()) {
                 guard let value = root[key], !(value is [String: Any]), let s = Self.string(value) else { continue }
                 f.fields.append((key, s))
@@ -202,7 +198,7 @@ public struct ExportShapes: Sendable {
             // The record's own wrapper (the crate's `event_record_id`) counts too.
             if let v = (Self.lookup(root, path) ?? Self.lookup(record, path)).flatMap(Self.string), let n = UInt64(v) { recordID = n; break }
         }
-        if recordID != nil, !f.fields.contains(where: { $0.name == "EventRecordID" }), let id = recordID {
+        if let id = recordID, !f.fields.contains(where: { $0.name == "EventRecordID" }) {
             f.fields.append(("EventRecordID", String(id)))
         }
         return .success(ExportedEvent(fields: f, recordID: recordID, shape: shape.name))

@@ -25,6 +25,11 @@ public struct ExportProblem: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// A record (or event) left out whole, located at its start: `record 12 is cut off …; skipped`.
+    static func skipped(_ what: String, _ place: RecordPlace, _ why: String) -> ExportProblem {
+        ExportProblem(line: place.line, offset: place.offset, message: "\(what) \(place.number) \(why); skipped")
+    }
 }
 
 /// Bounds that keep one hostile record from costing more than a little memory and time.
@@ -80,8 +85,7 @@ public struct JSONRecordSplitter {
             let b = base.load(fromByteOffset: i, as: UInt8.self)
             if inRecord, b == 0x0A, lineMode == true {
                 line += 1
-                problems.append(ExportProblem(line: place.line, offset: place.offset,
-                                              message: "record \(place.number) is cut off at its line end; skipped"))
+                problems.append(.skipped("record", place, "is cut off at its line end"))
                 inRecord = false
                 inString = false
                 escaped = false
@@ -163,8 +167,7 @@ public struct JSONRecordSplitter {
     /// The end of the stream: a record still open was cut off.
     public mutating func finish() {
         if inRecord {
-            problems.append(ExportProblem(line: place.line, offset: place.offset,
-                                          message: "record \(place.number) is cut off at the end of the file; skipped"))
+            problems.append(.skipped("record", place, "is cut off at the end of the file"))
             inRecord = false
             record = []
         }
@@ -182,26 +185,17 @@ public struct JSONRecordSplitter {
 
     private mutating func end(_ base: UnsafeRawPointer, from: Int, to: Int, _ emit: (UnsafeRawBufferPointer, RecordPlace) -> Void) {
         inRecord = false
-        if lineMode == nil { lineMode = !wrapped && line == place.line }
         inString = false
         escaped = false
-        if let why = skipping {
-            problems.append(ExportProblem(line: place.line, offset: place.offset, message: "record \(place.number) is \(why); skipped"))
-            return
-        }
-        if record.isEmpty {
+        if lineMode == nil { lineMode = !wrapped && line == place.line }
+        if record.isEmpty, skipping == nil, to - from <= limits.recordBytes {
             // The whole record lies in this chunk: no copy.
-            if to - from > limits.recordBytes {
-                problems.append(ExportProblem(line: place.line, offset: place.offset,
-                                              message: "record \(place.number) is larger than \(limits.recordBytes >> 20) MiB; skipped"))
-                return
-            }
             emit(UnsafeRawBufferPointer(start: base + from, count: to - from), place)
             return
         }
         append(base, from: from, to: to)
         if let why = skipping {
-            problems.append(ExportProblem(line: place.line, offset: place.offset, message: "record \(place.number) is \(why); skipped"))
+            problems.append(.skipped("record", place, "is \(why)"))
             return
         }
         record.withUnsafeBytes { emit($0, place) }

@@ -42,8 +42,7 @@ public struct XMLEventSplitter {
                 // `<Event ` or `<Event>` starts an event; `<EventData`, `<EventID` do not.
                 if b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A || b == 0x3E {
                     if inEvent {
-                        problems.append(ExportProblem(line: place.line, offset: place.offset,
-                                                      message: "event \(place.number) has no end before the next event begins; skipped"))
+                        problems.append(.skipped("event", place, "has no end before the next event begins"))
                     }
                     count += 1
                     place = RecordPlace(number: count, line: line - (b == 0x0A ? 1 : 0), offset: offset - UInt64(Self.open.count))
@@ -68,8 +67,7 @@ public struct XMLEventSplitter {
                     closeMatched = 0
                     inEvent = false
                     if skipping {
-                        problems.append(ExportProblem(line: place.line, offset: place.offset,
-                                                      message: "event \(place.number) is larger than \(limits.recordBytes >> 20) MiB; skipped"))
+                        problems.append(.skipped("event", place, "is larger than \(limits.recordBytes >> 20) MiB"))
                     } else {
                         record.withUnsafeBytes { emit($0, place) }
                     }
@@ -90,8 +88,7 @@ public struct XMLEventSplitter {
 
     public mutating func finish() {
         if inEvent {
-            problems.append(ExportProblem(line: place.line, offset: place.offset,
-                                          message: "event \(place.number) is cut off at the end of the file; skipped"))
+            problems.append(.skipped("event", place, "is cut off at the end of the file"))
             inEvent = false
         }
         record = []

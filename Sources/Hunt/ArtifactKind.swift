@@ -28,7 +28,7 @@ enum ArtifactKind: Equatable {
     /// How many leading bytes `classify` wants (fewer when the file is shorter).
     static let headLength = LogFormat.sniffLength
 
-    static func classify(_ head: [UInt8], size: UInt64, shapes: ExportShapes, folder: LogFolder? = nil) -> ArtifactKind {
+    static func classify(_ head: [UInt8], size: UInt64, shapes: ExportShapes, folder: LogFolder?) -> ArtifactKind {
         // (An inflated file's size is given as 0: unknown.)
         if EVTXFile.isEVTX(head.prefix(8)), size > 0 {
             return size >= UInt64(EVTXFile.headerSize + EVTXFile.chunkHeaderSize) ? .eventLog : .truncatedEventLog

@@ -47,7 +47,9 @@ final class ExportedEventReader {
         }
     }
 
-    func finish() {
+    /// The end of the file: problems, coverage and the names the events give the host. Returns
+    /// why the file counts as not read (no event in it could be read), or nil.
+    func finish() -> String? {
         splitter.finish()
         flush()
         for p in splitter.problems { note(p.message, line: p.line, offset: p.offset) }
@@ -56,14 +58,10 @@ final class ExportedEventReader {
                                     path: item.path))
         }
         context.sink.add(problems)
-        let kind = format == .json ? "JSON" : "XML"
         if events == 0 {
             context.sink.add(Coverage(source: "EventLog/(export)", files: 1, lines: 0, bytes: item.size))
-            context.sink.add(unread: UnreadFile(path: item.path, place: item.location.place ?? .exports,
-                                                reason: "an export of Windows events (\(kind)) in which no event could be read"))
-            return
+            return "an export of Windows events (\(format == .json ? "JSON" : "XML")) in which no event could be read"
         }
-        context.sink.add(read: item.location.place ?? .exports)
         var first = true
         for (channel, c) in channels.sorted(by: { $0.key < $1.key }) {
             context.sink.add(Coverage(source: "EventLog/\(channel)", files: first ? 1 : 0, lines: c.count, bytes: first ? item.size : 0,
@@ -71,6 +69,7 @@ final class ExportedEventReader {
             first = false
         }
         for (name, n) in computers { context.sink.add(hostName: name, from: "event log Computer", weight: n) }
+        return nil
     }
 
     private func note(_ message: String, line: Int?, offset: UInt64?) {

@@ -146,18 +146,20 @@ final class FileProcessor: @unchecked Sendable {
             r.finish()
             manifest(item, result)
         case .eventExport(let r):
-            r.finish()
+            unread = r.finish()
             manifest(item, result)
         case .file(let c):
             c.finish(hashes: result, reader: reader, yara: yara)
         case nil:
             break
         }
-        if let place = item.location.place {
-            // An export in which no event could be read says so itself.
+        // Exported events count wherever they lie.
+        var place = item.location.place
+        if case .eventExport = consumer, place == nil { place = .exports }
+        if let place {
             if let why = failure ?? unread {
                 context.sink.add(unread: UnreadFile(path: item.path, place: place, reason: why))
-            } else if case .eventExport = consumer {} else {
+            } else {
                 context.sink.add(read: place)
             }
         }

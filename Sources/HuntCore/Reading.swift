@@ -55,6 +55,4 @@ public struct PlaceCount: Codable, Sendable, Hashable {
         self.read = read
         self.notRead = notRead
     }
-
-    public var description: String { "\(place.rawValue): \(read) read" + (notRead > 0 ? ", \(notRead) not read" : "") }
 }
