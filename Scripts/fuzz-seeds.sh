@@ -15,6 +15,8 @@ seed() { cat > "$(mktemp "$dir/$1/seed-XXXXXX")"; }
 while IFS= read -r -d '' f; do head -c 6000 "$f" | seed logs; done < <(
     find Samples -type f \( -iname '*.log' -o -iname '*.LOG' \) -size -64k -print0 | sort -z | awk 'BEGIN{RS="\0"; ORS="\0"} NR % 25 == 1')
 printf '#Software: Microsoft Internet Information Services 10.0\n#Fields: date time c-ip cs-method cs-uri-stem sc-status\n2021-03-03 01:02:03 203.0.113.7 POST /ecp/x.js 200\n' | seed logs
+printf '203.0.113.7, -, 3/3/21, 4:15:12, W3SVC1, EXCH01, 10.0.0.1, 31, 412, 1337, 200, 0, POST, /aspnet_client/x.aspx, a=1,\r\n' | seed logs
+printf '203.0.113.7 - CORP\\a [03/Mar/2021:04:15:12 +0100] "POST /owa/auth/x.js?c=1 HTTP/1.1" 200 13 "-" "curl/7"\n' | seed logs
 printf '#TYPE Selected.System.Management.Automation.PSCustomObject\n"DateTime","ClientIpAddress","AnchorMailbox","HttpStatus"\n"2021-03-03T01:02:03Z","203.0.113.7","ServerInfo~a]@x:444/ecp/proxyLogon.ecp?#","241"\n' | seed logs
 
 # Sigma: the built-in rules.

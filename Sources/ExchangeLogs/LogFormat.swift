@@ -9,6 +9,10 @@ public enum LogFormat: Sendable, Equatable {
     case w3c
     /// Plain text lines (OABGenerator log): one `Message` field per line.
     case text
+    /// IIS's native format (`in*.log`): comma separated, fixed fields, the server's local time.
+    case iisNative
+    /// The NCSA Common Log Format IIS can write (`nc*.log`), with the time's offset.
+    case ncsa
     /// The Windows Firewall's W3C log (`pfirewall.log`): packets, not web requests; recognised
     /// so that it is never read as IIS lines.
     case firewall
@@ -60,6 +64,8 @@ public enum LogFormat: Sendable, Equatable {
         if let first = firstLine?.lowercased(), Self.bareHeaderTimestampColumns.contains(where: { first.hasPrefix($0 + ",") }) {
             return .exchangeCSV(logType: logType)
         }
+        // IIS's older formats have no directives; their lines say what they are.
+        if let first = firstLine, let legacy = LegacyIISFormat.recognise(first.utf8) { return legacy }
         // Only data lines take the folder's schema (a page under a log's name stays what it is).
         if let folder, let format = folder.headerlessFormat, let first = firstLine,
            startsWithTimestamp(first, separator: 0x54) || startsWithTimestamp(first, separator: 0x20) {

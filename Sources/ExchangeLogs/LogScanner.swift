@@ -53,6 +53,8 @@ public struct LogScanner {
     private var hourKey: (UInt64, UInt64) = (0, 0)
     /// Whether each data line starts with its timestamp (decided with the header, not per line).
     private var timestampLeads = false
+    /// IIS writes `-` for an empty field in every format of its own.
+    private var dashIsEmpty: Bool { format == .w3c || format == .iisNative || format == .ncsa }
 
     /// - Parameters:
     ///   - literals: candidate filter; a line is emitted if it contains any of them (ASCII case
@@ -89,7 +91,7 @@ public struct LogScanner {
         self.maxLineLength = maxLineLength
         self.finders = literals.map(LiteralSet.init)
         // Until a header says otherwise, a line's timestamp is its first column (as timestamp() reads it).
-        self.timestampLeads = format != .text
+        self.timestampLeads = format != .text && LegacyIISFormat.fields(of: format) == nil
         let a = AddressFinder(addresses)
         self.addressFinder = a.isEmpty ? nil : a
     }
@@ -212,6 +214,14 @@ public struct LogScanner {
         }
         guard !range.isEmpty else { return false }
         let first = base[range.lowerBound]
+        if header.isEmpty, let fixed = LegacyIISFormat.fields(of: format) {
+            setHeader(fixed)
+            if format == .iisNative {
+                problemLog.add(.warning, "local-time",
+                               "IIS native format writes the server's local time without its zone: its times are read as UTC "
+                               + "and are off by the server's UTC offset", path: path, line: lines, offset: offset)
+            }
+        }
         if format != .text {
             if first == UInt8(ascii: "#") {
                 directive(base, range)
@@ -268,6 +278,14 @@ public struct LogScanner {
             fields = named(base)
         case .firewall:
             fields = [("Message", decode(base, range, quoted: false))]
+        case .iisNative, .ncsa:
+            if splitLegacy(base, range) {
+                fields = named(base)
+            } else {
+                problemLog.add(.warning, "malformed-line", "a line without the fields of its format; read as one message",
+                               path: path, line: lines, offset: offset)
+                fields = [("Message", decode(base, range, quoted: false))]
+            }
         }
         let ts = timestamp(base, range)
         if let ts { note(ts) }
@@ -289,7 +307,7 @@ public struct LogScanner {
             if let wanted = wantedFields, !(i < lowerHeader.count && wanted.contains(lowerHeader[i])) { continue }
             let name = i < header.count ? header[i] : "Field\(i + 1)"
             var value = decode(base, f.range, quoted: f.quoted)
-            if format == .w3c, value == "-" { value = "" }
+            if dashIsEmpty, value == "-" { value = "" }
             out.append((name, value))
         }
         return out
@@ -355,6 +373,10 @@ public struct LogScanner {
                 problemLog.add(.warning, "no-times", "its #Fields name no date and time: its lines are read without times",
                                path: path, line: lines)
             }
+        case .iisNative, .ncsa:
+            // Their times are split out of fixed fields, line by line.
+            timestampColumns = []
+            timestampLeads = false
         default:
             if let i = lower.firstIndex(where: { ["datetime", "timestamp", "date-time"].contains($0) }) {
                 timestampColumns = [i]
@@ -390,6 +412,21 @@ public struct LogScanner {
             let joined = Array(UnsafeBufferPointer(start: base + d.lowerBound, count: d.count)) + [0x20]
                 + Array(UnsafeBufferPointer(start: base + t.lowerBound, count: t.count))
             return Timestamp.parse(joined)
+        case .iisNative:
+            guard LegacyIISFormat.splitNative(base, range, into: &splitScratch), splitScratch.count > 3 else { return nil }
+            return LegacyIISFormat.nativeTime(base, date: splitScratch[2].range, time: splitScratch[3].range)
+        case .ncsa:
+            guard LegacyIISFormat.splitNCSA(base, range, into: &splitScratch), splitScratch.count > 3 else { return nil }
+            return LegacyIISFormat.ncsaTime(base, splitScratch[3].range)
+        }
+    }
+
+    /// Splits a line of IIS's native or NCSA format into `splitScratch`; false when it has not the shape.
+    private mutating func splitLegacy(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) -> Bool {
+        switch format {
+        case .iisNative: LegacyIISFormat.splitNative(base, range, into: &splitScratch)
+        case .ncsa: LegacyIISFormat.splitNCSA(base, range, into: &splitScratch)
+        default: false
         }
     }
 
@@ -407,6 +444,7 @@ public struct LogScanner {
         switch format {
         case .exchangeCSV: _ = FieldSplitter.csv(base, range, into: &splitScratch)
         case .w3c: FieldSplitter.w3c(base, range, into: &splitScratch)
+        case .iisNative, .ncsa: guard splitLegacy(base, range) else { return }
         case .text, .firewall: return
         }
         for (name, i) in columns where i < splitScratch.count {
@@ -417,7 +455,12 @@ public struct LogScanner {
     }
 
     private mutating func noteHour(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) {
-        guard timestampLeads, hours.count < Self.maxHours else { return }
+        guard hours.count < Self.maxHours else { return }
+        if !timestampLeads {
+            // IIS's older formats: their time is mid-line, so each line's is parsed (they are rare and small).
+            if LegacyIISFormat.fields(of: format) != nil, let ts = timestamp(base, range) { noteHour(of: ts) }
+            return
+        }
         var start = range.lowerBound
         if base[start] == UInt8(ascii: "\"") { start += 1 }
         guard range.upperBound - start >= 13 else { return }
@@ -426,6 +469,10 @@ public struct LogScanner {
         guard key != hourKey else { return }
         hourKey = key
         guard let ts = timestamp(base, range) else { return }
+        noteHour(of: ts)
+    }
+
+    private mutating func noteHour(of ts: Date) {
         let h = (ts.timeIntervalSince1970 / 3600).rounded(.down)
         guard h.isFinite, abs(h) < 2e9 else { return }
         let hour = Int32(h)
@@ -434,8 +481,16 @@ public struct LogScanner {
 
     /// Counts the client address in column `column` of a data line.
     private mutating func noteClient(_ base: UnsafePointer<UInt8>, _ range: Range<Int>, _ column: Int) {
-        guard let field = Self.field(base, range, column, csv: format != .w3c), field.count >= 2, field.count <= 47 else { return }
-        let hour = timestampLeads ? hours.last : nil
+        let csv: Bool
+        switch format {
+        case .exchangeCSV, .iisNative: csv = true
+        default: csv = false
+        }
+        guard var field = Self.field(base, range, column, csv: csv) else { return }
+        // IIS native puts a space after each comma.
+        while field.lowerBound < field.upperBound, base[field.lowerBound] == 0x20 { field = field.lowerBound + 1..<field.upperBound }
+        guard field.count >= 2, field.count <= 47 else { return }
+        let hour = timestampLeads || LegacyIISFormat.fields(of: format) != nil ? hours.last : nil
         if lastClientKey != nil, lastClient.count == field.count,
            lastClient.withUnsafeBufferPointer({ b in b.baseAddress.map { memcmp($0, base + field.lowerBound, field.count) == 0 } ?? false }) {
             lastClientLines += 1

@@ -233,14 +233,15 @@ public final class FindingsSink: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// A file of an evidence place was not read: counted, kept (bounded) for the verdict and
-    /// listed as a `not-read` problem with its reason.
+    /// A file was not read: counted in its place (where it has one), kept (bounded) for the
+    /// verdict and listed as a `not-read` problem with its reason.
     public func add(unread u: UnreadFile) {
         lock.lock()
-        reading[u.place, default: (0, 0)].notRead += 1
+        if let place = u.place { reading[place, default: (0, 0)].notRead += 1 }
         if unread.count < limits.problems { unread.append(u) }
         lock.unlock()
-        add([Problem(.warning, code: "not-read", message: "not read (\(u.place.rawValue)): \(u.reason)", path: u.path)])
+        let message = u.place.map { "not read (\($0.rawValue)): \(u.reason)" } ?? "not read: \(u.reason)"
+        add([Problem(.warning, code: "not-read", message: message, path: u.path)])
     }
 
     public func add(_ m: ManifestEntry) {

@@ -142,18 +142,18 @@ enum ReadPlan: Equatable {
         return .file(content: scanAll && fits, note: nil)
     }
 
-    /// Why a file of an evidence place goes unread under this plan, or nil when it is read (by a
-    /// reader, or its content checked) or lies in no evidence place.
+    /// Why a file goes unread under this plan, or nil when it is read (by a reader, or its content
+    /// checked), or lies in no evidence place and is nothing exhunt recognises.
     static func unreadReason(_ item: EvidenceItem, _ kind: ArtifactKind, _ plan: ReadPlan, contentLimit: UInt64) -> String? {
-        guard item.location.place != nil else { return nil }
         guard case .file(let content, _) = plan, !content else { return nil }
+        // Recognised wherever it lies, and said, so a reader knows it was seen and set aside.
+        if case .log(.firewall) = kind { return "a Windows Firewall log (packets, not web requests)" }
+        guard item.location.place != nil else { return nil }
         switch kind {
         case .truncatedEventLog:
             return "an event log cut to its header (\(item.size) bytes, no whole chunk)"
         case .otherJSON(let why):
             return "JSON that holds no Windows events in a shape exhunt knows (\(why))"
-        case .log(.firewall):
-            return "a Windows Firewall log (packets, not web requests)"
         case .archive:
             // Its files are listed beside it and read as files of their own.
             return nil

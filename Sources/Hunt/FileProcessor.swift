@@ -156,12 +156,12 @@ final class FileProcessor: @unchecked Sendable {
         // Exported events count wherever they lie.
         var place = item.location.place
         if case .eventExport = consumer, place == nil { place = .exports }
-        if let place {
-            if let why = failure ?? unread {
-                context.sink.add(unread: UnreadFile(path: item.path, place: place, reason: why))
-            } else {
-                context.sink.add(read: place)
-            }
+        // A read failure outside the places is already an `unreadable` problem; inside, it also
+        // counts against the place.
+        if let why = place == nil ? unread : failure ?? unread {
+            context.sink.add(unread: UnreadFile(path: item.path, place: place, reason: why))
+        } else if let place {
+            context.sink.add(read: place)
         }
     }
 

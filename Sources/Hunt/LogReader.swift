@@ -143,7 +143,7 @@ extension LogSource {
     /// The log source of a text log: from its format and `#Log-type`, else from its folder.
     static func of(format: LogFormat, location: ArtifactLocation) -> LogSource {
         switch format {
-        case .w3c: return .iis
+        case .w3c, .iisNative, .ncsa: return .iis
         case .exchangeCSV(let logType):
             let t = logType?.lowercased() ?? ""
             if t.contains("httpproxy") { return .httpProxy }

@@ -30,14 +30,16 @@ public enum EvidencePlace: String, Codable, Sendable, Hashable, CaseIterable, Co
     }
 }
 
-/// A file in an evidence place that was not read, and why (unknown shape, damaged, over a
-/// limit, an event log cut to its header, …).
+/// A file that was not read, and why (unknown shape, damaged, over a limit, an event log cut to
+/// its header, …): every file of an evidence place that goes unread, and a file recognised
+/// elsewhere that exhunt does not read (a Windows Firewall log), so nothing is passed over in silence.
 public struct UnreadFile: Codable, Sendable, Hashable {
     public var path: String
-    public var place: EvidencePlace
+    /// Nil for a recognised file outside the evidence places: named, not counted.
+    public var place: EvidencePlace?
     public var reason: String
 
-    public init(path: String, place: EvidencePlace, reason: String) {
+    public init(path: String, place: EvidencePlace?, reason: String) {
         self.path = path
         self.place = place
         self.reason = reason

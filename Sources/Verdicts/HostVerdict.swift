@@ -128,7 +128,7 @@ public struct HostVerdict: Sendable {
         }
         let inWindow = end.map { $0 > start } ?? true
         // Files of a covering source that were there but could not be read: what they hold is unknown.
-        let unread = e.unread.filter { u in u.place.logsource.map { ls in family.coveredBy.contains { $0.admits(ls) } } ?? false }
+        let unread = e.unread.filter { u in u.place?.logsource.map { ls in family.coveredBy.contains { $0.admits(ls) } } ?? false }
         if !unread.isEmpty {
             let shown = unread.prefix(3).map(\.path).joined(separator: ", ") + (unread.count > 3 ? ", …" : "")
             missing.append("\(unread.count) \(sourceText) file(s) could not be read (\(shown)), so what they hold is unknown")

@@ -140,6 +140,11 @@ func hitKeys(_ path: String) throws -> Set<String> {
         10.0.0.1 POST /aspnet_client/x.aspx 200
 
         """)
+        // Also the formats IIS wrote before W3C: native (local time, said) and NCSA.
+        try put(dir, "C/inetpub/logs/LogFiles/W3SVC2/in210303.log",
+                "203.0.113.7, -, 3/3/21, 5:15:12, W3SVC2, EXCH01, 10.0.0.1, 31, 412, 1337, 200, 0, POST, /owa/auth/shell.aspx, -,\r\n")
+        try put(dir, "C/inetpub/logs/LogFiles/W3SVC3/nc210303.log",
+                "203.0.113.8 - - [03/Mar/2021:06:15:12 +0000] \"POST /aspnet_client/system_web/y.aspx HTTP/1.1\" 200 1337\n")
         let json = dir.appendingPathComponent("r.json").path
         _ = try exhunt(["hunt", dir.path, "--json", json, "--no-progress"])
         let data = try Data(contentsOf: URL(fileURLWithPath: json))
@@ -152,5 +157,14 @@ func hitKeys(_ path: String) throws -> Set<String> {
         #expect(!coverage.contains("IIS/(elsewhere)"), "the firewall log is not web requests: \(coverage)")
         let report = try ReportView.read(json)
         #expect(report.problems.contains { $0.code == "no-times" && $0.path?.hasSuffix("u_ex210303.log") == true })
+        let stems = findings.map { "\($0["evidence"] ?? "") \($0["fields"] ?? "")" }
+        #expect(stems.contains { $0.contains("203.0.113.7") && $0.contains("/owa/auth/shell.aspx") }, "\(stems)")
+        #expect(stems.contains { $0.contains("203.0.113.8") && $0.contains("/aspnet_client/system_web/y.aspx") }, "\(stems)")
+        #expect(coverage.contains("IIS/W3SVC2") && coverage.contains("IIS/W3SVC3"), "\(coverage)")
+        #expect(report.problems.contains { $0.code == "local-time" && $0.path?.hasSuffix("in210303.log") == true })
+        // Seen and set aside, and said so, though it lies in no evidence place.
+        #expect(report.problems.contains {
+            $0.code == "not-read" && $0.path?.hasSuffix("pfirewall.log") == true && $0.message.contains("Windows Firewall")
+        })
     }
 }

@@ -305,3 +305,81 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
         }
     }
 }
+
+/// IIS's formats older than W3C: read with W3C names, never taken for Exchange CSV or text.
+@Suite struct LegacyIISFormatTests {
+    // As IIS writes them: every native field followed by a comma and a space, the last by a comma.
+    let native = """
+    203.0.113.7, -, 3/3/21, 4:15:12, W3SVC1, EXCH01, 10.0.0.1, 31, 412, 1337, 200, 0, POST, /aspnet_client/discover.aspx, a=1,b=2,\r
+    10.0.0.5, CORP\\alice, 03/03/2021, 14:02:09, W3SVC1, EXCH01, 10.0.0.1, 15, 300, 9000, 200, 0, GET, /owa/, -,\r
+
+    """
+    let ncsa = """
+    203.0.113.7 - - [03/Mar/2021:04:15:12 +0100] "POST /owa/auth/x.js?cmd=whoami HTTP/1.1" 200 1337
+    10.0.0.5 - CORP\\alice [03/Mar/2021:14:02:09 -0500] "GET /owa/ HTTP/1.1" 302 0 "-" "Mozilla/5.0 (Windows NT 10.0)"
+
+    """
+
+    @Test func nativeLinesGetW3CNamesAndTheirLocalTimeIsSaid() throws {
+        let bytes = Array(native.utf8)
+        #expect(LogFormat.sniff(bytes) == .iisNative)
+        #expect(LogFormat.sniff(bytes, folder: .iisWeb) == .iisNative)
+        for chunk in [1, 7, 1 << 20] {
+            let (lines, s) = scan(bytes, format: .iisNative, chunk: chunk)
+            try #require(lines.count == 2)
+            #expect(value(lines[0], "c-ip") == "203.0.113.7")
+            #expect(value(lines[0], "cs-username") == "")
+            #expect(value(lines[0], "cs-method") == "POST")
+            #expect(value(lines[0], "cs-uri-stem") == "/aspnet_client/discover.aspx")
+            // Commas in the query stay in the query.
+            #expect(value(lines[0], "cs-uri-query") == "a=1,b=2")
+            #expect(value(lines[0], "sc-status") == "200")
+            #expect(value(lines[1], "cs-username") == "CORP\\alice")
+            #expect(lines[0].timestamp == Timestamp.parse("2021-03-03T04:15:12Z"))
+            #expect(lines[1].timestamp == Timestamp.parse("2021-03-03T14:02:09Z"))
+            #expect(s.earliest == lines[0].timestamp && s.latest == lines[1].timestamp)
+            #expect(s.hours.count == 2)
+            #expect(s.problems.contains { $0.code == "local-time" && $0.line == 1 })
+        }
+    }
+
+    @Test func ncsaLinesAreReadInUTCWithOrWithoutTheCombinedFields() throws {
+        let bytes = Array(ncsa.utf8)
+        #expect(LogFormat.sniff(bytes) == .ncsa)
+        let (lines, s) = scan(bytes, format: .ncsa, chunk: 5)
+        try #require(lines.count == 2)
+        #expect(value(lines[0], "cs-uri-stem") == "/owa/auth/x.js")
+        #expect(value(lines[0], "cs-uri-query") == "cmd=whoami")
+        #expect(value(lines[0], "cs-version") == "HTTP/1.1")
+        #expect(lines[0].timestamp == Timestamp.parse("2021-03-03T03:15:12Z"))
+        #expect(lines[1].timestamp == Timestamp.parse("2021-03-03T19:02:09Z"))
+        #expect(value(lines[1], "cs(User-Agent)") == "Mozilla/5.0 (Windows NT 10.0)")
+        #expect(value(lines[1], "cs-username") == "CORP\\alice")
+        #expect(!s.problems.contains { $0.code == "local-time" })
+    }
+
+    @Test func clientsAndServerNameAreTakenFromNativeLines() {
+        var s = LogScanner(format: .iisNative, path: "in210303.log", literals: [])
+        s.clientFields = ["c-ip"]
+        s.identityFields = ["s-computername"]
+        s.feed(Array(native.utf8)) { _ in }
+        s.finish { _ in }
+        #expect(Set(s.clientAddresses().keys) == ["203.0.113.7", "10.0.0.5"])
+        #expect(s.identity["s-computername"] == "EXCH01")
+    }
+
+    /// Damaged lines are said and read as a message; other content is never taken for these formats.
+    @Test func damagedLinesAndLookalikes() throws {
+        let damaged = Array((native + "203.0.113.9, -, 3/3/21, 4:16:00, W3SVC1\n\"\"\" [ ]\n").utf8)
+        let (lines, s) = scan(damaged, format: .iisNative, chunk: 3)
+        #expect(lines.count == 4)
+        #expect(s.problems.contains { $0.code == "malformed-line" && $0.line == 3 })
+        #expect(lines.last?.timestamp == nil)
+        for other in ["2021-03-03T04:15:12.000Z,Thread 12,Warning,Download failed\n",
+                      "a, b, c, d,\n", "1.2.3.4 - - [99/Zzz/2021:04:15:12 +0100] \"GET / HTTP/1.1\" 200 1\n",
+                      "1.2.3.4, -, 13/45/21, 4:15:12, W3SVC1, X, 10.0.0.1, 1, 1, 1, 200, 0, GET, /, -,\n"] {
+            let f = LogFormat.sniff(Array(other.utf8))
+            #expect(f != .iisNative && f != .ncsa, "\(other)")
+        }
+    }
+}
