@@ -24,7 +24,7 @@ public enum CaseLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Without the password, for messages and the audit log.
-    public var description: String { replacingPassword(with: "…") }
+    public var description: String { replacingPassword(with: "***") }
 
     /// The location to hand to fleet workers: an absolute file path, or the URL without its
     /// password (the broker is not where the store's credentials belong; workers take them from
@@ -39,7 +39,8 @@ public enum CaseLocation: Sendable, Equatable, CustomStringConvertible {
         case .sqlite(let path): return path
         case .postgres(let url):
             guard var c = URLComponents(string: url) else { return "postgres://…" }
-            if c.password != nil { c.password = mask }
+            // Set encoded: `***` is valid as it stands, where a mask set plain would be percent-encoded.
+            if c.password != nil { c.percentEncodedPassword = mask }
             return c.string ?? "postgres://…"
         }
     }
@@ -47,7 +48,14 @@ public enum CaseLocation: Sendable, Equatable, CustomStringConvertible {
 
 public struct CaseStoreError: Error, CustomStringConvertible, Sendable {
     public var description: String
+    /// What went wrong, for callers that answer differently (a usage error, not a failure).
+    public var kind: Kind = .failed
     public init(_ d: String) { description = d }
+
+    public enum Kind: Sendable { case failed, missing, notAStore }
+
+    static func missing(_ d: String) -> CaseStoreError { var e = CaseStoreError(d); e.kind = .missing; return e }
+    static func notAStore(_ d: String) -> CaseStoreError { var e = CaseStoreError(d); e.kind = .notAStore; return e }
 }
 
 /// One case: every host's hunt runs, their findings and indicators, survey records, analyst notes
@@ -74,7 +82,10 @@ public actor CaseStore {
     enum Engine: Sendable { case sqlite, postgres }
 
     /// Opens (creating when needed) the case store and brings its schema up to date.
-    public static func open(_ location: CaseLocation, caseName: String = "default", analyst: String) async throws -> CaseStore {
+    /// - Parameter create: whether a missing store (and case) is made. Commands that only read or
+    ///   annotate pass false: a mistyped name must not leave an empty store behind and answer
+    ///   "Hosts: 0", and an SQLite file of another program must not get exhunt's tables.
+    public static func open(_ location: CaseLocation, caseName: String = "default", analyst: String, create: Bool = true) async throws -> CaseStore {
         var logger = Logger(label: "exhunt.case")
         logger.logLevel = .error
         let store: CaseStore
@@ -82,6 +93,7 @@ public actor CaseStore {
         case .sqlite(let path):
             let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
             guard FileManager.default.fileExists(atPath: dir) else { throw CaseStoreError("no folder \(dir) for the case file \(path)") }
+            if !create { try requireSQLiteStore(path) }
             let connection: SQLiteConnection
             do {
                 connection = try await SQLiteConnection.open(storage: .file(path: path), threadPool: .singleton, logger: logger,
@@ -90,6 +102,13 @@ public actor CaseStore {
                 throw CaseStoreError("cannot open the case file \(path): \(error)")
             }
             let db = connection.sql(queryLogLevel: nil)
+            if !create {
+                // Before any pragma: WAL mode would rewrite another program's database header.
+                do { try await requireCase(db, location, caseName) } catch {
+                    try? await connection.close()
+                    throw error
+                }
+            }
             // WAL lets readers (the dashboard) go on while a worker writes; the busy timeout makes
             // a second writer wait for the first instead of failing.
             for pragma in ["PRAGMA busy_timeout = 60000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] {
@@ -110,6 +129,12 @@ public actor CaseStore {
                 throw CaseStoreError("cannot connect to \(location): \(String(reflecting: error))")
             }
             let db = connection.sql(queryLogLevel: nil)
+            if !create {
+                do { try await requireCase(db, location, caseName) } catch {
+                    try? await connection.close()
+                    throw error
+                }
+            }
             store = CaseStore(location: location, caseName: caseName, db: db, engine: .postgres,
                               closer: { try await connection.close() }, dropper: { let f: EventLoopFuture<Void> = connection.close(); f.whenComplete { _ in withExtendedLifetime(connection) {} } })
         }
@@ -181,6 +206,31 @@ public actor CaseStore {
                 try? await db.raw("ROLLBACK").run()
                 throw error
             }
+        }
+    }
+
+    /// An existing SQLite file, and an SQLite database at that, before SQLite opens (and so creates) it.
+    private static func requireSQLiteStore(_ path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CaseStoreError.missing("no case store at \(path): `exhunt hunt --case \(path)`, `exhunt case import` or `exhunt fleet submit` creates one")
+        }
+        let head = FileHandle(forReadingAtPath: path).flatMap { h in defer { try? h.close() }; return try? h.read(upToCount: 16) } ?? Data()
+        guard head == Data("SQLite format 3\u{0}".utf8) else {
+            throw CaseStoreError.notAStore("\(path) is not an exhunt case store (not an SQLite database)")
+        }
+    }
+
+    /// The store has exhunt's schema and the case asked for (names the cases it has when not).
+    private static func requireCase(_ db: any SQLDatabase, _ location: CaseLocation, _ caseName: String) async throws {
+        let names: [String]
+        do {
+            names = try await db.select().column("name").from("cases").all(decodingColumn: "name", as: String.self)
+        } catch {
+            throw CaseStoreError.notAStore("\(location) is not an exhunt case store (it has no cases table)")
+        }
+        guard names.contains(caseName) else {
+            let known = names.isEmpty ? "none" : names.sorted().joined(separator: ", ")
+            throw CaseStoreError.missing("no case \"\(caseName)\" in \(location) (its cases: \(known))")
         }
     }
 

@@ -99,6 +99,10 @@ public enum Dashboard {
             try await app.runService()
         } catch {
             await pool.close()
+            // The commonest first failure, in words a person can act on.
+            if let e = error as? IOError, e.errnoCode == EADDRINUSE {
+                throw DashboardError("port \(configuration.port) on \(configuration.host) is in use; choose another with --port")
+            }
             throw error
         }
         await pool.close()

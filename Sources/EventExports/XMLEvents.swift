@@ -121,7 +121,7 @@ enum XMLAsJSON {
         if contains(bytes, "<!DOCTYPE") || contains(bytes, "<!ENTITY") {
             return .failure(.init("a document type declaration inside an event: not read (entities are never expanded)"))
         }
-        var data = protect(bytes)
+        var data = withoutProcessingInstructions(protect(bytes))
         // swift-corelibs-foundation's XMLParser traps on a name that is not UTF-8 (libxml2 lets
         // such bytes through): what it gets is made valid UTF-8 first (U+FFFD for bad bytes).
         if String(validating: data, as: UTF8.self) == nil { data = Data(String(decoding: data, as: UTF8.self).utf8) }
@@ -150,6 +150,26 @@ enum XMLAsJSON {
             } else {
                 out.append(b)
             }
+        }
+        return out
+    }
+
+    /// Processing instructions (`<?xml …?>` included) removed: events hold none, and
+    /// swift-corelibs-foundation's XMLParser reads a NULL through `strlen` for one without data
+    /// (`<?x?>`, found by fuzz-exports). One left open runs to the end and goes too.
+    static func withoutProcessingInstructions(_ data: Data) -> Data {
+        guard let first = data.firstRange(of: Data("<?".utf8)) else { return data }
+        var out = Data(capacity: data.count)
+        out.append(data[data.startIndex..<first.lowerBound])
+        var i = first.lowerBound
+        while i < data.endIndex {
+            if data[i] == 0x3C, data.index(after: i) < data.endIndex, data[data.index(after: i)] == 0x3F {
+                guard let close = data[i...].firstRange(of: Data("?>".utf8)) else { break }
+                i = close.upperBound
+                continue
+            }
+            out.append(data[i])
+            i = data.index(after: i)
         }
         return out
     }

@@ -10,7 +10,7 @@ import Timeline
 
 /// Where the case is and who is working on it: shared by `hunt`, `survey` and `case`.
 struct CaseOptions: ParsableArguments {
-    @Option(name: .customLong("case"), help: ArgumentHelp("The case store: an SQLite file (created when missing) or postgres://USER@HOST/DB (default: $EXHUNT_CASE).",
+    @Option(name: .customLong("case"), help: ArgumentHelp("The case store: an SQLite file (made by the commands that add to it) or postgres://USER@HOST/DB (default: $EXHUNT_CASE).",
                                                           valueName: "DB"))
     var given: String?
 
@@ -38,21 +38,23 @@ struct CaseOptions: ParsableArguments {
 
     var context: RunContext { RunContext(analyst: who, options: CommandLine.arguments) }
 
-    /// Opens the store, or nil when no `--case` was given.
-    func open() async throws -> CaseStore? {
+    /// Opens the store, or nil when no `--case` was given. Only commands that add evidence or
+    /// work (`create`) make a missing store; the others exit 2 naming it.
+    func open(create: Bool = true) async throws -> CaseStore? {
         guard let location else { return nil }
         do {
-            return try await CaseStore.open(CaseLocation(location), caseName: caseName, analyst: who)
+            return try await CaseStore.open(CaseLocation(location), caseName: caseName, analyst: who, create: create)
         } catch {
             Terminal.error("\(error)")
             throw ExitCode(2)
         }
     }
 
-    /// Runs `body` with the store open, and closes it however `body` ends.
-    func with<T>(_ body: (CaseStore) async throws -> T) async throws -> T {
+    /// Runs `body` with the store open, and closes it however `body` ends. The store must exist
+    /// unless `create`.
+    func with<T>(create: Bool = false, _ body: (CaseStore) async throws -> T) async throws -> T {
         guard location != nil else { throw ValidationError("give --case DB") }
-        guard let store = try await open() else { throw ExitCode(2) }
+        guard let store = try await open(create: create) else { throw ExitCode(2) }
         do {
             let value = try await body(store)
             try await store.close()
@@ -102,7 +104,7 @@ struct CaseCommand: AsyncParsableCommand {
         var paths: [String]
 
         func run() async throws {
-            let failed = try await store.with { store in
+            let failed = try await store.with(create: true) { store in
                 var failed = false
                 for path in paths {
                     var isDir: ObjCBool = false

@@ -20,6 +20,11 @@ struct ExportOptions: ParsableArguments {
         }
     }
 
+    /// These outputs as `OutputCheck` takes them.
+    var outputs: [(option: String, path: String?, kind: OutputCheck.Kind)] {
+        [("--timeline", timeline, .file), ("--ecs", ecs, .file), ("--html", html, .file)]
+    }
+
     func write(_ t: FleetTimeline) throws {
         if let timeline {
             let (data, skipped) = timeline.lowercased().hasSuffix(".csv") ? TimelineExport.timesketchCSV(t) : try TimelineExport.timesketchJSONL(t)

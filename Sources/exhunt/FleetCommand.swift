@@ -104,7 +104,7 @@ struct FleetCommand: AsyncParsableCommand {
                 paths.append(url.path)
             }
             let batch = UUID().uuidString.lowercased()
-            let summary: [String: Int] = try await store.with { s in
+            let summary: [String: Int] = try await store.with(create: true) { s in
                 let active = again ? [] : try await s.activeWorkSubjects(kind: .hunt)
                 let todo = paths.filter { !active.contains($0) }
                 let items = try await s.enqueueWork(todo.map { (.hunt, $0) }, batch: batch, maxAttempts: queue.attempts, who: store.who)
@@ -165,7 +165,7 @@ struct FleetCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let inputPath = input.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             let batch = UUID().uuidString.lowercased()
-            let count: Int = try await store.with { s in
+            let count: Int = try await store.with(create: true) { s in
                 let items = try await s.enqueueWork((1...shards).map { (.survey, "\($0)/\(shards)") }, batch: batch,
                                                     maxAttempts: queue.attempts, who: store.who)
                 let messages: [[String: Any]] = items.map { item in

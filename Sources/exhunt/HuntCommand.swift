@@ -88,6 +88,7 @@ struct HuntCommand: AsyncParsableCommand {
     var noProgress = false
 
     func run() async throws {
+        try OutputCheck.require([("--json", json, .file), ("--hits", hits, .file), ("--tpl-csv", tplCSV, .folder)] + exports.outputs)
         var config = HuntConfiguration(evidence: URL(fileURLWithPath: path))
         config.ruleDirectories = rules.map { URL(fileURLWithPath: $0) }
         config.builtinRules = !noBuiltinRules

@@ -20,6 +20,7 @@ struct TimelineCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard !reports.isEmpty else { throw ValidationError("give at least one report") }
+        try OutputCheck.require(exports.outputs)
         var loaded: [HostReport] = []
         for path in reports {
             do {

@@ -285,4 +285,18 @@ func fieldSet(_ f: EVTXFields) -> Set<String> { Set(f.fields.map { "\($0.name)=\
         let whole = Array("<?xml version=\"1.0\"?>\n<Events".utf8) + Array(repeating: UInt8(0xC3), count: 100) + Array("><Event>x</Event>".utf8)
         _ = whole.withUnsafeBytes { shapes.event(xml: $0) }
     }
+
+    /// A processing instruction without data (`<?x?>`) made Foundation's XMLParser read a NULL
+    /// through strlen (SIGSEGV). Events hold none: they are dropped and the event read.
+    @Test func aProcessingInstructionWithoutDataIsNotACrash() throws {
+        for pi in ["<?x?>", "<?xml?>", "<?>", "<?open"] {
+            let text = "<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\(pi == "<?open" ? "" : pi)"
+                + "<System><EventID>4624</EventID></System><EventData><Data Name=\"a\">1</Data></EventData></Event>\(pi == "<?open" ? pi : "")"
+            let record = Array(text.utf8).withUnsafeBytes { shapes.event(xml: $0) }
+            let e = try #require(try? record.get(), "\(pi)")
+            #expect(e.fields.fields.contains { $0.name == "EventID" && $0.value == "4624" }, "\(pi)")
+        }
+        let found = Array("<?xml?>\n<Events><Event xmlns=\"x\"/><#cation</Chnlna>e</Event><?a?></Events>\n".utf8)
+        _ = found.withUnsafeBytes { shapes.event(xml: $0) }
+    }
 }

@@ -1,0 +1,102 @@
+import CaseStore
+import Foundation
+import Testing
+import TestSupport
+
+/// The first hour's errors, run through the real binary: a mistake is exit 2 with one line that
+/// names what to fix, said before any work begins, and leaves nothing behind.
+@Suite("First hour: exit codes and errors")
+struct FirstHourTests {
+    let exhunt = productBinary("exhunt")
+    var sample: String { repoRoot.appendingPathComponent("Samples/compromised-server").path }
+
+    @Test("An output that cannot be written stops the hunt before it starts, naming the option, path and reason")
+    func unwritableOutputs() throws {
+        let dir = try tempDir()
+        try put(dir, "a-file", "x")
+        let missing = dir.appendingPathComponent("no/such/folder/report.json").path
+        let r = try run(exhunt, ["hunt", sample, "--json", missing, "--html", dir.path,
+                                 "--tpl-csv", dir.appendingPathComponent("a-file/tpl").path, "--no-progress"])
+        #expect(r.status == 2)
+        let err = String(decoding: r.stderr, as: UTF8.self)
+        #expect(err.contains("cannot write --json \(missing): the folder \(dir.path)/no/such/folder does not exist"), "\(err)")
+        #expect(err.contains("cannot write --html \(dir.path): it is a folder"), "\(err)")
+        #expect(err.contains("cannot write --tpl-csv") && err.contains("a-file is a file, not a folder"), "\(err)")
+        #expect(!err.contains("NSCocoaErrorDomain"))
+        // Said before hunting: no verdict was printed.
+        #expect(!r.text.contains("Verdict"))
+        // A folder output is made with its missing parents.
+        let ok = try run(exhunt, ["hunt", sample, "--tpl-csv", dir.appendingPathComponent("new/tpl").path, "--quiet"])
+        #expect(ok.status == 1)
+    }
+
+    @Test("Commands that only read a case store never create one, and refuse files that are not stores")
+    func readOnlyCaseCommands() throws {
+        let dir = try tempDir()
+        let typo = dir.appendingPathComponent("typo.db").path
+        for args in [["case", "summary"], ["case", "hosts"], ["case", "audit"], ["case", "note", "EXCH01", "x"]] {
+            let r = try run(exhunt, args + ["--case", typo])
+            #expect(r.status == 2, "\(args)")
+            #expect(String(decoding: r.stderr, as: UTF8.self).contains("no case store at \(typo)"), "\(args)")
+            #expect(!FileManager.default.fileExists(atPath: typo), "\(args) created the store")
+        }
+        try put(dir, "notes.txt", "not a database\n")
+        let text = try run(exhunt, ["case", "summary", "--case", dir.appendingPathComponent("notes.txt").path])
+        #expect(text.status == 2)
+        #expect(String(decoding: text.stderr, as: UTF8.self).contains("is not an exhunt case store (not an SQLite database)"))
+        // Another program's SQLite database: refused, and not given exhunt's tables.
+        let foreign = dir.appendingPathComponent("other.sqlite")
+        let made = try run("/usr/bin/python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()", foreign.path])
+        try #require(made.status == 0)
+        let before = try Data(contentsOf: foreign)
+        let other = try run(exhunt, ["case", "hosts", "--case", foreign.path])
+        #expect(other.status == 2)
+        #expect(String(decoding: other.stderr, as: UTF8.self).contains("is not an exhunt case store (it has no cases table)"))
+        #expect(try Data(contentsOf: foreign) == before)
+        // A store that exists answers; a case it does not hold is named with the ones it has.
+        let db = dir.appendingPathComponent("case.db").path
+        #expect(try run(exhunt, ["hunt", sample, "--case", db, "--quiet"]).status == 1)
+        #expect(try run(exhunt, ["case", "summary", "--case", db]).status == 0)
+        let wrongCase = try run(exhunt, ["case", "summary", "--case", db, "--case-name", "other"])
+        #expect(wrongCase.status == 2)
+        #expect(String(decoding: wrongCase.stderr, as: UTF8.self).contains("no case \"other\" in \(db) (its cases: default)"))
+    }
+
+    @Test("--version, and a usage error shows the usage of the command that failed")
+    func versionAndUsage() throws {
+        let v = try run(exhunt, ["--version"])
+        #expect(v.status == 0)
+        #expect(v.text.range(of: #"^\d+\.\d+\.\d+\s*$"#, options: .regularExpression) != nil, "\(v.text)")
+        let imported = try run(exhunt, ["case", "import", sample])
+        #expect(imported.status == 2)
+        let usage = String(decoding: imported.stderr, as: UTF8.self)
+        #expect(usage.contains("Usage: exhunt case import"), "\(usage)")
+        #expect(usage.contains("See 'exhunt case import --help'"))
+        let day = try run(exhunt, ["hunt", sample, "--window-start", "March"])
+        #expect(day.status == 2)
+        #expect(String(decoding: day.stderr, as: UTF8.self).contains("Usage: exhunt hunt"))
+    }
+
+    @Test("serve on a port in use: exit 2 with the port, the address and what to do")
+    func servePortInUse() throws {
+        let dir = try tempDir()
+        let db = dir.appendingPathComponent("case.db").path
+        let first = try Child([exhunt.path, "serve", "--case", db, "--port", "0"], environment: [:], log: dir.appendingPathComponent("first.log"))
+        try first.waitFor("listening on ", seconds: 60)
+        let line = first.output.split(separator: "\n").first { $0.contains("listening on ") } ?? ""
+        let port = try #require(line.split(separator: " ").first { $0.hasPrefix("http") }.flatMap { $0.split(separator: ":").last }
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "/")) })
+        let second = try run(exhunt, ["serve", "--case", db, "--port", port])
+        #expect(second.status == 2)
+        #expect(String(decoding: second.stderr, as: UTF8.self).contains("port \(port) on 127.0.0.1 is in use; choose another with --port"),
+                "\(String(decoding: second.stderr, as: UTF8.self))")
+        first.killGroup()
+    }
+
+    @Test("A PostgreSQL location is shown without its password, and the mask is not percent-encoded")
+    func passwordNeverShown() {
+        let shown = CaseLocation("postgres://exhunt:s3cr%40t@db.example:5432/cases").description
+        #expect(shown == "postgres://exhunt:***@db.example:5432/cases")
+        #expect(CaseLocation("postgresql://exhunt@db/cases").description == "postgresql://exhunt@db/cases")
+    }
+}
