@@ -130,6 +130,7 @@ struct Views: Sendable {
         if let r = report {
             data["hasReport"] = true
             data["reasons"] = r.verdictReasons.map { ["reason": $0] }
+            if let u = r.unpatched { data["unpatched"] = u }
             data["evidenceRoot"] = r.evidenceRoot
             data["generatedAt"] = time(r.generatedAt)
             data["complete"] = r.complete

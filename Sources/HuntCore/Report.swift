@@ -141,6 +141,10 @@ public struct FamilyVerdict: Codable, Sendable {
     /// A mitigation found in the evidence (EOMT's URL Rewrite rule), and since when (its file's time).
     public var mitigatedFrom: Date?
     public var mitigation: String?
+    /// The build the logs end on, and what to install when that build is vulnerable to this
+    /// family (`Mar21SU (KB5000871)`); nil when it is patched or its status is not known.
+    public var lastBuild: String?
+    public var install: String?
 
     public init(family: String, title: String, verdict: Verdict, reasons: [String], windowStart: Date?,
                 coveredBy: [String], coverageStart: Date? = nil, gaps: [CoverageGap] = [], compromised: Int = 0, attempted: Int = 0,
@@ -215,6 +219,9 @@ public struct HostReport: Codable, Sendable {
     public var gaps: [CoverageGap]
     /// The Exchange builds that wrote this host's logs, oldest first.
     public var builds: [BuildSpan]
+    /// Said under the verdict, whatever it is, when the logs end on a build vulnerable to some
+    /// family: `still unpatched for ProxyShell (2021): …; install …`.
+    public var unpatched: String?
     public var findings: [Finding]
     public var problems: [Problem]
     public var manifest: [ManifestEntry]
@@ -256,7 +263,17 @@ public struct HostReport: Codable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case tool, version, host, hostSource, hostNames, hostAddresses, clientAddresses, evidenceRoot, generatedAt, windowStart, verdict, verdictReasons
-        case families, coverage, places, gaps, builds, findings, problems, manifest, stats, complete
+        case families, coverage, places, gaps, builds, unpatched, findings, problems, manifest, stats, complete
+    }
+
+    /// The sentence for `unpatched`, from the families' `install`.
+    public static func unpatchedSentence(_ families: [FamilyVerdict]) -> String? {
+        let open = families.filter { $0.install != nil }
+        guard let build = open.compactMap(\.lastBuild).first else { return nil }
+        // Families come oldest first, and security updates are cumulative: the last one's fix is the one to install.
+        let names = open.map { f in f.title.range(of: " (").map { String(f.title[..<$0.lowerBound]) } ?? f.title }
+        return "still unpatched for \(names.joined(separator: ", ")): its logs end on build \(build); install \(open.last?.install ?? "the latest security update")"
+            + " or later (security updates are cumulative; a CU without it needs a supported CU first)"
     }
 
     /// Reports written before the per-family verdicts, gaps, builds and host identity existed
@@ -280,6 +297,7 @@ public struct HostReport: Codable, Sendable {
         places = try c.decodeIfPresent([PlaceCount].self, forKey: .places) ?? []
         gaps = try c.decodeIfPresent([CoverageGap].self, forKey: .gaps) ?? []
         builds = try c.decodeIfPresent([BuildSpan].self, forKey: .builds) ?? []
+        unpatched = try c.decodeIfPresent(String.self, forKey: .unpatched) ?? Self.unpatchedSentence(families)
         findings = try c.decode([Finding].self, forKey: .findings)
         problems = try c.decode([Problem].self, forKey: .problems)
         manifest = try c.decode([ManifestEntry].self, forKey: .manifest)
@@ -299,6 +317,7 @@ public struct HostReport: Codable, Sendable {
         self.families = families
         self.gaps = gaps
         self.builds = builds
+        self.unpatched = Self.unpatchedSentence(families)
         self.complete = complete
         self.tool = tool
         self.version = version

@@ -28,6 +28,7 @@ public struct ConsoleReport {
         out.append("Verdict: " + headline)
         if !r.complete { out.append(c("  The hunt did not finish: this report holds only what was found before it stopped.") { $0.red.bold }) }
         for reason in r.verdictReasons { out.append("  - " + TerminalText.sanitize(reason)) }
+        if let unpatched = r.unpatched { out.append("  " + c("! " + TerminalText.sanitize(unpatched)) { $0.yellow.bold }) }
         out.append("")
         if !r.families.isEmpty {
             out.append(c("Per vulnerability family:") { $0.bold })

@@ -40,6 +40,7 @@ public enum HTMLReport {
             [
                 "host": report.host, "verdict": report.verdict.rawValue, "firstCompromise": time(story.firstCompromise),
                 "findingCount": report.findings.count, "reasons": report.verdictReasons,
+                "hasUnpatched": report.unpatched != nil, "unpatched": report.unpatched ?? "",
                 "hasStages": !story.stages.isEmpty,
                 "stages": story.stages.map { s -> [String: Any] in
                     ["name": s.name, "first": time(s.first), "count": s.count, "many": s.count > 1, "example": s.example]

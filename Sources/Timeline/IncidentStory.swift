@@ -26,10 +26,18 @@ public struct IncidentStory: Codable, Sendable {
     public var webShells: [String]
     public var cves: [String]
 
-    static let order = ["probe", "exploitation", "persistence", "use", "post-exploitation"]
+    /// `review`: findings a rule lists for a person to look at (an archive in ProgramData), which
+    /// never decide a verdict and tell no story of an intrusion.
+    static let order = ["probe", "exploitation", "persistence", "use", "post-exploitation", "review"]
     static let titles = ["probe": "First seen (probes and attempts)", "exploitation": "Exploitation",
                          "persistence": "Persistence (web shell written)", "use": "Web shell used",
-                         "post-exploitation": "After the break-in"]
+                         "post-exploitation": "After the break-in", "review": "For review (does not decide the verdict)"]
+
+    /// A stage's title for a host of this verdict: only a compromised host had a break-in.
+    static func title(_ stage: String, verdict: Verdict) -> String {
+        if stage == "post-exploitation", verdict != .compromised { return "Signs of an intruder's later steps (not proof of a break-in)" }
+        return titles[stage] ?? stage
+    }
 
     public init(host: String, verdict: Verdict, entries: [TimelineEntry]) {
         self.host = host
@@ -41,7 +49,7 @@ public struct IncidentStory: Codable, Sendable {
             guard !list.isEmpty else { return nil }
             let times = list.compactMap(\.timestamp) + list.compactMap(\.lastSeen)
             let first = list.min { ($0.timestamp ?? .distantFuture) < ($1.timestamp ?? .distantFuture) }
-            return Stage(name: Self.titles[name] ?? name, first: times.min(), last: times.max(), count: list.reduce(0) { $0 + $1.count },
+            return Stage(name: Self.title(name, verdict: verdict), first: times.min(), last: times.max(), count: list.reduce(0) { $0 + $1.count },
                          example: first?.message ?? "")
         }
         let times = relevant.compactMap(\.timestamp) + relevant.compactMap(\.lastSeen)

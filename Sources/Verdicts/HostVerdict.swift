@@ -162,6 +162,11 @@ public struct HostVerdict: Sendable {
     private func patchTimeline(_ family: VulnerabilityFamily, _ row: inout FamilyVerdict, _ builds: [BuildSpan]) {
         let spans = builds.compactMap { b in ExchangeBuild(b.build).map { (span: b, status: knowledge.status(of: $0, in: family).status) } }
         guard let firstSpan = spans.first else { return }
+        // Whatever the verdict, a server still on a vulnerable build must be told so.
+        if let last = spans.last {
+            row.lastBuild = last.span.build
+            if last.status == .vulnerable { row.install = family.kb.isEmpty ? family.fixedBy : "\(family.fixedBy) (\(family.kb))" }
+        }
         if firstSpan.status == .patched {
             row.patchedBeforeLogs = true
             row.patchedFrom = firstSpan.span.first

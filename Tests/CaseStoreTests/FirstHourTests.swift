@@ -99,4 +99,26 @@ struct FirstHourTests {
         #expect(shown == "postgres://exhunt:***@db.example:5432/cases")
         #expect(CaseLocation("postgresql://exhunt@db/cases").description == "postgresql://exhunt@db/cases")
     }
+
+    @Test("A clean host still on a vulnerable build says so in the console, JSON, HTML and dashboard; its story tells no break-in")
+    func cleanButUnpatched() async throws {
+        let dir = try tempDir()
+        let json = dir.appendingPathComponent("r.json").path, html = dir.appendingPathComponent("r.html").path
+        let db = dir.appendingPathComponent("case.db").path
+        let r = try run(exhunt, ["hunt", repoRoot.appendingPathComponent("Samples/clean-server").path, "--json", json, "--html", html,
+                                 "--case", db, "--no-progress", "--no-color"])
+        #expect(r.status == 0)
+        let said = "still unpatched for ProxyLogon, ProxyShell, ProxyToken, ProxyNotShell, OWASSRF: its logs end on build 15.1.2176.2; install Nov22SU (KB5019758)"
+        #expect(r.text.contains(said), "\(r.text)")
+        #expect(!r.text.lowercased().contains("break-in"))
+        #expect(r.text.contains("For review (does not decide the verdict)") && r.text.contains("agent_backup.zip"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        #expect((object["unpatched"] as? String)?.hasPrefix(said) == true)
+        #expect(try String(contentsOfFile: html, encoding: .utf8).contains(said))
+        let server = try DashboardTests.Server(dir, ["--case", db])
+        let page = try await DashboardTests.send(server.url + "/host?h=EXCH01")
+        #expect(page.status == 200)
+        #expect(page.body.contains(said), "\(page.body.prefix(3000))")
+        withExtendedLifetime(server) {}
+    }
 }
