@@ -27,7 +27,8 @@ if [ ! -f "$work/done" ]; then
 fi
 repeat=$(cat "$work/done")
 export_bytes=$(stat -c %s "$work/export/events.jsonl")
-evtx_bytes=$(du -b --apparent-size -s "$work/evtx" | cut -f1)
+# Hard links: du would count each file once.
+evtx_bytes=$(find "$work/evtx" -type f -printf "%s\n" | awk "{ s += \$1 } END { print s }")
 echo "export: $((export_bytes / 1048576)) MiB of JSON Lines; the same events as .evtx: $((evtx_bytes / 1048576)) MiB ($repeat x ${names[*]})"
 declare -A secs
 run() {  # key, label, input bytes, command...: wall seconds, peak memory, throughput
