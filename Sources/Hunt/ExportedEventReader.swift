@@ -28,6 +28,10 @@ final class ExportedEventReader {
     static let batchRecords = 2048
     static let batchBytes = 8 << 20
     static let problemsPerFile = 20
+    /// Foundation's XMLParser keeps about 80 bytes for every document it fails on: a file of
+    /// event XML stops being read after this many damaged events, so memory stays bounded.
+    static let damagedXMLLimit = 10_000
+    private var gaveUp = false
 
     init(_ item: EvidenceItem, format: ExportFormat, utf16: UTF16Order?, context: HuntContext, worker: Int) {
         self.item = item
@@ -39,18 +43,24 @@ final class ExportedEventReader {
     }
 
     func feed(_ chunk: UnsafeRawBufferPointer) {
+        guard !gaveUp else { return }
         splitter.feed(chunk) { record, place in
             let start = bytes.count
             bytes.append(contentsOf: record)
             records.append((start..<bytes.count, place))
             if records.count >= Self.batchRecords || bytes.count >= Self.batchBytes { flush() }
         }
+        if format == .xml, failed >= Self.damagedXMLLimit, !gaveUp {
+            gaveUp = true
+            problems.append(Problem(.warning, code: "export-abandoned",
+                                    message: "\(failed) events were not well-formed XML: the rest of the file is not read", path: item.path))
+        }
     }
 
     /// The end of the file: problems, coverage and the names the events give the host. Returns
     /// why the file counts as not read (no event in it could be read), or nil.
     func finish() -> String? {
-        splitter.finish()
+        if !gaveUp { splitter.finish() }
         flush()
         for p in splitter.problems { note(p.message, line: p.line, offset: p.offset) }
         if failed > Self.problemsPerFile {

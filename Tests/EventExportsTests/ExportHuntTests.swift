@@ -106,6 +106,22 @@ func hitKeys(_ path: String) throws -> Set<String> {
         report.problems.contains { $0.code == "export" && $0.path?.hasSuffix(file) == true && $0.line == 1 }
     }
 
+    /// A file of event XML that is mostly damaged stops being read after 10,000 damaged events
+    /// (Foundation's XMLParser keeps memory for each), and says so.
+    @Test func damagedEventXMLIsAbandonedAfterALimit() throws {
+        let dir = try tempDir()
+        let good = "<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><System><EventID>4624</EventID>"
+            + "<Channel>Security</Channel></System></Event>\n"
+        let text = "<Events>\n" + good + String(repeating: "<Event><x></Event>\n", count: 10_500) + good + "</Events>\n"
+        try put(dir, "export/security.xml", text)
+        let json = dir.appendingPathComponent("r.json").path
+        _ = try exhunt(["hunt", dir.path, "--json", json, "--no-progress"])
+        let report = try ReportView.read(json)
+        let abandoned = try #require(report.problems.first { $0.code == "export-abandoned" })
+        #expect(abandoned.message.contains("events were not well-formed XML: the rest of the file is not read"))
+        #expect(abandoned.path?.hasSuffix("security.xml") == true)
+    }
+
     /// A path with no Exchange, IIS or Windows evidence is an error, not a quiet inconclusive.
     @Test func noEvidenceIsAnError() throws {
         let empty = try tempDir()
