@@ -5,6 +5,11 @@ public import Foundation
 /// them. Each hit goes where its rule's `exhunt.tpl` says, as it is found: the files are complete
 /// (one row per hit, not per aggregated finding) and written in constant memory. Values are quoted
 /// as PowerShell's Export-Csv quotes them, and guarded against spreadsheet formulas.
+///
+/// The host's name (`EXCH01-Cve-2021-26855.csv`, other.csv's `ComputerName`) is the report's, which
+/// the evidence decides only at the end: files are streamed under provisional names and renamed
+/// by `finish`, and other.csv is written there from the report's findings, whose file times are
+/// never a collection's copy time.
 public final class TestProxyLogonCSV: HitStream, @unchecked Sendable {
     static let requestColumns = ["DateTime", "RequestId", "ClientIPAddress", "UrlHost", "UrlStem", "RoutingHint",
                                  "UserAgent", "AnchorMailbox", "HttpStatus"]
@@ -19,24 +24,34 @@ public final class TestProxyLogonCSV: HitStream, @unchecked Sendable {
     static let distinctPathLimit = 100_000
 
     private let directory: URL
-    private let host: String
+    /// Until `finish`, files are named with this prefix.
+    private let provisional = ".exhunt-partial-\(UUID().uuidString.lowercased())-"
+    private var host: String?
     private let lock = NSLock()
     private var files: [String: OutputFile] = [:]
     private var order: [String] = []
     private var seen: [String: Set<String>] = [:]
 
     /// Creates `directory` if needed; files appear as their first row is found.
-    public init(directory: URL, host: String) throws {
+    public init(directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.directory = directory
-        self.host = host.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "\\", with: "_")
     }
 
-    /// The names of the files written so far.
+    /// The names of the files, once `finish` has named them.
     public var written: [String] {
         lock.lock()
         defer { lock.unlock() }
+        guard let host else { return [] }
         return order.map { "\(host)-\($0)" }
+    }
+
+    /// A host name as a file name's first part.
+    static func fileName(_ host: String) -> String {
+        let cleaned = host.map { c -> Character in
+            c == "/" || c == "\\" || c == ":" || c.asciiValue.map { $0 < 0x20 } == true ? "_" : c
+        }
+        return cleaned.isEmpty || cleaned.allSatisfy({ $0 == "." }) ? "unknown" : String(cleaned)
     }
 
     public func hit(_ f: Finding) throws {
@@ -51,18 +66,24 @@ public final class TestProxyLogonCSV: HitStream, @unchecked Sendable {
             if let p = f.extracted["path"] { try line("Cve-2021-26858-DownloadPaths.log", p) }
         case "Cve-2021-27065":
             try line("Cve-2021-27065.log", f.evidence.path)
-        case "LsassDump", "SuspiciousArchive":
-            let path = field(f, "Path").isEmpty ? f.evidence.path : field(f, "Path")
-            let name = path.split(whereSeparator: { $0 == "\\" || $0 == "/" }).last.map(String.init) ?? path
-            try row("other.csv", header: ["ComputerName", "Type", "Path", "Name", "LastWrite"],
-                    [host, f.tpl ?? "", path, name, f.timestamp.map(Self.iso) ?? ""])
         default:
             return
         }
     }
 
-    /// Writes LogAgeDays.csv (it needs the whole coverage) and closes the files.
+    /// Writes other.csv and LogAgeDays.csv (they need the host's name, the final file times and
+    /// the whole coverage), closes the files and gives them the host's name.
     public func finish(_ r: HostReport) throws {
+        let host = Self.fileName(r.host)
+        lock.lock()
+        self.host = host
+        lock.unlock()
+        for f in r.findings where f.tpl == "LsassDump" || f.tpl == "SuspiciousArchive" {
+            let path = field(f, "Path").isEmpty ? f.evidence.path : field(f, "Path")
+            let name = path.split(whereSeparator: { $0 == "\\" || $0 == "/" }).last.map(String.init) ?? path
+            try row("other.csv", header: ["ComputerName", "Type", "Path", "Name", "LastWrite"],
+                    [r.host, f.tpl ?? "", path, name, f.timestamp.map(Self.iso) ?? ""])
+        }
         // Log age, relative to the newest timestamp in the evidence (the collection time is unknown offline).
         let newest = r.coverage.compactMap(\.latest).max() ?? r.generatedAt
         let ages = Self.ageColumns.map { _, source in
@@ -74,13 +95,19 @@ public final class TestProxyLogonCSV: HitStream, @unchecked Sendable {
         defer { lock.unlock() }
         for f in files.values { try f.close() }
         files = [:]
+        let fm = FileManager.default
+        for name in order {
+            let final = directory.appendingPathComponent("\(host)-\(name)")
+            try? fm.removeItem(at: final)
+            try fm.moveItem(at: directory.appendingPathComponent(provisional + name), to: final)
+        }
     }
 
     /// Writes every finding of a finished report (each once, whatever its count), for reports
     /// read back from JSON. Returns the file names.
     @discardableResult
     public static func write(_ r: HostReport, to directory: URL) throws -> [String] {
-        let s = try TestProxyLogonCSV(directory: directory, host: r.host)
+        let s = try TestProxyLogonCSV(directory: directory)
         for f in r.findings { try s.hit(f) }
         try s.finish(r)
         return s.written
@@ -88,7 +115,7 @@ public final class TestProxyLogonCSV: HitStream, @unchecked Sendable {
 
     private func file(_ name: String, header: [String]?) throws -> OutputFile {
         if let f = files[name] { return f }
-        let f = try OutputFile(directory.appendingPathComponent("\(host)-\(name)"))
+        let f = try OutputFile(directory.appendingPathComponent(provisional + name))
         if let header { try f.append(Data(Self.quoted(header).utf8)) }
         files[name] = f
         order.append(name)

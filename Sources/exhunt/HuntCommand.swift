@@ -192,7 +192,7 @@ struct HuntCommand: AsyncParsableCommand {
         var streams: [any HitStream] = []
         do {
             if let hits { streams.append(try HitsFile(URL(fileURLWithPath: Self.path(hits, suffix)))) }
-            if let tplCSV { streams.append(try TestProxyLogonCSV(directory: URL(fileURLWithPath: tplCSV), host: hostName.isEmpty ? "unknown" : hostName)) }
+            if let tplCSV { streams.append(try TestProxyLogonCSV(directory: URL(fileURLWithPath: tplCSV))) }
         } catch {
             Terminal.error("cannot write the output: \(error)")
             throw ExitCode(2)

@@ -105,8 +105,9 @@ struct FirstHourTests {
         let dir = try tempDir()
         let json = dir.appendingPathComponent("r.json").path, html = dir.appendingPathComponent("r.html").path
         let db = dir.appendingPathComponent("case.db").path
+        let tpl = dir.appendingPathComponent("tpl")
         let r = try run(exhunt, ["hunt", repoRoot.appendingPathComponent("Samples/clean-server").path, "--json", json, "--html", html,
-                                 "--case", db, "--no-progress", "--no-color"])
+                                 "--case", db, "--tpl-csv", tpl.path, "--no-progress", "--no-color"])
         #expect(r.status == 0)
         let said = "still unpatched for ProxyLogon, ProxyShell, ProxyToken, ProxyNotShell, OWASSRF: its logs end on build 15.1.2176.2; install Nov22SU (KB5019758)"
         #expect(r.text.contains(said), "\(r.text)")
@@ -115,6 +116,10 @@ struct FirstHourTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
         #expect((object["unpatched"] as? String)?.hasPrefix(said) == true)
         #expect(try String(contentsOfFile: html, encoding: .utf8).contains(said))
+        // Test-ProxyLogon's files carry the host the evidence names, and no copy time as LastWrite.
+        let other = try String(contentsOf: tpl.appendingPathComponent("EXCH01-other.csv"), encoding: .utf8)
+        #expect(other.contains("\"EXCH01\",\"SuspiciousArchive\""), "\(other)")
+        #expect(other.split(separator: "\r\n").dropFirst().allSatisfy { $0.hasSuffix(",\"\"") }, "\(other)")
         let server = try DashboardTests.Server(dir, ["--case", db])
         let page = try await DashboardTests.send(server.url + "/host?h=EXCH01")
         #expect(page.status == 200)

@@ -78,11 +78,15 @@ import TestSupport
         let dir = try tempDir()
         var config = HuntConfiguration(evidence: samples.appendingPathComponent("compromised-server"))
         config.jobs = 2
-        let stream = try TestProxyLogonCSV(directory: dir, host: "compromised-server")
+        let stream = try TestProxyLogonCSV(directory: dir)
         config.streams = [stream]
         let r = try await Hunter(configuration: config, detectors: try await Detectors.load(builtin: true, extra: [])).run()
         try stream.finish(r)
-        let rows = try String(contentsOf: dir.appendingPathComponent("compromised-server-Cve-2021-26855.csv"), encoding: .utf8)
+        // Named for the host the evidence names, not the folder; nothing provisional left behind.
+        #expect(r.host != "compromised-server" && r.hostSource != "folder name", "\(r.host) \(r.hostSource)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(!names.isEmpty && names.allSatisfy { $0.hasPrefix("\(r.host)-") }, "\(names)")
+        let rows = try String(contentsOf: dir.appendingPathComponent("\(r.host)-Cve-2021-26855.csv"), encoding: .utf8)
             .split(separator: "\r\n").count - 1
         let findings = r.findings.filter { $0.tpl == "Cve-2021-26855" }
         #expect(rows == findings.reduce(0) { $0 + $1.count })
