@@ -60,11 +60,11 @@ public enum HTMLReport {
                 "hasPlaces": !report.places.isEmpty,
                 "places": report.places.map { ["place": $0.place.rawValue, "read": $0.read, "notRead": $0.notRead] as [String: Any] },
                 "manifestCount": report.manifest.count,
-                "manifest": report.manifest.map { ["path": $0.path, "size": $0.size, "sha256": $0.sha256 ?? "(not hashed)"] as [String: Any] },
+                "manifest": report.manifest.map { ["path": $0.path, "pathParts": pathParts($0.path), "size": $0.size, "sha256": $0.sha256 ?? "(not hashed)"] as [String: Any] },
                 "hasProblems": !report.problems.isEmpty, "problemCount": report.problems.count,
                 "problems": report.problems.map { p -> [String: Any] in
-                    ["level": p.level.rawValue, "code": p.code, "message": p.message,
-                     "location": (p.path ?? "") + (p.line.map { ":\($0)" } ?? "")]
+                    let location = (p.path ?? "") + (p.line.map { ":\($0)" } ?? "")
+                    return ["level": p.level.rawValue, "code": p.code, "message": p.message, "location": location, "locationParts": pathParts(location)]
                 },
             ]
         }
@@ -81,18 +81,33 @@ public enum HTMLReport {
                 "time": time(e.timestamp), "timeKey": e.timestamp.map { ISOTime.string($0) } ?? "~", "host": e.host,
                 "severity": e.severity.rawValue, "severityKey": String(severityRank[e.severity] ?? 0),
                 "stage": e.stage, "rule": e.ruleTitle, "cves": e.cves.joined(separator: " "), "message": e.message,
-                "location": e.path + (e.line.map { ":\($0)" } ?? ""),
-                "hits": e.count, "hitsKey": String(format: "%012d", e.count), "last": e.count > 1 ? time(e.lastSeen) : "",
+                "location": e.path + (e.line.map { ":\($0)" } ?? ""), "locationParts": pathParts(e.path + (e.line.map { ":\($0)" } ?? "")),
+                "weight": e.role.rawValue,
+                "hits": e.count, "hitsKey": String(format: "%012d", e.count),
+                "hasLast": e.count > 1 && e.lastSeen != nil, "last": time(e.lastSeen),
             ]
         }
         var out: [String: Any] = [
             "title": t.reports.count == 1 ? t.reports[0].host : "\(t.reports.count) hosts",
             "generated": time(generated), "version": t.reports.first?.version ?? "",
             "hosts": hosts, "entries": entries, "findingCount": t.entries.count, "rowCount": entries.count,
-            "truncated": entries.count < t.entries.count, "chart": timelineChart(t),
+            "truncated": entries.count < t.entries.count, "chart": timelineChart(t), "hasUntimed": t.entries.contains { $0.timestamp == nil },
         ]
         if let e = t.earliestCompromise { out["earliest"] = ["host": e.host, "time": time(e.time)] }
         return out
+    }
+
+    /// A path in pieces that each end at a separator, so the page can offer a line break after
+    /// each (`<wbr>`) and a long path wraps at its folders, not a letter at a time.
+    static func pathParts(_ path: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        for c in path {
+            current.append(c)
+            if c == "/" || c == "\\" || c == "?" || c == "&" || c == "_" || c == "." { parts.append(current); current = "" }
+        }
+        if !current.isEmpty { parts.append(current) }
+        return parts
     }
 
     // MARK: - Charts
@@ -162,7 +177,7 @@ public enum HTMLReport {
                     "time": time(e.timestamp), "host": e.host, "severity": e.severity.rawValue, "message": e.message]
         }
         return ["width": left + width + 20, "height": plotHeight + 50, "bands": bands, "marks": marks, "rows": rows,
-                "dots": dots, "ticks": timed.isEmpty ? [] : axis.ticks(y: plotHeight + 14)]
+                "dots": dots, "hasDots": !dots.isEmpty, "ticks": timed.isEmpty ? [] : axis.ticks(y: plotHeight + 14)]
     }
 
     static func rowLabel(_ source: String) -> String {

@@ -158,4 +158,81 @@ let sampleFindings = [
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         #expect(try nonBackgroundFraction(png) > 0.02, "the screenshot looks blank")
     }
+
+    /// The report's layout as a person sees it, at the two widths analysts use: times on one line,
+    /// paths wrapped at their folders (not a letter at a time, the full path on hover), a badge in
+    /// every family row, no "last" for a single hit, an empty timeline that says so, and the
+    /// weight column. Measured in Chromium by a page that frames the report.
+    @Test(.enabled(if: chromiumCommand != nil, "needs chromium (Scripts/setup.sh --tests)"),
+          .enabled(if: pythonCommand != nil, "needs python3 (reads the screenshot)"))
+    func htmlLayoutAt1280And1920() throws {
+        let chromium = try #require(chromiumCommand)
+        let dir = try tempDir()
+        var findings = sampleFindings
+        var deep = finding("2021-03-02T03:04:05Z", stage: "persistence", role: .compromised, severity: .critical, message: "web shell written",
+                           source: .evidenceFile, id: "r2")
+        deep.evidence.path = #"C/Program Files/Microsoft/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth/Current/themes/resources/RedirSuiteServerProxy_backup_copy.aspx"#
+        deep.count = 1
+        findings.append(deep)
+        var r = report(host: "ex01", verdict: .compromised, findings: findings)
+        var unjudged = FamilyVerdict(family: "proxynotshell", title: "ProxyNotShell (September 2022)", verdict: .clean,
+                                     reasons: ["the evidence ends before the window"], windowStart: Timestamp.parse("2022-08-01T00:00:00Z"), coveredBy: [])
+        unjudged.judged = false
+        r.families = [FamilyVerdict(family: "proxylogon", title: "ProxyLogon (HAFNIUM, March 2021)", verdict: .compromised, reasons: ["x"],
+                                    windowStart: r.windowStart, coveredBy: ["HttpProxy"]), unjudged]
+        let untimed = report(host: "ex03", verdict: .inconclusive, findings: [finding(nil, stage: "review", role: .supporting, severity: .low, message: "archive")])
+        try Data(HTMLReport.render(FleetTimeline([r])).utf8).write(to: dir.appendingPathComponent("report.html"))
+        let emptyHTML = try HTMLReport.render(FleetTimeline([untimed]))
+        #expect(emptyHTML.contains("No finding has a time, so the timeline is empty"))
+        let html = try HTMLReport.render(FleetTimeline([r]))
+        #expect(html.contains("<th>Weight</th>") && html.contains("class=\"w-compromised\">compromised"))
+        #expect(!html.contains("No finding has a time"))
+        #expect(html.contains("title=\"\(deep.evidence.path):7\""), "the full path on hover")
+
+        let probe = """
+        <!DOCTYPE html><html><body style="margin:0"><iframe id="r" src="report.html" style="border:0;height:4000px"></iframe><pre id="out">waiting</pre>
+        <script>
+        var frame = document.getElementById("r");
+        frame.style.width = (location.hash.slice(1) || "1280") + "px";
+        frame.addEventListener("load", function () {
+          var d = frame.contentDocument, out = [];
+          function lines(el) {
+            var tops = {}, range = d.createRange();
+            range.selectNodeContents(el);
+            Array.prototype.forEach.call(range.getClientRects(), function (rc) { if (rc.width > 0) { tops[Math.round(rc.top)] = 1; } });
+            return Object.keys(tops).length;
+          }
+          d.querySelectorAll(".time").forEach(function (el) { if (el.textContent && lines(el) > 1) { out.push("time wraps: " + el.textContent); } });
+          d.querySelectorAll("td.path").forEach(function (el) {
+            var n = lines(el), chars = el.textContent.length / Math.max(n, 1);
+            if (chars < 12) { out.push("path broken into " + n + " lines: " + el.textContent); }
+          });
+          d.querySelectorAll("table.families .verdict").forEach(function (el) {
+            var bg = getComputedStyle(el).backgroundColor;
+            if (!el.textContent || bg === "rgba(0, 0, 0, 0)" || bg === getComputedStyle(el).color) { out.push("family badge unreadable: " + el.textContent); }
+          });
+          d.querySelectorAll("td.hits").forEach(function (el) {
+            if (el.textContent.indexOf("last") >= 0 && parseInt(el.textContent, 10) < 2) { out.push("single hit with a last: " + el.textContent); }
+          });
+          document.getElementById("out").textContent = "measured " + d.querySelectorAll("td.path").length + " paths\\n" + (out.join("\\n") || "ok");
+        });
+        </script></body></html>
+        """
+        let probePage = dir.appendingPathComponent("probe.html")
+        try Data(probe.utf8).write(to: probePage)
+        for width in [1280, 1920] {
+            let dom = try run(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                                         "--allow-file-access-from-files", "--user-data-dir=\(dir.appendingPathComponent("profile").path)",
+                                         "--window-size=\(width + 40),1200", "--virtual-time-budget=5000", "--dump-dom",
+                                         probePage.absoluteString + "#\(width)"]).text
+            let result = dom.range(of: "<pre id=\"out\">").map { String(dom[$0.upperBound...].prefix { $0 != "<" }) } ?? dom
+            #expect(result.hasPrefix("measured ") && !result.hasPrefix("measured 0 "), "\(width): \(result)")
+            #expect(result.hasSuffix("\nok"), "\(width) px: \(result)")
+            let shot = dir.appendingPathComponent("report-\(width).png")
+            _ = try run(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                                   "--user-data-dir=\(dir.appendingPathComponent("profile").path)", "--window-size=\(width),1600",
+                                   "--screenshot=\(shot.path)", dir.appendingPathComponent("report.html").absoluteString])
+            #expect(try nonBackgroundFraction(try Data(contentsOf: shot)) > 0.02, "the \(width) px screenshot looks blank")
+        }
+    }
 }
