@@ -7,6 +7,8 @@ import Evidence
 /// become "the web shell was written" or "the earliest sign of compromise" and push real events out
 /// of order. A time the collection tool recorded from the server (KAPE's copy log, a zip's NTFS or
 /// extended-timestamp field) is kept. Any other time is the copy's when
+/// - the host has no log line at all to place it against (a folder of web pages copied today must
+///   not say the server fell today), or
 /// - it is later than the newest log line of the host (plus a day: logs and files are written
 ///   minutes apart), or
 /// - it belongs to the copy's signature: at least half of those files (and 20 or more) written
@@ -27,7 +29,16 @@ struct CopyTimes {
             guard !i.timeSource.isServers, let t = i.lastWritten else { return nil }
             return (i.path, t)
         }
-        guard let newest = newestLogLine, !candidates.isEmpty else { copied = []; reason = nil; return }
+        guard !candidates.isEmpty else { copied = []; reason = nil; return }
+        let consequence = ". Findings about those files keep their place but carry no time in the story and the timeline "
+            + "(a KAPE copy log, or a zip with NTFS or extended timestamps, keeps the server's times)"
+        guard let newest = newestLogLine else {
+            // Nothing to place them against: a copy made today would otherwise say the server fell today.
+            copied = Set(candidates.map(\.path))
+            reason = "\(candidates.count) file time(s) cannot be told from the copy's: no log line to compare them with, "
+                + "and no collection tool recorded the server's" + consequence
+            return
+        }
         var set = Set<String>()
         let after = candidates.filter { $0.time > newest.addingTimeInterval(Self.margin) }
         set.formUnion(after.map(\.path))
@@ -48,9 +59,7 @@ struct CopyTimes {
         if burst, let first = late.dropFirst(best.start).first {
             why.append("\(best.count) of \(candidates.count) were written within 10 minutes from \(ISOTime.string(first.time, milliseconds: false)), as a copy writes them")
         }
-        reason = "\(set.count) file time(s) are the collection's, not the server's: " + why.joined(separator: "; ")
-            + ". Findings about those files keep their place but carry no time in the story and the timeline "
-            + "(a KAPE copy log, or a zip with NTFS or extended timestamps, keeps the server's times)"
+        reason = "\(set.count) file time(s) are the collection's, not the server's: " + why.joined(separator: "; ") + consequence
     }
 
     /// The findings with the copy's times taken out (`evidence.copyTime` keeps what it was).

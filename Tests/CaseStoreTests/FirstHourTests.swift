@@ -126,4 +126,20 @@ struct FirstHourTests {
         #expect(page.body.contains(said), "\(page.body.prefix(3000))")
         withExtendedLifetime(server) {}
     }
+
+    @Test("A folder of web pages copied today, without logs, never says the server fell today")
+    func copyTimesWithoutLogs() throws {
+        let dir = try tempDir()
+        try put(dir, "EXCH09/inetpub/wwwroot/aspnet_client/supp0rt.aspx", #"<%@ Page Language="Jscript"%><%eval(Request.Item["p"],"unsafe");%>"#)
+        let db = dir.appendingPathComponent("case.db").path
+        let r = try run(exhunt, ["hunt", dir.appendingPathComponent("EXCH09").path, "--case", db, "--no-progress", "--no-color"])
+        #expect(r.status == 1)
+        let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+        #expect(r.text.contains("Persistence (web shell written): time unknown"), "\(r.text)")
+        #expect(r.text.contains("cannot be told from the copy's: no log line to compare them with"))
+        #expect(!r.text.contains("earliest sign of compromise: \(today)"))
+        let summary = try run(exhunt, ["case", "summary", "--case", db])
+        #expect(summary.status == 0)
+        #expect(!summary.text.contains(today), "\(summary.text)")
+    }
 }

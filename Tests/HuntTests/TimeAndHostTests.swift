@@ -89,7 +89,9 @@ import TestSupport
         #expect(time("b.aspx") == "2021-03-04T06:00:00Z")
         #expect(r.manifest.first { $0.path.hasSuffix("a.aspx") }?.timeSource == "zip-ntfs")
         #expect(r.manifest.first { $0.path.hasSuffix("b.aspx") }?.timeSource == "zip-extended-timestamp")
-        #expect(r.manifest.first { $0.path.hasSuffix("c.aspx") }?.timeSource == "zip-dos-time")
+        // A DOS time only, and no log to place it against: it may be the zip's making, so it is set aside.
+        #expect(r.manifest.first { $0.path.hasSuffix("c.aspx") }?.timeSource == "copy")
+        #expect(time("c.aspx") == nil)
     }
 
     @Test func aTimestampWithAnOffsetIsConverted() {
