@@ -270,5 +270,19 @@ enum XMLAsJSON {
         }
 
         func parser(_ parser: XMLParser, resolveExternalEntityName name: String, systemID: String?) -> Data? { nil }
+
+        /// XMLParser parses in recovery mode and keeps memory for every error it reports (an
+        /// event of a megabyte of damage would keep a megabyte's worth), so a document stops
+        /// after a few: warnings (a namespace name that is not absolute) still pass.
+        static let maxErrors = 8
+        var errors = 0
+
+        func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+            errors += 1
+            if errors >= Self.maxErrors {
+                failure = failure ?? "more than \(Self.maxErrors) XML errors"
+                parser.abortParsing()
+            }
+        }
     }
 }
