@@ -75,9 +75,16 @@ struct Views: Sendable {
                 "hasNext": page * per + count < total, "next": link(page + 1), "many": total > per]
     }
 
+    /// A cell per family, in text as well as colour (a colour-blind analyst reads the mark): the
+    /// mark is the verdict's, the label names family and verdict for screen readers and on hover.
     static func familyCells(_ h: FleetHost, families: [String]) -> [[String: Any]] {
-        families.map { f in ["family": f, "verdict": h.families[f]?.rawValue ?? "none"] }
+        families.map { f in
+            let verdict = h.families[f]?.rawValue ?? "none"
+            return ["family": f, "verdict": verdict, "mark": verdictMarks[verdict] ?? "–", "label": "\(f): \(verdict == "none" ? "not hunted" : verdict)"]
+        }
     }
+
+    static let verdictMarks = ["compromised": "C", "attempted": "A", "inconclusive": "?", "clean": "✓", "none": "–"]
 
     static func overview(hosts: [FleetHost], summary: FleetSummary, survey: SurveyCounts, filter: Verdict?,
                          pager: [String: Any]) -> [String: Any] {

@@ -134,6 +134,9 @@ struct DashboardTests {
         for (host, verdict) in [("exch-a", "compromised"), ("exch-b", "compromised"), ("exch-c", "clean")] {
             #expect(overview.contains("class=\"tile \(verdict)\" href=\"/host?h=\(host)\""), "\(host) \(verdict)")
         }
+        // Family cells say their verdict in text, not colour alone.
+        #expect(overview.contains("aria-label=\"proxylogon: compromised\">C</span>"))
+        #expect(overview.contains("aria-label=\"proxylogon: clean\">✓</span>"))
         // exch-b fell first (its first hit is an hour before exch-a's).
         let order = try #require(overview.range(of: "The order hosts fell in")).upperBound
         let b = try #require(overview.range(of: "exch-b", range: order..<overview.endIndex)).lowerBound

@@ -57,6 +57,8 @@ import TestSupport
             ("First seen (probes and attempts)", "2021-02-26T22:14:09Z"), ("Exploitation", "2021-02-28T01:02:12Z"),
             ("Persistence (web shell written)", "2021-02-28T01:02:19Z"), ("Web shell used", "2021-02-28T01:09:40Z"),
             ("After the break-in", "2021-03-01T04:30:12Z"),
+            // The VMware Tools archive in ProgramData: listed for review, not told as the intruder's.
+            ("For review (does not decide the verdict)", "2021-03-08T03:00:00Z"),
         ]
         #expect(story.stages.map(\.name) == expected.map(\.0))
         #expect(story.stages.map { $0.first.map { ISOTime.string($0, milliseconds: false) } ?? "" } == expected.map(\.1))
