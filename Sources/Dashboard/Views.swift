@@ -126,7 +126,8 @@ struct Views: Sendable {
         var data: [String: Any] = [
             "host": h.host, "display": h.display, "verdict": h.verdict.rawValue, "huntedVerdict": h.huntedVerdict?.rawValue ?? "none",
             "tags": h.tags.map { ["tag": $0] }, "remediated": h.remediated, "names": h.names.joined(separator: ", "),
-            "addresses": h.addresses.map { ["address": $0, "link": pivotLink(.address, $0)] },
+            // The server's own addresses are not client addresses: a pivot on one would list unrelated hits.
+            "addresses": h.addresses.map { ["address": $0] },
             "compromisedAt": time(h.compromisedAt), "run": run ?? "", "canAct": canAct, "link": hostLink(h.host),
             "hasAddresses": !h.addresses.isEmpty, "hasTags": !h.tags.isEmpty,
             "verdictOptions": Verdict.allCases.map { ["value": $0.rawValue] },

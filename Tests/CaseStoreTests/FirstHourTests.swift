@@ -124,6 +124,9 @@ struct FirstHourTests {
         let page = try await DashboardTests.send(server.url + "/host?h=EXCH01")
         #expect(page.status == 200)
         #expect(page.body.contains(said), "\(page.body.prefix(3000))")
+        // The server's own address (IIS s-ip) is shown, and is not a pivot to client hits.
+        #expect(page.body.contains(">10.20.0.10</span>"))
+        #expect(!page.body.contains("value=10.20.0.10"))
         withExtendedLifetime(server) {}
     }
 
