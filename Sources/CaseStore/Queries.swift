@@ -320,6 +320,24 @@ extension CaseStore {
         }
     }
 
+    /// The paths (as stored: the server's, lowercased) whose last part is `name` (`supp0rt.aspx`),
+    /// at most `limit`: an analyst searches a web shell by its name, not its folder. The name is
+    /// bound and its LIKE wildcards escaped.
+    public func paths(named name: String, limit: Int = 50) async throws -> [String] {
+        let lower = name.lowercased()
+        guard !lower.isEmpty, !lower.contains("/"), !lower.contains("\\") else { return [] }
+        let escaped = lower.replacingOccurrences(of: "!", with: "!!").replacingOccurrences(of: "%", with: "!%").replacingOccurrences(of: "_", with: "!_")
+        return try await exclusive {
+            let rows = try await db.raw("""
+                SELECT DISTINCT value FROM seen
+                WHERE case_name = \(bind: caseName) AND kind = \(bind: StoredValue.Kind.path.rawValue)
+                AND (value LIKE \(bind: "%\\" + escaped) ESCAPE '!' OR value LIKE \(bind: "%/" + escaped) ESCAPE '!' OR value = \(bind: lower))
+                ORDER BY value LIMIT \(bind: max(1, min(limit, 500)))
+                """).all()
+            return try rows.map { try $0.decode(column: "value", as: String.self) }
+        }
+    }
+
     // MARK: - Reports back
 
     /// Each host's latest complete hunt as a report (with rematch findings added), for the fleet

@@ -341,6 +341,11 @@ struct Routes: Sendable {
             let rows = try await s.pivot(kind, needle)
             if !rows.isEmpty { values.append(.init(kind: kind, value: rows[0].value.value, hosts: Set(rows.map(\.host)).count, rows: rows.count)) }
         }
+        // A file by its name alone: every stored path that ends with it.
+        for path in try await s.paths(named: needle) where !values.contains(where: { $0.kind == .path && $0.value == path }) {
+            let rows = try await s.pivot(.path, path)
+            if !rows.isEmpty { values.append(.init(kind: .path, value: path, hosts: Set(rows.map(\.host)).count, rows: rows.count)) }
+        }
         return SearchResults(query: q, hosts: Array(hosts.prefix(Self.rowsPerPage)), values: values)
     }
 

@@ -164,6 +164,10 @@ struct DashboardTests {
         #expect(pivot.contains("on 2 hosts"))
         #expect(pivot.contains(">exch-a<") && pivot.contains(">exch-b<"))
 
+        // A web shell is found by its name alone, whatever its case.
+        let search = try dom("/search?q=X.ASPX")
+        #expect(search.contains("aspnet_client\\x.aspx</a> on 1 hosts") || search.contains("aspnet_client/x.aspx</a> on 1 hosts"), "\(search.suffix(1500))")
+
         // The timeline draws a bar per stretch, each a link that zooms into it.
         let timeline = try dom("/timeline")
         #expect(timeline.contains("<svg"))

@@ -219,6 +219,21 @@ struct CaseStoreTests {
         try await store.close()
     }
 
+    @Test("A file is found by its name alone, any case; LIKE's wildcards in the name are only characters", arguments: Engine.available)
+    func pathsByName(engine: Engine) async throws {
+        let store = try await engine.open(try tempDir())
+        let sha = String(repeating: "c", count: 64)
+        _ = try await store.ingest(report(host: "exch01", shells: [("C/inetpub/wwwroot/aspnet_client/help.aspx", sha),
+                                                                   ("C/inetpub/wwwroot/aspnet_client/a_b%.aspx", sha)]), context: context)
+        let help = try await store.paths(named: "HELP.aspx")
+        #expect(help.count == 1 && help.allSatisfy { $0.hasSuffix("help.aspx") }, "\(help)")
+        #expect(try await store.paths(named: "a_b%.aspx").count == 1)
+        #expect(try await store.paths(named: "%.aspx").isEmpty)
+        #expect(try await store.paths(named: "_elp.aspx").isEmpty)
+        #expect(try await store.paths(named: "elp.aspx").isEmpty, "a name, not a suffix of one")
+        try await store.close()
+    }
+
     @Test("Two writers at once, each with its own connection: every host once", arguments: Engine.available)
     func concurrentWriters(engine: Engine) async throws {
         let dir = try tempDir()
