@@ -107,42 +107,40 @@ public struct ExportShapes: Sendable {
 
     /// One JSON record (an object) as a Windows event, or why not.
     public func event(json record: UnsafeRawBufferPointer) -> Result<ExportedEvent, ExportParseError> {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(record), options: [])
-        } catch {
-            return .failure(ExportParseError("not valid JSON: \(Self.reason(error))"))
+        switch JSONParser.parse(record) {
+        case .failure(let e): return .failure(ExportParseError("not valid JSON: \(e)"))
+        case .success(let value):
+            guard let dict = value.object else { return .failure(ExportParseError("not a JSON object")) }
+            return event(dict)
         }
-        guard let dict = object as? [String: Any] else { return .failure(ExportParseError("not a JSON object")) }
-        return event(dict)
     }
 
     /// One `<Event>` element as a Windows event: read as the evtx crate's JSON of it.
     public func event(xml record: UnsafeRawBufferPointer) -> Result<ExportedEvent, ExportParseError> {
         switch XMLAsJSON.parse(record) {
         case .failure(let e): return .failure(e)
-        case .success(let dict): return event(dict)
+        case .success(let value): return event(value.object ?? [:])
         }
     }
 
     /// The shape a record has, if any (the first whose `when` holds, after unwrapping).
-    func match(_ record: [String: Any]) -> (Shape, [String: Any])? {
+    func match(_ record: [String: JSONValue]) -> (Shape, [String: JSONValue])? {
         for s in shapes {
             var root = record
-            for u in s.unwrap { if let inner = Self.lookup(record, u) as? [String: Any] { root = inner; break } }
+            for u in s.unwrap { if let inner = Self.lookup(record, u)?.object { root = inner; break } }
             if s.when.contains(where: { all in all.allSatisfy { Self.lookup(root, $0) != nil } }) { return (s, root) }
         }
         return nil
     }
 
-    func event(_ record: [String: Any]) -> Result<ExportedEvent, ExportParseError> {
+    func event(_ record: [String: JSONValue]) -> Result<ExportedEvent, ExportParseError> {
         guard let (shape, root) = match(record) else {
             return .failure(ExportParseError("not a Windows event in any known export shape (keys: \(record.keys.sorted().prefix(8).joined(separator: ", ")))"))
         }
         var f = EVTXFields()
         var texts: [String] = []
         var unnamed: [String] = []
-        if let path = shape.system, let system = Self.lookup(root, path) as? [String: Any] {
+        if let path = shape.system, let system = Self.lookup(root, path)?.object {
             Self.system(system, into: &f)
         }
         for (name, from) in shape.fields {
@@ -155,23 +153,24 @@ public struct ExportShapes: Sendable {
             if let d = Self.lookup(root, path) { Self.collect(d, into: &f, texts: &texts, unnamed: &unnamed) }
         }
         for path in shape.xmlData {
-            guard let text = Self.lookup(root, path) as? String, text.first == "<" else { continue }
+            guard let text = Self.lookup(root, path)?.stringValue, text.first == "<" else { continue }
             let parsed = text.utf8.withContiguousStorageIfAvailable { XMLAsJSON.parse(UnsafeRawBufferPointer($0)) }
                 ?? Array(text.utf8).withUnsafeBytes { XMLAsJSON.parse($0) }
             if case .success(let d) = parsed { Self.collect(d, into: &f, texts: &texts, unnamed: &unnamed) }
         }
         for path in shape.unnamedData {
             guard let v = Self.lookup(root, path) else { continue }
-            var list: [Any] = (v as? [Any]) ?? []
-            if let s = v as? String {
-                if s.first == "[", let parsed = try? JSONSerialization.jsonObject(with: Data(s.utf8)) as? [Any] { list = parsed } else { list = [s] }
+            var list: [JSONValue] = v.array ?? []
+            if let s = v.stringValue {
+                let parsed = s.first == "[" ? Array(s.utf8).withUnsafeBytes { try? JSONParser.parse($0).get() }?.array : nil
+                list = parsed ?? [v]
             }
             for item in list { if let s = Self.string(item) { unnamed.append(s); texts.append(s) } }
         }
         if shape.rest {
             let taken = Set(f.fields.map { $0.name.lowercased() })
             for key in root.keys.sorted() where !shape.exclude.contains(key.lowercased()) && !taken.contains(key.lowercased()) {
-                guard let value = root[key], !(value is [String: Any]), let s = Self.string(value) else { continue }
+                guard let value = root[key], value.object == nil, let s = Self.string(value) else { continue }
                 f.fields.append((key, s))
                 texts.append(s)
             }
@@ -206,7 +205,7 @@ public struct ExportShapes: Sendable {
 
     /// System as the EVTX reader reads it (`FieldExtractor`): Provider's Name and Guid,
     /// TimeCreated's SystemTime, Execution's attributes, Security's UserID, other elements' text.
-    static func system(_ system: [String: Any], into f: inout EVTXFields) {
+    static func system(_ system: [String: JSONValue], into f: inout EVTXFields) {
         for key in system.keys.sorted() {
             guard let value = system[key] else { continue }
             switch key {
@@ -221,7 +220,7 @@ public struct ExportShapes: Sendable {
                 if let t = a["SystemTime"] {
                     if let date = time(t) {
                         f.time = date
-                        f.fields.append(("TimeCreated", t is String ? (string(t) ?? "") : ISOTime.string(date)))
+                        f.fields.append(("TimeCreated", t.stringValue ?? ISOTime.string(date)))
                     }
                 }
             case "Execution":
@@ -238,9 +237,9 @@ public struct ExportShapes: Sendable {
 
     /// Event data as the EVTX reader collects it: named values by name (an empty named `Data` is
     /// ""), unnamed `Data` gathered, nested elements (UserData) walked, null leaves absent.
-    static func collect(_ value: Any, into f: inout EVTXFields, texts: inout [String], unnamed: inout [String]) {
-        guard let dict = value as? [String: Any] else {
-            if let list = value as? [Any] { for item in list { collect(item, into: &f, texts: &texts, unnamed: &unnamed) } }
+    static func collect(_ value: JSONValue, into f: inout EVTXFields, texts: inout [String], unnamed: inout [String]) {
+        guard let dict = value.object else {
+            if let list = value.array { for item in list { collect(item, into: &f, texts: &texts, unnamed: &unnamed) } }
             return
         }
         for key in dict.keys.sorted() where key != "#attributes" {
@@ -249,10 +248,10 @@ public struct ExportShapes: Sendable {
                 if let s = string(v) { unnamed.append(s); texts.append(s) }
                 continue
             }
-            if let inner = v as? [String: Any], inner["#text"] == nil, inner["Value"] == nil {
-                collect(inner, into: &f, texts: &texts, unnamed: &unnamed)
-            } else if let list = v as? [Any], list.contains(where: { $0 is [String: Any] }) {
-                collect(list, into: &f, texts: &texts, unnamed: &unnamed)
+            if let inner = v.object, inner["#text"] == nil, inner["Value"] == nil {
+                collect(v, into: &f, texts: &texts, unnamed: &unnamed)
+            } else if let list = v.array, list.contains(where: { $0.object != nil }) {
+                collect(v, into: &f, texts: &texts, unnamed: &unnamed)
             } else if let s = string(v) {
                 f.fields.append((key, s))
                 texts.append(s)
@@ -264,12 +263,14 @@ public struct ExportShapes: Sendable {
 
     /// A value at a path: keys in turn, looking inside `#attributes` where a key is not found,
     /// and taking the rest of the path as one dotted key where that is how the record spells it.
-    static func lookup(_ root: Any, _ path: [String]) -> Any? {
-        var node: Any = root
+    static func lookup(_ root: [String: JSONValue], _ path: [String]) -> JSONValue? { lookup(.object(root), path) }
+
+    static func lookup(_ root: JSONValue, _ path: [String]) -> JSONValue? {
+        var node = root
         var i = 0
         while i < path.count {
-            guard let dict = node as? [String: Any] else { return nil }
-            if let next = dict[path[i]] ?? (dict["#attributes"] as? [String: Any])?[path[i]] {
+            guard let dict = node.object else { return nil }
+            if let next = dict[path[i]] ?? dict["#attributes"]?.object?[path[i]] {
                 node = next
                 i += 1
                 continue
@@ -277,17 +278,10 @@ public struct ExportShapes: Sendable {
             if i + 1 < path.count, let next = dict[path[i...].joined(separator: ".")] { node = next; i = path.count; continue }
             return nil
         }
-        return isNull(node) ? nil : node
+        return node.isNull ? nil : node
     }
 
-    // Casting a Swift String or collection held in `Any` to a Foundation class bridges all of it
-    // first (a whole event's dictionary, for `is NSNull`): 40% of an export hunt's time. Only
-    // class instances are asked.
-    static func isNull(_ v: Any) -> Bool { type(of: v) is AnyObject.Type && v is NSNull }
-
-    static func number(_ v: Any) -> NSNumber? { type(of: v) is AnyObject.Type ? v as? NSNumber : nil }
-
-    static func first(_ sources: [Source], in root: [String: Any]) -> String? {
+    static func first(_ sources: [Source], in root: [String: JSONValue]) -> String? {
         for s in sources {
             switch s {
             case .path(let p):
@@ -309,52 +303,44 @@ public struct ExportShapes: Sendable {
     }
 
     /// An element's attributes: under `#attributes` (the crate) or inline (Velociraptor).
-    static func attributes(_ value: Any) -> [String: Any] {
-        guard let dict = value as? [String: Any] else { return [:] }
-        return dict["#attributes"] as? [String: Any] ?? dict
+    static func attributes(_ value: JSONValue) -> [String: JSONValue] {
+        guard let dict = value.object else { return [:] }
+        return dict["#attributes"]?.object ?? dict
     }
 
     /// A JSON value as the EVTX reader's text of it: strings as they are, numbers in decimal,
     /// booleans as `true`/`false`, arrays space-joined, an element's `#text` (or `Value`); null,
     /// and objects without text, are no value.
-    static func string(_ value: Any) -> String? {
-        if let s = value as? String { return s }
-        if let dict = value as? [String: Any] { return (dict["#text"] ?? dict["Value"]).flatMap(string) }
-        if let list = value as? [Any] {
+    static func string(_ value: JSONValue) -> String? {
+        switch value {
+        case .string(let s): return s
+        case .object(let dict): return (dict["#text"] ?? dict["Value"]).flatMap(string)
+        case .array(let list):
             let items = list.compactMap(string)
             return items.isEmpty ? nil : items.joined(separator: " ")
-        }
-        switch number(value) {
-        case let n?:
-            switch String(cString: n.objCType) {
-            case "c", "B": return n.boolValue ? "true" : "false"
-            case "d", "f":
-                let d = n.doubleValue
-                if d.rounded() == d, abs(d) < 9.0e15 { return String(Int64(d)) }
-                return String(d)
-            default: return n.stringValue
-            }
-        case nil:
-            return nil
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return nil
+        case .number(let text):
+            // Integers as written; a fraction or exponent that is a whole number as an integer.
+            guard text.utf8.contains(where: { $0 == 0x2E || $0 == 0x65 || $0 == 0x45 }), let d = Double(text) else { return text }
+            if d.rounded() == d, abs(d) < 9.0e15 { return String(Int64(d)) }
+            return String(d)
         }
     }
 
     /// A time: ISO 8601 text (the crate's `… UTC` suffix and offsets allowed) or seconds since 1970.
-    static func time(_ value: Any) -> Date? {
-        if let s = value as? String {
+    static func time(_ value: JSONValue) -> Date? {
+        switch value {
+        case .string(let s):
             return Timestamp.parse(s.hasSuffix(" UTC") ? String(s.dropLast(4)) : s)
-        }
-        if let n = number(value), String(cString: n.objCType) != "c" {
-            let d = n.doubleValue
+        case .number(let text):
+            guard let d = Double(text) else { return nil }
             // Seconds since 1970 from 1990 to 2100; milliseconds in the same span are divided.
             if d > 631_152_000, d < 4_102_444_800 { return Date(timeIntervalSince1970: d) }
             if d > 631_152_000_000, d < 4_102_444_800_000 { return Date(timeIntervalSince1970: d / 1000) }
+            return nil
+        default:
+            return nil
         }
-        return nil
-    }
-
-    static func reason(_ error: any Error) -> String {
-        let ns = error as NSError
-        return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
     }
 }

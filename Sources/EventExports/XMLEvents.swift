@@ -117,7 +117,7 @@ public struct XMLEventSplitter {
 enum XMLAsJSON {
     /// Parses one element (an `<Event>`, or an `<EventData>` fragment) into its JSON form, or says
     /// why it cannot. A document type declaration is refused before the parser sees anything.
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<[String: Any], ExportParseError> {
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<JSONValue, ExportParseError> {
         if contains(bytes, "<!DOCTYPE") || contains(bytes, "<!ENTITY") {
             return .failure(.init("a document type declaration inside an event: not read (entities are never expanded)"))
         }
@@ -134,7 +134,7 @@ enum XMLAsJSON {
             let reason = builder.failure ?? parser.parserError.map { "\($0.localizedDescription)" } ?? "not well-formed XML"
             return .failure(.init("XML: \(reason) (line \(parser.lineNumber))"))
         }
-        return .success([root.name: root.json()])
+        return .success(.object([root.name: root.json()]))
     }
 
     /// Windows writes values as they are, control characters and CR LF included, which XML 1.0
@@ -206,29 +206,31 @@ enum XMLAsJSON {
         }
 
         /// The crate's JSON value of this element.
-        func json() -> Any {
+        func json() -> JSONValue {
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if children.isEmpty, attributes.isEmpty { return trimmed.isEmpty ? NSNull() : text }
-            var out: [String: Any] = [:]
-            if !attributes.isEmpty { out["#attributes"] = attributes }
-            if !trimmed.isEmpty { out["#text"] = text }
+            if children.isEmpty, attributes.isEmpty { return trimmed.isEmpty ? .null : .string(text) }
+            var out: [String: JSONValue] = [:]
+            if !attributes.isEmpty { out["#attributes"] = .object(attributes.mapValues(JSONValue.string)) }
+            if !trimmed.isEmpty { out["#text"] = .string(text) }
             var unnamed: [String] = []
             for c in children {
                 if localName == "EventData", c.localName == "Data" {
-                    if let n = c.attributes["Name"], !n.isEmpty { out[n] = c.text; continue }
+                    if let n = c.attributes["Name"], !n.isEmpty { out[n] = .string(c.text); continue }
                     unnamed.append(c.text)
                     continue
                 }
                 let key = c.localName
                 let value = c.json()
                 if let existing = out[key] {
-                    if var list = existing as? [Any] { list.append(value); out[key] = list } else { out[key] = [existing, value] }
+                    if case .array(var list) = existing { list.append(value); out[key] = .array(list) } else { out[key] = .array([existing, value]) }
                 } else {
                     out[key] = value
                 }
             }
-            if !unnamed.isEmpty { out["Data"] = ["#text": unnamed.count == 1 ? unnamed[0] as Any : unnamed as Any] }
-            return out
+            if !unnamed.isEmpty {
+                out["Data"] = .object(["#text": unnamed.count == 1 ? .string(unnamed[0]) : .array(unnamed.map(JSONValue.string))])
+            }
+            return .object(out)
         }
 
         /// The name without a namespace prefix (`evt:Event` is `Event`).
