@@ -48,14 +48,7 @@ public enum CaseLocation: Sendable, Equatable, CustomStringConvertible {
 
 public struct CaseStoreError: Error, CustomStringConvertible, Sendable {
     public var description: String
-    /// What went wrong, for callers that answer differently (a usage error, not a failure).
-    public var kind: Kind = .failed
     public init(_ d: String) { description = d }
-
-    public enum Kind: Sendable { case failed, missing, notAStore }
-
-    static func missing(_ d: String) -> CaseStoreError { var e = CaseStoreError(d); e.kind = .missing; return e }
-    static func notAStore(_ d: String) -> CaseStoreError { var e = CaseStoreError(d); e.kind = .notAStore; return e }
 }
 
 /// One case: every host's hunt runs, their findings and indicators, survey records, analyst notes
@@ -212,11 +205,11 @@ public actor CaseStore {
     /// An existing SQLite file, and an SQLite database at that, before SQLite opens (and so creates) it.
     private static func requireSQLiteStore(_ path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw CaseStoreError.missing("no case store at \(path): `exhunt hunt --case \(path)`, `exhunt case import` or `exhunt fleet submit` creates one")
+            throw CaseStoreError("no case store at \(path): `exhunt hunt --case \(path)`, `exhunt case import` or `exhunt fleet submit` creates one")
         }
         let head = FileHandle(forReadingAtPath: path).flatMap { h in defer { try? h.close() }; return try? h.read(upToCount: 16) } ?? Data()
         guard head == Data("SQLite format 3\u{0}".utf8) else {
-            throw CaseStoreError.notAStore("\(path) is not an exhunt case store (not an SQLite database)")
+            throw CaseStoreError("\(path) is not an exhunt case store (not an SQLite database)")
         }
     }
 
@@ -226,11 +219,11 @@ public actor CaseStore {
         do {
             names = try await db.select().column("name").from("cases").all(decodingColumn: "name", as: String.self)
         } catch {
-            throw CaseStoreError.notAStore("\(location) is not an exhunt case store (it has no cases table)")
+            throw CaseStoreError("\(location) is not an exhunt case store (it has no cases table)")
         }
         guard names.contains(caseName) else {
             let known = names.isEmpty ? "none" : names.sorted().joined(separator: ", ")
-            throw CaseStoreError.missing("no case \"\(caseName)\" in \(location) (its cases: \(known))")
+            throw CaseStoreError("no case \"\(caseName)\" in \(location) (its cases: \(known))")
         }
     }
 

@@ -28,8 +28,9 @@ final class ExportedEventReader {
     static let batchRecords = 2048
     static let batchBytes = 8 << 20
     static let problemsPerFile = 20
-    /// Foundation's XMLParser keeps about 80 bytes for every document it fails on: a file of
-    /// event XML stops being read after this many damaged events, so memory stays bounded.
+    /// Foundation's XMLParser keeps about 90 bytes for every XML error it reports (at most 8 per
+    /// event, `XMLAsJSON`): a file of event XML stops being read after this many damaged events,
+    /// so what a hostile file can make it keep stays bounded.
     static let damagedXMLLimit = 10_000
     private var gaveUp = false
 
