@@ -210,7 +210,7 @@ enum XMLAsJSON {
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
             if children.isEmpty, attributes.isEmpty { return trimmed.isEmpty ? .null : .string(text) }
             var out: [String: JSONValue] = [:]
-            if !attributes.isEmpty { out["#attributes"] = .object(attributes.mapValues(JSONValue.string)) }
+            if !attributes.isEmpty { out["#attributes"] = .object(attributes.mapValues { JSONValue.string($0) }) }
             if !trimmed.isEmpty { out["#text"] = .string(text) }
             var unnamed: [String] = []
             for c in children {
@@ -228,7 +228,8 @@ enum XMLAsJSON {
                 }
             }
             if !unnamed.isEmpty {
-                out["Data"] = .object(["#text": unnamed.count == 1 ? .string(unnamed[0]) : .array(unnamed.map(JSONValue.string))])
+                let text: JSONValue = unnamed.count == 1 ? .string(unnamed[0]) : .array(unnamed.map { JSONValue.string($0) })
+                out["Data"] = .object(["#text": text])
             }
             return .object(out)
         }
