@@ -122,6 +122,24 @@ func hitKeys(_ path: String) throws -> Set<String> {
         #expect(abandoned.path?.hasSuffix("security.xml") == true)
     }
 
+    /// Foundation's XMLParser keeps memory for every error it reports, and parses in recovery
+    /// mode: a 60 KB event with thousands of errors kept ~700 KB, so 600 of them kept 400 MB. A
+    /// document stops after a few errors. Measured as the hunt's peak memory (its own process,
+    /// so tests running beside it do not count).
+    @Test(.enabled(if: pythonCommand != nil, "needs python3 (measures the child's peak memory)"))
+    func manyXMLErrorsInEventsKeepNoMemory() throws {
+        let dir = try tempDir()
+        var event = "<Event><System><EventID>4624</EventID></System><EventData>"
+        for _ in 0..<2000 { event += "<Data Name=\"a\" b c>x & y</Data>" }
+        event += "</EventData></Event>\n"
+        try put(dir, "export/damaged.xml", "<Events>\n" + String(repeating: event, count: 600) + "</Events>\n")
+        let measure = "import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+            + "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+        let r = try run(try #require(pythonCommand), ["-c", measure, productBinary("exhunt").path, "hunt", dir.path, "--no-progress", "-j", "2"])
+        let peakKiB = try #require(Int(r.text.trimmingCharacters(in: .whitespacesAndNewlines)), "\(r.text)")
+        #expect(peakKiB < 200 * 1024, "peak \(peakKiB / 1024) MiB")
+    }
+
     /// A path with no Exchange, IIS or Windows evidence is an error, not a quiet inconclusive.
     @Test func noEvidenceIsAnError() throws {
         let empty = try tempDir()
