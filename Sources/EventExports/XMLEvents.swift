@@ -121,6 +121,10 @@ enum XMLAsJSON {
         if contains(bytes, "<!DOCTYPE") || contains(bytes, "<!ENTITY") {
             return .failure(.init("a document type declaration inside an event: not read (entities are never expanded)"))
         }
+        guard errorBudget.take(0) else {
+            return .failure(.init("not parsed: this run has met \(XMLErrorBudget.limit) XML errors already "
+                                  + "(Foundation's XMLParser keeps memory for each)"))
+        }
         var data = withoutProcessingInstructions(protect(bytes))
         // swift-corelibs-foundation's XMLParser traps on a name that is not UTF-8 (libxml2 lets
         // such bytes through): what it gets is made valid UTF-8 first (U+FFFD for bad bytes).
@@ -130,12 +134,17 @@ enum XMLAsJSON {
         parser.shouldResolveExternalEntities = false
         parser.shouldProcessNamespaces = false
         parser.delegate = builder
-        guard parser.parse(), let root = builder.root else {
+        let parsed = parser.parse()
+        if builder.errors > 0 { _ = errorBudget.take(builder.errors) }
+        guard parsed, let root = builder.root else {
             let reason = builder.failure ?? parser.parserError.map { "\($0.localizedDescription)" } ?? "not well-formed XML"
             return .failure(.init("XML: \(reason) (line \(parser.lineNumber))"))
         }
         return .success(.object([root.name: root.json()]))
     }
+
+    /// The XML errors the process may still meet (shared by every file and thread of a run).
+    static let errorBudget = XMLErrorBudget()
 
     /// Windows writes values as they are, control characters and CR LF included, which XML 1.0
     /// forbids or normalises away (`MinPasswordAge` of U+0003; `PrivilegeList` lines ending CR LF).
@@ -287,5 +296,32 @@ enum XMLAsJSON {
                 parser.abortParsing()
             }
         }
+    }
+}
+
+/// swift-corelibs-foundation's XMLParser keeps about 90 bytes for every error it reports, for the
+/// life of the process. Each document stops after 8 errors and each file after 10,000 damaged
+/// events; this bounds the whole run: past `limit` errors no more event XML is parsed (each
+/// record is then said to be unread), so a collection of many damaged files cannot make a hunt's
+/// memory grow without end (about 90 MB at most).
+final class XMLErrorBudget: @unchecked Sendable {
+    static let limit = 1_000_000
+    private let lock = NSLock()
+    private var spent = 0
+
+    /// Counts `n` errors; false once the budget is spent (`take(0)` only asks).
+    func take(_ n: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard spent < Self.limit else { return false }
+        spent += n
+        return true
+    }
+
+    /// For the fuzzer, which parses millions of documents in one process.
+    func reset() {
+        lock.lock()
+        spent = 0
+        lock.unlock()
     }
 }
