@@ -54,7 +54,9 @@ public struct LogScanner {
     /// Whether each data line starts with its timestamp (decided with the header, not per line).
     private var timestampLeads = false
     /// IIS writes `-` for an empty field in every format of its own.
-    private var dashIsEmpty: Bool { format == .w3c || format == .iisNative || format == .ncsa }
+    private var dashIsEmpty: Bool { format == .w3c || isLegacyIIS }
+    /// IIS native or NCSA: fixed fields, the time mid-line (decided once, not per line).
+    private let isLegacyIIS: Bool
 
     /// - Parameters:
     ///   - literals: candidate filter; a line is emitted if it contains any of them (ASCII case
@@ -91,7 +93,8 @@ public struct LogScanner {
         self.maxLineLength = maxLineLength
         self.finders = literals.map(LiteralSet.init)
         // Until a header says otherwise, a line's timestamp is its first column (as timestamp() reads it).
-        self.timestampLeads = format != .text && LegacyIISFormat.fields(of: format) == nil
+        self.isLegacyIIS = LegacyIISFormat.fields(of: format) != nil
+        self.timestampLeads = format != .text && !isLegacyIIS
         let a = AddressFinder(addresses)
         self.addressFinder = a.isEmpty ? nil : a
     }
@@ -458,7 +461,7 @@ public struct LogScanner {
         guard hours.count < Self.maxHours else { return }
         if !timestampLeads {
             // IIS's older formats: their time is mid-line, so each line's is parsed (they are rare and small).
-            if LegacyIISFormat.fields(of: format) != nil, let ts = timestamp(base, range) { noteHour(of: ts) }
+            if isLegacyIIS, let ts = timestamp(base, range) { noteHour(of: ts) }
             return
         }
         var start = range.lowerBound
@@ -490,7 +493,7 @@ public struct LogScanner {
         // IIS native puts a space after each comma.
         while field.lowerBound < field.upperBound, base[field.lowerBound] == 0x20 { field = field.lowerBound + 1..<field.upperBound }
         guard field.count >= 2, field.count <= 47 else { return }
-        let hour = timestampLeads || LegacyIISFormat.fields(of: format) != nil ? hours.last : nil
+        let hour = timestampLeads || isLegacyIIS ? hours.last : nil
         if lastClientKey != nil, lastClient.count == field.count,
            lastClient.withUnsafeBufferPointer({ b in b.baseAddress.map { memcmp($0, base + field.lowerBound, field.count) == 0 } ?? false }) {
             lastClientLines += 1

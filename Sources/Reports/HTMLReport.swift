@@ -77,11 +77,12 @@ public enum HTMLReport {
             }.prefix(maxRows)).sorted { $0.offset < $1.offset }.map(\.element)
         }
         let entries: [[String: Any]] = shown.map { e in
-            [
+            let location = e.path + (e.line.map { ":\($0)" } ?? "")
+            return [
                 "time": time(e.timestamp), "timeKey": e.timestamp.map { ISOTime.string($0) } ?? "~", "host": e.host,
                 "severity": e.severity.rawValue, "severityKey": String(severityRank[e.severity] ?? 0),
                 "stage": e.stage, "rule": e.ruleTitle, "cves": e.cves.joined(separator: " "), "message": e.message,
-                "location": e.path + (e.line.map { ":\($0)" } ?? ""), "locationParts": pathParts(e.path + (e.line.map { ":\($0)" } ?? "")),
+                "location": location, "locationParts": pathParts(location),
                 "weight": e.role.rawValue,
                 "hits": e.count, "hitsKey": String(format: "%012d", e.count),
                 "hasLast": e.count > 1 && e.lastSeen != nil, "last": time(e.lastSeen),
