@@ -31,10 +31,10 @@ measure() {  # name, command...: wall seconds and max RSS
 }
 
 for run in 1 2; do  # the first run warms caches and the kernel's socket tables
-  measure "exhunt survey (HTTP, fingerprint)" $BIN/exhunt survey -i "$OUT/targets.txt" --ports http:8080 --concurrency 256 --no-progress --json "$OUT/http.jsonl"
+  measure "exhunt survey (HTTP, fingerprint)" $BIN/exhunt survey -i "$OUT/targets.txt" --ports http:8080 --concurrency 256 --no-progress -o "$OUT/http.jsonl"
 done
-measure "exhunt survey (HTTPS, fingerprint)" $BIN/exhunt survey -i "$OUT/targets.txt" --ports https:8443 --concurrency 256 --no-progress --json "$OUT/https.jsonl"
-measure "exhunt survey (HTTP, +ssrf +shells)" $BIN/exhunt survey -i "$OUT/targets.txt" --ports http:8080 --concurrency 256 --check-ssrf --probe-shells --no-progress --json "$OUT/full.jsonl"
+measure "exhunt survey (HTTPS, fingerprint)" $BIN/exhunt survey -i "$OUT/targets.txt" --ports https:8443 --concurrency 256 --no-progress -o "$OUT/https.jsonl"
+measure "exhunt survey (HTTP, +ssrf +shells)" $BIN/exhunt survey -i "$OUT/targets.txt" --ports http:8080 --concurrency 256 --check-ssrf --probe-shells --no-progress -o "$OUT/full.jsonl"
 # The peer command, with -n -Pn so nmap spends no time on DNS or ping; then its faster timing template.
 measure "nmap -n -Pn -p8080 --script http-headers" nmap -n -Pn -p8080 --script http-headers -iL "$OUT/targets.txt" -oN "$OUT/nmap.txt"
 measure "nmap -n -Pn -T4 -p8080 --script http-headers" nmap -n -Pn -T4 -p8080 --script http-headers -iL "$OUT/targets.txt" -oN "$OUT/nmap4.txt"
@@ -52,5 +52,5 @@ printf "exhunt / nmap throughput (HTTPS fingerprint): %.1fx\n" \
 
 # Memory must not grow with the target list: 16x more targets (mostly closed ports) should keep RSS flat.
 kill -9 $EMU 2>/dev/null || true
-N=4096 measure "exhunt survey 127.9.0.0/20 (4,096 closed)" $BIN/exhunt survey 127.9.0.0/20 --ports http:9 --no-progress --json "$OUT/m1.jsonl"
-N=65536 measure "exhunt survey 127.9.0.0/16 (65,536 closed)" $BIN/exhunt survey 127.9.0.0/16 --ports http:9 --no-progress --json "$OUT/m2.jsonl"
+N=4096 measure "exhunt survey 127.9.0.0/20 (4,096 closed)" $BIN/exhunt survey 127.9.0.0/20 --ports http:9 --no-progress -o "$OUT/m1.jsonl"
+N=65536 measure "exhunt survey 127.9.0.0/16 (65,536 closed)" $BIN/exhunt survey 127.9.0.0/16 --ports http:9 --no-progress -o "$OUT/m2.jsonl"

@@ -21,7 +21,7 @@ def main():
             with open(os.path.join(d, f), "rb") as fh:
                 while fh.read(1 << 24):
                     pass
-    hunt = [exhunt, "hunt", data, "--no-progress", "--json", "/dev/null", "--quiet", "--window-start", "2021-02-01"]
+    hunt = [exhunt, "hunt", data, "--no-progress", "-o", "/dev/null", "--quiet", "--window-start", "2021-02-01"]
     tools = [
         ("exhunt hunt (SHA-256 manifest)", hunt),
         ("exhunt hunt --no-hash", hunt + ["--no-hash"]),

@@ -14,7 +14,7 @@ def main():
     out = tempfile.mkdtemp(prefix="exhunt-massscan-")
     reports = {"JSON report": "report.json", "HTML report": "report.html", "--hits": "hits.jsonl", "timeline CSV": "timeline.csv"}
     paths = {k: os.path.join(out, v) for k, v in reports.items()}
-    hunt = [exhunt, "hunt", data, "--no-progress", "--quiet", "--window-start", "2021-02-01", "--json", paths["JSON report"],
+    hunt = [exhunt, "hunt", data, "--no-progress", "--quiet", "--window-start", "2021-02-01", "-o", paths["JSON report"],
             "--html", paths["HTML report"], "--timeline", paths["timeline CSV"]]
     t, rss, status, _ = run(hunt)
     print(f"  exhunt hunt (SHA-256, JSON + HTML + timeline)     {t:8.2f} s  {size / 2**20 / t:6.0f} MiB/s  peak RSS {rss:6.0f} MiB  exit {status}  (target <= 200 MiB)")
@@ -63,7 +63,7 @@ def zip_case(exhunt, root):
         os.rename(path + ".part", path)
     out = tempfile.mkdtemp(prefix="exhunt-zipcase-")
     report = os.path.join(out, "report.json")
-    t, rss, status, _ = run([exhunt, "hunt", path, "--no-progress", "--quiet", "--json", report])
+    t, rss, status, _ = run([exhunt, "hunt", path, "--no-progress", "--quiet", "-o", report])
     import json
     with open(report) as fh:
         r = json.load(fh)

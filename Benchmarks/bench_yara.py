@@ -48,7 +48,7 @@ def main():
     ext = sum((["-d", f"{v}="] for v in ("filename", "filepath", "extension", "filetype", "owner")), [])
     yara = ["yara", "-r", "-w", "-p", str(threads)] + ext + rules + [tree]
     ours = [exhunt, "hunt", tree, "--no-builtin-rules", "--yara", rules_dir, "--scan-all", "-j", str(threads),
-            "--no-progress", "--quiet", "--json", "/dev/null"]
+            "--no-progress", "--quiet", "-o", "/dev/null"]
     for d, _, fs in os.walk(tree):
         for f in fs:
             with open(os.path.join(d, f), "rb") as fh:

@@ -22,7 +22,16 @@ struct Exhunt: AsyncParsableCommand {
         // (`exhunt case import …`), not the root's.
         var ran: (any ParsableCommand.Type)?
         do {
-            var command = try parseAsRoot()
+            let (arguments, rewritten) = LegacySpelling.rewrite(Array(CommandLine.arguments.dropFirst()))
+            var command: any ParsableCommand
+            var legacy = rewritten
+            do {
+                command = try parseAsRoot(arguments)
+            } catch {
+                guard let retry = LegacySpelling.valueAsFile(arguments), let parsed = try? parseAsRoot(retry) else { throw error }
+                (command, legacy) = (parsed, true)
+            }
+            if legacy { Terminal.status(LegacySpelling.note) }
             ran = type(of: command)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()

@@ -92,7 +92,7 @@ struct FleetCommand: AsyncParsableCommand {
 
         func validate() throws {
             if bundles.isEmpty { throw ValidationError("give at least one bundle") }
-            try refusePassthrough(huntOptions, ["--case", "--case-name", "--json", "--host", "-j", "--jobs", "--quiet", "--no-progress"])
+            try refusePassthrough(huntOptions, ["--case", "--case-name", "--json", "-o", "--output", "--host", "-j", "--jobs", "--quiet", "--no-progress"])
         }
 
         func run() async throws {
@@ -156,7 +156,7 @@ struct FleetCommand: AsyncParsableCommand {
         func validate() throws {
             if targets.isEmpty && input == nil { throw ValidationError("give targets or --input FILE") }
             if shards < 1 || shards > 10_000 { throw ValidationError("--shards must be 1 to 10000") }
-            try refusePassthrough(surveyOptions, ["--case", "--case-name", "--json", "--resume", "--shard", "--input", "-i", "--no-progress"])
+            try refusePassthrough(surveyOptions, ["--case", "--case-name", "--json", "-o", "--output", "--resume", "--shard", "--input", "-i", "--no-progress"])
         }
 
         func run() async throws {

@@ -22,8 +22,15 @@ struct HuntCommand: AsyncParsableCommand {
     @Argument(help: "Evidence folder or .zip collection.")
     var path: String
 
-    @Option(name: .long, help: "Write the full report as JSON to this file ('-' for standard output).")
-    var json: String?
+    @Flag(help: "Print the full report as JSON on standard output instead of the console summary.")
+    var json = false
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Write the full report as JSON to this file (rewritten as the hunt goes).",
+                                                      valueName: "FILE.json"))
+    var output: String?
+
+    /// Where the JSON report goes: a file, standard output (`-`) or nowhere.
+    private var reportTarget: String? { output ?? (json ? "-" : nil) }
 
     @Option(name: .customLong("tpl-csv"), help: "Write Test-ProxyLogon.ps1's output files into this folder (one row per hit, streamed).")
     var tplCSV: String?
@@ -88,7 +95,8 @@ struct HuntCommand: AsyncParsableCommand {
     var noProgress = false
 
     func run() async throws {
-        try OutputCheck.require([("--json", json, .file), ("--hits", hits, .file), ("--tpl-csv", tplCSV, .folder)] + exports.outputs)
+        if json && output != nil { throw ValidationError("--json prints the report on standard output and -o FILE writes it to a file: give one") }
+        try OutputCheck.require([("-o", output, .file), ("--hits", hits, .file), ("--tpl-csv", tplCSV, .folder)] + exports.outputs)
         var config = HuntConfiguration(evidence: URL(fileURLWithPath: path))
         config.ruleDirectories = rules.map { URL(fileURLWithPath: $0) }
         config.builtinRules = !noBuiltinRules
@@ -147,7 +155,7 @@ struct HuntCommand: AsyncParsableCommand {
             if let caseStore {
                 do {
                     let outcome = try await caseStore.ingest(report, context: context, provisional: provisional)
-                    if json != "-" && !quiet { Terminal.status("case \(store.shown): \(CaseCommand.Import.describe(outcome, part.lastPathComponent))\n") }
+                    if reportTarget != "-" && !quiet { Terminal.status("case \(store.shown): \(CaseCommand.Import.describe(outcome, part.lastPathComponent))\n") }
                 } catch {
                     outputFailures.append("case store: \(error)")
                 }
@@ -157,7 +165,7 @@ struct HuntCommand: AsyncParsableCommand {
         interrupts.cancel()
         if config.progress != nil { Terminal.clearProgress() }
         try exports.write(FleetTimeline(reports))
-        if json != "-" {
+        if reportTarget != "-" {
             let colors = !noColor && Terminal.isTerminal(.standardOutput) && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
             for report in reports {
                 if quiet {
@@ -183,12 +191,11 @@ struct HuntCommand: AsyncParsableCommand {
         if verdicts.contains(.inconclusive) { throw ExitCode(3) }
     }
 
-    /// One host's hunt and its per-host outputs (`--json`, `--hits`, `--tpl-csv`). With several
+    /// One host's hunt and its per-host outputs (`-o`/`--json`, `--hits`, `--tpl-csv`). With several
     /// hosts, `suffix` goes into the file names (`report.json` becomes `report-EXCH01.json`).
     private func huntOne(_ base: HuntConfiguration, detectors: Detectors, label: String, suffix: String?) async throws
         -> (HostReport, [String]) {
         var config = base
-        let hostName = host ?? label
         var streams: [any HitStream] = []
         do {
             if let hits { streams.append(try HitsFile(URL(fileURLWithPath: Self.path(hits, suffix)))) }
@@ -198,7 +205,7 @@ struct HuntCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         config.streams = streams
-        let jsonPath = json.map { $0 == "-" ? $0 : Self.path($0, suffix) }
+        let jsonPath = reportTarget.map { $0 == "-" ? $0 : Self.path($0, suffix) }
         if let jsonPath, jsonPath != "-" {
             // The report so far, rewritten as the hunt goes: an interrupted or killed hunt leaves
             // a report marked incomplete, not nothing.

@@ -22,7 +22,7 @@ struct SurveyCommand: AsyncParsableCommand {
             surveyed servers are rarely configured with valid certificates, and the survey measures builds, not identity. \
             SNI and Host carry the host name when the target is a name.
 
-            One JSON Lines record per host and port (--json FILE, - for standard output), written as each host finishes. \
+            One JSON Lines record per host and port (-o FILE, or --json for standard output), written as each host finishes. \
             The README documents the record.
             """)
 
@@ -44,10 +44,16 @@ struct SurveyCommand: AsyncParsableCommand {
     @Option(help: "Take only shard I of N (I/N, 1-based): hosts split by a stable hash, so N machines share a range exactly.")
     var shard: String?
 
-    @Option(help: "JSON Lines output file (- for standard output).")
-    var json: String?
+    @Flag(help: "Print the records as JSON Lines on standard output (the summary goes to standard error).")
+    var json = false
 
-    @Flag(help: "Skip hosts already in the --json file (records without an error) and append to it.")
+    @Option(name: [.short, .long], help: ArgumentHelp("Write the records as JSON Lines to this file.", valueName: "FILE.jsonl"))
+    var output: String?
+
+    /// Where the records go: a file, standard output (`-`) or nowhere.
+    private var records: String? { output ?? (json ? "-" : nil) }
+
+    @Flag(help: "Skip hosts already in the -o file (records without an error) and append to it.")
     var resume = false
 
     @Option(help: "Hosts in flight at once.")
@@ -96,7 +102,8 @@ struct SurveyCommand: AsyncParsableCommand {
 
     func validate() throws {
         if targets.isEmpty && input == nil { throw ValidationError("give targets or --input FILE") }
-        if resume && (json == nil || json == "-") { throw ValidationError("--resume needs --json FILE") }
+        if json && output != nil { throw ValidationError("--json prints the records on standard output and -o FILE writes them to a file: give one") }
+        if resume && (output == nil || output == "-") { throw ValidationError("--resume needs -o FILE") }
         if let shard, Shard(shard) == nil { throw ValidationError("--shard wants I/N with 1 <= I <= N") }
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
     }
@@ -141,16 +148,16 @@ struct SurveyCommand: AsyncParsableCommand {
         let lines = AnyIterator<String> { argLines.next() ?? fileLines?.next() }
         var expansion = TargetExpansion(lines: lines, ports: portSpecs, exclusions: exclusions, shard: shard.flatMap(Shard.init))
 
-        let done = resume ? ResumeState.completed(in: json ?? "-") : []
-        let output = try SurveyOutput(path: json, append: resume)
-        // With --case, the records go into the store when the survey ends: from --json FILE, or
+        let done = resume ? ResumeState.completed(in: records ?? "-") : []
+        let output = try SurveyOutput(path: records, append: resume)
+        // With --case, the records go into the store when the survey ends: from -o FILE, or
         // from a scratch file beside (records are not held in memory).
         let caseStore = try await store.open()
-        let recordFile: String? = caseStore == nil ? nil : (json.flatMap { $0 == "-" ? nil : $0 }
+        let recordFile: String? = caseStore == nil ? nil : (records.flatMap { $0 == "-" ? nil : $0 }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("exhunt-survey-\(UUID().uuidString).jsonl").path)
-        let caseOutput = try recordFile.flatMap { $0 == json ? nil : try SurveyOutput(path: $0, append: false) }
-        defer { if let recordFile, recordFile != json { try? FileManager.default.removeItem(atPath: recordFile) } }
-        let summaryToStderr = json == "-"
+        let caseOutput = try recordFile.flatMap { $0 == records ? nil : try SurveyOutput(path: $0, append: false) }
+        defer { if let recordFile, recordFile != records { try? FileManager.default.removeItem(atPath: recordFile) } }
+        let summaryToStderr = records == "-"
         let progress = !noProgress && Terminal.isTerminal(.standardError)
 
         let surveyor = try Surveyor(config: config, knowledge: knowledge, shellPaths: shellPaths)
@@ -192,7 +199,7 @@ struct SurveyCommand: AsyncParsableCommand {
         for e in expansion.rejected { Terminal.error("target skipped: \(TerminalText.sanitize(e.description))") }
         let seconds = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
         var text = summary.render(families: knowledge.families.map(\.name), seconds: seconds)
-        if skipped > 0 { text += "\nResumed: \(skipped) host:port already in \(json ?? "-") skipped" }
+        if skipped > 0 { text += "\nResumed: \(skipped) host:port already in \(records ?? "-") skipped" }
         if expansion.excluded > 0 { text += "\nExcluded: \(expansion.excluded) host(s)" }
         if summaryToStderr { Terminal.status(text + "\n") } else { try Terminal.write(Data((text + "\n").utf8)) }
     }

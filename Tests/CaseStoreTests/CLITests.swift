@@ -22,7 +22,7 @@ struct CaseCLITests {
         #expect(bad.status == 1)
         let report = dir.appendingPathComponent("clean.json").path
         let clean = try run(exhunt, ["hunt", repoRoot.appendingPathComponent("Samples/clean-server").path, "--host", "exch02",
-                                     "--json", report, "--quiet"])
+                                     "-o", report, "--quiet"])
         #expect(clean.status != 2)
         let imported = try run(exhunt, ["case", "import", report, "--case", db])
         #expect(imported.status == 0)

@@ -15,11 +15,11 @@ struct FirstHourTests {
         let dir = try tempDir()
         try put(dir, "a-file", "x")
         let missing = dir.appendingPathComponent("no/such/folder/report.json").path
-        let r = try run(exhunt, ["hunt", sample, "--json", missing, "--html", dir.path,
+        let r = try run(exhunt, ["hunt", sample, "-o", missing, "--html", dir.path,
                                  "--tpl-csv", dir.appendingPathComponent("a-file/tpl").path, "--no-progress"])
         #expect(r.status == 2)
         let err = String(decoding: r.stderr, as: UTF8.self)
-        #expect(err.contains("cannot write --json \(missing): the folder \(dir.path)/no/such/folder does not exist"), "\(err)")
+        #expect(err.contains("cannot write -o \(missing): the folder \(dir.path)/no/such/folder does not exist"), "\(err)")
         #expect(err.contains("cannot write --html \(dir.path): it is a folder"), "\(err)")
         #expect(err.contains("cannot write --tpl-csv") && err.contains("a-file is a file, not a folder"), "\(err)")
         #expect(!err.contains("NSCocoaErrorDomain"))
@@ -28,6 +28,51 @@ struct FirstHourTests {
         // A folder output is made with its missing parents.
         let ok = try run(exhunt, ["hunt", sample, "--tpl-csv", dir.appendingPathComponent("new/tpl").path, "--quiet"])
         #expect(ok.status == 1)
+    }
+
+    @Test("--json prints JSON on standard output on every command; -o FILE writes it; the old --json FILE still works with a note")
+    func jsonConvention() throws {
+        let dir = try tempDir()
+        let clean = repoRoot.appendingPathComponent("Samples/clean-server").path
+        // The switch: the report on standard output, nothing else there.
+        let printed = try run(exhunt, ["hunt", clean, "--json", "--no-progress"])
+        #expect(printed.status == 0)
+        let object = try JSONSerialization.jsonObject(with: printed.stdout) as? [String: Any]
+        #expect(object?["verdict"] as? String == "clean")
+        #expect(!String(decoding: printed.stderr, as: UTF8.self).contains("note:"))
+        // -o FILE and --output FILE.
+        for flag in ["-o", "--output"] {
+            let file = dir.appendingPathComponent("r\(flag).json").path
+            let r = try run(exhunt, ["hunt", clean, flag, file, "--quiet"])
+            #expect(r.status == 0 && FileManager.default.fileExists(atPath: file), "\(flag)")
+            #expect(r.text.hasPrefix("clean "), "\(flag)")
+        }
+        // The old spelling, by extension, with =, with '-', and by position (a name without extension).
+        let old = dir.appendingPathComponent("old.json").path
+        let oldNoExt = dir.appendingPathComponent("old-report").path
+        for (args, file) in [(["hunt", clean, "--json", old, "--quiet"], old),
+                             (["hunt", "--json=\(old)", clean, "--quiet"], old),
+                             (["hunt", "--json", oldNoExt, clean, "--quiet"], oldNoExt)] {
+            try? FileManager.default.removeItem(atPath: file)
+            let r = try run(exhunt, args)
+            #expect(r.status == 0, "\(args)")
+            #expect(FileManager.default.fileExists(atPath: file), "\(args)")
+            #expect(String(decoding: r.stderr, as: UTF8.self).contains("`--json FILE` is now `-o FILE`"), "\(args)")
+        }
+        let dash = try run(exhunt, ["hunt", clean, "--json", "-", "--no-progress"])
+        #expect((try JSONSerialization.jsonObject(with: dash.stdout) as? [String: Any])?["verdict"] as? String == "clean")
+        // Both at once is a usage error naming the command.
+        let both = try run(exhunt, ["hunt", clean, "--json", "-o", old])
+        #expect(both.status == 2)
+        #expect(String(decoding: both.stderr, as: UTF8.self).contains("give one"))
+        // The answers of other commands follow the same switch.
+        let build = try run(exhunt, ["build", "15.1.2176.9", "--json"])
+        #expect(build.status == 0)
+        #expect((try? JSONSerialization.jsonObject(with: build.stdout)) != nil)
+        // survey: -o FILE, and --resume refuses standard output.
+        let resume = try run(exhunt, ["survey", "127.0.0.1", "--json", "--resume"])
+        #expect(resume.status == 2)
+        #expect(String(decoding: resume.stderr, as: UTF8.self).contains("--resume needs -o FILE"))
     }
 
     @Test("Commands that only read a case store never create one, and refuse files that are not stores")
@@ -106,7 +151,7 @@ struct FirstHourTests {
         let json = dir.appendingPathComponent("r.json").path, html = dir.appendingPathComponent("r.html").path
         let db = dir.appendingPathComponent("case.db").path
         let tpl = dir.appendingPathComponent("tpl")
-        let r = try run(exhunt, ["hunt", repoRoot.appendingPathComponent("Samples/clean-server").path, "--json", json, "--html", html,
+        let r = try run(exhunt, ["hunt", repoRoot.appendingPathComponent("Samples/clean-server").path, "-o", json, "--html", html,
                                  "--case", db, "--tpl-csv", tpl.path, "--no-progress", "--no-color"])
         #expect(r.status == 0)
         let said = "still unpatched for ProxyLogon, ProxyShell, ProxyToken, ProxyNotShell, OWASSRF: its logs end on build 15.1.2176.2; install Nov22SU (KB5019758)"

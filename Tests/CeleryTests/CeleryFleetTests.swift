@@ -265,7 +265,7 @@ struct CeleryFleetTests {
         let options = ["--ports", "http:\(port)", "--check-ssrf", "--probe-shells"]
 
         let single = fleet.dir.appendingPathComponent("single.jsonl").path
-        let one = try fleet.exhunt(["survey", "127.80.0.0/22", "--no-progress", "--json", single] + options)
+        let one = try fleet.exhunt(["survey", "127.80.0.0/22", "--no-progress", "-o", single] + options)
         #expect(one.status == 0)
         let expected = try Self.records(String(contentsOfFile: single, encoding: .utf8).split(separator: "\n").map(String.init))
         #expect(expected.count == 1_024)

@@ -84,7 +84,7 @@ func hitKeys(_ path: String) throws -> Set<String> {
         // An export whose records are all broken.
         try put(dir, "C/Windows/System32/winevt/Logs/export.jsonl", "{\"EventID\": 4688, \"Channel\": \"Security\", \"Hostname\": \n")
         let json = dir.appendingPathComponent("r.json").path
-        let r = try exhunt(["hunt", dir.path, "--json", json, "--no-progress", "--no-color"])
+        let r = try exhunt(["hunt", dir.path, "-o", json, "--no-progress", "--no-color"])
         #expect(r.status == 3, "inconclusive: \(r.stderr)")
         let report = try ReportView.read(json)
         let unread = report.problems.filter { $0.code == "not-read" }
@@ -115,7 +115,7 @@ func hitKeys(_ path: String) throws -> Set<String> {
         let text = "<Events>\n" + good + String(repeating: "<Event><x></Event>\n", count: 10_500) + good + "</Events>\n"
         try put(dir, "export/security.xml", text)
         let json = dir.appendingPathComponent("r.json").path
-        _ = try exhunt(["hunt", dir.path, "--json", json, "--no-progress"])
+        _ = try exhunt(["hunt", dir.path, "-o", json, "--no-progress"])
         let report = try ReportView.read(json)
         let abandoned = try #require(report.problems.first { $0.code == "export-abandoned" })
         #expect(abandoned.message.contains("events were not well-formed XML: the rest of the file is not read"))
@@ -180,7 +180,7 @@ func hitKeys(_ path: String) throws -> Set<String> {
         try put(dir, "C/inetpub/logs/LogFiles/W3SVC3/nc210303.log",
                 "203.0.113.8 - - [03/Mar/2021:06:15:12 +0000] \"POST /aspnet_client/system_web/y.aspx HTTP/1.1\" 200 1337\n")
         let json = dir.appendingPathComponent("r.json").path
-        _ = try exhunt(["hunt", dir.path, "--json", json, "--no-progress"])
+        _ = try exhunt(["hunt", dir.path, "-o", json, "--no-progress"])
         let data = try Data(contentsOf: URL(fileURLWithPath: json))
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let findings = try #require(object["findings"] as? [[String: Any]])

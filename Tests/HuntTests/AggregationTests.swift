@@ -44,7 +44,7 @@ import TestSupport
         let out = try tempDir("aMassScanIsOneFindingPerAddressAndEveryHitIsStreamed-out")
         let json = out.appendingPathComponent("report.json")
         let hits = out.appendingPathComponent("hits.jsonl")
-        let r = try runCLI(["hunt", root.path, "--json", json.path, "--hits", hits.path, "--quiet", "--no-progress"])
+        let r = try runCLI(["hunt", root.path, "-o", json.path, "--hits", hits.path, "--quiet", "--no-progress"])
         #expect(r.status == 1, "\(r.stderr)")
         let report = try JSONReport.decode(Data(contentsOf: json))
         #expect(report.complete)
@@ -129,7 +129,7 @@ import TestSupport
     }
 
     @Test func anInterruptedHuntIsMarkedIncompleteAndNeverClean() async throws {
-        var config = HuntConfiguration(evidence: samples.appendingPathComponent("clean-server"))
+        let config = HuntConfiguration(evidence: samples.appendingPathComponent("clean-server"))
         config.cancellation.cancel()
         let r = try await Hunter(configuration: config, detectors: try await Detectors.load(builtin: true, extra: [])).run()
         #expect(!r.complete)

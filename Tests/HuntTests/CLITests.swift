@@ -15,7 +15,7 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
     @Test func huntOnSamplesWritesJSONAndExitStatus() throws {
         let dir = try tempDir()
         let json = dir.appendingPathComponent("r.json").path
-        let bad = try runCLI(["hunt", samples.appendingPathComponent("compromised-server").path, "--json", json, "--no-color"])
+        let bad = try runCLI(["hunt", samples.appendingPathComponent("compromised-server").path, "-o", json, "--no-color"])
         #expect(bad.status == 1)
         #expect(bad.stdout.contains("COMPROMISED"))
         let report = try JSONReport.decode(try Data(contentsOf: URL(fileURLWithPath: json)))
@@ -36,8 +36,8 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
         let dir = try tempDir()
         let a = dir.appendingPathComponent("a.json").path, b = dir.appendingPathComponent("b.json").path
         // Both samples' logs name their server EXCH01: --host tells them apart.
-        _ = try runCLI(["hunt", samples.appendingPathComponent("compromised-server").path, "--json", a, "--quiet", "--host", "compromised-server"])
-        _ = try runCLI(["hunt", samples.appendingPathComponent("clean-server").path, "--json", b, "--quiet", "--host", "clean-server"])
+        _ = try runCLI(["hunt", samples.appendingPathComponent("compromised-server").path, "-o", a, "--quiet", "--host", "compromised-server"])
+        _ = try runCLI(["hunt", samples.appendingPathComponent("clean-server").path, "-o", b, "--quiet", "--host", "clean-server"])
         let html = dir.appendingPathComponent("fleet.html").path, ts = dir.appendingPathComponent("fleet.csv").path
         let r = try runCLI(["timeline", a, b, "--html", html, "--timeline", ts, "--no-color"])
         #expect(r.status == 1)
@@ -86,7 +86,7 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
     /// goes away (SIGPIPE) and a full disk (/dev/full).
     @Test func outputThatCannotBeWrittenExitsWithAMessage() throws {
         let evidence = samples.appendingPathComponent("compromised-server").path
-        let shell = "\(productBinary("exhunt").path) hunt '\(evidence)' --json - --no-progress | head -c 10 > /dev/null; echo \"${PIPESTATUS[0]}\""
+        let shell = "\(productBinary("exhunt").path) hunt '\(evidence)' --json --no-progress | head -c 10 > /dev/null; echo \"${PIPESTATUS[0]}\""
         let piped = try run("/bin/bash", ["-c", shell])
         #expect(piped.text == "2\n", "exit status through a closed pipe: \(piped.text)")
         #expect(String(decoding: piped.stderr, as: UTF8.self).contains("cannot write the output"))

@@ -153,7 +153,7 @@ struct CollectorTests {
 
     static func hunt(_ path: URL) throws -> (verdict: String, rules: Set<String>) {
         let json = try tempDir("collector-hunt").appendingPathComponent("r.json")
-        let r = try run(productBinary("exhunt"), ["hunt", path.path, "--host", "exch01", "--json", json.path, "--quiet", "--no-progress"])
+        let r = try run(productBinary("exhunt"), ["hunt", path.path, "--host", "exch01", "-o", json.path, "--quiet", "--no-progress"])
         #expect(r.status == 1, "\(String(decoding: r.stderr, as: UTF8.self))")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
         let findings = report["findings"] as? [[String: Any]] ?? []

@@ -122,7 +122,7 @@ import TestSupport
         }
         let json = root.appendingPathComponent("out/report.json")
         try FileManager.default.createDirectory(at: json.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let r = try runCLI(["hunt", root.path, "--json", json.path, "--quiet", "--no-progress"])
+        let r = try runCLI(["hunt", root.path, "-o", json.path, "--quiet", "--no-progress"])
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
         #expect(r.stdout == "clean EXCH01\nclean EXCH02\n")
         let a = try JSONReport.decode(try Data(contentsOf: json.deletingLastPathComponent().appendingPathComponent("report-collection-a.json")))

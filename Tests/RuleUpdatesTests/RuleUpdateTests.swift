@@ -149,7 +149,7 @@ private let exhunt = productBinary("exhunt")
         // A hunt loads the sets by default; their findings name the set and its licence.
         let report = dir.appendingPathComponent("r.json")
         let hunt = try Self.exhuntRun(["hunt", repoRoot.appendingPathComponent("Samples/compromised-server").path,
-                                       "--json", report.path, "--quiet"], cache: cache)
+                                       "-o", report.path, "--quiet"], cache: cache)
         #expect(hunt.status == 1)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any])
         let findings = (json["findings"] as? [[String: Any]]) ?? []
@@ -158,7 +158,7 @@ private let exhunt = productBinary("exhunt")
         #expect(fromSets.allSatisfy { ($0["licence"] as? String)?.contains("(DRL) 1.1") == true })
         #expect(fromSets.contains { ($0["ruleSet"] as? String)?.hasPrefix("signature-base@") == true })
         let plain = try Self.exhuntRun(["hunt", repoRoot.appendingPathComponent("Samples/compromised-server").path,
-                                        "--json", report.path, "--quiet", "--no-downloaded-rules"], cache: cache)
+                                        "-o", report.path, "--quiet", "--no-downloaded-rules"], cache: cache)
         #expect(plain.status == 1)
         let plainJSON = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any])
         #expect(((plainJSON["findings"] as? [[String: Any]]) ?? []).allSatisfy { ($0["rule"] as? [String: Any])?["ruleSet"] == nil })

@@ -45,7 +45,7 @@ func survey(_ args: [String]) throws -> (records: [[String: Any]], summary: Stri
     let dir = try tempDir("survey-\(UUID().uuidString)")
     let json = dir.appendingPathComponent("out.jsonl").path
     let start = Date()
-    let r = try run(productBinary("exhunt"), ["survey", "--no-progress", "--json", json] + args)
+    let r = try run(productBinary("exhunt"), ["survey", "--no-progress", "-o", json] + args)
     let seconds = Date().timeIntervalSince(start)
     let text = (try? String(contentsOfFile: json, encoding: .utf8)) ?? ""
     let records = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -112,9 +112,9 @@ func byTarget(_ records: [[String: Any]]) -> [String: [String: Any]] {
         let emulator = try EmulatedFleet(Self.fleet.prefix(4).map(\.spec), httpPort: http)
         let dir = try tempDir("resume")
         let json = dir.appendingPathComponent("out.jsonl").path
-        let first = try run(productBinary("exhunt"), ["survey", "--no-progress", "--json", json, "127.77.0.1", "127.77.0.2", "--ports", "http:\(http)"])
+        let first = try run(productBinary("exhunt"), ["survey", "--no-progress", "-o", json, "127.77.0.1", "127.77.0.2", "--ports", "http:\(http)"])
         #expect(first.status == 0)
-        let second = try run(productBinary("exhunt"), ["survey", "--no-progress", "--json", json, "--resume",
+        let second = try run(productBinary("exhunt"), ["survey", "--no-progress", "-o", json, "--resume",
                                                        "127.77.0.1", "127.77.0.2", "127.77.0.3", "127.77.0.4", "--ports", "http:\(http)"])
         #expect(second.text.contains("Resumed: 2 host:port already"), "\(second.text)")
         let lines = try String(contentsOfFile: json, encoding: .utf8).split(separator: "\n")
@@ -126,7 +126,7 @@ func byTarget(_ records: [[String: Any]]) -> [String: [String: Any]] {
         try "stale line\n".write(to: real, atomically: false, encoding: .utf8)
         let link = dir.appendingPathComponent("link.jsonl")
         try FileManager.default.createSymbolicLink(at: link, withDestinationURL: real)
-        let third = try run(productBinary("exhunt"), ["survey", "--no-progress", "--json", link.path, "127.77.0.1", "--ports", "http:\(http)"])
+        let third = try run(productBinary("exhunt"), ["survey", "--no-progress", "-o", link.path, "127.77.0.1", "--ports", "http:\(http)"])
         #expect(third.status == 0)
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link.path)) != nil)
         let written = try String(contentsOf: real, encoding: .utf8)

@@ -175,5 +175,5 @@ def survey(self, work, case, shard, records, case_name="default", targets=(), in
     args = ["survey", *targets]
     if input:
         args += ["--input", input]
-    args += ["--shard", shard, "--json", records, "--resume", "--no-progress", "--case-name", case_name, *options]
+    args += ["--shard", shard, "-o", records, "--resume", "--no-progress", "--case-name", case_name, *options]
     return attempt(self, work, case, case_name, args, {0: "surveyed"}, _records)
