@@ -137,7 +137,7 @@ let package = Package(
         // `exhunt serve`: the case store as web pages and a JSON API, with accounts, sessions, CSRF
         // tokens and a strict Content-Security-Policy.
         .target(name: "Dashboard", dependencies: [
-            "CaseStore", "HuntCore", "Timeline",
+            "CaseStore", "HuntCore", "Timeline", "Reports",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),

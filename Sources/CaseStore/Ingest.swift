@@ -171,7 +171,9 @@ extension CaseStore {
         let columns = ["run_id", "ord", "case_name", "host", "rule_id", "title", "role", "family", "severity", "source",
                        "first_ms", "last_ms", "hits", "path", "body"]
         var hours: [TimelineHour: Int64] = [:]
+        var named: [[any Encodable & Sendable]] = []
         for (i, f) in findings.enumerated() {
+            for v in FindingValues.of(f) { named.append([run, Int64(start + i), caseName, v.kind.rawValue, Text.column(v.value)]) }
             if let t = Millis.from(f.timestamp) { hours[TimelineHour(hour: t / Self.hourMs * Self.hourMs, role: f.role.rawValue), default: 0] += 1 }
             rows.append([run, Int64(start + i), caseName, host, Text.column(f.rule.id), Text.column(f.rule.title), f.role.rawValue,
                          f.family.map(Text.column), f.severity.rawValue, Text.column(f.source), Millis.from(f.timestamp),
@@ -181,8 +183,13 @@ extension CaseStore {
                 try await insertRows("findings", columns, rows)
                 rows.removeAll(keepingCapacity: true)
             }
+            if named.count >= Self.batchRows {
+                try await insertRows("finding_values", Self.findingValueColumns, named, ignoringConflicts: true)
+                named.removeAll(keepingCapacity: true)
+            }
         }
         try await insertRows("findings", columns, rows)
+        try await insertRows("finding_values", Self.findingValueColumns, named, ignoringConflicts: true)
         // The timeline's counts, added to what earlier calls for the run stored.
         let hourRows: [[any Encodable & Sendable]] = hours.sorted { ($0.key.hour, $0.key.role) < ($1.key.hour, $1.key.role) }
             .map { [run, caseName, $0.key.hour, $0.key.role, $0.value] }
@@ -199,6 +206,7 @@ extension CaseStore {
     }
 
     static let hourMs: Int64 = 3_600_000
+    static let findingValueColumns = ["run_id", "ord", "case_name", "kind", "value"]
 
     private struct TimelineHour: Hashable {
         var hour: Int64
@@ -249,7 +257,7 @@ extension CaseStore {
     }
 
     func deleteRun(_ id: String) async throws {
-        for table in ["families", "findings", "timeline_hours", "manifest", "problems", "indicators", "seen", "runs"] {
+        for table in ["families", "findings", "finding_values", "timeline_hours", "manifest", "problems", "indicators", "seen", "runs"] {
             try await db.delete(from: table).where("run_id", .equal, id).run()
         }
     }

@@ -78,6 +78,29 @@ public struct TimedFinding: Sendable, Codable {
     public var hits: Int
 }
 
+/// Which findings a timeline shows: of these weights (all when empty), of one host, of one family.
+public struct TimelineFilter: Sendable, Hashable {
+    public var roles: Set<VerdictRole>
+    public var host: String?
+    public var family: String?
+
+    public init(roles: Set<VerdictRole> = [], host: String? = nil, family: String? = nil) {
+        self.roles = roles
+        self.host = host
+        self.family = family
+    }
+
+    /// Whether it keeps fewer hosts or families than the case has (the hourly counts are the whole case's).
+    var narrows: Bool { host != nil || family != nil }
+}
+
+/// A finding with the host and run it belongs to (a pivot's rows).
+public struct HostFinding: Sendable, Codable {
+    public var host: String
+    public var run: String
+    public var finding: Finding
+}
+
 /// How many findings of each weight began in one stretch of the timeline.
 public struct TimelineBucket: Sendable, Codable {
     public var index: Int
@@ -232,13 +255,14 @@ extension CaseStore {
         }
     }
 
-    /// When the case's timed findings begin and end (two indexed lookups, not a scan).
-    public func timelineSpan() async throws -> (first: Date, last: Date)? {
+    /// When the case's (or one host's) timed findings begin and end (two indexed lookups, not a scan).
+    public func timelineSpan(host: String? = nil) async throws -> (first: Date, last: Date)? {
         try await exclusive {
             func edge(_ f: String) async throws -> Date? {
-                Millis.date(try await db.select().column(SQLFunction(f, args: SQLIdentifier("first_ms")), as: "m")
+                var q = db.select().column(SQLFunction(f, args: SQLIdentifier("first_ms")), as: "m")
                     .from("findings").where("case_name", .equal, caseName).where("first_ms", .isNot, SQLLiteral.null)
-                    .first(decodingColumn: "m", as: Int64?.self) ?? nil)
+                if let host { q = q.where("host", .equal, host) }
+                return Millis.date(try await q.first(decodingColumn: "m", as: Int64?.self) ?? nil)
             }
             guard let lo = try await edge("MIN"), let hi = try await edge("MAX") else { return nil }
             return (lo, hi)
@@ -248,14 +272,15 @@ extension CaseStore {
     /// Findings that began in `[from, to)`, counted per weight in `buckets` equal stretches: what
     /// the timeline draws. When a stretch is an hour or longer the counts come from the hourly
     /// counts kept at ingest (a finding is counted in the stretch its hour begins in), else from
-    /// the findings themselves through the `(case_name, first_ms)` index.
-    public func timelineBuckets(from: Date, to: Date, buckets: Int) async throws -> [TimelineBucket] {
+    /// the findings themselves through the `(case_name, first_ms)` index; so are the counts of one
+    /// host or family (`filter`).
+    public func timelineBuckets(from: Date, to: Date, buckets: Int, filter: TimelineFilter = TimelineFilter()) async throws -> [TimelineBucket] {
         guard let lo = Millis.from(from), let hi = Millis.from(to), hi > lo else { return [] }
         let n = Int64(max(1, min(buckets, 1_000)))
         // Ceiling division, so the last bucket ends at `to` or later and never makes an extra one.
         let width = max(1, (hi - lo + n - 1) / n)
         return try await exclusive {
-            if width >= Self.hourMs {
+            if width >= Self.hourMs, !filter.narrows {
                 let rows = try await db.raw("""
                     SELECT hour_ms, role, CAST(SUM(findings) AS BIGINT) AS n FROM timeline_hours
                     WHERE case_name = \(bind: caseName) AND hour_ms > \(bind: lo - Self.hourMs) AND hour_ms < \(bind: hi)
@@ -273,6 +298,7 @@ extension CaseStore {
             let rows = try await db.raw("""
                 SELECT (first_ms - \(bind: lo)) / \(bind: width) AS b, role, COUNT(*) AS n FROM findings
                 WHERE case_name = \(bind: caseName) AND first_ms >= \(bind: lo) AND first_ms < \(bind: hi)
+                \(filter.host.map { "AND host = \(bind: $0)" } ?? "" as SQLQueryString) \(filter.family.map { "AND family = \(bind: $0)" } ?? "" as SQLQueryString)
                 GROUP BY 1, 2
                 """).all()
             return try rows.map { r in
@@ -287,16 +313,19 @@ extension CaseStore {
         var role: String
     }
 
-    /// One page of the findings that began in `[from, to)`, oldest first, across every host.
-    public func timelineFindings(from: Date, to: Date, roles: Set<VerdictRole> = [], offset: Int, limit: Int) async throws -> Page<TimedFinding> {
+    /// One page of the findings that began in `[from, to)`, oldest first, across every host (or
+    /// those `filter` keeps).
+    public func timelineFindings(from: Date, to: Date, filter: TimelineFilter = TimelineFilter(), offset: Int, limit: Int) async throws -> Page<TimedFinding> {
         let (offset, limit) = bounded(offset, limit)
         let lo = Millis.from(from) ?? Int64.min
         let hi = Millis.from(to) ?? Int64.max
         let caseName = caseName
-        let roleNames = roles.map(\.rawValue).sorted()
+        let roleNames = filter.roles.map(\.rawValue).sorted()
         @Sendable func within(_ a: Int64, _ b: Int64) -> @Sendable (SQLSelectBuilder) -> SQLSelectBuilder {
             { q in
-                let q = q.where("case_name", .equal, caseName).where("first_ms", .greaterThanOrEqual, a).where("first_ms", .lessThan, b)
+                var q = q.where("case_name", .equal, caseName).where("first_ms", .greaterThanOrEqual, a).where("first_ms", .lessThan, b)
+                if let host = filter.host { q = q.where("host", .equal, host) }
+                if let family = filter.family { q = q.where("family", .equal, family) }
                 return roleNames.isEmpty ? q : q.where("role", .in, roleNames)
             }
         }
@@ -309,7 +338,7 @@ extension CaseStore {
             let firstHour = lo >= 0 ? (lo + Self.hourMs - 1) / Self.hourMs * Self.hourMs : lo
             let lastHour = hi >= 0 ? hi / Self.hourMs * Self.hourMs : hi
             var total: Int
-            if lo >= 0, firstHour < lastHour {
+            if lo >= 0, firstHour < lastHour, !filter.narrows {
                 // PostgreSQL's SUM of bigints is numeric: cast back, so both engines answer an integer.
                 let hours = db.select().column(SQLQueryString("CAST(SUM(findings) AS BIGINT)"), as: "n").from("timeline_hours")
                     .where("case_name", .equal, caseName).where("hour_ms", .greaterThanOrEqual, firstHour).where("hour_ms", .lessThan, lastHour)
@@ -347,6 +376,32 @@ extension CaseStore {
             parts.append(String(try await Self.count(db, "runs") { $0.where("case_name", .equal, caseName) }))
             parts.append(String(try await Self.count(db, "survey") { $0.where("case_name", .equal, caseName) }))
             return parts.joined(separator: ".")
+        }
+    }
+
+    /// One page of the findings that name a value (an address in their fields, a path or hash of
+    /// their file), across every host, oldest first: what a pivot lists beside its counts.
+    public func findings(naming kind: StoredValue.Kind, _ value: String, roles: Set<VerdictRole> = [], offset: Int, limit: Int) async throws -> Page<HostFinding> {
+        let (offset, limit) = bounded(offset, limit)
+        guard let needle = kind.stored(value).map(Text.column) else { return Page(items: [], total: 0, offset: offset, limit: limit) }
+        let roleNames: [any Encodable & Sendable] = roles.map(\.rawValue).sorted()
+        return try await exclusive {
+            let roleTerm: SQLQueryString = roleNames.isEmpty ? "" : "AND f.role IN (\(binds: roleNames))"
+            let total = try await db.raw("""
+                SELECT COUNT(*) AS n FROM finding_values v JOIN findings f ON f.run_id = v.run_id AND f.ord = v.ord
+                WHERE v.case_name = \(bind: caseName) AND v.kind = \(bind: kind.rawValue) AND v.value = \(bind: needle) \(roleTerm)
+                """).first(decodingColumn: "n", as: Int64.self) ?? 0
+            let rows = try await db.raw("""
+                SELECT f.host, f.run_id, f.body FROM finding_values v JOIN findings f ON f.run_id = v.run_id AND f.ord = v.ord
+                WHERE v.case_name = \(bind: caseName) AND v.kind = \(bind: kind.rawValue) AND v.value = \(bind: needle) \(roleTerm)
+                ORDER BY f.first_ms, f.host, f.run_id, f.ord LIMIT \(bind: Int64(limit)) OFFSET \(bind: Int64(offset))
+                """).all()
+            let decoder = JSONCoding.decoder()
+            let items = try rows.map { r in
+                HostFinding(host: try r.decode(column: "host", as: String.self), run: try r.decode(column: "run_id", as: String.self),
+                            finding: try decoder.decode(Finding.self, from: Data(try r.decode(column: "body", as: String.self).utf8)))
+            }
+            return Page(items: items, total: Int(total), offset: offset, limit: limit)
         }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+import HuntCore
 import SQLKit
 
 /// The case store's schema, one migration per version, written with SQLKit's builders so each
@@ -8,7 +10,7 @@ import SQLKit
 /// Times are `*_ms` (milliseconds since 1970, UTC); bodies are exhunt's JSON (`JSONCoding`).
 enum Schema {
     /// Raise with each migration; a store newer than this binary is refused, not guessed at.
-    static let version = 3
+    static let version = 4
 
     static func migrate(_ db: any SQLDatabase, engine: CaseStore.Engine) async throws {
         // Two workers opening a new store at once: the first creates, the second waits and finds it made.
@@ -27,6 +29,7 @@ enum Schema {
             if current < 1 { try await v1(db) }
             if current < 2 { try await v2(db) }
             if current < 3 { try await v3(db) }
+            if current < 4 { try await v4(db) }
             try await db.insert(into: "meta").columns("key", "value").values(SQLBind("schema"), SQLBind(String(version)))
                 .onConflict(with: ["key"]) { $0.set(excludedValueOf: "value") }.run()
             try await db.raw("COMMIT").run()
@@ -264,9 +267,52 @@ enum Schema {
             """).run()
     }
 
+    /// Version 4: which findings name which values (addresses, user agents, paths, hashes), so a
+    /// pivot lists the findings and their log lines across the fleet, not only counts. Filled from
+    /// the findings already there when an older store is opened.
+    private static func v4(_ db: any SQLDatabase) async throws {
+        try await db.create(table: "finding_values").ifNotExists()
+            .column("run_id", type: .text, .notNull)
+            .column("ord", type: .bigint, .notNull)
+            .column("case_name", type: .text, .notNull)
+            .column("kind", type: .text, .notNull)
+            .column("value", type: .text, .notNull)
+            .primaryKey("run_id", "ord", "kind", "value")
+            .run()
+        try await index(db, "finding_values", ["case_name", "kind", "value", "run_id", "ord"])
+        try await index(db, "findings", ["case_name", "host", "first_ms"])
+        // Existing findings, a page at a time in key order (memory bounded whatever the store holds).
+        let decoder = JSONCoding.decoder()
+        var after: (run: String, ord: Int64)?
+        while true {
+            var q = db.select().columns("run_id", "ord", "case_name", "body").from("findings")
+            if let after {
+                q = q.where(SQLBinaryExpression(SQLGroupExpression([SQLColumn("run_id"), SQLColumn("ord")] as [any SQLExpression]), .greaterThan,
+                                                SQLGroupExpression([SQLBind(after.run), SQLBind(after.ord)] as [any SQLExpression])))
+            }
+            let rows = try await q.orderBy("run_id").orderBy("ord").limit(1_000).all()
+            guard let last = rows.last else { break }
+            var values: [[any Encodable & Sendable]] = []
+            for r in rows {
+                let run = try r.decode(column: "run_id", as: String.self), ord = try r.decode(column: "ord", as: Int64.self)
+                let caseName = try r.decode(column: "case_name", as: String.self)
+                guard let f = try? decoder.decode(Finding.self, from: Data(try r.decode(column: "body", as: String.self).utf8)) else { continue }
+                for v in FindingValues.of(f) { values.append([run, ord, caseName, v.kind.rawValue, Text.column(v.value)]) }
+            }
+            var start = 0
+            while start < values.count {
+                let insert = db.insert(into: "finding_values").columns("run_id", "ord", "case_name", "kind", "value")
+                for row in values[start..<min(values.count, start + 500)] { _ = insert.values(row) }
+                try await insert.ignoringConflicts().run()
+                start += 500
+            }
+            after = (try last.decode(column: "run_id", as: String.self), try last.decode(column: "ord", as: Int64.self))
+        }
+    }
+
+    /// `IF NOT EXISTS` (both engines have it; SQLKit's builder does not): a migration run again over
+    /// tables an earlier version already indexed goes on.
     private static func index(_ db: any SQLDatabase, _ table: String, _ columns: [String]) async throws {
-        var b = db.create(index: SQLIdentifier("\(table)_" + columns.joined(separator: "_"))).on(table)
-        for c in columns { b = b.column(c) }
-        try await b.run()
+        try await db.raw("CREATE INDEX IF NOT EXISTS \(ident: "\(table)_" + columns.joined(separator: "_")) ON \(ident: table) (\(idents: columns, joinedBy: ", "))").run()
     }
 }

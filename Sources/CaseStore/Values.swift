@@ -33,9 +33,7 @@ public struct StoredValue: Sendable, Hashable, Codable {
     }
 }
 
-/// The attacker's indicators in a host's findings: what the weightiest findings (`compromised`,
-/// `attempted`) say about who did it, by the fields each log format names them in.
-enum LearnedIndicators {
+extension StoredValue.Kind {
     /// Field names, lowercased, per kind: HttpProxy and IIS spell the client's address and user
     /// agent differently; event logs give `IpAddress` (4624, 4625) and `SourceAddress`.
     static let fields: [StoredValue.Kind: Set<String>] = [
@@ -43,36 +41,73 @@ enum LearnedIndicators {
         .userAgent: ["useragent", "cs(user-agent)", "user-agent", "cs-user-agent"],
     ]
 
+    /// The kind of value a finding's field holds, if it is one the store keeps (`c-ip` is an address).
+    public init?(field: String) {
+        let lower = field.lowercased()
+        guard let kind = Self.fields.first(where: { $0.value.contains(lower) })?.key else { return nil }
+        self = kind
+    }
+
+    /// A value as the store keeps it: addresses normalised, paths and hashes lowercased; nil for
+    /// what is not a value of this kind.
+    func stored(_ raw: String) -> String? {
+        var value = raw.trimmingCharacters(in: .whitespaces)
+        switch self {
+        case .address: guard let a = Address.normalised(value) else { return nil }; value = a
+        case .path, .sha256: value = value.lowercased()
+        case .userAgent: break
+        }
+        guard !value.isEmpty, value != "-", value.utf8.count <= 4096 else { return nil }
+        return value
+    }
+}
+
+/// The values a finding names, as the store keeps them: client addresses and user agents from its
+/// group and fields, the path and SHA-256 of the file it is about, the path a rule extracted. A
+/// pivot lists the findings that name its value.
+public enum FindingValues {
+    public struct Named: Hashable, Sendable {
+        public var kind: StoredValue.Kind
+        public var value: String
+    }
+
+    public static func of(_ f: Finding) -> [Named] {
+        var out: [Named] = []
+        var seen = Set<Named>()
+        func add(_ kind: StoredValue.Kind, _ raw: String) {
+            if let v = kind.stored(raw), seen.insert(Named(kind: kind, value: v)).inserted { out.append(Named(kind: kind, value: v)) }
+        }
+        for (name, value) in f.group.merging(f.fields, uniquingKeysWith: { a, _ in a }).sorted(by: { $0.key < $1.key }) {
+            if let kind = StoredValue.Kind(field: name) { add(kind, value) }
+        }
+        if f.logsource == .evidenceFile {
+            add(.path, WindowsPath.from(relative: f.evidence.path))
+            if let h = f.evidence.sha256 { add(.sha256, h) }
+        }
+        if let written = f.extracted["path"] ?? f.extracted["Path"] { add(.path, written) }
+        return out
+    }
+}
+
+/// The attacker's indicators in a host's findings: what the weightiest findings (`compromised`,
+/// `attempted`) say about who did it. Files and written paths only from findings that weigh as
+/// compromise: a probe for a path does not make the path the attacker's.
+enum LearnedIndicators {
     static func weight(_ r: VerdictRole) -> Int {
         switch r { case .compromised: 3; case .attempted: 2; default: 1 }
     }
 
     static func from(_ findings: [Finding]) -> [StoredValue] {
-        var out: [String: StoredValue] = [:]
-        func add(_ kind: StoredValue.Kind, _ raw: String, _ f: Finding) {
-            var value = raw.trimmingCharacters(in: .whitespaces)
-            if kind == .address { guard let a = Address.normalised(value) else { return }; value = a }
-            if kind == .path || kind == .sha256 { value = value.lowercased() }
-            guard !value.isEmpty, value.utf8.count <= 4096 else { return }
-            let key = kind.rawValue + "\u{0}" + value
-            var v = out[key] ?? StoredValue(kind: kind, value: value, first: f.timestamp, last: f.lastSeen ?? f.timestamp, hits: 0, role: f.role)
-            v.hits += f.count
-            if let t = f.timestamp, v.first.map({ t < $0 }) ?? true { v.first = t }
-            if let t = f.lastSeen ?? f.timestamp, v.last.map({ t > $0 }) ?? true { v.last = t }
-            if let r = v.role, weight(f.role) > weight(r) { v.role = f.role }
-            out[key] = v
-        }
+        var out: [FindingValues.Named: StoredValue] = [:]
         for f in findings where f.role == .compromised || f.role == .attempted {
-            for (name, value) in f.group.merging(f.fields, uniquingKeysWith: { a, _ in a }) {
-                let lower = name.lowercased()
-                for (kind, names) in fields where names.contains(lower) { add(kind, value, f) }
+            for named in FindingValues.of(f) where named.kind == .address || named.kind == .userAgent || f.role == .compromised {
+                var v = out[named] ?? StoredValue(kind: named.kind, value: named.value, first: f.timestamp, last: f.lastSeen ?? f.timestamp, hits: 0, role: f.role)
+                v.hits += f.count
+                if let t = f.timestamp, v.first.map({ t < $0 }) ?? true { v.first = t }
+                if let t = f.lastSeen ?? f.timestamp, v.last.map({ t > $0 }) ?? true { v.last = t }
+                if let r = v.role, weight(f.role) > weight(r) { v.role = f.role }
+                out[named] = v
             }
-            // A file that weighs as compromise is the attacker's: its path and hash.
-            if f.logsource == .evidenceFile, f.role == .compromised {
-                add(.path, WindowsPath.from(relative: f.evidence.path), f)
-                if let h = f.evidence.sha256 { add(.sha256, h, f) }
-            }
-            if let written = f.extracted["path"] ?? f.extracted["Path"], f.role == .compromised { add(.path, written, f) }
         }
         return out.values.sorted { ($0.kind.rawValue, $0.value) < ($1.kind.rawValue, $1.value) }
     }

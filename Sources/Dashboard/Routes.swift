@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdAuth
 import HuntCore
 import NIOCore
+import Reports
 import Timeline
 
 /// Every page and its JSON twin. Pages are rendered on the server (Mustache, every value escaped);
@@ -43,6 +44,8 @@ struct Routes: Sendable {
         router.get("/survey") { request, context in try await self.survey(request, context) }
         router.get("/audit") { request, context in try await self.audit(request, context) }
         router.get("/fleet") { request, context in try await self.fleet(request, context) }
+        router.get("/export/indicators") { request, context in try await self.exportIndicators(request, context) }
+        router.get("/export/report") { request, context in try await self.exportReport(request, context) }
 
         let api = router.group("api")
         api.get("changes") { _, _ in try self.json(["mark": try await self.pool.any.changeMark()]) }
@@ -77,17 +80,22 @@ struct Routes: Sendable {
         }
         api.post("host/action") { request, context in try await self.action(request, context) }
         api.get("timeline") { request, _ in
-            let range = try await self.range(request)
+            let filter = try await self.timelineFilter(request)
+            let range = try await self.range(request, filter)
             let (offset, limit) = self.window(request, defaultLimit: Self.rowsPerPage)
             let s = self.pool.any
             return try self.json(APITimeline(from: range.from, to: range.to,
-                                             buckets: try await s.timelineBuckets(from: range.from, to: range.to, buckets: TimelineChart.buckets),
-                                             findings: try await s.timelineFindings(from: range.from, to: range.to, roles: self.roles(request),
-                                                                                    offset: offset, limit: limit)))
+                                             buckets: try await s.timelineBuckets(from: range.from, to: range.to, buckets: TimelineChart.buckets, filter: filter),
+                                             findings: try await s.timelineFindings(from: range.from, to: range.to, filter: filter, offset: offset, limit: limit)))
         }
         api.get("pivot") { request, _ in
             let (kind, value) = try self.pivotQuery(request)
             return try self.json(try await self.pool.any.pivot(kind, value).map { PivotRow(host: $0.host, learned: $0.learned, value: $0.value) })
+        }
+        api.get("pivot/findings") { request, _ in
+            let (kind, value) = try self.pivotQuery(request)
+            let (offset, limit) = self.window(request, defaultLimit: Self.findingsPerPage)
+            return try self.json(try await self.pool.any.findings(naming: kind, value, roles: self.roles(request), offset: offset, limit: limit))
         }
         api.get("search") { request, _ in try self.json(try await self.searchResults(request.uri.queryParameters.get("q") ?? "")) }
         api.get("survey") { request, _ in
@@ -146,7 +154,17 @@ struct Routes: Sendable {
         }
         var query = ["h": h.host]
         if !roles.isEmpty { query["roles"] = roles.map(\.rawValue).sorted().joined(separator: ",") }
-        let data = Views.host(h, run: run, report: head, story: story, storyPartial: storyFrom.hasNext, findings: findings,
+        // The host's own findings over time, from its first to its last (each bar opens the fleet
+        // timeline for that stretch, kept to this host).
+        var timeline: [String: Any]?
+        if let span = try await s.timelineSpan(host: h.host) {
+            let filter = TimelineFilter(host: h.host)
+            let (from, to) = Self.padded(span)
+            let chart = TimelineChart(from: from, to: to, buckets: try await s.timelineBuckets(from: from, to: to, buckets: TimelineChart.buckets, filter: filter),
+                                      roles: [])
+            timeline = Views.hostTimeline(chart: chart, from: from, to: to, filter: filter)
+        }
+        var data = Views.host(h, run: run, report: head, story: story, storyPartial: storyFrom.hasNext, findings: findings,
                               findingsPager: Views.pager(path: "/host", query: query.merging(["mpage": String(mpage)]) { $1 }, page: fpage, name: "fpage",
                                                          count: findings.items.count, total: findings.total, per: Self.findingsPerPage),
                               manifest: manifest,
@@ -154,6 +172,8 @@ struct Routes: Sendable {
                                                          count: manifest.items.count, total: manifest.total, per: Self.manifestPerPage),
                               problems: problems, runs: try await s.runs(host: h.host), history: try await s.history(host: h.host),
                               roles: roles, canAct: context.role == .analyst)
+        data["timeline"] = timeline
+        data["reportLink"] = "/export/report?h=" + Escape.query(h.host)
         return views.page("host", title: h.display, context: context, data: data, mark: try await s.changeMark())
     }
 
@@ -199,25 +219,30 @@ struct Routes: Sendable {
 
     private func timeline(_ request: Request, _ context: DashboardContext) async throws -> Response {
         let s = pool.any
-        let range = try await range(request)
+        let filter = try await timelineFilter(request)
+        let range = try await range(request, filter)
         let page = pageNumber(request)
-        let roles = roles(request)
-        let buckets = try await s.timelineBuckets(from: range.from, to: range.to, buckets: TimelineChart.buckets)
-        let rows = try await s.timelineFindings(from: range.from, to: range.to, roles: roles, offset: page * Self.rowsPerPage, limit: Self.rowsPerPage)
-        var query = ["from": ISOTime.string(range.from, milliseconds: false), "to": ISOTime.string(range.to, milliseconds: false)]
-        if !roles.isEmpty { query["roles"] = roles.map(\.rawValue).sorted().joined(separator: ",") }
-        let chart = TimelineChart(from: range.from, to: range.to, buckets: buckets, roles: roles)
+        let buckets = try await s.timelineBuckets(from: range.from, to: range.to, buckets: TimelineChart.buckets, filter: filter)
+        let rows = try await s.timelineFindings(from: range.from, to: range.to, filter: filter, offset: page * Self.rowsPerPage, limit: Self.rowsPerPage)
+        let chart = TimelineChart(from: range.from, to: range.to, buckets: buckets, roles: filter.roles)
+        let families = try await fleet.overview(s).summary.byFamily.keys.sorted()
         return views.page("timeline", title: "Timeline", context: context,
-                          data: Views.timeline(range: range, chart: chart, rows: rows, roles: roles,
-                                               pager: Views.pager(path: "/timeline", query: query, page: page, count: rows.items.count,
-                                                                  total: rows.total, per: Self.rowsPerPage)),
+                          data: Views.timeline(range: range, chart: chart, rows: rows, filter: filter, families: families,
+                                               pager: Views.pager(path: "/timeline", query: Views.timelineQuery(range.from, range.to, filter), page: page,
+                                                                  count: rows.items.count, total: rows.total, per: Self.rowsPerPage)),
                           mark: try await s.changeMark())
     }
 
     private func pivot(_ request: Request, _ context: DashboardContext) async throws -> Response {
         let (kind, value) = try pivotQuery(request)
-        let rows = try await pool.any.pivot(kind, value)
-        return views.page("pivot", title: "\(kind.rawValue) \(value)", context: context, data: Views.pivot(kind: kind, value: value, rows: rows))
+        let s = pool.any
+        let page = pageNumber(request)
+        let rows = try await s.pivot(kind, value)
+        let findings = try await s.findings(naming: kind, value, offset: page * Self.findingsPerPage, limit: Self.findingsPerPage)
+        return views.page("pivot", title: "\(kind.rawValue) \(value)", context: context,
+                          data: Views.pivot(kind: kind, value: value, rows: rows, findings: findings,
+                                            pager: Views.pager(path: "/pivot", query: ["kind": kind.rawValue, "value": value], page: page,
+                                                               count: findings.items.count, total: findings.total, per: Self.findingsPerPage)))
     }
 
     private func search(_ request: Request, _ context: DashboardContext) async throws -> Response {
@@ -247,6 +272,43 @@ struct Routes: Sendable {
         let s = pool.any
         return views.page("fleet", title: "Fleet work", context: context,
                           data: Views.work(counts: try await s.workCounts(), items: try await s.work(limit: 500)), mark: try await s.changeMark())
+    }
+
+    /// The fleet's attacker indicators as STIX 2.1 or CSV (as `exhunt case indicators` writes
+    /// them), a download recorded in the audit log.
+    private func exportIndicators(_ request: Request, _ context: DashboardContext) async throws -> Response {
+        let format = request.uri.queryParameters.get("format") ?? "stix"
+        guard format == "stix" || format == "csv" else { throw HTTPError(.badRequest, message: "format is stix or csv") }
+        let s = pool.any
+        let caseName = await s.caseName
+        let values = try await s.indicators()
+        try await s.audited("export", subject: "indicators", detail: "\(values.count) indicators as \(format) from the dashboard",
+                            who: context.user ?? "-")
+        let data = format == "csv" ? IndicatorExport.csv(values) : try IndicatorExport.stix(values, caseName: caseName)
+        return Self.download(data, name: Self.fileName(caseName) + "-indicators." + (format == "csv" ? "csv" : "stix.json"),
+                             type: format == "csv" ? "text/csv; charset=utf-8" : "application/json")
+    }
+
+    /// A host's hunt as the self-contained HTML report `exhunt hunt --html` writes, a download
+    /// recorded in the audit log.
+    private func exportReport(_ request: Request, _ context: DashboardContext) async throws -> Response {
+        let (h, run) = try await findHost(request)
+        guard let run, let report = try await pool.any.report(run: run) else { throw HTTPError(.notFound, message: "no hunt of this host yet") }
+        try await pool.any.audited("export", subject: h.host, detail: "HTML report of run \(run) from the dashboard", who: context.user ?? "-")
+        let html = try HTMLReport.render(FleetTimeline([report]))
+        return Self.download(Data(html.utf8), name: Self.fileName(h.display) + ".html", type: "text/html; charset=utf-8")
+    }
+
+    /// A file to save, never shown in the dashboard's own origin.
+    static func download(_ data: Data, name: String, type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(name)\""],
+                 body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Only characters safe in a file name and a header (a host name comes from evidence).
+    static func fileName(_ name: String) -> String {
+        let kept = String(name.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-".unicodeScalars.contains($0) ? Character($0) : "_" })
+        return kept.isEmpty || kept.allSatisfy({ $0 == "." }) ? "export" : String(kept.prefix(100))
     }
 
     private func login(_ request: Request, _ context: DashboardContext) async throws -> Response {
@@ -301,10 +363,29 @@ struct Routes: Sendable {
         return (kind, value)
     }
 
-    /// The timeline's range: `from` and `to` as given (a day or a full time), else the case's span.
-    private func range(_ request: Request) async throws -> (from: Date, to: Date) {
+    /// The timeline's filter from the query: `roles`, a host (`h`, any case of its name) and a family.
+    private func timelineFilter(_ request: Request) async throws -> TimelineFilter {
         let q = request.uri.queryParameters
-        let span = try await pool.any.timelineSpan()
+        var filter = TimelineFilter(roles: roles(request))
+        if let name = q.get("h")?.trimmingCharacters(in: .whitespaces), !name.isEmpty, name.utf8.count <= 1_024 {
+            filter.host = try await pool.any.host(name)?.host ?? name.lowercased()
+        }
+        if let family = q.get("family"), !family.isEmpty, family.utf8.count <= 128 { filter.family = family }
+        return filter
+    }
+
+    /// A span widened a little on each side so its first and last findings are not on the edges,
+    /// and never empty.
+    static func padded(_ span: (first: Date, last: Date)) -> (Date, Date) {
+        let width = max(span.last.timeIntervalSince(span.first), 3_600)
+        return (span.first.addingTimeInterval(-width / 50), span.last.addingTimeInterval(width / 50 + 1))
+    }
+
+    /// The timeline's range: `from` and `to` as given (a day or a full time), else the span of the
+    /// findings the filter keeps.
+    private func range(_ request: Request, _ filter: TimelineFilter) async throws -> (from: Date, to: Date) {
+        let q = request.uri.queryParameters
+        let span = try await pool.any.timelineSpan(host: filter.host)
         let from = q.get("from").flatMap { Timestamp.parse($0) } ?? span?.first ?? Date(timeIntervalSince1970: 1_609_459_200)
         var to = q.get("to").flatMap { Timestamp.parse($0) } ?? span.map { $0.last.addingTimeInterval(1) } ?? from.addingTimeInterval(86_400)
         if to <= from { to = from.addingTimeInterval(60) }

@@ -178,11 +178,10 @@ struct Views: Sendable {
                 "group": f.group.sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] },
             ]
             if let sha = f.evidence.sha256 { row["sha256"] = sha; row["shaLink"] = pivotLink(.sha256, sha) }
-            var pivots: [[String: String]] = []
-            // The finding's fields and its group key (aggregated findings keep the client address there).
-            for (k, v) in f.fields.merging(f.group, uniquingKeysWith: { a, _ in a }).sorted(by: { $0.key < $1.key }) {
-                if let kind = Self.pivotKind(field: k), !v.isEmpty, v != "-" { pivots.append(["kind": kind.rawValue, "value": v, "link": pivotLink(kind, v)]) }
-            }
+            // The values the finding names (its fields, its group key, its file), each a pivot across the fleet.
+            // (The file's hash has its own link above.)
+            let pivots = FindingValues.of(f).filter { $0.kind != .sha256 }
+                .map { ["kind": $0.kind.rawValue, "value": $0.value, "link": pivotLink($0.kind, $0.value)] }
             row["pivots"] = pivots
             row["hasPivots"] = !pivots.isEmpty
             row["hasGroup"] = !f.group.isEmpty
@@ -218,27 +217,37 @@ struct Views: Sendable {
     }
 
     /// Finding fields that name something another host may share.
-    static func pivotKind(field: String) -> StoredValue.Kind? {
-        switch field.lowercased() {
-        case "clientipaddress", "c-ip", "clientip", "ipaddress", "sourceaddress": .address
-        case "useragent", "cs(user-agent)": .userAgent
-        default: nil
-        }
+    /// A timeline link's query: the range and the filter.
+    static func timelineQuery(_ from: Date, _ to: Date, _ filter: TimelineFilter) -> [String: String] {
+        var q = ["from": ISOTime.string(from, milliseconds: false), "to": ISOTime.string(to, milliseconds: false)]
+        if !filter.roles.isEmpty { q["roles"] = filter.roles.map(\.rawValue).sorted().joined(separator: ",") }
+        if let host = filter.host { q["h"] = host }
+        if let family = filter.family { q["family"] = family }
+        return q
     }
 
-    static func timeline(range: (from: Date, to: Date), chart: TimelineChart, rows: Page<TimedFinding>, roles: Set<VerdictRole>,
-                         pager: [String: Any]) -> [String: Any] {
+    static func timelineLink(_ from: Date, _ to: Date, _ filter: TimelineFilter) -> String {
+        "/timeline?" + timelineQuery(from, to, filter).sorted { $0.key < $1.key }.map { "\($0.key)=\(Escape.query($0.value))" }.joined(separator: "&")
+    }
+
+    static func timeline(range: (from: Date, to: Date), chart: TimelineChart, rows: Page<TimedFinding>, filter: TimelineFilter,
+                         families: [String], pager: [String: Any]) -> [String: Any] {
         let width = range.to.timeIntervalSince(range.from)
-        func link(_ a: Date, _ b: Date) -> String {
-            var q = "/timeline?from=\(Escape.query(ISOTime.string(a, milliseconds: false)))&to=\(Escape.query(ISOTime.string(b, milliseconds: false)))"
-            if !roles.isEmpty { q += "&roles=" + roles.map(\.rawValue).sorted().joined(separator: ",") }
-            return q
-        }
+        func link(_ a: Date, _ b: Date) -> String { timelineLink(a, b, filter) }
+        var whole = filter
+        whole.roles = []
+        let heading = ["Timeline", filter.host.map { "of \($0)" }, filter.family.map { "for \($0)" }].compactMap { $0 }.joined(separator: " ")
         return [
+            "heading": filter.host == nil && filter.family == nil ? "Fleet timeline" : heading,
             "from": time(range.from), "to": time(range.to), "fromDay": ISOTime.day(range.from), "toDay": ISOTime.day(range.to.addingTimeInterval(-1)),
-            "chart": chart.chart(link: link),
+            "chart": chart.chart(link: link), "caption": "Findings by the time they began, \(time(range.from)) to \(time(range.to))",
             "zoomOut": link(range.from.addingTimeInterval(-width / 2), range.to.addingTimeInterval(width / 2)),
             "earlier": link(range.from.addingTimeInterval(-width), range.from), "later": link(range.to, range.to.addingTimeInterval(width)),
+            "whole": "/timeline" + (filter.host == nil && filter.family == nil ? "" : "?" + [filter.host.map { "h=" + Escape.query($0) },
+                                                                                             filter.family.map { "family=" + Escape.query($0) }]
+                .compactMap { $0 }.joined(separator: "&")),
+            "host": filter.host ?? "",
+            "families": families.map { ["family": $0, "selected": $0 == filter.family] as [String: Any] },
             "total": rows.total,
             "rows": rows.items.map { r in
                 ["time": time(r.time), "host": r.host, "link": hostLink(r.host), "title": r.title, "role": r.role, "severity": r.severity,
@@ -246,17 +255,35 @@ struct Views: Sendable {
             },
             "pager": pager,
             "roleFilters": [VerdictRole.compromised, .attempted, .supporting, .informational].map { r in
-                ["role": r.rawValue, "selected": roles.contains(r)] as [String: Any]
+                ["role": r.rawValue, "selected": filter.roles.contains(r)] as [String: Any]
             },
         ]
     }
 
-    static func pivot(kind: StoredValue.Kind, value: String, rows: [(host: String, learned: Bool, value: StoredValue)]) -> [String: Any] {
+    /// The host page's chart: its findings over its own span, each bar opening the timeline of
+    /// that stretch kept to the host.
+    static func hostTimeline(chart: TimelineChart, from: Date, to: Date, filter: TimelineFilter) -> [String: Any] {
+        ["chart": chart.chart { a, b in timelineLink(a, b, filter) },
+         "caption": "This host's findings by the time they began, \(time(from)) to \(time(to))",
+         "fleetLink": timelineLink(from, to, filter)]
+    }
+
+    static func pivot(kind: StoredValue.Kind, value: String, rows: [(host: String, learned: Bool, value: StoredValue)],
+                      findings: Page<HostFinding>, pager: [String: Any]) -> [String: Any] {
         ["kind": kind.rawValue, "value": value, "count": rows.count, "hostCount": Set(rows.map(\.host)).count,
          "rows": rows.map { r in
              ["host": r.host, "link": hostLink(r.host), "learned": r.learned ? "attacker indicator" : "seen in the evidence",
               "first": time(r.value.first), "last": time(r.value.last), "hits": r.value.hits, "role": r.value.role?.rawValue ?? ""]
-         }]
+         },
+         "findingsTotal": findings.total, "hasFindings": findings.total > 0,
+         "findings": findings.items.map { hf -> [String: Any] in
+             let f = hf.finding
+             return ["host": hf.host, "link": hostLink(hf.host) + "#findings", "time": time(f.timestamp), "last": time(f.lastSeen),
+                     "title": f.rule.title, "role": f.role.rawValue, "count": f.count, "path": f.evidence.path,
+                     "line": f.evidence.line.map { ":\($0)" } ?? f.evidence.record.map { " record \($0)" } ?? "",
+                     "excerpt": String(f.evidence.excerpt.prefix(2_000))]
+         },
+         "pager": pager]
     }
 
     static func search(q: String, results: SearchResults) -> [String: Any] {

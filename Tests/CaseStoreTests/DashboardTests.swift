@@ -163,6 +163,20 @@ struct DashboardTests {
         let pivot = try dom("/pivot?kind=address&value=203.0.113.7")
         #expect(pivot.contains("on 2 hosts"))
         #expect(pivot.contains(">exch-a<") && pivot.contains(">exch-b<"))
+        // ... and lists the findings that name it, with their hosts and log lines.
+        #expect(pivot.contains("Findings that name it (2)"), "\(pivot.suffix(2000))")
+        #expect(pivot.contains("line from 203.0.113.7"))
+        #expect(pivot.contains("Logging/HttpProxy/Ecp/a.LOG:10"))
+        #expect(pivot.contains("href=\"/host?h=exch-b#findings\""))
+        // A value only seen says so instead of an empty table.
+        let seenOnly = try dom("/pivot?kind=address&value=198.51.100.99")
+        #expect(seenOnly.contains("Findings that name it (0)"))
+
+        // The host page draws its own findings over time; its bars open the timeline kept to it.
+        #expect(host.contains("id=\"host-timeline\""))
+        #expect(host.contains("class=\"bar compromised\""))
+        #expect(host.contains("h=exch-a"))
+        #expect(host.contains("href=\"/export/report?h=exch-a\""))
 
         // A web shell is found by its name alone, whatever its case.
         let search = try dom("/search?q=X.ASPX")
@@ -173,6 +187,13 @@ struct DashboardTests {
         #expect(timeline.contains("<svg"))
         #expect(timeline.contains("class=\"bar compromised\""))
         #expect(timeline.contains("findings in this range"))
+        #expect(timeline.contains("<option value=\"proxylogon\">proxylogon</option>"))
+        // Filtered by host (any case of its name) and family: only its rows, its own span.
+        let one = try dom("/timeline?h=EXCH-B&family=proxylogon")
+        #expect(one.contains("Timeline of exch-b for proxylogon"))
+        #expect(one.contains(">exch-b</a>") && !one.contains(">exch-a</a>"))
+        #expect(one.contains("<h2>1 findings in this range</h2>"), "exch-b: its address; its shell belongs to no family")
+        #expect(one.contains("<option value=\"proxylogon\" selected=\"\">") || one.contains("<option value=\"proxylogon\" selected>"))
 
         let shot = dir.appendingPathComponent("overview.png")
         _ = try headless(["--window-size=1280,1000", "--screenshot=\(shot.path)", server.url + "/"])
@@ -323,6 +344,41 @@ struct DashboardTests {
         let cookie = try #require(headers.split(whereSeparator: \.isNewline).first { $0.lowercased().hasPrefix("set-cookie:") })
         #expect(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "\(cookie)")
         #expect(headers.lowercased().contains("strict-transport-security: max-age="))
+        withExtendedLifetime(server) {}
+    }
+
+    @Test("Exports from the dashboard: the fleet's indicators as STIX and CSV, a host's HTML report; each a download in the audit log")
+    func exports() async throws {
+        let dir = try tempDir()
+        let (db, caseName) = try await Self.fleet(dir)
+        let server = try Server(dir, ["--case", db, "--case-name", caseName])
+        let csv = try await Self.send(server.url + "/export/indicators?format=csv")
+        #expect(csv.status == 200)
+        #expect(csv.headers["Content-Disposition"] == "attachment; filename=\"dash-indicators.csv\"")
+        #expect(csv.body.contains("203.0.113.7"))
+        // A value from evidence that a spreadsheet would run stays inert.
+        #expect(!csv.body.split(separator: "\n").contains { $0.split(separator: ",").contains { $0.hasPrefix("=") } })
+        let stix = try await Self.send(server.url + "/export/indicators?format=stix")
+        let bundle = try #require(try JSONSerialization.jsonObject(with: Data(stix.body.utf8)) as? [String: Any])
+        #expect(bundle["type"] as? String == "bundle")
+        #expect(stix.body.contains("203.0.113.7"))
+        #expect(try await Self.send(server.url + "/export/indicators?format=xml").status == 400)
+
+        let html = try await Self.send(server.url + "/export/report?h=EXCH-A")
+        #expect(html.status == 200)
+        #expect(html.headers["Content-Disposition"] == "attachment; filename=\"exch-a.html\"")
+        #expect(html.body.contains("<!DOCTYPE html>") || html.body.contains("<!doctype html>"))
+        #expect(html.body.contains("SSRF") && html.body.contains("exch-a"))
+        // The hostile host's name never reaches the header as it is.
+        let hostile = try await Self.send(server.url + "/export/report?h=" + Self.scriptHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+        #expect(hostile.status == 200)
+        let disposition = try #require(hostile.headers["Content-Disposition"])
+        #expect(!disposition.contains("<") && !disposition.contains("'") && !disposition.contains("/"), "\(disposition)")
+        #expect(try await Self.send(server.url + "/export/report?h=nobody").status == 404)
+
+        let audit = try await Self.send(server.url + "/api/audit")
+        #expect(audit.body.contains("indicators as csv from the dashboard"))
+        #expect(audit.body.contains("HTML report of run"))
         withExtendedLifetime(server) {}
     }
 

@@ -234,6 +234,51 @@ struct CaseStoreTests {
         try await store.close()
     }
 
+    @Test("A pivot lists the findings that name its value across hosts, oldest first, by weight when asked", arguments: Engine.available)
+    func findingsNamingAValue(engine: Engine) async throws {
+        let store = try await engine.open(try tempDir())
+        let t0 = Date(timeIntervalSince1970: 1_614_470_400)
+        let sha = String(repeating: "d", count: 64)
+        _ = try await store.ingest(report(host: "exch-a", attackers: ["203.0.113.7", "198.51.100.3"], firstHit: t0.addingTimeInterval(600)), context: context)
+        _ = try await store.ingest(report(host: "exch-b", attackers: ["::ffff:203.0.113.7"], shells: [("C/inetpub/wwwroot/aspnet_client/s.aspx", sha)],
+                                          firstHit: t0), context: context)
+        let page = try await store.findings(naming: .address, "203.0.113.7", offset: 0, limit: 10)
+        #expect(page.total == 2)
+        #expect(page.items.map(\.host) == ["exch-b", "exch-a"], "oldest first")
+        #expect(page.items.last?.finding.evidence.excerpt == "line from 203.0.113.7")
+        #expect(try await store.findings(naming: .address, "203.0.113.7:443", offset: 0, limit: 10).total == 2, "the same client, written with a port")
+        #expect(try await store.findings(naming: .address, "203.0.113.7", offset: 1, limit: 1).items.map(\.host) == ["exch-a"])
+        #expect(try await store.findings(naming: .userAgent, "ExchangeServicesClient/0.0.0.0", offset: 0, limit: 10).total == 3)
+        #expect(try await store.findings(naming: .sha256, sha.uppercased(), offset: 0, limit: 10).items.map(\.host) == ["exch-b"])
+        #expect(try await store.findings(naming: .path, "C:\\inetpub\\wwwroot\\aspnet_client\\S.ASPX", offset: 0, limit: 10).total == 1)
+        #expect(try await store.findings(naming: .address, "203.0.113.7", roles: [.attempted], offset: 0, limit: 10).total == 0)
+        #expect(try await store.findings(naming: .address, "203.0.113.7", roles: [.compromised, .attempted], offset: 0, limit: 10).total == 2)
+        #expect(try await store.findings(naming: .address, "not an address", offset: 0, limit: 10).total == 0)
+        // The same evidence hunted again replaces its findings' values, never doubles them.
+        _ = try await store.ingest(report(host: "exch-b", attackers: ["203.0.113.7"], shells: [("C/inetpub/wwwroot/aspnet_client/s.aspx", sha)],
+                                          firstHit: t0), context: context)
+        #expect(try await store.findings(naming: .address, "203.0.113.7", offset: 0, limit: 10).total == 2)
+        try await store.close()
+    }
+
+    @Test("A store of schema 3 learns which findings name which values when this exhunt opens it",
+          .enabled(if: pythonCommand != nil, "needs python3 (edits the SQLite file as an older exhunt left it)"))
+    func schema3Backfill() async throws {
+        let dir = try tempDir()
+        let store = try await Engine.sqlite.open(dir, caseName: "old")
+        _ = try await store.ingest(report(host: "exch-a", attackers: ["203.0.113.7"], firstHit: Date(timeIntervalSince1970: 1_614_470_400)), context: context)
+        try await store.close()
+        let path = dir.appendingPathComponent("case.db").path
+        _ = try run(try #require(pythonCommand), ["-c", """
+            import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("DROP TABLE finding_values")
+            c.execute("UPDATE meta SET value='3' WHERE key='schema'"); c.commit()
+            """, path])
+        let reopened = try await Engine.sqlite.open(dir, caseName: "old")
+        let page = try await reopened.findings(naming: .address, "203.0.113.7", offset: 0, limit: 10)
+        #expect(page.total == 1 && page.items.first?.host == "exch-a")
+        try await reopened.close()
+    }
+
     @Test("Two writers at once, each with its own connection: every host once", arguments: Engine.available)
     func concurrentWriters(engine: Engine) async throws {
         let dir = try tempDir()

@@ -36,7 +36,7 @@ struct TimelineCountTests {
         for (from, to) in Self.ranges {
             let page = try await store.timelineFindings(from: from, to: to, offset: 0, limit: 5)
             #expect(page.total == Self.brute(reports, from, to), "\(from) – \(to)")
-            let compromised = try await store.timelineFindings(from: from, to: to, roles: [.compromised], offset: 0, limit: 5)
+            let compromised = try await store.timelineFindings(from: from, to: to, filter: TimelineFilter(roles: [.compromised]), offset: 0, limit: 5)
             #expect(compromised.total == Self.brute(reports, from, to, role: .compromised))
             #expect(page.items.map(\.time) == page.items.map(\.time).sorted { ($0 ?? .distantPast) < ($1 ?? .distantPast) })
         }
@@ -48,6 +48,19 @@ struct TimelineCountTests {
         #expect(short.map(\.count).reduce(0, +) == Self.brute(reports, Self.t0.addingTimeInterval(30 * 60), Self.t0.addingTimeInterval(90 * 60)))
         let span = try #require(try await store.timelineSpan())
         #expect(span.first == reports.flatMap(\.findings).compactMap(\.timestamp).min())
+        // One host (its rows, its bars, its span) and one family, over ranges long and short.
+        let one = reports[2]
+        for (from, to) in Self.ranges {
+            let filter = TimelineFilter(host: one.host)
+            #expect(try await store.timelineFindings(from: from, to: to, filter: filter, offset: 0, limit: 5).total == Self.brute([one], from, to))
+            let bars = try await store.timelineBuckets(from: from, to: to, buckets: 60, filter: filter)
+            #expect(bars.map(\.count).reduce(0, +) == Self.brute([one], from, to), "\(from) – \(to)")
+            #expect(try await store.timelineFindings(from: from, to: to, filter: TimelineFilter(family: "proxyshell"), offset: 0, limit: 5).total == 0)
+            #expect(try await store.timelineFindings(from: from, to: to, filter: TimelineFilter(family: "proxylogon"), offset: 0, limit: 5).total
+                    == Self.brute(reports, from, to))
+        }
+        #expect(try await store.timelineSpan(host: one.host)?.first == one.findings.compactMap(\.timestamp).min())
+        #expect(try await store.timelineSpan(host: "nobody") == nil)
     }
 
     @Test("Counts from hourly counts equal the findings counted one by one; a re-ingested run is counted once", arguments: Engine.available)
