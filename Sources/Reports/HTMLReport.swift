@@ -53,7 +53,7 @@ public enum HTMLReport {
                 "families": report.families.map { f -> [String: Any] in
                     ["title": f.title, "verdict": f.judged ? f.verdict.rawValue : "not judged",
                      "verdictClass": f.judged ? f.verdict.rawValue : "unjudged", "window": f.windowStart.map(ISOTime.day) ?? "",
-                     "coveredBy": f.coveredBy.joined(separator: ", "), "hits": f.compromised + f.attempted,
+                     "coveredBy": f.coveredBy.joined(separator: ", "), "compromised": f.compromised, "attempted": f.attempted,
                      "reasons": f.reasons, "gaps": f.gaps.count]
                 },
                 "coverage": coverageChart(report),
@@ -92,6 +92,7 @@ public enum HTMLReport {
             "title": t.reports.count == 1 ? t.reports[0].host : "\(t.reports.count) hosts",
             "generated": time(generated), "version": t.reports.first?.version ?? "",
             "hosts": hosts, "entries": entries, "findingCount": t.entries.count, "rowCount": entries.count,
+            "hitCount": t.entries.reduce(0) { $0 + $1.count },
             "truncated": entries.count < t.entries.count, "chart": timelineChart(t), "hasUntimed": t.entries.contains { $0.timestamp == nil },
         ]
         if let e = t.earliestCompromise { out["earliest"] = ["host": e.host, "time": time(e.time)] }

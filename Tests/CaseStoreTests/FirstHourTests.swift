@@ -75,6 +75,23 @@ struct FirstHourTests {
         #expect(String(decoding: resume.stderr, as: UTF8.self).contains("--resume needs -o FILE"))
     }
 
+    @Test("The HTML report counts findings and hits as the console does, per family and in all")
+    func htmlCountsMatchTheConsole() throws {
+        let dir = try tempDir()
+        let html = dir.appendingPathComponent("r.html").path
+        let r = try run(exhunt, ["hunt", sample, "--html", html, "--no-progress", "--no-color"])
+        #expect(r.status == 1)
+        let console = r.text
+        // "Findings: 20 (24 hits; …)" and "ProxyLogon (…) compromised   8 hit(s) show exploitation".
+        let total = try #require(console.firstMatch(of: /Findings: (\d+) \((\d+) hits/))
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("shown of \(total.1); \(total.2) hits)"), "console: \(total.0)")
+        let family = try #require(console.firstMatch(of: /ProxyLogon \(HAFNIUM, March 2021\)\s+compromised\s+(\d+) hit\(s\) show exploitation/))
+        let row = try #require(page.firstMatch(of: /<td>ProxyLogon \(HAFNIUM, March 2021\)<\/td>.*?<\/tr>/))
+        let cells = row.0.matches(of: /<td>(\d+)<\/td>/).map { String($0.1) }
+        #expect(cells.first == String(family.1), "\(row.0)")
+    }
+
     @Test("Commands that only read a case store never create one, and refuse files that are not stores")
     func readOnlyCaseCommands() throws {
         let dir = try tempDir()
