@@ -261,6 +261,18 @@ struct CaseStoreTests {
         try await store.close()
     }
 
+    @Test("A host is one host whatever the case of its name (one tile, one row)", arguments: Engine.available)
+    func hostNamesIgnoreCase(engine: Engine) async throws {
+        let store = try await engine.open(try tempDir())
+        _ = try await store.ingest(report(host: "EXCH01", attackers: ["203.0.113.7"], firstHit: Date(timeIntervalSince1970: 1_614_470_400), evidence: "/e/one"), context: context)
+        _ = try await store.ingest(report(host: "exch01", verdict: .clean, evidence: "/e/two"), context: context)
+        _ = try await store.ingest(report(host: "Exch01", verdict: .clean, evidence: "/e/three"), context: context)
+        let hosts = try await store.hosts()
+        #expect(hosts.count == 1, "\(hosts.map(\.host))")
+        #expect(try await store.host("eXcH01")?.verdict == .compromised)
+        try await store.close()
+    }
+
     @Test("A store of schema 3 learns which findings name which values when this exhunt opens it",
           .enabled(if: pythonCommand != nil, "needs python3 (edits the SQLite file as an older exhunt left it)"))
     func schema3Backfill() async throws {
