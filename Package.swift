@@ -66,11 +66,14 @@ let package = Package(
         .systemLibrary(name: "SystemZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // libyara from Debian's libyara-dev, found by pkg-config.
         .systemLibrary(name: "CYara", pkgConfig: "yara", providers: [.apt(["libyara-dev"])]),
+        // Disk images (raw, E01, VMDK, VHD, VHDX), partition tables and NTFS through The Sleuth Kit.
+        .systemLibrary(name: "CTSK", pkgConfig: "tsk", providers: [.apt(["libtsk-dev"])]),
+        .target(name: "DiskImages", dependencies: ["CTSK", "HuntCore"], swiftSettings: strict),
         // YARA through libyara: compiling, one scanner per thread, matches as Swift values.
         .target(name: "YARA", dependencies: ["CYara"], swiftSettings: strict),
-        // Read-only access to an evidence tree (folder or .zip), discovery, manifest hashing.
+        // Read-only access to an evidence tree (folder, .zip or disk image), discovery, manifest hashing.
         .target(name: "Evidence", dependencies: [
-            "HuntCore", "SystemZlib",
+            "HuntCore", "SystemZlib", "DiskImages",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: strict),
@@ -189,6 +192,7 @@ let package = Package(
         .testTarget(name: "EVTXTests", dependencies: ["TestSupport", "EVTX", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EventExportsTests", dependencies: ["TestSupport", "EventExports", "EVTX", "HuntCore", "exhunt"], swiftSettings: strict),
         .testTarget(name: "SurveyTests", dependencies: ["TestSupport", "Survey", "ExchangeBuilds", "BuiltinRules", "exhunt", "exchange-emulator"], swiftSettings: strict),
+        .testTarget(name: "DiskImagesTests", dependencies: ["TestSupport", "exhunt"], swiftSettings: strict),
         .testTarget(name: "SigmaTests", dependencies: ["Sigma", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EvidenceTests", dependencies: ["TestSupport", "Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A allowed=(
   [HuntCore]="Foundation"
-  [Evidence]="Foundation HuntCore Crypto ZIPFoundation SystemZlib Glibc Musl Darwin"
+  [DiskImages]="Foundation HuntCore CTSK"
+  [Evidence]="Foundation HuntCore Crypto ZIPFoundation SystemZlib DiskImages Glibc Musl Darwin"
   [ExchangeLogs]="Foundation HuntCore"
   [Sigma]="Foundation HuntCore Yams"
   [YARA]="Foundation CYara"
@@ -22,7 +23,7 @@ declare -A allowed=(
   [CaseStore]="Foundation HuntCore Indicators Evidence Timeline SQLKit SQLiteKit PostgresKit PostgresNIO Logging NIOCore NIOPosix Crypto"
   [Reports]="Foundation HuntCore Timeline CaseStore Rainbow Mustache Crypto"
   [RuleUpdates]="Foundation BuiltinRules Evidence AsyncHTTPClient NIOCore NIOHTTP1 NIOSSL Crypto ZIPFoundation Yams Glibc Musl Darwin"
-  [Dashboard]="Foundation HuntCore Timeline CaseStore Hummingbird HummingbirdCore HummingbirdTLS HummingbirdAuth HummingbirdBcrypt HTTPTypes Mustache NIOCore NIOSSL Crypto Logging"
+  [Dashboard]="Foundation HuntCore Timeline CaseStore Reports Hummingbird HummingbirdCore HummingbirdTLS HummingbirdAuth HummingbirdBcrypt HTTPTypes Mustache NIOCore NIOSSL Crypto Logging"
 )
 status=0
 for module in "${!allowed[@]}"; do

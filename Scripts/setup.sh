@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Installs the system packages exhunt needs from Debian's packages, when they are missing:
-#   always:   libyara-dev, zlib1g-dev, pkg-config (the YARA engine and zlib, linked through pkg-config)
+#   always:   libyara-dev, zlib1g-dev, libtsk-dev, pkg-config (the YARA engine, zlib and The Sleuth Kit
+#             with libewf, libvmdk and libvhdi for disk images, linked through pkg-config)
 #   --tests:  yara (the tests compare matches with its CLI), chromium (the HTML report is rendered
 #             and checked in a real browser), python3 (reads exported CSV back with a standard reader)
 #             and from PyPI evtx (the Rust evtx crate, the EVTX parser's oracle) and pySigma with its
 #             SQLite backend and Windows/Sysmon pipelines (the Sigma conformance test's peer);
-#             redis-server and the Celery integration's pinned PyPI packages (the fleet tests)
+#             redis-server and the Celery integration's pinned PyPI packages (the fleet tests);
+#             ntfs-3g, qemu-utils and ewf-tools (the disk-image tests build NTFS volumes and convert
+#             them to VMDK, VHD, VHDX and E01)
 # Needs root or sudo on Debian/Ubuntu; elsewhere install libyara 4.x with the package manager.
 set -euo pipefail
 need=()
 pkg-config --exists yara 2>/dev/null || need+=(libyara-dev pkg-config)
 pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev pkg-config)
+pkg-config --exists tsk 2>/dev/null || need+=(libtsk-dev pkg-config)
 if [ "${1:-}" = "--tests" ]; then
   command -v yara >/dev/null 2>&1 || need+=(yara)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v python3 >/dev/null 2>&1 || need+=(python3)
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+  command -v mkntfs >/dev/null 2>&1 || need+=(ntfs-3g)
+  command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
+  command -v ewfacquire >/dev/null 2>&1 || need+=(ewf-tools)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

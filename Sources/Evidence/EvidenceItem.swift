@@ -23,6 +23,12 @@ public struct EvidenceItem: Sendable, Hashable {
     /// zipped): that zip's path. `path` is then the zip's path, `/`, and the entry's path.
     public var container: String?
 
+    /// For a file of a disk image: its volume (1-based) and MFT entry (inode) number, by which it
+    /// is read, and the file system's own times.
+    public var volume: Int?
+    public var entry: UInt64?
+    public var fileSystemTimes: FileSystemTimes?
+
     /// The best known time the file was last written on the server.
     public var lastWritten: Date? { sourceModified ?? modified }
     public var location: ArtifactLocation
@@ -32,14 +38,15 @@ public struct EvidenceItem: Sendable, Hashable {
     /// The lowercased extension without the dot, or "".
     public let fileExtension: String
 
-    init(path: String, size: UInt64, modified: Date?, timeSource: FileTimeSource = .collectionFileSystem, container: String? = nil) {
+    init(path: String, size: UInt64, modified: Date?, timeSource: FileTimeSource = .collectionFileSystem, container: String? = nil,
+         windowsPath: String? = nil) {
         self.path = path
         self.container = container
         self.timeSource = timeSource
-        self.windowsPath = WindowsPath.from(relative: path)
+        self.windowsPath = windowsPath ?? WindowsPath.from(relative: path)
         self.size = size
         self.modified = modified
-        self.location = ArtifactLocation.classify(windowsPath)
+        self.location = ArtifactLocation.classify(self.windowsPath)
         let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
         self.name = name
         if let dot = name.lastIndex(of: "."), dot != name.startIndex {
@@ -63,11 +70,13 @@ public enum FileTimeSource: String, Codable, Sendable, Hashable {
     case collectionFileSystem = "collection"
     /// A zip entry's DOS time only: the zipping machine's local time, no zone.
     case zipDOSTime = "zip-dos-time"
+    /// The server's own file system, read from a disk image (NTFS's `$STANDARD_INFORMATION`).
+    case imageFileSystem = "file-system"
 
     /// Whether the time is the server's by construction (a record the collection tool made of it).
     public var isServers: Bool {
         switch self {
-        case .kapeCopyLog, .zipNTFS, .zipExtendedTimestamp: true
+        case .kapeCopyLog, .zipNTFS, .zipExtendedTimestamp, .imageFileSystem: true
         case .collectionFileSystem, .zipDOSTime: false
         }
     }

@@ -1,11 +1,13 @@
 public import Foundation
 import Crypto
+import DiskImages
+import HuntCore
 import ZIPFoundation
 
 /// A collection of evidence: a folder (plain copy, KAPE, Velociraptor) or a `.zip` of one, which
 /// is read in place and never extracted. Nothing here writes to the evidence.
 public struct EvidenceTree: Sendable {
-    public enum Kind: String, Sendable { case directory, zip }
+    public enum Kind: String, Sendable { case directory, zip, image }
 
     public let root: URL
     public let kind: Kind
@@ -20,8 +22,10 @@ public struct EvidenceTree: Sendable {
             kind = .directory
         } else if EvidenceTree.isZip(url) {
             kind = .zip
+        } else if DiskImage.looksLikeImage(url.path) {
+            kind = .image
         } else {
-            throw EvidenceError(path: url.path, message: "not a folder or a .zip collection")
+            throw EvidenceError(path: url.path, message: "not a folder, a .zip collection or a disk image (raw, E01, VMDK, VHD, VHDX)")
         }
     }
 
@@ -66,7 +70,11 @@ public struct EvidenceTree: Sendable {
 
     /// Every regular file, sorted by path. Symbolic links are not followed (a link could point out
     /// of the evidence); unreadable folders are reported through `problems` and skipped.
-    public func items(problems: inout [String]) -> [EvidenceItem] {
+    /// A disk image lists only the files a hunt reads (logs, web folders, event logs, dumps, the
+    /// places `ArtifactLocation` names), unless `everything` (`--scan-all`): a system volume holds
+    /// hundreds of thousands of Windows' own files.
+    public func items(problems: inout [String], everything: Bool = false) -> [EvidenceItem] {
+        if kind == .image { return imageItems(problems: &problems, everything: everything) }
         var items = listing(problems: &problems)
         // Collection tools' records of the original file times.
         var metadata = CollectionMetadata()
@@ -89,8 +97,46 @@ public struct EvidenceTree: Sendable {
         return items
     }
 
+    private func imageItems(problems: inout [String], everything: Bool) -> [EvidenceItem] {
+        let image: DiskImage
+        do { image = try DiskImage(path: root.path) } catch {
+            problems.append("\(root.lastPathComponent): \(error)")
+            return []
+        }
+        var out: [EvidenceItem] = []
+        for volume in image.volumes {
+            image.files(volume: volume) { f in
+                // `C:/inetpub/…` (or `vol2:/…` where the letter cannot be told), as the server named it.
+                let path = "\(volume.name):/\(f.path)"
+                let windows = "\(volume.name):\\" + f.path.replacingOccurrences(of: "/", with: "\\")
+                var item = EvidenceItem(path: path, size: f.size, modified: f.times.modified, timeSource: .imageFileSystem, windowsPath: windows)
+                guard everything || item.location != .other || Self.keptAnywhere.contains(item.fileExtension) else { return }
+                item.sourceCreated = f.times.created
+                item.sourceModified = f.times.modified
+                item.volume = volume.number
+                item.entry = f.entry
+                item.fileSystemTimes = f.times
+                out.append(item)
+            }
+        }
+        problems += image.problems.map { "\(root.lastPathComponent): \($0)" }
+        return out.sorted { $0.path < $1.path }
+    }
+
+    /// Files of an image kept wherever they lie: event logs copied out of `winevt` and memory dumps.
+    static let keptAnywhere: Set<String> = ["evtx", "dmp"]
+
+    /// What the image is, for the report: its format, size and volumes.
+    public func imageDescription() -> String? {
+        guard kind == .image, let image = try? DiskImage(path: root.path) else { return nil }
+        let volumes = image.volumes.map { "\($0.name) (\($0.fileSystem) at byte \($0.offset))" }.joined(separator: ", ")
+        return "\(image.format) image of \(image.size) bytes; volumes: \(volumes)"
+    }
+
     private func listing(problems: inout [String]) -> [EvidenceItem] {
         switch kind {
+        case .image:
+            return []
         case .directory:
             var out: [EvidenceItem] = []
             var stack: [String] = [""]
@@ -198,6 +244,8 @@ public final class EvidenceReader {
     let tree: EvidenceTree
     /// Open zips: the collection itself (key "") or zips inside a folder collection (their paths).
     private var zips: [String: ZipSource] = [:]
+    /// The disk image's TSK handles, opened by this reader on its first read.
+    private var image: DiskImage?
     private var buffer: UnsafeMutableRawBufferPointer
     /// Compressed input for inflating zip entries.
     private var compressed: UnsafeMutableRawBufferPointer
@@ -260,6 +308,24 @@ public final class EvidenceReader {
             if !more { complete = false }
             return more && complete
         }
+        if tree.kind == .image {
+            guard let volume = item.volume, let entry = item.entry else {
+                throw EvidenceError(path: item.path, message: "not a file of the image")
+            }
+            if image == nil { image = try DiskImage(path: tree.root.path) }
+            var stopped = false
+            do {
+                try image?.read(volume: volume, entry: entry, buffer: buffer) { chunk in
+                    let more = try take(chunk)
+                    stopped = !more
+                    return more
+                }
+            } catch let e as DiskImage.OpenError {
+                throw EvidenceError(path: item.path, message: e.description + " (\(total) bytes read)")
+            }
+            if stopped && total == item.size { complete = true }
+            return finish()
+        }
         // Where the bytes are: a file of the folder, or an entry of a zip (the collection, or a zip inside it).
         let zip: (source: ZipSource, entry: String)?
         if let container = item.container, tree.kind == .directory {
@@ -315,10 +381,13 @@ public final class EvidenceReader {
                 }
             }
         }
-        func hex<D: Sequence<UInt8>>(_ d: D) -> String { Hex.encode(d) }
-        let digest = complete && hashing ? hex(hasher.finalize()) : nil
-        let legacy = complete && legacyHashes
-        return Result(bytesRead: total, sha256: digest, sha1: legacy ? hex(sha1.finalize()) : nil, md5: legacy ? hex(md5.finalize()) : nil)
+        return finish()
+        func finish() -> Result {
+            func hex<D: Sequence<UInt8>>(_ d: D) -> String { Hex.encode(d) }
+            let digest = complete && hashing ? hex(hasher.finalize()) : nil
+            let legacy = complete && legacyHashes
+            return Result(bytesRead: total, sha256: digest, sha1: legacy ? hex(sha1.finalize()) : nil, md5: legacy ? hex(md5.finalize()) : nil)
+        }
     }
 
     /// How far a `.gz` may inflate: logs compress some tens of times, a run of one probe line a

@@ -1,5 +1,5 @@
-public import Foundation
-public import HuntCore
+import Foundation
+import HuntCore
 
 /// IIS's two formats older than W3C, still chosen on some servers and found in old collections:
 /// the IIS native format (`in*.log`: comma and space separated, no header, the server's local

@@ -106,7 +106,7 @@ final class FileCheck {
         if let hashes, hashes.sha256 != nil || readContent {
             context.sink.add(ManifestEntry(path: item.path, size: item.size, sha256: hashes.sha256,
                                            bytesRead: hashes.bytesRead, modified: item.lastWritten,
-                                           timeSource: item.timeSource.rawValue))
+                                           timeSource: item.timeSource.rawValue, entry: item.entry, fileSystemTimes: item.fileSystemTimes))
         }
         for (key, rule, finding) in found {
             var f = finding

@@ -168,6 +168,7 @@ final class FileProcessor: @unchecked Sendable {
     private func manifest(_ item: EvidenceItem, _ result: EvidenceReader.Result?) {
         guard let result else { return }
         context.sink.add(ManifestEntry(path: item.path, size: item.size, sha256: result.sha256,
-                                       bytesRead: result.bytesRead, modified: item.lastWritten, timeSource: item.timeSource.rawValue))
+                                       bytesRead: result.bytesRead, modified: item.lastWritten, timeSource: item.timeSource.rawValue,
+                                       entry: item.entry, fileSystemTimes: item.fileSystemTimes))
     }
 }

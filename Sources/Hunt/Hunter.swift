@@ -23,7 +23,7 @@ public struct Hunter: Sendable {
         let started = Date()
         let tree = try EvidenceTree(configuration.evidence)
         var listingProblems: [String] = []
-        let items = tree.items(problems: &listingProblems)
+        let items = tree.items(problems: &listingProblems, everything: configuration.scanAll)
         let sink = FindingsSink(streams: configuration.streams, limits: configuration.limits)
         sink.add(listingProblems.map { Problem(.warning, code: "listing", message: $0) })
         sink.add(detectors.ruleErrors.map {

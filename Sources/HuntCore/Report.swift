@@ -165,6 +165,33 @@ public struct FamilyVerdict: Codable, Sendable {
     }
 }
 
+/// A file's times as its file system recorded them on the server: NTFS's `$STANDARD_INFORMATION`
+/// (what Windows shows, and what a tool can set) and `$FILE_NAME` (set by the kernel when the name
+/// is made or moved: a timestomped file keeps its true creation here). UTC.
+public struct FileSystemTimes: Codable, Sendable, Hashable {
+    public var created: Date?
+    public var modified: Date?
+    /// When the file's metadata (its MFT entry) last changed.
+    public var changed: Date?
+    public var accessed: Date?
+    public var nameCreated: Date?
+    public var nameModified: Date?
+    public var nameChanged: Date?
+    public var nameAccessed: Date?
+
+    public init(created: Date? = nil, modified: Date? = nil, changed: Date? = nil, accessed: Date? = nil,
+                nameCreated: Date? = nil, nameModified: Date? = nil, nameChanged: Date? = nil, nameAccessed: Date? = nil) {
+        self.created = created
+        self.modified = modified
+        self.changed = changed
+        self.accessed = accessed
+        self.nameCreated = nameCreated
+        self.nameModified = nameModified
+        self.nameChanged = nameChanged
+        self.nameAccessed = nameAccessed
+    }
+}
+
 /// A file whose content was read, so the report can be defended.
 public struct ManifestEntry: Codable, Sendable {
     public var path: String
@@ -177,9 +204,16 @@ public struct ManifestEntry: Codable, Sendable {
     /// when it was recognised as the copy's).
     public var modified: Date?
     public var timeSource: String?
+    /// For a file read from a file system in a disk image: its MFT entry (inode) number and the
+    /// file system's own times.
+    public var entry: UInt64?
+    public var fileSystemTimes: FileSystemTimes?
 
-    public init(path: String, size: UInt64, sha256: String?, bytesRead: UInt64, modified: Date?, timeSource: String? = nil) {
+    public init(path: String, size: UInt64, sha256: String?, bytesRead: UInt64, modified: Date?, timeSource: String? = nil,
+                entry: UInt64? = nil, fileSystemTimes: FileSystemTimes? = nil) {
         self.timeSource = timeSource
+        self.entry = entry
+        self.fileSystemTimes = fileSystemTimes
         self.path = path
         self.size = size
         self.sha256 = sha256

@@ -1,0 +1,281 @@
+import CTSK
+import Foundation
+public import HuntCore
+
+/// A disk image read in place through The Sleuth Kit: raw (`dd`, split `.001…`), E01 (split
+/// `.E01/.E02…`), VMDK, VHD and VHDX, told apart by their bytes. Its partition table (MBR, GPT)
+/// and every file system in it are found at open; files are listed and read by MFT entry (inode)
+/// number. Nothing is mounted, written or copied.
+///
+/// One instance is one set of TSK handles: not shared between threads. Each reader of a hunt
+/// opens its own (TSK's read cache is per image handle).
+public final class DiskImage {
+    /// A file system found in the image.
+    public struct Volume: Sendable, Hashable {
+        /// 1-based, in the order of the partition table.
+        public var number: Int
+        /// The drive letter Windows gives it where the image tells (the volume with `Windows\System32`
+        /// is `C`), else `vol<number>`.
+        public var name: String
+        /// Byte offset of the volume in the image.
+        public var offset: UInt64
+        public var fileSystem: String
+    }
+
+    /// A regular file of a volume, allocated (not deleted).
+    public struct File: Sendable {
+        public var volume: Int
+        /// The path inside the volume, `/`-separated, without a leading `/`.
+        public var path: String
+        public var entry: UInt64
+        public var size: UInt64
+        public var times: FileSystemTimes
+    }
+
+    public struct OpenError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// The container format TSK recognised (`raw`, `ewf`, `vmdk`, `vhd`).
+    public let format: String
+    /// The disk's size in bytes, as the container says.
+    public let size: UInt64
+    public private(set) var volumes: [Volume] = []
+    /// What could not be read, each located (a partition without a readable file system, …).
+    public private(set) var problems: [String] = []
+
+    private let image: UnsafeMutablePointer<TSK_IMG_INFO>
+    private var volumeSystem: UnsafeMutablePointer<TSK_VS_INFO>?
+    private var fileSystems: [UnsafeMutablePointer<TSK_FS_INFO>] = []
+
+    /// Opens the image whose (first) segment is `path`; TSK finds the other segments of a split
+    /// raw or E01 image beside it. Throws when no file system can be read in it: a file that is
+    /// not a disk image is read by TSK as raw bytes, and only a volume tells it is one.
+    public init(path: String) throws {
+        tsk_error_reset()
+        guard let image = tsk_img_open_utf8_sing(path, TSK_IMG_TYPE_DETECT, 0) else {
+            throw OpenError(description: "not a disk image TSK can open: \(Self.lastError())")
+        }
+        self.image = image
+        size = UInt64(clamping: image.pointee.size)
+        format = Self.formatName(image.pointee.itype)
+        openVolumes()
+        guard !fileSystems.isEmpty else {
+            let said = problems.isEmpty ? "" : " (\(problems.joined(separator: "; ")))"
+            close()
+            throw OpenError(description: "no file system found in it as a \(format) image\(said)")
+        }
+        nameVolumes()
+    }
+
+    deinit { close() }
+
+    private var closed = false
+
+    /// Idempotent: an init that throws closes, and deinit runs after it all the same.
+    private func close() {
+        guard !closed else { return }
+        closed = true
+        for fs in fileSystems { tsk_fs_close(fs) }
+        fileSystems.removeAll()
+        if let vs = volumeSystem { tsk_vs_close(vs) }
+        volumeSystem = nil
+        tsk_img_close(image)
+    }
+
+    /// Whether `path` starts like a disk image container (E01, VMDK, VHD/VHDX) or a disk or volume
+    /// (MBR, GPT, NTFS boot sector): cheap, from the first and last bytes, before TSK is asked.
+    public static func looksLikeImage(_ path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        let head = (try? h.read(upToCount: 1_024)) ?? Data()
+        func at(_ offset: Int, _ text: [UInt8]) -> Bool {
+            head.count >= offset + text.count && head[offset..<offset + text.count].elementsEqual(text)
+        }
+        if at(0, [0x45, 0x56, 0x46, 0x09, 0x0D, 0x0A, 0xFF, 0x00]) { return true }     // EWF (E01)
+        if at(0, Array("KDMV".utf8)) || at(0, Array("# Disk DescriptorFile".utf8)) { return true }  // VMDK
+        if at(0, Array("vhdxfile".utf8)) || at(0, Array("conectix".utf8)) { return true }           // VHDX, VHD (dynamic)
+        if at(3, Array("NTFS    ".utf8)) { return true }                                            // a bare NTFS volume
+        if at(512, Array("EFI PART".utf8)) { return true }                                           // GPT
+        if head.count >= 512, head[510] == 0x55, head[511] == 0xAA { return true }                  // MBR (or a FAT boot sector)
+        // A fixed VHD has its footer at the end only.
+        if let end = try? h.seekToEnd(), end >= 512 {
+            try? h.seek(toOffset: end - 512)
+            if let footer = try? h.read(upToCount: 8), footer.elementsEqual(Array("conectix".utf8)) { return true }
+        }
+        return false
+    }
+
+    // MARK: - Volumes
+
+    private func openVolumes() {
+        if let vs = tsk_vs_open(image, 0, TSK_VS_TYPE_DETECT) {
+            volumeSystem = vs
+            let count = Int(vs.pointee.part_count)
+            for i in 0..<count {
+                guard let part = tsk_vs_part_get(vs, TSK_PNUM_T(i)) else { continue }
+                guard part.pointee.flags.rawValue & TSK_VS_PART_FLAG_ALLOC.rawValue != 0 else { continue }
+                let start = UInt64(clamping: part.pointee.start) &* UInt64(vs.pointee.block_size)
+                let bytes = UInt64(clamping: part.pointee.len) &* UInt64(vs.pointee.block_size)
+                tsk_error_reset()
+                if let fs = tsk_fs_open_vol(part, TSK_FS_TYPE_DETECT) {
+                    add(fs, offset: start)
+                } else if bytes >= 64 << 20 {
+                    // Small partitions (boot loaders, Microsoft's reserved one) hold no evidence.
+                    let desc = part.pointee.desc.map { String(cString: $0) } ?? "?"
+                    problems.append("partition \(i) (\(desc), at byte \(start), \(bytes) bytes): no file system exhunt can read: \(Self.lastError())")
+                }
+            }
+        } else {
+            // No partition table: a volume image (an NTFS volume imaged on its own).
+            tsk_error_reset()
+            if let fs = tsk_fs_open_img(image, 0, TSK_FS_TYPE_DETECT) {
+                add(fs, offset: 0)
+            } else {
+                problems.append("no partition table and no file system at the start: \(Self.lastError())")
+            }
+        }
+    }
+
+    private func add(_ fs: UnsafeMutablePointer<TSK_FS_INFO>, offset: UInt64) {
+        fileSystems.append(fs)
+        let type = tsk_fs_type_toname(fs.pointee.ftype).map { String(cString: $0) } ?? "unknown"
+        volumes.append(Volume(number: fileSystems.count, name: "vol\(fileSystems.count)", offset: offset, fileSystem: type))
+    }
+
+    /// The system volume is `C`: the first with `Windows\System32`. Other letters cannot be told
+    /// from the volumes alone (they are in the SYSTEM hive's MountedDevices), so they keep `vol<N>`.
+    private func nameVolumes() {
+        for (i, fs) in fileSystems.enumerated() {
+            var inum: TSK_INUM_T = 0
+            tsk_error_reset()
+            if tsk_fs_path2inum(fs, "/Windows/System32", &inum, nil) == 0 {
+                volumes[i].name = "C"
+                return
+            }
+        }
+    }
+
+    // MARK: - Files
+
+    /// Most directory entries a walk visits in one volume: a crafted file system can claim more.
+    public static let maxEntriesPerVolume = 20_000_000
+
+    /// Every allocated regular file of `volume`, handed to `visit` as the walk finds it (nothing
+    /// is kept here: memory stays flat whatever the volume holds). TSK's walk keeps track of the
+    /// folders it has entered, so a directory index that loops ends. NTFS metadata files (`$MFT`,
+    /// `$LogFile`, …) are not listed; the orphan files TSK would search for are not either.
+    public func files(volume: Volume, visit: (File) -> Void) {
+        let index = volume.number - 1
+        guard fileSystems.indices.contains(index) else { return }
+        let fs = fileSystems[index]
+        let isNTFS = fs.pointee.ftype.rawValue & TSK_FS_TYPE_NTFS_DETECT.rawValue != 0
+        withoutActuallyEscaping(visit) { visit in
+            let walk = Walk(volume: volume.number, isNTFS: isNTFS, visit: visit)
+            let flags = TSK_FS_DIR_WALK_FLAG_ENUM(rawValue: TSK_FS_DIR_WALK_FLAG_ALLOC.rawValue | TSK_FS_DIR_WALK_FLAG_RECURSE.rawValue
+                                                    | TSK_FS_DIR_WALK_FLAG_NOORPHAN.rawValue)
+            tsk_error_reset()
+            let context = Unmanaged.passUnretained(walk).toOpaque()
+            let status = tsk_fs_dir_walk(fs, fs.pointee.root_inum, flags, { file, parent, context in
+                guard let file, let context else { return TSK_WALK_CONT }
+                return Unmanaged<Walk>.fromOpaque(context).takeUnretainedValue().visit(file, parent)
+            }, context)
+            if walk.stoppedAtLimit {
+                problems.append("\(volume.name): more than \(Self.maxEntriesPerVolume) entries; the rest of the volume was not listed")
+            } else if status != 0 {
+                problems.append("\(volume.name): the listing stopped early: \(Self.lastError())")
+            }
+            withExtendedLifetime(walk) {}
+        }
+    }
+
+    /// Reads a file by its entry number from the start, handing `body` chunks of at most
+    /// `buffer.count` bytes until it returns false or the file ends.
+    public func read(volume: Int, entry: UInt64, buffer: UnsafeMutableRawBufferPointer,
+                     _ body: (UnsafeRawBufferPointer) throws -> Bool) throws {
+        guard fileSystems.indices.contains(volume - 1) else { throw OpenError(description: "no volume \(volume) in the image") }
+        let fs = fileSystems[volume - 1]
+        tsk_error_reset()
+        guard let file = tsk_fs_file_open_meta(fs, nil, TSK_INUM_T(entry)) else {
+            throw OpenError(description: "cannot open MFT entry \(entry): \(Self.lastError())")
+        }
+        defer { tsk_fs_file_close(file) }
+        guard let meta = file.pointee.meta else { throw OpenError(description: "MFT entry \(entry) has no metadata") }
+        let size = max(0, meta.pointee.size)
+        var offset: TSK_OFF_T = 0
+        while offset < size {
+            let want = Int(min(TSK_OFF_T(buffer.count), size - offset))
+            let n = tsk_fs_file_read(file, offset, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), want, TSK_FS_FILE_READ_FLAG_NONE)
+            guard n > 0 else {
+                throw OpenError(description: "MFT entry \(entry): read failed at byte \(offset) of \(size): \(Self.lastError())")
+            }
+            offset += TSK_OFF_T(n)
+            if try !body(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) { return }
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func lastError() -> String {
+        guard let text = tsk_error_get() else { return "no detail" }
+        return String(cString: text).replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+    }
+
+    static func formatName(_ type: TSK_IMG_TYPE_ENUM) -> String {
+        let raw = type.rawValue
+        if raw & TSK_IMG_TYPE_EWF_EWF.rawValue != 0 { return "ewf" }
+        if raw & TSK_IMG_TYPE_VMDK_VMDK.rawValue != 0 { return "vmdk" }
+        if raw & TSK_IMG_TYPE_VHD_VHD.rawValue != 0 { return "vhd" }
+        if raw & TSK_IMG_TYPE_RAW.rawValue != 0 { return "raw" }
+        return "other"
+    }
+
+    static func date(_ seconds: time_t, _ nanos: Int) -> Date? {
+        // 0 is "not recorded" (and 1601-01-01 for NTFS, which TSK gives as 0 too).
+        guard seconds != 0 else { return nil }
+        return Date(timeIntervalSince1970: Double(seconds) + Double(max(0, min(nanos, 999_999_999))) / 1e9)
+    }
+}
+
+/// One directory walk's state, reached from TSK's C callback through its context pointer.
+private final class Walk {
+    let volume: Int
+    let isNTFS: Bool
+    let sink: (DiskImage.File) -> Void
+    var entries = 0
+    var stoppedAtLimit = false
+
+    init(volume: Int, isNTFS: Bool, visit: @escaping (DiskImage.File) -> Void) {
+        self.volume = volume
+        self.isNTFS = isNTFS
+        self.sink = visit
+    }
+
+    func visit(_ file: UnsafeMutablePointer<TSK_FS_FILE>, _ parent: UnsafePointer<CChar>?) -> TSK_WALK_RET_ENUM {
+        entries += 1
+        if entries > DiskImage.maxEntriesPerVolume {
+            stoppedAtLimit = true
+            return TSK_WALK_STOP
+        }
+        guard let name = file.pointee.name, let meta = file.pointee.meta,
+              name.pointee.type == TSK_FS_NAME_TYPE_REG, meta.pointee.type == TSK_FS_META_TYPE_REG,
+              let cName = name.pointee.name else { return TSK_WALK_CONT }
+        let base = String(decoding: UnsafeRawBufferPointer(start: cName, count: strlen(cName)), as: UTF8.self)
+        let folder = parent.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
+        // NTFS's own files at the root ($MFT, $LogFile, $Bitmap…) are metadata, read otherwise.
+        if folder.isEmpty && base.hasPrefix("$") { return TSK_WALK_CONT }
+        let m = meta.pointee
+        var times = FileSystemTimes(created: DiskImage.date(m.crtime, Int(m.crtime_nano)), modified: DiskImage.date(m.mtime, Int(m.mtime_nano)),
+                                    changed: DiskImage.date(m.ctime, Int(m.ctime_nano)), accessed: DiskImage.date(m.atime, Int(m.atime_nano)))
+        if isNTFS {
+            let n = m.time2.ntfs
+            times.nameCreated = DiskImage.date(n.fn_crtime, Int(n.fn_crtime_nano))
+            times.nameModified = DiskImage.date(n.fn_mtime, Int(n.fn_mtime_nano))
+            times.nameChanged = DiskImage.date(n.fn_ctime, Int(n.fn_ctime_nano))
+            times.nameAccessed = DiskImage.date(n.fn_atime, Int(n.fn_atime_nano))
+        }
+        let path = folder.isEmpty ? base : (folder.hasSuffix("/") ? folder + base : folder + "/" + base)
+        sink(DiskImage.File(volume: volume, path: path, entry: UInt64(m.addr), size: UInt64(clamping: m.size), times: times))
+        return TSK_WALK_CONT
+    }
+}

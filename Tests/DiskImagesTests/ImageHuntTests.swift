@@ -1,0 +1,231 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Debian's tools that make real disk images: mkntfs and ntfs-3g (FUSE, as root) to write an NTFS
+/// volume with chosen times, qemu-img for VMDK/VHD/VHDX, ewfacquire for E01.
+enum ImageTools {
+    static let mkntfs = installed(["/usr/sbin/mkntfs", "/sbin/mkntfs", "/usr/bin/mkntfs"])
+    static let ntfs3g = installed(["/usr/bin/ntfs-3g", "/bin/ntfs-3g"])
+    static let qemuImg = installed(["/usr/bin/qemu-img"])
+    static let ewfacquire = installed(["/usr/bin/ewfacquire"])
+    static let umount = installed(["/usr/bin/umount", "/bin/umount"])
+    static let touch = installed(["/usr/bin/touch", "/bin/touch"])
+    static var available: Bool {
+        [mkntfs, ntfs3g, qemuImg, ewfacquire, umount, touch, pythonCommand].allSatisfy { $0 != nil }
+            && FileManager.default.fileExists(atPath: "/dev/fuse") && getuid() == 0
+    }
+    /// CI sets `EXHUNT_REQUIRE_IMAGES=1`: there, missing tools fail instead of skipping.
+    static let required = ProcessInfo.processInfo.environment["EXHUNT_REQUIRE_IMAGES"] == "1"
+
+    static func must(_ tool: String?, _ args: [String]) throws {
+        let r = try run(URL(fileURLWithPath: try #require(tool)), args)
+        #expect(r.status == 0, "\(tool ?? "?") \(args): \(String(decoding: r.stderr, as: UTF8.self))")
+        if r.status != 0 { throw Failed() }
+    }
+
+    struct Failed: Error {}
+
+    /// An NTFS volume holding the compromised sample server's `C:` with its 2021 times (every file
+    /// last written 2021-03-09, the web shell 2021-02-28 01:05:00 UTC) and a `Windows\System32`
+    /// folder, so the volume is the system drive.
+    static func volume(in dir: URL, size: Int = 64 << 20) throws -> URL {
+        let vol = dir.appendingPathComponent("vol.raw")
+        FileManager.default.createFile(atPath: vol.path, contents: nil)
+        let h = try FileHandle(forWritingTo: vol)
+        try h.truncate(atOffset: UInt64(size))
+        try h.close()
+        try must(mkntfs, ["-q", "-F", "-f", "-L", "EXCH01", vol.path])
+        let mnt = dir.appendingPathComponent("mnt")
+        try FileManager.default.createDirectory(at: mnt, withIntermediateDirectories: true)
+        // ntfs-3g stays behind as the FUSE daemon: it must inherit no descriptor of ours (the pipe
+        // the test reads to its end), so it is started with every descriptor but /dev/null closed.
+        try must(pythonCommand, ["-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL, "
+                                     + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode)", try #require(ntfs3g), vol.path, mnt.path])
+        do {
+            let source = repoRoot.appendingPathComponent("Samples/compromised-server/C")
+            for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
+                try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: mnt.appendingPathComponent(name))
+            }
+            try FileManager.default.createDirectory(at: mnt.appendingPathComponent("Windows/System32"), withIntermediateDirectories: true)
+            var files: [String] = []
+            if let e = FileManager.default.enumerator(atPath: mnt.path) {
+                while let rel = e.nextObject() as? String { files.append(mnt.appendingPathComponent(rel).path) }
+            }
+            try must(touch, ["-d", "2021-03-09 12:00:00 UTC"] + files)
+            try must(touch, ["-d", "2021-02-28 01:05:00 UTC", mnt.appendingPathComponent("inetpub/wwwroot/aspnet_client/supp0rt.aspx").path])
+        } catch {
+            _ = try? run(URL(fileURLWithPath: umount ?? "/bin/umount"), [mnt.path])
+            throw error
+        }
+        try must(umount, [mnt.path])
+        return vol
+    }
+
+    /// A disk with an MBR whose one NTFS partition (type 7) starts at sector 2048, as Windows lays it out.
+    static func disk(around volume: URL, in dir: URL) throws -> URL {
+        let body = try Data(contentsOf: volume)
+        var mbr = Data(count: 512)
+        let start: UInt32 = 2048, sectors = UInt32(body.count / 512)
+        mbr[446 + 4] = 0x07
+        for i in 0..<4 {
+            mbr[446 + 8 + i] = UInt8(truncatingIfNeeded: start >> (8 * UInt32(i)))
+            mbr[446 + 12 + i] = UInt8(truncatingIfNeeded: sectors >> (8 * UInt32(i)))
+        }
+        mbr[510] = 0x55
+        mbr[511] = 0xAA
+        let disk = dir.appendingPathComponent("disk.raw")
+        var bytes = mbr + Data(count: Int(start) * 512 - 512) + body + Data(count: 8 << 20)
+        bytes.replaceSubrange(0..<512, with: mbr)
+        try bytes.write(to: disk)
+        return disk
+    }
+}
+
+/// The hunt's JSON report, the parts these tests read.
+struct Report: Decodable {
+    struct Family: Decodable { var family: String; var verdict: String }
+    struct Finding: Decodable {
+        struct Rule: Decodable { var id: String }
+        struct Evidence: Decodable { var path: String }
+        var rule: Rule
+        var timestamp: Date?
+        var evidence: Evidence
+        var count: Int
+    }
+    struct Entry: Decodable {
+        struct Times: Decodable { var created: Date?; var modified: Date?; var nameCreated: Date? }
+        var path: String
+        var entry: UInt64?
+        var timeSource: String?
+        var modified: Date?
+        var fileSystemTimes: Times?
+    }
+    struct Problem: Decodable { var code: String; var message: String }
+    var verdict: String
+    var families: [Family]
+    var findings: [Finding]
+    var manifest: [Entry]
+    var problems: [Problem]
+
+    static func read(_ url: URL) throws -> Report {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            if let date = f.date(from: text) { return date }
+            f.formatOptions = [.withInternetDateTime]
+            guard let date = f.date(from: text) else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: text)) }
+            return date
+        }
+        return try d.decode(Report.self, from: Data(contentsOf: url))
+    }
+
+    /// What was found, independent of where the evidence lay: rule and hits per finding.
+    var findingKeys: [String] { findings.map { "\($0.rule.id) ×\($0.count)" }.sorted() }
+}
+
+@Suite("Disk images (exhunt hunt IMAGE)", .serialized)
+struct ImageHuntTests {
+    let exhunt = productBinary("exhunt")
+
+    func hunt(_ path: URL, _ dir: URL, _ name: String) throws -> (status: Int32, report: Report?, stderr: String) {
+        let json = dir.appendingPathComponent("\(name).json")
+        let r = try run(exhunt, ["hunt", path.path, "--host", "EXCH01", "-o", json.path, "--quiet", "--no-progress"])
+        return (r.status, try? Report.read(json), String(decoding: r.stderr, as: UTF8.self))
+    }
+
+    @Test("CI has the image tools", .enabled(if: ImageTools.required))
+    func toolsPresentInCI() {
+        #expect(ImageTools.available, "mkntfs, ntfs-3g (with /dev/fuse, as root), qemu-img and ewfacquire")
+    }
+
+    @Test("The sample server in an NTFS image gives the folder's verdict and findings from raw, MBR disk, split raw, VMDK, VHD, VHDX and split E01, with the file system's own times",
+          .enabled(if: ImageTools.available, "needs mkntfs, ntfs-3g with FUSE as root, qemu-img, ewfacquire (Scripts/setup.sh --tests)"))
+    func sameVerdictFromEveryContainer() throws {
+        let dir = try tempDir()
+        let folder = try hunt(repoRoot.appendingPathComponent("Samples/compromised-server"), dir, "folder")
+        let expected = try #require(folder.report)
+        #expect(expected.verdict == "compromised")
+
+        let volume = try ImageTools.volume(in: dir)
+        let disk = try ImageTools.disk(around: volume, in: dir)
+        var images: [(String, URL)] = [("volume", volume), ("mbr-disk", disk)]
+        // Split raw: disk.001, disk.002, … (TSK finds the rest from the first).
+        let bytes = try Data(contentsOf: disk)
+        let part = 30 << 20
+        for (i, start) in stride(from: 0, to: bytes.count, by: part).enumerated() {
+            try bytes[start..<min(bytes.count, start + part)].write(to: dir.appendingPathComponent(String(format: "split.%03d", i + 1)))
+        }
+        images.append(("split-raw", dir.appendingPathComponent("split.001")))
+        for (format, ext) in [("vmdk", "vmdk"), ("vpc", "vhd"), ("vhdx", "vhdx")] {
+            let out = dir.appendingPathComponent("disk.\(ext)")
+            try ImageTools.must(ImageTools.qemuImg, ["convert", "-O", format, disk.path, out.path])
+            images.append((ext, out))
+        }
+        // E01 in 40 MB segments: disk.E01, disk.E02, disk.E03.
+        try ImageTools.must(ImageTools.ewfacquire, ["-u", "-q", "-t", dir.appendingPathComponent("ewf").path, "-c", "none", "-S", "40M", disk.path])
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("ewf.E02").path), "the E01 is split")
+        images.append(("e01", dir.appendingPathComponent("ewf.E01")))
+
+        for (name, image) in images {
+            let r = try hunt(image, dir, name)
+            #expect(r.status == 1, "\(name): \(r.stderr)")
+            let report = try #require(r.report, "\(name)")
+            #expect(report.verdict == expected.verdict, "\(name)")
+            #expect(report.families.map { "\($0.family)=\($0.verdict)" } == expected.families.map { "\($0.family)=\($0.verdict)" }, "\(name)")
+            #expect(report.findingKeys == expected.findingKeys, "\(name)")
+            // The web shell is dated by the MFT, and every file read carries its entry and NTFS's times.
+            let shell = try #require(report.findings.first { $0.evidence.path.hasSuffix("aspnet_client/supp0rt.aspx") && $0.timestamp != nil }, "\(name)")
+            #expect(shell.evidence.path == "C:/inetpub/wwwroot/aspnet_client/supp0rt.aspx", "\(name)")
+            #expect(shell.timestamp == Date(timeIntervalSince1970: 1_614_474_300), "\(name): 2021-02-28T01:05:00Z")
+            let entry = try #require(report.manifest.first { $0.path == shell.evidence.path }, "\(name)")
+            #expect((entry.entry ?? 0) > 0, "\(name)")
+            #expect(entry.timeSource == "file-system", "\(name)")
+            #expect(entry.fileSystemTimes?.modified == Date(timeIntervalSince1970: 1_614_474_300), "\(name)")
+            // $FILE_NAME keeps when the name was made (today, by ntfs-3g), whatever touch set.
+            #expect((entry.fileSystemTimes?.nameCreated ?? .distantPast) > Date(timeIntervalSince1970: 1_700_000_000), "\(name)")
+            #expect(report.manifest.allSatisfy { $0.path.hasPrefix("C:/") }, "\(name): the system volume is C")
+            // Only the files a hunt reads are listed: not Windows' own nor NTFS's metadata files.
+            #expect(!report.manifest.contains { $0.path.contains("$MFT") }, "\(name)")
+        }
+    }
+
+    @Test("A damaged or foreign image is a located problem and exit 2, never a crash",
+          .enabled(if: ImageTools.available, "needs mkntfs, ntfs-3g with FUSE as root, qemu-img, ewfacquire (Scripts/setup.sh --tests)"))
+    func damagedImages() throws {
+        let dir = try tempDir()
+        let volume = try ImageTools.volume(in: dir)
+        let disk = try ImageTools.disk(around: volume, in: dir)
+        try ImageTools.must(ImageTools.ewfacquire, ["-u", "-q", "-t", dir.appendingPathComponent("whole").path, "-c", "none", disk.path])
+        let whole = try Data(contentsOf: dir.appendingPathComponent("whole.E01"))
+
+        // An E01 cut short (its header says more than it holds).
+        try whole.prefix(1 << 20).write(to: dir.appendingPathComponent("cut.E01"))
+        // A disk whose partition table points past its end.
+        var badTable = try Data(contentsOf: disk).prefix(4 << 20)
+        badTable[446 + 8] = 0xFF
+        try badTable.write(to: dir.appendingPathComponent("badtable.raw"))
+        // A volume whose MFT was overwritten with zeros (its boot sector still says NTFS).
+        var zeroed = try Data(contentsOf: volume)
+        zeroed.replaceSubrange(4 << 20..<(12 << 20), with: Data(count: 8 << 20))
+        try zeroed.write(to: dir.appendingPathComponent("zeroed.raw"))
+        // A disk cut off in the middle of its volume: the files past the cut are named as unread.
+        try Data(contentsOf: disk).prefix(40 << 20).write(to: dir.appendingPathComponent("truncated.raw"))
+
+        for name in ["cut.E01", "badtable.raw", "zeroed.raw", "truncated.raw"] {
+            let r = try hunt(dir.appendingPathComponent(name), dir, name)
+            // 1 compromised (what could be read still shows it), 2 nothing readable, 3 inconclusive; never a signal.
+            #expect([1, 2, 3].contains(r.status), "\(name): status \(r.status) \(r.stderr.suffix(2000))")
+        }
+        let truncated = try #require(try hunt(dir.appendingPathComponent("truncated.raw"), dir, "t2").report)
+        #expect(truncated.problems.contains { $0.message.contains("read failed") }, "the unread files are named")
+
+        // Bytes that are no image at all.
+        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: dir.appendingPathComponent("noise.E01"))
+        let noise = try run(exhunt, ["hunt", dir.appendingPathComponent("noise.E01").path, "--quiet", "--no-progress"])
+        #expect(noise.status == 2)
+        #expect(String(decoding: noise.stderr, as: UTF8.self).contains("not a folder, a .zip collection or a disk image"))
+    }
+}
