@@ -40,6 +40,8 @@ public final class DiskImage {
     public let format: String
     /// The disk's size in bytes, as the container says.
     public let size: UInt64
+    /// The image's files, in order (one, or the segments of a split image TSK found).
+    public let segments: [String]
     public private(set) var volumes: [Volume] = []
     /// What could not be read, each located (a partition without a readable file system, …).
     public private(set) var problems: [String] = []
@@ -59,6 +61,13 @@ public final class DiskImage {
         self.image = image
         size = UInt64(clamping: image.pointee.size)
         format = Self.formatName(image.pointee.itype)
+        var segments: [String] = []
+        if let names = image.pointee.images {
+            for i in 0..<Int(max(0, image.pointee.num_img)) {
+                if let name = names[i] { segments.append(String(cString: name)) }
+            }
+        }
+        self.segments = segments.isEmpty ? [path] : segments
         openVolumes()
         guard !fileSystems.isEmpty else {
             let said = problems.isEmpty ? "" : " (\(problems.joined(separator: "; ")))"

@@ -1,7 +1,7 @@
 public import Foundation
 import Crypto
 import DiskImages
-import HuntCore
+public import HuntCore
 import ZIPFoundation
 
 /// A collection of evidence: a folder (plain copy, KAPE, Velociraptor) or a `.zip` of one, which
@@ -126,11 +126,29 @@ public struct EvidenceTree: Sendable {
     /// Files of an image kept wherever they lie: event logs copied out of `winevt` and memory dumps.
     static let keptAnywhere: Set<String> = ["evtx", "dmp"]
 
-    /// What the image is, for the report: its format, size and volumes.
-    public func imageDescription() -> String? {
+    /// What the image is, for the report: its container, segments (hashed when `hash`) and volumes.
+    public func imageRecord(hash: Bool) -> ImageRecord? {
         guard kind == .image, let image = try? DiskImage(path: root.path) else { return nil }
-        let volumes = image.volumes.map { "\($0.name) (\($0.fileSystem) at byte \($0.offset))" }.joined(separator: ", ")
-        return "\(image.format) image of \(image.size) bytes; volumes: \(volumes)"
+        let segments = image.segments.map { path -> ImageRecord.Segment in
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+            return ImageRecord.Segment(path: path, size: size, sha256: hash ? Self.sha256(ofFile: path) : nil)
+        }
+        return ImageRecord(format: image.format, size: image.size, segments: segments,
+                           volumes: image.volumes.map { ImageRecord.Volume(name: $0.name, fileSystem: $0.fileSystem, offset: $0.offset) })
+    }
+
+    /// SHA-256 of a whole file, read in 1 MiB chunks (nil if it cannot be read to its end).
+    static func sha256(ofFile path: String) -> String? {
+        guard let h = try? Platform.ReadHandle(path: path) else { return nil }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var hasher = SHA256()
+        while true {
+            guard let n = try? h.read(into: buffer) else { return nil }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        return Hex.encode(hasher.finalize())
     }
 
     private func listing(problems: inout [String]) -> [EvidenceItem] {

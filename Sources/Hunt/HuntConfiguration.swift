@@ -32,6 +32,8 @@ public struct HuntConfiguration: Sendable {
     public var matchAddresses = true
     /// Compute SHA-256 of every file read for the manifest. Off only for fast triage.
     public var hashFiles = true
+    /// For a disk image: SHA-256 of its segment files too (`--hash-image`).
+    public var hashImage = false
     /// How many findings, samples and problems the report keeps (memory is bounded by these).
     public var limits = FindingsSink.Limits()
     /// Where every single hit goes as it is found (`--hits`, Test-ProxyLogon's files).

@@ -22,6 +22,7 @@ public struct Hunter: Sendable {
     public func run() async throws -> HostReport {
         let started = Date()
         let tree = try EvidenceTree(configuration.evidence)
+        let image = tree.imageRecord(hash: configuration.hashImage)
         var listingProblems: [String] = []
         let items = tree.items(problems: &listingProblems, everything: configuration.scanAll)
         let sink = FindingsSink(streams: configuration.streams, limits: configuration.limits)
@@ -42,7 +43,9 @@ public struct Hunter: Sendable {
         let order = items.indices.sorted { items[$0].size > items[$1].size }
         let processors = (0..<pool.count).map { w in FileProcessor(context: context, reader: tree.makeReader(hashing: configuration.hashFiles), worker: w) }
         let report = { @Sendable (complete: Bool) in
-            self.report(sink: sink, items: items, progress: progress, started: started, complete: complete)
+            var r = self.report(sink: sink, items: items, progress: progress, started: started, complete: complete)
+            r.image = image
+            return r
         }
         let onProgress = configuration.progress
         // The workers block on files: they run on threads of their own, and this task waits for them.

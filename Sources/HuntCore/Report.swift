@@ -192,6 +192,50 @@ public struct FileSystemTimes: Codable, Sendable, Hashable {
     }
 }
 
+/// The disk image a hunt read, so the report can be defended: its container, its segment files
+/// (hashed with `--hash-image`: hashing a 200 GB image is the imager's job, and an E01 carries its
+/// own hashes) and the volumes found in it.
+public struct ImageRecord: Codable, Sendable {
+    public struct Segment: Codable, Sendable {
+        public var path: String
+        public var size: UInt64
+        public var sha256: String?
+
+        public init(path: String, size: UInt64, sha256: String? = nil) {
+            self.path = path
+            self.size = size
+            self.sha256 = sha256
+        }
+    }
+
+    public struct Volume: Codable, Sendable {
+        /// `C`, or `vol<N>` where the letter cannot be told.
+        public var name: String
+        public var fileSystem: String
+        public var offset: UInt64
+
+        public init(name: String, fileSystem: String, offset: UInt64) {
+            self.name = name
+            self.fileSystem = fileSystem
+            self.offset = offset
+        }
+    }
+
+    /// `raw`, `ewf`, `vmdk` or `vhd` (VHD and VHDX).
+    public var format: String
+    /// The disk's size in bytes.
+    public var size: UInt64
+    public var segments: [Segment]
+    public var volumes: [Volume]
+
+    public init(format: String, size: UInt64, segments: [Segment], volumes: [Volume]) {
+        self.format = format
+        self.size = size
+        self.segments = segments
+        self.volumes = volumes
+    }
+}
+
 /// A file whose content was read, so the report can be defended.
 public struct ManifestEntry: Codable, Sendable {
     public var path: String
@@ -238,6 +282,8 @@ public struct HostReport: Codable, Sendable {
     /// problem says when more were seen).
     public var clientAddresses: [SeenAddress]
     public var evidenceRoot: String
+    /// When the evidence is a disk image: what it is and what was found in it.
+    public var image: ImageRecord?
     public var generatedAt: Date
     public var windowStart: Date
     public var verdict: Verdict
@@ -296,7 +342,7 @@ public struct HostReport: Codable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case tool, version, host, hostSource, hostNames, hostAddresses, clientAddresses, evidenceRoot, generatedAt, windowStart, verdict, verdictReasons
+        case tool, version, host, hostSource, hostNames, hostAddresses, clientAddresses, evidenceRoot, image, generatedAt, windowStart, verdict, verdictReasons
         case families, coverage, places, gaps, builds, unpatched, findings, problems, manifest, stats, complete
     }
 
@@ -322,6 +368,7 @@ public struct HostReport: Codable, Sendable {
         hostAddresses = try c.decodeIfPresent([HostName].self, forKey: .hostAddresses) ?? []
         clientAddresses = try c.decodeIfPresent([SeenAddress].self, forKey: .clientAddresses) ?? []
         evidenceRoot = try c.decode(String.self, forKey: .evidenceRoot)
+        image = try c.decodeIfPresent(ImageRecord.self, forKey: .image)
         generatedAt = try c.decode(Date.self, forKey: .generatedAt)
         windowStart = try c.decode(Date.self, forKey: .windowStart)
         verdict = try c.decode(Verdict.self, forKey: .verdict)

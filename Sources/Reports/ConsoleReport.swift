@@ -24,6 +24,10 @@ public struct ConsoleReport {
         case .clean: headline = c("CLEAN") { $0.green.bold } + " - no signs of exploitation in the evidence examined, for every family it can judge."
         }
         out.append("exhunt \(r.version)  host \(TerminalText.sanitize(r.host))")
+        if let image = r.image {
+            let volumes = image.volumes.map { "\($0.name): (\($0.fileSystem))" }.joined(separator: ", ")
+            out.append("Disk image: \(image.format), \(image.size) bytes in \(image.segments.count) file(s); volumes \(TerminalText.sanitize(volumes))")
+        }
         out.append("")
         out.append("Verdict: " + headline)
         if !r.complete { out.append(c("  The hunt did not finish: this report holds only what was found before it stopped.") { $0.red.bold }) }

@@ -12,14 +12,14 @@ struct HuntCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hunt",
         abstract: "Examine a server's collected evidence and give a verdict.",
-        discussion: "PATH is a folder (plain copy of the Exchange and IIS folders, a KAPE or a Velociraptor collection) "
-            + "or a .zip of one, read in place; a folder holding several servers' collections side by side (folders "
+        discussion: "PATH is a folder (plain copy of the Exchange and IIS folders, a KAPE or a Velociraptor collection), "
+            + "a .zip of one, or a disk image (raw or split raw, E01, VMDK, VHD, VHDX; MBR or GPT; NTFS), read in place; a folder holding several servers' collections side by side (folders "
             + "or .zip files) is hunted as one host each. Evidence is only read, never written. Verdicts: clean, attempted "
             + "(probes or failed attempts only), compromised, inconclusive (for example logs that do not reach back "
             + "to the exploitation window). Exit status: 0 clean, 1 attempted or compromised, 2 usage or "
             + "configuration error, 3 inconclusive.")
 
-    @Argument(help: "Evidence folder or .zip collection.")
+    @Argument(help: "Evidence folder, .zip collection or disk image.")
     var path: String
 
     @Flag(help: "Print the full report as JSON on standard output instead of the console summary.")
@@ -77,6 +77,10 @@ struct HuntCommand: AsyncParsableCommand {
           help: "Skip SHA-256 of log files (fast triage). The manifest then lists paths and sizes only; hunt again without it for a defensible report.")
     var noHash = false
 
+    @Flag(name: .customLong("hash-image"),
+          help: "For a disk image: SHA-256 of its segment files too, in the report (reads the whole image once more).")
+    var hashImage = false
+
     @Flag(name: .customLong("no-ip-iocs"),
           help: "Do not look for indicator IP addresses in HttpProxy and IIS logs (they cost a check at every dot of every line).")
     var noIPIOCs = false
@@ -102,6 +106,7 @@ struct HuntCommand: AsyncParsableCommand {
         config.builtinRules = !noBuiltinRules
         config.host = host
         config.hashFiles = !noHash
+        config.hashImage = hashImage
         config.scanAll = scanAll
         config.matchAddresses = !noIPIOCs
         config.contentLimit = maxFileSize << 20

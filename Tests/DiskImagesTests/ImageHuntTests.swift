@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 import TestSupport
@@ -102,7 +103,16 @@ struct Report: Decodable {
         var fileSystemTimes: Times?
     }
     struct Problem: Decodable { var code: String; var message: String }
+    struct Image: Decodable {
+        struct Segment: Decodable { var path: String; var size: UInt64; var sha256: String? }
+        struct Volume: Decodable { var name: String; var fileSystem: String; var offset: UInt64 }
+        var format: String
+        var size: UInt64
+        var segments: [Segment]
+        var volumes: [Volume]
+    }
     var verdict: String
+    var image: Image?
     var families: [Family]
     var findings: [Finding]
     var manifest: [Entry]
@@ -130,9 +140,9 @@ struct Report: Decodable {
 struct ImageHuntTests {
     let exhunt = productBinary("exhunt")
 
-    func hunt(_ path: URL, _ dir: URL, _ name: String) throws -> (status: Int32, report: Report?, stderr: String) {
+    func hunt(_ path: URL, _ dir: URL, _ name: String, _ extra: [String] = []) throws -> (status: Int32, report: Report?, stderr: String) {
         let json = dir.appendingPathComponent("\(name).json")
-        let r = try run(exhunt, ["hunt", path.path, "--host", "EXCH01", "-o", json.path, "--quiet", "--no-progress"])
+        let r = try run(exhunt, ["hunt", path.path, "--host", "EXCH01", "-o", json.path, "--quiet", "--no-progress"] + extra)
         return (r.status, try? Report.read(json), String(decoding: r.stderr, as: UTF8.self))
     }
 
@@ -170,7 +180,7 @@ struct ImageHuntTests {
         images.append(("e01", dir.appendingPathComponent("ewf.E01")))
 
         for (name, image) in images {
-            let r = try hunt(image, dir, name)
+            let r = try hunt(image, dir, name, name == "e01" ? ["--hash-image"] : [])
             #expect(r.status == 1, "\(name): \(r.stderr)")
             let report = try #require(r.report, "\(name)")
             #expect(report.verdict == expected.verdict, "\(name)")
@@ -189,6 +199,20 @@ struct ImageHuntTests {
             #expect(report.manifest.allSatisfy { $0.path.hasPrefix("C:/") }, "\(name): the system volume is C")
             // Only the files a hunt reads are listed: not Windows' own nor NTFS's metadata files.
             #expect(!report.manifest.contains { $0.path.contains("$MFT") }, "\(name)")
+            // The report records the image: its container, its files, its volumes.
+            let record = try #require(report.image, "\(name)")
+            #expect(record.volumes.map(\.name) == ["C"] && record.volumes.first?.fileSystem == "ntfs", "\(name)")
+            #expect(record.volumes.first?.offset == (name == "volume" ? 0 : 1_048_576), "\(name)")
+            #expect(record.format == ["e01": "ewf", "vmdk": "vmdk", "vhd": "vhd", "vhdx": "vhd"][name, default: "raw"], "\(name)")
+            if name == "e01" || name == "split-raw" {
+                #expect(record.segments.count >= 2, "\(name): \(record.segments.map(\.path))")
+            }
+            if name == "e01" {
+                let first = try #require(record.segments.first)
+                #expect(first.sha256 == SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: first.path))).map { String(format: "%02x", $0) }.joined())
+            } else {
+                #expect(record.segments.allSatisfy { $0.sha256 == nil }, "hashed only when asked")
+            }
         }
     }
 
