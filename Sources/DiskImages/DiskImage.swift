@@ -22,7 +22,7 @@ public final class DiskImage {
         public var fileSystem: String
     }
 
-    /// A regular file of a volume, allocated (not deleted).
+    /// A regular file of a volume: allocated, or deleted with its name still in its folder's index.
     public struct File: Sendable {
         public var volume: Int
         /// The path inside the volume, `/`-separated, without a leading `/`.
@@ -30,6 +30,11 @@ public final class DiskImage {
         public var entry: UInt64
         public var size: UInt64
         public var times: FileSystemTimes
+        /// The name was deleted (its folder's index still holds it).
+        public var deleted: Bool
+        /// For a deleted name: its MFT entry now belongs to another file (or is in use again), so
+        /// its size, times and content are not this file's and are left out.
+        public var reallocated: Bool
     }
 
     public struct OpenError: Error, CustomStringConvertible, Sendable {
@@ -170,10 +175,11 @@ public final class DiskImage {
     /// Most directory entries a walk visits in one volume: a crafted file system can claim more.
     public static let maxEntriesPerVolume = 20_000_000
 
-    /// Every allocated regular file of `volume`, handed to `visit` as the walk finds it (nothing
-    /// is kept here: memory stays flat whatever the volume holds). TSK's walk keeps track of the
-    /// folders it has entered, so a directory index that loops ends. NTFS metadata files (`$MFT`,
-    /// `$LogFile`, …) are not listed; the orphan files TSK would search for are not either.
+    /// Every regular file of `volume`, allocated and deleted, handed to `visit` as the walk finds
+    /// it (nothing is kept here: memory stays flat whatever the volume holds). TSK's walk keeps
+    /// track of the folders it has entered, so a directory index that loops ends. NTFS metadata
+    /// files (`$MFT`, `$LogFile`, …) are not listed; the orphan files TSK would search the whole
+    /// MFT for are not either (deleted files are found through their folders' indexes).
     public func files(volume: Volume, visit: (File) -> Void) {
         let index = volume.number - 1
         guard fileSystems.indices.contains(index) else { return }
@@ -181,8 +187,8 @@ public final class DiskImage {
         let isNTFS = fs.pointee.ftype.rawValue & TSK_FS_TYPE_NTFS_DETECT.rawValue != 0
         withoutActuallyEscaping(visit) { visit in
             let walk = Walk(volume: volume.number, isNTFS: isNTFS, visit: visit)
-            let flags = TSK_FS_DIR_WALK_FLAG_ENUM(rawValue: TSK_FS_DIR_WALK_FLAG_ALLOC.rawValue | TSK_FS_DIR_WALK_FLAG_RECURSE.rawValue
-                                                    | TSK_FS_DIR_WALK_FLAG_NOORPHAN.rawValue)
+            let flags = TSK_FS_DIR_WALK_FLAG_ENUM(rawValue: TSK_FS_DIR_WALK_FLAG_ALLOC.rawValue | TSK_FS_DIR_WALK_FLAG_UNALLOC.rawValue
+                                                    | TSK_FS_DIR_WALK_FLAG_RECURSE.rawValue | TSK_FS_DIR_WALK_FLAG_NOORPHAN.rawValue)
             tsk_error_reset()
             let context = Unmanaged.passUnretained(walk).toOpaque()
             let status = tsk_fs_dir_walk(fs, fs.pointee.root_inum, flags, { file, parent, context in
@@ -198,7 +204,8 @@ public final class DiskImage {
         }
     }
 
-    /// Reads a file by its entry number from the start, handing `body` chunks of at most
+    /// Reads a file by its entry number from the start (for a deleted file that is not
+    /// reallocated: its last content, as far as its clusters were not written over since), handing `body` chunks of at most
     /// `buffer.count` bytes until it returns false or the file ends.
     public func read(volume: Int, entry: UInt64, buffer: UnsafeMutableRawBufferPointer,
                      _ body: (UnsafeRawBufferPointer) throws -> Bool) throws {
@@ -253,6 +260,8 @@ private final class Walk {
     let sink: (DiskImage.File) -> Void
     var entries = 0
     var stoppedAtLimit = false
+    /// Deleted names already handed on: a folder's index can hold one twice (in its slack).
+    var deletedSeen = Set<String>()
 
     init(volume: Int, isNTFS: Bool, visit: @escaping (DiskImage.File) -> Void) {
         self.volume = volume
@@ -266,14 +275,30 @@ private final class Walk {
             stoppedAtLimit = true
             return TSK_WALK_STOP
         }
+        // A deleted name's type is often unknown (`-/r` in fls): its entry's type decides then.
         guard let name = file.pointee.name, let meta = file.pointee.meta,
-              name.pointee.type == TSK_FS_NAME_TYPE_REG, meta.pointee.type == TSK_FS_META_TYPE_REG,
+              name.pointee.type == TSK_FS_NAME_TYPE_REG || name.pointee.type == TSK_FS_NAME_TYPE_UNDEF,
               let cName = name.pointee.name else { return TSK_WALK_CONT }
+        let deleted = name.pointee.flags.rawValue & TSK_FS_NAME_FLAG_UNALLOC.rawValue != 0
+        // A deleted name whose entry is in use again, or was reused since: freeing an entry raises
+        // its sequence number by one, so more than one means another file had it.
+        let reallocated = deleted && (meta.pointee.flags.rawValue & TSK_FS_META_FLAG_ALLOC.rawValue != 0
+                                      || (isNTFS && UInt64(meta.pointee.seq) > UInt64(name.pointee.meta_seq) + 1))
+        guard reallocated || meta.pointee.type == TSK_FS_META_TYPE_REG else { return TSK_WALK_CONT }
         let base = String(decoding: UnsafeRawBufferPointer(start: cName, count: strlen(cName)), as: UTF8.self)
         let folder = parent.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
         // NTFS's own files at the root ($MFT, $LogFile, $Bitmap…) are metadata, read otherwise.
         if folder.isEmpty && base.hasPrefix("$") { return TSK_WALK_CONT }
         let m = meta.pointee
+        let path = folder.isEmpty ? base : (folder.hasSuffix("/") ? folder + base : folder + "/" + base)
+        if deleted {
+            guard deletedSeen.insert("\(name.pointee.meta_addr)/\(path)").inserted, deletedSeen.count <= 1_000_000 else { return TSK_WALK_CONT }
+        }
+        if reallocated {
+            sink(DiskImage.File(volume: volume, path: path, entry: UInt64(name.pointee.meta_addr), size: 0, times: FileSystemTimes(),
+                                deleted: true, reallocated: true))
+            return TSK_WALK_CONT
+        }
         var times = FileSystemTimes(created: DiskImage.date(m.crtime, Int(m.crtime_nano)), modified: DiskImage.date(m.mtime, Int(m.mtime_nano)),
                                     changed: DiskImage.date(m.ctime, Int(m.ctime_nano)), accessed: DiskImage.date(m.atime, Int(m.atime_nano)))
         if isNTFS {
@@ -283,8 +308,8 @@ private final class Walk {
             times.nameChanged = DiskImage.date(n.fn_ctime, Int(n.fn_ctime_nano))
             times.nameAccessed = DiskImage.date(n.fn_atime, Int(n.fn_atime_nano))
         }
-        let path = folder.isEmpty ? base : (folder.hasSuffix("/") ? folder + base : folder + "/" + base)
-        sink(DiskImage.File(volume: volume, path: path, entry: UInt64(m.addr), size: UInt64(clamping: m.size), times: times))
+        sink(DiskImage.File(volume: volume, path: path, entry: UInt64(m.addr), size: UInt64(clamping: m.size), times: times,
+                            deleted: deleted, reallocated: false))
         return TSK_WALK_CONT
     }
 }

@@ -28,6 +28,11 @@ public struct EvidenceItem: Sendable, Hashable {
     public var volume: Int?
     public var entry: UInt64?
     public var fileSystemTimes: FileSystemTimes?
+    /// A deleted file of a disk image, found by its name in its folder's index. Its content is
+    /// its last as far as its clusters were not reused; `reallocated` when its MFT entry belongs
+    /// to another file now (then only its name is known, and nothing is read).
+    public var deleted = false
+    public var reallocated = false
 
     /// The best known time the file was last written on the server.
     public var lastWritten: Date? { sourceModified ?? modified }

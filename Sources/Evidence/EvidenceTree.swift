@@ -115,7 +115,10 @@ public struct EvidenceTree: Sendable {
                 item.sourceModified = f.times.modified
                 item.volume = volume.number
                 item.entry = f.entry
-                item.fileSystemTimes = f.times
+                item.fileSystemTimes = f.deleted && f.reallocated ? nil : f.times
+                item.deleted = f.deleted
+                item.reallocated = f.reallocated
+                if f.reallocated { item.sourceModified = nil; item.sourceCreated = nil; item.modified = nil }
                 out.append(item)
             }
         }

@@ -57,6 +57,8 @@ final class FileCheck {
         event.set("Extension", item.fileExtension)
         event.set("Size", String(item.size))
         event.set("Location", Self.locationName(item.location))
+        // Deleted files of a disk image (found by their names in their folders' indexes).
+        event.set("Deleted", item.deleted ? "true" : "false")
         let fileRules = detectors.rules(for: .evidenceFile)
         var found: [(key: String, rule: SigmaRule?, finding: Finding)] = []
         var yaraMatches: [YaraMatch] = []
@@ -99,14 +101,16 @@ final class FileCheck {
                               context.factory.indicatorFinding(hit, matched: "\(hit.kind.rawValue) \(hit.value)", severity: .high, event)))
             }
         }
-        if hashes?.sha256 == nil, found.contains(where: { $0.finding.severity >= .low }) {
+        // (Not a deleted file whose entry another file took: its bytes are that file's.)
+        if hashes?.sha256 == nil, !item.reallocated, found.contains(where: { $0.finding.severity >= .low }) {
             // A flagged file is worth its hash even when its content is not otherwise read.
             hashes = try? reader.read(item, hash: true, { _ in true })
         }
         if let hashes, hashes.sha256 != nil || readContent {
             context.sink.add(ManifestEntry(path: item.path, size: item.size, sha256: hashes.sha256,
                                            bytesRead: hashes.bytesRead, modified: item.lastWritten,
-                                           timeSource: item.timeSource.rawValue, entry: item.entry, fileSystemTimes: item.fileSystemTimes))
+                                           timeSource: item.timeSource.rawValue, entry: item.entry, fileSystemTimes: item.fileSystemTimes,
+                                           deleted: item.deleted))
         }
         for (key, rule, finding) in found {
             var f = finding

@@ -59,7 +59,9 @@ final class FileProcessor: @unchecked Sendable {
 
     func process(_ item: EvidenceItem) {
         let scanAll = context.scanAll
-        guard ReadPlan.needsHead(item, scanAll: scanAll) else {
+        // A deleted file whose MFT entry another file took: only its name is known, and the rules
+        // on names and places judge it.
+        guard !item.reallocated, ReadPlan.needsHead(item, scanAll: scanAll) else {
             FileCheck(item, content: false, streamHash: false, context: context).finish(hashes: nil, reader: reader, yara: yara)
             if let place = item.location.place { context.sink.add(read: place) }
             return
@@ -169,6 +171,6 @@ final class FileProcessor: @unchecked Sendable {
         guard let result else { return }
         context.sink.add(ManifestEntry(path: item.path, size: item.size, sha256: result.sha256,
                                        bytesRead: result.bytesRead, modified: item.lastWritten, timeSource: item.timeSource.rawValue,
-                                       entry: item.entry, fileSystemTimes: item.fileSystemTimes))
+                                       entry: item.entry, fileSystemTimes: item.fileSystemTimes, deleted: item.deleted))
     }
 }

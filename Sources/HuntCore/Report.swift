@@ -252,9 +252,12 @@ public struct ManifestEntry: Codable, Sendable {
     /// file system's own times.
     public var entry: UInt64?
     public var fileSystemTimes: FileSystemTimes?
+    /// A deleted file of a disk image, read from where its clusters were (nil: not deleted).
+    public var deleted: Bool?
 
     public init(path: String, size: UInt64, sha256: String?, bytesRead: UInt64, modified: Date?, timeSource: String? = nil,
-                entry: UInt64? = nil, fileSystemTimes: FileSystemTimes? = nil) {
+                entry: UInt64? = nil, fileSystemTimes: FileSystemTimes? = nil, deleted: Bool = false) {
+        self.deleted = deleted ? true : nil
         self.timeSource = timeSource
         self.entry = entry
         self.fileSystemTimes = fileSystemTimes

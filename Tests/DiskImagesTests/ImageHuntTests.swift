@@ -28,8 +28,10 @@ enum ImageTools {
     struct Failed: Error {}
 
     /// An NTFS volume holding the compromised sample server's `C:` with its 2021 times (every file
-    /// last written 2021-03-09, the web shell 2021-02-28 01:05:00 UTC) and a `Windows\System32`
-    /// folder, so the volume is the system drive.
+    /// last written 2021-03-09, the web shell 2021-02-28 01:05:00 UTC), a `Windows\System32`
+    /// folder, so the volume is the system drive, and a second shell in aspnet_client written
+    /// 2021-03-01 02:00:00 UTC and deleted before imaging (in a mount of its own, as a later
+    /// clean-up would).
     static func volume(in dir: URL, size: Int = 64 << 20) throws -> URL {
         let vol = dir.appendingPathComponent("vol.raw")
         FileManager.default.createFile(atPath: vol.path, contents: nil)
@@ -39,10 +41,7 @@ enum ImageTools {
         try must(mkntfs, ["-q", "-F", "-f", "-L", "EXCH01", vol.path])
         let mnt = dir.appendingPathComponent("mnt")
         try FileManager.default.createDirectory(at: mnt, withIntermediateDirectories: true)
-        // ntfs-3g stays behind as the FUSE daemon: it must inherit no descriptor of ours (the pipe
-        // the test reads to its end), so it is started with every descriptor but /dev/null closed.
-        try must(pythonCommand, ["-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL, "
-                                     + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode)", try #require(ntfs3g), vol.path, mnt.path])
+        try mount(vol, at: mnt)
         do {
             let source = repoRoot.appendingPathComponent("Samples/compromised-server/C")
             for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
@@ -55,12 +54,25 @@ enum ImageTools {
             }
             try must(touch, ["-d", "2021-03-09 12:00:00 UTC"] + files)
             try must(touch, ["-d", "2021-02-28 01:05:00 UTC", mnt.appendingPathComponent("inetpub/wwwroot/aspnet_client/supp0rt.aspx").path])
+            let gone = mnt.appendingPathComponent("inetpub/wwwroot/aspnet_client/gone.aspx")
+            try Data(#"<%@ Page Language="Jscript"%><%eval(Request.Item["z"],"unsafe");%>"#.utf8).write(to: gone)
+            try must(touch, ["-d", "2021-03-01 02:00:00 UTC", gone.path])
+            try must(umount, [mnt.path])
+            try mount(vol, at: mnt)
+            try FileManager.default.removeItem(at: gone)
         } catch {
             _ = try? run(URL(fileURLWithPath: umount ?? "/bin/umount"), [mnt.path])
             throw error
         }
         try must(umount, [mnt.path])
         return vol
+    }
+
+    /// ntfs-3g stays behind as the FUSE daemon: it must inherit no descriptor of ours (the pipe
+    /// the test reads to its end), so it is started with every descriptor but /dev/null closed.
+    static func mount(_ vol: URL, at mnt: URL) throws {
+        try must(pythonCommand, ["-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL, "
+                                     + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode)", try #require(ntfs3g), vol.path, mnt.path])
     }
 
     /// A disk with an MBR whose one NTFS partition (type 7) starts at sector 2048, as Windows lays it out.
@@ -98,6 +110,7 @@ struct Report: Decodable {
         struct Times: Decodable { var created: Date?; var modified: Date?; var nameCreated: Date? }
         var path: String
         var entry: UInt64?
+        var deleted: Bool?
         var timeSource: String?
         var modified: Date?
         var fileSystemTimes: Times?
@@ -133,7 +146,11 @@ struct Report: Decodable {
     }
 
     /// What was found, independent of where the evidence lay: rule and hits per finding.
-    var findingKeys: [String] { findings.map { "\($0.rule.id) ×\($0.count)" }.sorted() }
+    var findingKeys: [String] { findingKeys(excluding: nil) }
+
+    func findingKeys(excluding file: String?) -> [String] {
+        findings.filter { f in file.map { !f.evidence.path.hasSuffix($0) } ?? true }.map { "\($0.rule.id) ×\($0.count)" }.sorted()
+    }
 }
 
 @Suite("Disk images (exhunt hunt IMAGE)", .serialized)
@@ -185,7 +202,16 @@ struct ImageHuntTests {
             let report = try #require(r.report, "\(name)")
             #expect(report.verdict == expected.verdict, "\(name)")
             #expect(report.families.map { "\($0.family)=\($0.verdict)" } == expected.families.map { "\($0.family)=\($0.verdict)" }, "\(name)")
-            #expect(report.findingKeys == expected.findingKeys, "\(name)")
+            // The folder's findings, and those of the deleted shell, which only the image still holds
+            // (its name, and its content where its clusters were: YARA and the content rules too).
+            let deletedRule = "cfe24f53-159f-4681-a6cc-430f78b81c88"
+            #expect(report.findingKeys(excluding: "gone.aspx") == expected.findingKeys, "\(name)")
+            #expect(report.findings.contains { $0.evidence.path.hasSuffix("gone.aspx") && $0.rule.id.contains("ChinaChopper") }, "\(name)")
+            let gone = try #require(report.findings.first { $0.rule.id == deletedRule }, "\(name)")
+            #expect(gone.evidence.path == "C:/inetpub/wwwroot/aspnet_client/gone.aspx", "\(name)")
+            #expect(gone.timestamp == Date(timeIntervalSince1970: 1_614_564_000), "\(name): 2021-03-01T02:00:00Z, from its MFT entry")
+            let goneEntry = try #require(report.manifest.first { $0.path == gone.evidence.path }, "\(name)")
+            #expect(goneEntry.deleted == true, "\(name)")
             // The web shell is dated by the MFT, and every file read carries its entry and NTFS's times.
             let shell = try #require(report.findings.first { $0.evidence.path.hasSuffix("aspnet_client/supp0rt.aspx") && $0.timestamp != nil }, "\(name)")
             #expect(shell.evidence.path == "C:/inetpub/wwwroot/aspnet_client/supp0rt.aspx", "\(name)")
