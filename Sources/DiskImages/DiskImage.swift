@@ -120,6 +120,20 @@ public final class DiskImage {
         return false
     }
 
+    /// A file that is part of an image named by another: the later segments of a split image
+    /// (`.E02`, `.E0A`, `.002`, `.aab`) and a VMDK's extents (`-flat.vmdk`, `-s001.vmdk`,
+    /// `-000001.vmdk` deltas), which TSK reads through the first file or the descriptor.
+    public static func isLaterSegment(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        guard let dot = lower.lastIndex(of: ".") else { return false }
+        let ext = lower[lower.index(after: dot)...]
+        let stem = lower[..<dot]
+        if ext.count == 3, ext.first == "e", ext != "e01", ext.dropFirst().allSatisfy({ $0.isLetter || $0.isNumber }) { return true }
+        if ext.count == 3, ext.allSatisfy(\.isNumber), ext != "001", ext != "000" { return true }
+        if ext == "vmdk", stem.hasSuffix("-flat") || stem.range(of: #"-(s|delta-)?\d{3,6}$"#, options: .regularExpression) != nil { return true }
+        return false
+    }
+
     // MARK: - Volumes
 
     private func openVolumes() {

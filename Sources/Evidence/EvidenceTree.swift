@@ -29,8 +29,8 @@ public struct EvidenceTree: Sendable {
         }
     }
 
-    /// The collections of several servers side by side in one folder (`EXCH01/`, `EXCH02/`, or
-    /// one `.zip` per server), each to be hunted as a host of its own; empty when `url` is one
+    /// The collections of several servers side by side in one folder (`EXCH01/`, `EXCH02/`, one
+    /// `.zip` or one disk image per server), each to be hunted as a host of its own; empty when `url` is one
     /// server's collection (it looks like one itself) or holds fewer than two.
     public static func hostCollections(in url: URL) -> [URL] {
         guard let entries = try? Platform.list(url.path), !looksLikeCollection(entries) else { return [] }
@@ -41,7 +41,12 @@ public struct EvidenceTree: Sendable {
             case .directory:
                 if let inner = try? Platform.list(child.path), looksLikeCollection(inner) { parts.append(child) }
             case .file:
-                if e.name.lowercased().hasSuffix(".zip"), isZip(child) { parts.append(child) }
+                if e.name.lowercased().hasSuffix(".zip"), isZip(child) {
+                    parts.append(child)
+                } else if !DiskImage.isLaterSegment(e.name), DiskImage.looksLikeImage(child.path) {
+                    // One disk image per server (its later segments and VMDK extents go with the first).
+                    parts.append(child)
+                }
             default: break
             }
         }

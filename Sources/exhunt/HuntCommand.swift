@@ -188,7 +188,11 @@ struct HuntCommand: AsyncParsableCommand {
         // Nothing of Exchange, IIS or Windows in it: not a quiet "inconclusive".
         let empty = reports.filter { !$0.hasEvidence }
         if !empty.isEmpty {
-            for r in empty { Terminal.error("no Exchange, IIS or Windows evidence found in \(TerminalText.sanitize(r.evidenceRoot))") }
+            for r in empty {
+                // Why, when the listing said (an image that could not be opened, a zip whose directory is damaged).
+                let why = r.problems.first { $0.code == "listing" }.map { ": \(TerminalText.sanitize($0.message))" } ?? ""
+                Terminal.error("no Exchange, IIS or Windows evidence found in \(TerminalText.sanitize(r.evidenceRoot))\(why)")
+            }
             throw ExitCode(2)
         }
         let verdicts = Set(reports.map(\.verdict))

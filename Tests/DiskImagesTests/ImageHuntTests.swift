@@ -240,6 +240,21 @@ struct ImageHuntTests {
                 #expect(record.segments.allSatisfy { $0.sha256 == nil }, "hashed only when asked")
             }
         }
+
+        // Several servers' images side by side: one host each (a split image's later segments go with its first).
+        let fleet = dir.appendingPathComponent("fleet")
+        try FileManager.default.createDirectory(at: fleet, withIntermediateDirectories: true)
+        for segment in try FileManager.default.contentsOfDirectory(atPath: dir.path) where segment.hasPrefix("ewf.E") {
+            try FileManager.default.linkItem(at: dir.appendingPathComponent(segment), to: fleet.appendingPathComponent("EXCH01." + segment.dropFirst(4)))
+        }
+        // (Not a sparse VMDK: its embedded descriptor names its extent by the file name it was made with.)
+        try FileManager.default.linkItem(at: dir.appendingPathComponent("disk.vhdx"), to: fleet.appendingPathComponent("EXCH02.vhdx"))
+        let both = try run(exhunt, ["hunt", fleet.path, "-o", dir.appendingPathComponent("r.json").path, "--quiet", "--no-progress"])
+        #expect(both.status == 1, "\(String(decoding: both.stderr, as: UTF8.self))")
+        #expect(both.text.split(separator: "\n").count == 2, "\(both.text)")
+        for host in ["EXCH01", "EXCH02"] {
+            #expect(try Report.read(dir.appendingPathComponent("r-\(host).json")).verdict == "compromised", "\(host)")
+        }
     }
 
     @Test("A damaged or foreign image is a located problem and exit 2, never a crash",
