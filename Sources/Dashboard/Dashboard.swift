@@ -1,5 +1,5 @@
 public import CaseStore
-public import Foundation
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdAuth

@@ -335,7 +335,7 @@ struct Routes: Sendable {
         await throttle.succeeded(address)
         // A new session (and CSRF token) on signing in: a session fixed before it is worth nothing after.
         context.sessions.clearSession()
-        context.sessions.setSession(.fresh(user: account.name, role: account.role))
+        context.sessions.createSession(.fresh(user: account.name, role: account.role))
         try? await pool.any.audited("sign-in", subject: account.name, detail: "\(account.role.rawValue) from \(address)", who: account.name)
         return Response.redirect(to: Self.localPath(form.next), type: .normal)
     }

@@ -212,7 +212,7 @@ public struct Detectors: Sendable {
 
     static func files(in url: URL, label: String) -> [(url: URL, label: String)] {
         var isDir: ObjCBool = false
-        FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
         guard isDir.boolValue else { return [(url, label)] }
         let base = url.standardizedFileURL.path
         return (FileManager.default.enumerator(at: url, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])

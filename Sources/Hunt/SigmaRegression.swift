@@ -1,7 +1,7 @@
 public import Foundation
 import EVTX
 import HuntCore
-public import Sigma
+import Sigma
 public import WindowsEvents
 
 /// Runs SigmaHQ's regression data: for each rule with an EVTX sample (`regression_data/**/info.yml`),
