@@ -97,12 +97,11 @@ public final class DiskImage {
         tsk_img_close(image)
     }
 
-    /// Whether `path` starts like a disk image container (E01, VMDK, VHD/VHDX) or a disk or volume
-    /// (MBR, GPT, NTFS boot sector): cheap, from the first and last bytes, before TSK is asked.
-    public static func looksLikeImage(_ path: String) -> Bool {
-        guard let h = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? h.close() }
-        let head = (try? h.read(upToCount: 1_024)) ?? Data()
+    /// Whether a file starts like a disk image container (E01, VMDK, VHD/VHDX) or a disk or volume
+    /// (MBR, GPT, NTFS boot sector), from its first 1,024 bytes and its last 512 (a fixed VHD has
+    /// its footer at the end only): cheap, before TSK is asked. The caller reads the bytes (with
+    /// the evidence's own read-only handle).
+    public static func looksLikeImage(head: [UInt8], tail: [UInt8]) -> Bool {
         func at(_ offset: Int, _ text: [UInt8]) -> Bool {
             head.count >= offset + text.count && head[offset..<offset + text.count].elementsEqual(text)
         }
@@ -112,12 +111,7 @@ public final class DiskImage {
         if at(3, Array("NTFS    ".utf8)) { return true }                                            // a bare NTFS volume
         if at(512, Array("EFI PART".utf8)) { return true }                                           // GPT
         if head.count >= 512, head[510] == 0x55, head[511] == 0xAA { return true }                  // MBR (or a FAT boot sector)
-        // A fixed VHD has its footer at the end only.
-        if let end = try? h.seekToEnd(), end >= 512 {
-            try? h.seek(toOffset: end - 512)
-            if let footer = try? h.read(upToCount: 8), footer.elementsEqual(Array("conectix".utf8)) { return true }
-        }
-        return false
+        return tail.starts(with: Array("conectix".utf8))                                            // fixed VHD
     }
 
     /// A file that is part of an image named by another: the later segments of a split image

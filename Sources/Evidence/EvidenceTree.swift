@@ -22,7 +22,7 @@ public struct EvidenceTree: Sendable {
             kind = .directory
         } else if EvidenceTree.isZip(url) {
             kind = .zip
-        } else if DiskImage.looksLikeImage(url.path) {
+        } else if EvidenceTree.isImage(url) {
             kind = .image
         } else {
             throw EvidenceError(path: url.path, message: "not a folder, a .zip collection or a disk image (raw, E01, VMDK, VHD, VHDX)")
@@ -43,7 +43,7 @@ public struct EvidenceTree: Sendable {
             case .file:
                 if e.name.lowercased().hasSuffix(".zip"), isZip(child) {
                     parts.append(child)
-                } else if !DiskImage.isLaterSegment(e.name), DiskImage.looksLikeImage(child.path) {
+                } else if !DiskImage.isLaterSegment(e.name), isImage(child) {
                     // One disk image per server (its later segments and VMDK extents go with the first).
                     parts.append(child)
                 }
@@ -64,6 +64,17 @@ public struct EvidenceTree: Sendable {
             let drive = n.count == 1 || ((n.count == 2 && n.hasSuffix(":")) || (n.count == 4 && n.hasSuffix("%3a")))
             return (drive && n.first?.isLetter == true) || tops.contains(n)
         }
+    }
+
+    /// Whether the file starts (or, for a fixed VHD, ends) like a disk image, read through the
+    /// evidence's read-only handle. (TSK then opens the image itself, without `O_NOATIME`.)
+    static func isImage(_ url: URL) -> Bool {
+        guard let h = try? Platform.ReadHandle(path: url.path),
+              let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value else { return false }
+        var head = [UInt8](repeating: 0, count: 1_024), tail = [UInt8](repeating: 0, count: 512)
+        let n = (try? head.withUnsafeMutableBytes { try h.read(into: $0, at: 0) }) ?? 0
+        let m = size >= 512 ? ((try? tail.withUnsafeMutableBytes { try h.read(into: $0, at: size - 512) }) ?? 0) : 0
+        return DiskImage.looksLikeImage(head: Array(head.prefix(n)), tail: Array(tail.prefix(m)))
     }
 
     static func isZip(_ url: URL) -> Bool {
