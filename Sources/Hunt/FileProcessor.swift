@@ -59,6 +59,14 @@ final class FileProcessor: @unchecked Sendable {
 
     func process(_ item: EvidenceItem) {
         let scanAll = context.scanAll
+        // A log deleted on the server (an intruder clearing IIS logs leaves exactly this): named, so
+        // a gap in coverage has its reason; read where its entry was not reused.
+        if item.deleted, ReadPlan.isLogLocation(item.location) || item.location == .eventLogFolder {
+            context.sink.add([Problem(.warning, code: "deleted-log", message: item.reallocated
+                ? "a log file deleted on the server; its MFT entry now belongs to another file, so its content is gone"
+                : "a log file deleted on the server, read from its MFT entry: its lines are those its clusters still hold",
+                path: item.path)])
+        }
         // A deleted file whose MFT entry another file took: only its name is known, and the rules
         // on names and places judge it.
         guard !item.reallocated, ReadPlan.needsHead(item, scanAll: scanAll) else {

@@ -61,6 +61,8 @@ enum ImageTools {
             try must(umount, [mnt.path])
             try mount(vol, at: mnt)
             try FileManager.default.removeItem(at: gone)
+            // An IIS log deleted as an intruder clearing logs would (its clusters left as they were).
+            try FileManager.default.removeItem(at: mnt.appendingPathComponent("inetpub/logs/LogFiles/W3SVC1/u_ex210101.log"))
         } catch {
             _ = try? run(URL(fileURLWithPath: umount ?? "/bin/umount"), [mnt.path])
             throw error
@@ -254,6 +256,8 @@ struct ImageHuntTests {
             let gone = try #require(report.findings.first { $0.rule.id == deletedRule }, "\(name)")
             #expect(gone.evidence.path == "C:/inetpub/wwwroot/aspnet_client/gone.aspx", "\(name)")
             #expect(gone.timestamp == Date(timeIntervalSince1970: 1_614_564_000), "\(name): 2021-03-01T02:00:00Z, from its MFT entry")
+            // The deleted log is named, and its lines still count (the findings above include them).
+            #expect(report.problems.contains { $0.code == "deleted-log" && $0.message.contains("read from its MFT entry") }, "\(name)")
             let goneEntry = try #require(report.manifest.first { $0.path == gone.evidence.path }, "\(name)")
             #expect(goneEntry.deleted == true, "\(name)")
             // The web shell is dated by the MFT, and every file read carries its entry and NTFS's times.
