@@ -68,7 +68,8 @@ let package = Package(
         .systemLibrary(name: "CYara", pkgConfig: "yara", providers: [.apt(["libyara-dev"])]),
         // Disk images (raw, E01, VMDK, VHD, VHDX), partition tables and NTFS through The Sleuth Kit.
         .systemLibrary(name: "CTSK", pkgConfig: "tsk", providers: [.apt(["libtsk-dev"])]),
-        .target(name: "DiskImages", dependencies: ["CTSK", "HuntCore"], swiftSettings: strict),
+        .systemLibrary(name: "CEWF", pkgConfig: "libewf", providers: [.apt(["libewf-dev"])]),
+        .target(name: "DiskImages", dependencies: ["CTSK", "CEWF", "HuntCore"], swiftSettings: strict),
         // YARA through libyara: compiling, one scanner per thread, matches as Swift values.
         .target(name: "YARA", dependencies: ["CYara"], swiftSettings: strict),
         // Read-only access to an evidence tree (folder, .zip or disk image), discovery, manifest hashing.

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A allowed=(
   [HuntCore]="Foundation"
-  [DiskImages]="Foundation HuntCore CTSK"
+  [DiskImages]="Foundation HuntCore CTSK CEWF"
   [Evidence]="Foundation HuntCore Crypto ZIPFoundation SystemZlib DiskImages Glibc Musl Darwin"
   [ExchangeLogs]="Foundation HuntCore"
   [Sigma]="Foundation HuntCore Yams"

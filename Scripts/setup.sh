@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages exhunt needs from Debian's packages, when they are missing:
-#   always:   libyara-dev, zlib1g-dev, libtsk-dev, pkg-config (the YARA engine, zlib and The Sleuth Kit
-#             with libewf, libvmdk and libvhdi for disk images, linked through pkg-config)
+#   always:   libyara-dev, zlib1g-dev, libtsk-dev, libewf-dev, pkg-config (the YARA engine, zlib, and The
+#             Sleuth Kit with libewf, libvmdk and libvhdi for disk images, linked through pkg-config)
 #   --tests:  yara (the tests compare matches with its CLI), chromium (the HTML report is rendered
 #             and checked in a real browser), python3 (reads exported CSV back with a standard reader)
 #             and from PyPI evtx (the Rust evtx crate, the EVTX parser's oracle) and pySigma with its
@@ -15,6 +15,7 @@ need=()
 pkg-config --exists yara 2>/dev/null || need+=(libyara-dev pkg-config)
 pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev pkg-config)
 pkg-config --exists tsk 2>/dev/null || need+=(libtsk-dev pkg-config)
+pkg-config --exists libewf 2>/dev/null || need+=(libewf-dev pkg-config)
 if [ "${1:-}" = "--tests" ]; then
   command -v yara >/dev/null 2>&1 || need+=(yara)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)

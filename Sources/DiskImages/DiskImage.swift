@@ -1,3 +1,4 @@
+import CEWF
 import CTSK
 import Foundation
 public import HuntCore
@@ -235,6 +236,46 @@ public final class DiskImage {
             }
             offset += TSK_OFF_T(n)
             if try !body(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) { return }
+        }
+    }
+
+    // MARK: - The media
+
+    /// The hashes an E01 records of its media (what the imager computed when it acquired it), as
+    /// lowercase hex; nil where it has none or is not an E01.
+    public func recordedHashes() -> (md5: String?, sha1: String?) {
+        guard format == "ewf", let first = segments.first else { return (nil, nil) }
+        var error: UnsafeMutablePointer<libewf_error_t>?
+        defer { if error != nil { libewf_error_free(&error) } }
+        var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        var count: Int32 = 0
+        guard libewf_glob(first, first.utf8.count, 0, &names, &count, &error) == 1, let names else { return (nil, nil) }
+        defer { libewf_glob_free(names, count, nil) }
+        var handle: UnsafeMutablePointer<libewf_handle_t>?
+        guard libewf_handle_initialize(&handle, &error) == 1, handle != nil else { return (nil, nil) }
+        defer { libewf_handle_free(&handle, nil) }
+        let opened = libewf_handle_open(handle, names, count, Int32(LIBEWF_ACCESS_FLAG_READ.rawValue), &error)
+        guard opened == 1 else { return (nil, nil) }
+        defer { libewf_handle_close(handle, nil) }
+        func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+        var md5 = [UInt8](repeating: 0, count: 16), sha1 = [UInt8](repeating: 0, count: 20)
+        let hasMD5 = libewf_handle_get_md5_hash(handle, &md5, md5.count, nil) == 1
+        let hasSHA1 = libewf_handle_get_sha1_hash(handle, &sha1, sha1.count, nil) == 1
+        return (hasMD5 ? hex(md5) : nil, hasSHA1 ? hex(sha1) : nil)
+    }
+
+    /// Reads the whole media (the disk the image stands for, not its container files) from the
+    /// start, handing `body` each chunk; what `--verify-image` hashes. Throws where it cannot be read.
+    public func readMedia(buffer: UnsafeMutableRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) throws {
+        var offset: TSK_OFF_T = 0
+        let total = TSK_OFF_T(clamping: size)
+        while offset < total {
+            let want = Int(min(TSK_OFF_T(buffer.count), total - offset))
+            tsk_error_reset()
+            let n = tsk_img_read(image, offset, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), want)
+            guard n > 0 else { throw OpenError(description: "the image cannot be read at byte \(offset) of \(total): \(Self.lastError())") }
+            body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += TSK_OFF_T(n)
         }
     }
 

@@ -145,15 +145,31 @@ public struct EvidenceTree: Sendable {
     /// Files of an image kept wherever they lie: event logs copied out of `winevt` and memory dumps.
     static let keptAnywhere: Set<String> = ["evtx", "dmp"]
 
-    /// What the image is, for the report: its container, segments (hashed when `hash`) and volumes.
-    public func imageRecord(hash: Bool) -> ImageRecord? {
+    /// What the image is, for the report: its container, segments (hashed when `hash`), volumes,
+    /// the hashes an E01 records, and with `verify` the MD5 of its media read now (a problem when
+    /// it cannot be read to its end).
+    public func imageRecord(hash: Bool, verify: Bool, problems: inout [String]) -> ImageRecord? {
         guard kind == .image, let image = try? DiskImage(path: root.path) else { return nil }
         let segments = image.segments.map { path -> ImageRecord.Segment in
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
             return ImageRecord.Segment(path: path, size: size, sha256: hash ? Self.sha256(ofFile: path) : nil)
         }
-        return ImageRecord(format: image.format, size: image.size, segments: segments,
-                           volumes: image.volumes.map { ImageRecord.Volume(name: $0.name, fileSystem: $0.fileSystem, offset: $0.offset) })
+        var record = ImageRecord(format: image.format, size: image.size, segments: segments,
+                                 volumes: image.volumes.map { ImageRecord.Volume(name: $0.name, fileSystem: $0.fileSystem, offset: $0.offset) })
+        (record.recordedMD5, record.recordedSHA1) = image.recordedHashes()
+        if verify {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { buffer.deallocate() }
+            var md5 = Insecure.MD5()
+            do {
+                try image.readMedia(buffer: buffer) { md5.update(bufferPointer: $0) }
+                record.computedMD5 = Hex.encode(md5.finalize())
+                record.verified = record.recordedMD5.map { $0 == record.computedMD5 }
+            } catch {
+                problems.append("\(root.lastPathComponent): not verified: \(error)")
+            }
+        }
+        return record
     }
 
     /// SHA-256 of a whole file, read in 1 MiB chunks (nil if it cannot be read to its end).

@@ -34,6 +34,8 @@ public struct HuntConfiguration: Sendable {
     public var hashFiles = true
     /// For a disk image: SHA-256 of its segment files too (`--hash-image`).
     public var hashImage = false
+    /// For a disk image: the MD5 of its media, compared with the one an E01 records (`--verify-image`).
+    public var verifyImage = false
     /// How many findings, samples and problems the report keeps (memory is bounded by these).
     public var limits = FindingsSink.Limits()
     /// Where every single hit goes as it is found (`--hits`, Test-ProxyLogon's files).

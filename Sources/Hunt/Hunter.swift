@@ -22,11 +22,16 @@ public struct Hunter: Sendable {
     public func run() async throws -> HostReport {
         let started = Date()
         let tree = try EvidenceTree(configuration.evidence)
-        let image = tree.imageRecord(hash: configuration.hashImage)
         var listingProblems: [String] = []
+        let image = tree.imageRecord(hash: configuration.hashImage, verify: configuration.verifyImage, problems: &listingProblems)
         let items = tree.items(problems: &listingProblems, everything: configuration.scanAll)
         let sink = FindingsSink(streams: configuration.streams, limits: configuration.limits)
         sink.add(listingProblems.map { Problem(.warning, code: "listing", message: $0) })
+        if let image, image.verified == false {
+            sink.add([Problem(.error, code: "image-verification",
+                              message: "the image's media reads as MD5 \(image.computedMD5 ?? "?"), not the \(image.recordedMD5 ?? "?") its E01 records: "
+                                  + "it changed or is damaged since it was acquired", path: configuration.evidence.path)])
+        }
         sink.add(detectors.ruleErrors.map {
             Problem($0.isUnsupported || $0.needsValues ? .warning : .error, code: "rule", message: $0.description, path: $0.file)
         })

@@ -227,6 +227,12 @@ public struct ImageRecord: Codable, Sendable {
     public var size: UInt64
     public var segments: [Segment]
     public var volumes: [Volume]
+    /// The hashes an E01 records of its media, computed by the imager when it acquired the disk.
+    public var recordedMD5: String?
+    public var recordedSHA1: String?
+    /// With `--verify-image`: the MD5 of the media as read now, and whether it is the recorded one.
+    public var computedMD5: String?
+    public var verified: Bool?
 
     public init(format: String, size: UInt64, segments: [Segment], volumes: [Volume]) {
         self.format = format

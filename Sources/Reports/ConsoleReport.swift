@@ -27,6 +27,10 @@ public struct ConsoleReport {
         if let image = r.image {
             let volumes = image.volumes.map { "\($0.name): (\($0.fileSystem))" }.joined(separator: ", ")
             out.append("Disk image: \(image.format), \(image.size) bytes in \(image.segments.count) file(s); volumes \(TerminalText.sanitize(volumes))")
+            if let md5 = image.recordedMD5 {
+                let check = image.verified.map { $0 ? ", verified" : ", DOES NOT MATCH the media (\(image.computedMD5 ?? "?"))" } ?? ""
+                out.append("  recorded MD5 \(TerminalText.sanitize(md5))\(check)")
+            }
         }
         out.append("")
         out.append("Verdict: " + headline)

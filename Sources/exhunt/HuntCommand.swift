@@ -81,6 +81,10 @@ struct HuntCommand: AsyncParsableCommand {
           help: "For a disk image: SHA-256 of its segment files too, in the report (reads the whole image once more).")
     var hashImage = false
 
+    @Flag(name: .customLong("verify-image"),
+          help: "For an E01: the MD5 of its media read now, against the one the imager recorded (reads the whole image once more).")
+    var verifyImage = false
+
     @Flag(name: .customLong("no-ip-iocs"),
           help: "Do not look for indicator IP addresses in HttpProxy and IIS logs (they cost a check at every dot of every line).")
     var noIPIOCs = false
@@ -107,6 +111,7 @@ struct HuntCommand: AsyncParsableCommand {
         config.host = host
         config.hashFiles = !noHash
         config.hashImage = hashImage
+        config.verifyImage = verifyImage
         config.scanAll = scanAll
         config.matchAddresses = !noIPIOCs
         config.contentLimit = maxFileSize << 20

@@ -165,6 +165,9 @@ struct Report: Decodable {
         var size: UInt64
         var segments: [Segment]
         var volumes: [Volume]
+        var recordedMD5: String?
+        var computedMD5: String?
+        var verified: Bool?
     }
     var verdict: String
     var image: Image?
@@ -239,7 +242,7 @@ struct ImageHuntTests {
         images.append(("e01", dir.appendingPathComponent("ewf.E01")))
 
         for (name, image) in images {
-            let r = try hunt(image, dir, name, name == "e01" ? ["--hash-image"] : [])
+            let r = try hunt(image, dir, name, name == "e01" ? ["--hash-image", "--verify-image"] : [])
             #expect(r.status == 1, "\(name): \(r.stderr)")
             let report = try #require(r.report, "\(name)")
             #expect(report.verdict == expected.verdict, "\(name)")
@@ -282,12 +285,32 @@ struct ImageHuntTests {
                 #expect(record.segments.count >= 2, "\(name): \(record.segments.map(\.path))")
             }
             if name == "e01" {
+                // The MD5 ewfacquire recorded, and the media read now gives it.
+                let md5 = Insecure.MD5.hash(data: try Data(contentsOf: disk)).map { String(format: "%02x", $0) }.joined()
+                #expect(record.recordedMD5 == md5)
+                #expect(record.computedMD5 == md5 && record.verified == true)
                 let first = try #require(record.segments.first)
                 #expect(first.sha256 == SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: first.path))).map { String(format: "%02x", $0) }.joined())
             } else {
                 #expect(record.segments.allSatisfy { $0.sha256 == nil }, "hashed only when asked")
             }
         }
+
+        // An E01 changed after acquisition (one byte of a log line in its media) does not verify:
+        // libewf sees the chunk's checksum fail and reads zeros there, or the bytes as changed.
+        let tamperedDir = dir.appendingPathComponent("tampered")
+        try FileManager.default.createDirectory(at: tamperedDir, withIntermediateDirectories: true)
+        for segment in try FileManager.default.contentsOfDirectory(atPath: dir.path) where segment.hasPrefix("ewf.E") {
+            var bytes = try Data(contentsOf: dir.appendingPathComponent(segment))
+            if let at = bytes.range(of: Data("ServerInfo~".utf8)) { bytes[at.lowerBound] ^= 0x20 }
+            try bytes.write(to: tamperedDir.appendingPathComponent(segment))
+        }
+        let tampered = try hunt(tamperedDir.appendingPathComponent("ewf.E01"), dir, "tampered", ["--verify-image"])
+        #expect([1, 2, 3].contains(tampered.status), "\(tampered.stderr)")
+        let tamperedReport = try #require(tampered.report)
+        #expect(tamperedReport.image?.verified != true)
+        #expect(tamperedReport.problems.contains { $0.code == "image-verification" || $0.message.contains("not verified") },
+                "\(tamperedReport.problems.map(\.message))")
 
         // Several servers' images side by side: one host each (a split image's later segments go with its first).
         let fleet = dir.appendingPathComponent("fleet")
