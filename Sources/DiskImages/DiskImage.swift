@@ -204,6 +204,9 @@ public final class DiskImage {
                 guard let file, let context else { return TSK_WALK_CONT }
                 return Unmanaged<Walk>.fromOpaque(context).takeUnretainedValue().visit(file, parent)
             }, context)
+            if walk.deletedCapped {
+                problems.append("\(volume.name): more than \(Walk.maxDeleted) deleted names; the rest were not listed")
+            }
             if walk.stoppedAtLimit {
                 problems.append("\(volume.name): more than \(Self.maxEntriesPerVolume) entries; the rest of the volume was not listed")
             } else if status != 0 {
@@ -309,8 +312,11 @@ private final class Walk {
     let sink: (DiskImage.File) -> Void
     var entries = 0
     var stoppedAtLimit = false
-    /// Deleted names already handed on: a folder's index can hold one twice (in its slack).
+    /// Deleted names already handed on: a folder's index can hold one twice (in its slack). At
+    /// most 200,000 are kept (about 20 MB); past that, further deleted names are not listed.
     var deletedSeen = Set<String>()
+    var deletedCapped = false
+    static let maxDeleted = 200_000
 
     init(volume: Int, isNTFS: Bool, visit: @escaping (DiskImage.File) -> Void) {
         self.volume = volume
@@ -341,7 +347,8 @@ private final class Walk {
         let m = meta.pointee
         let path = folder.isEmpty ? base : (folder.hasSuffix("/") ? folder + base : folder + "/" + base)
         if deleted {
-            guard deletedSeen.insert("\(name.pointee.meta_addr)/\(path)").inserted, deletedSeen.count <= 1_000_000 else { return TSK_WALK_CONT }
+            guard deletedSeen.count < Self.maxDeleted else { deletedCapped = true; return TSK_WALK_CONT }
+            guard deletedSeen.insert("\(name.pointee.meta_addr)/\(path)").inserted else { return TSK_WALK_CONT }
         }
         if reallocated {
             sink(DiskImage.File(volume: volume, path: path, entry: UInt64(name.pointee.meta_addr), size: 0, times: FileSystemTimes(),
