@@ -8,7 +8,7 @@
 #             SQLite backend and Windows/Sysmon pipelines (the Sigma conformance test's peer);
 #             redis-server and the Celery integration's pinned PyPI packages (the fleet tests);
 #             ntfs-3g, qemu-utils and ewf-tools (the disk-image tests build NTFS volumes and convert
-#             them to VMDK, VHD, VHDX and E01)
+#             them to VMDK, VHD, VHDX and E01; sleuthkit's fls lists third-party images as their oracle)
 # Needs root or sudo on Debian/Ubuntu; elsewhere install libyara 4.x with the package manager.
 set -euo pipefail
 need=()
@@ -24,6 +24,7 @@ if [ "${1:-}" = "--tests" ]; then
   command -v mkntfs >/dev/null 2>&1 || need+=(ntfs-3g)
   command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
   command -v ewfacquire >/dev/null 2>&1 || need+=(ewf-tools)
+  command -v fls >/dev/null 2>&1 || need+=(sleuthkit)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

@@ -342,8 +342,8 @@ private final class Walk {
         guard reallocated || meta.pointee.type == TSK_FS_META_TYPE_REG else { return TSK_WALK_CONT }
         let base = String(decoding: UnsafeRawBufferPointer(start: cName, count: strlen(cName)), as: UTF8.self)
         let folder = parent.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
-        // NTFS's own files at the root ($MFT, $LogFile, $Bitmap…) are metadata, read otherwise.
-        if folder.isEmpty && base.hasPrefix("$") { return TSK_WALK_CONT }
+        // NTFS's own files ($MFT, $LogFile, $Bitmap… at the root, and all of $Extend) are metadata, read otherwise.
+        if (folder.isEmpty && base.hasPrefix("$")) || folder == "$Extend" || folder.hasPrefix("$Extend/") { return TSK_WALK_CONT }
         let m = meta.pointee
         let path = folder.isEmpty ? base : (folder.hasSuffix("/") ? folder + base : folder + "/" + base)
         if deleted {

@@ -12,6 +12,8 @@ enum ImageTools {
     static let ewfacquire = installed(["/usr/bin/ewfacquire"])
     static let umount = installed(["/usr/bin/umount", "/bin/umount"])
     static let touch = installed(["/usr/bin/touch", "/bin/touch"])
+    /// TSK's own listing tool, the oracle for a third-party image.
+    static let fls = installed(["/usr/bin/fls"])
     static var available: Bool {
         [mkntfs, ntfs3g, qemuImg, ewfacquire, umount, touch, pythonCommand].allSatisfy { $0 != nil }
             && FileManager.default.fileExists(atPath: "/dev/fuse") && getuid() == 0
@@ -326,6 +328,33 @@ struct ImageHuntTests {
         for host in ["EXCH01", "EXCH02"] {
             #expect(try Report.read(dir.appendingPathComponent("r-\(host).json")).verdict == "compromised", "\(host)")
         }
+    }
+
+    @Test("A third-party E01 of a Windows-made NTFS volume (Velociraptor's test data): every file TSK's fls lists, and its recorded MD5 verifies",
+          .enabled(if: hasSharedData && ImageTools.fls != nil, "needs ../shared and sleuthkit's fls (Scripts/setup.sh --tests)"))
+    func velociraptorE01() throws {
+        let dir = try tempDir()
+        let image = sharedData.appendingPathComponent("Velocidex__velociraptor/artifacts/testdata/files/test.ntfs.dd.E01")
+        let json = dir.appendingPathComponent("v.json")
+        let r = try run(exhunt, ["hunt", image.path, "--scan-all", "--verify-image", "-o", json.path, "--quiet", "--no-progress"])
+        // Nothing of Exchange in it: exit 2, and the report still lists what was read.
+        #expect(r.status == 2, "\(String(decoding: r.stderr, as: UTF8.self))")
+        let report = try Report.read(json)
+        let ours = Set(report.manifest.map { String($0.path.dropFirst("vol1:/".count)) })
+        // fls -r -p -F: regular files, `r/r 46-128-1:\tFolder A/…`; alternate data streams
+        // (`name:stream`) and NTFS's own files (at the root, and in `$Extend`) are not files a hunt lists.
+        let listing = try run(URL(fileURLWithPath: try #require(ImageTools.fls)), ["-r", "-p", "-F", image.path])
+        let theirs = Set(String(decoding: listing.stdout, as: UTF8.self).split(separator: "\n").compactMap { line -> String? in
+            guard let tab = line.firstIndex(of: "\t") else { return nil }
+            let path = String(line[line.index(after: tab)...])
+            if path.contains(":") || (!path.contains("/") && path.hasPrefix("$")) || path.hasPrefix("$Extend/") { return nil }
+            return path
+        })
+        #expect(!theirs.isEmpty)
+        #expect(ours == theirs, "only ours: \(ours.subtracting(theirs)); only fls's: \(theirs.subtracting(ours))")
+        let record = try #require(report.image)
+        #expect(record.format == "ewf" && record.volumes.map(\.fileSystem) == ["ntfs"])
+        #expect(record.recordedMD5 != nil && record.verified == true)
     }
 
     @Test("A damaged or foreign image is a located problem and exit 2, never a crash",
