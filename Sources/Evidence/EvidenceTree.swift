@@ -90,7 +90,7 @@ public struct EvidenceTree: Sendable {
     /// places `ArtifactLocation` names), unless `everything` (`--scan-all`): a system volume holds
     /// hundreds of thousands of Windows' own files.
     public func items(problems: inout [String], everything: Bool = false) -> [EvidenceItem] {
-        if kind == .image { return imageItems(problems: &problems, everything: everything) }
+        if kind == .image { return image(problems: &problems, everything: everything, hash: false, verify: false).items }
         var items = listing(problems: &problems)
         // Collection tools' records of the original file times.
         var metadata = CollectionMetadata()
@@ -113,48 +113,43 @@ public struct EvidenceTree: Sendable {
         return items
     }
 
-    private func imageItems(problems: inout [String], everything: Bool) -> [EvidenceItem] {
+    /// A disk image's files and its record for the report (its container, segments hashed when
+    /// `hash`, volumes, the hashes an E01 records, and with `verify` the MD5 of its media read
+    /// now), from one opening of the image.
+    public func image(problems: inout [String], everything: Bool, hash: Bool, verify: Bool) -> (items: [EvidenceItem], record: ImageRecord?) {
         let image: DiskImage
         do { image = try DiskImage(path: root.path) } catch {
             problems.append("\(root.lastPathComponent): \(error)")
-            return []
+            return ([], nil)
         }
         var out: [EvidenceItem] = []
         for volume in image.volumes {
             image.files(volume: volume) { f in
                 // `C:/inetpub/…` (or `vol2:/…` where the letter cannot be told), as the server named it.
-                let path = "\(volume.name):/\(f.path)"
-                let windows = "\(volume.name):\\" + f.path.replacingOccurrences(of: "/", with: "\\")
-                var item = EvidenceItem(path: path, size: f.size, modified: f.times.modified, timeSource: .imageFileSystem, windowsPath: windows)
+                // A reallocated deleted name has no times or content of its own.
+                let times = f.reallocated ? nil : f.times
+                var item = EvidenceItem(path: "\(volume.name):/\(f.path)", size: f.size, modified: times?.modified, timeSource: .imageFileSystem,
+                                        windowsPath: "\(volume.name):\\" + f.path.replacingOccurrences(of: "/", with: "\\"))
                 guard everything || item.location != .other || Self.keptAnywhere.contains(item.fileExtension) else { return }
-                item.sourceCreated = f.times.created
-                item.sourceModified = f.times.modified
+                item.sourceCreated = times?.created
+                item.sourceModified = times?.modified
                 item.volume = volume.number
                 item.entry = f.entry
-                item.fileSystemTimes = f.deleted && f.reallocated ? nil : f.times
+                item.fileSystemTimes = times
                 item.deleted = f.deleted
                 item.reallocated = f.reallocated
-                if f.reallocated { item.sourceModified = nil; item.sourceCreated = nil; item.modified = nil }
                 out.append(item)
             }
         }
         problems += image.problems.map { "\(root.lastPathComponent): \($0)" }
-        return out.sorted { $0.path < $1.path }
-    }
-
-    /// Files of an image kept wherever they lie: event logs copied out of `winevt` and memory dumps.
-    static let keptAnywhere: Set<String> = ["evtx", "dmp"]
-
-    /// What the image is, for the report: its container, segments (hashed when `hash`), volumes,
-    /// the hashes an E01 records, and with `verify` the MD5 of its media read now (a problem when
-    /// it cannot be read to its end).
-    public func imageRecord(hash: Bool, verify: Bool, problems: inout [String]) -> ImageRecord? {
-        guard kind == .image, let image = try? DiskImage(path: root.path) else { return nil }
-        let segments = image.segments.map { path -> ImageRecord.Segment in
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
-            return ImageRecord.Segment(path: path, size: size, sha256: hash ? Self.sha256(ofFile: path) : nil)
-        }
-        var record = ImageRecord(format: image.format, size: image.size, segments: segments,
+        // Said once per image, so no report is silent about it.
+        problems.append("\(root.lastPathComponent): alternate data streams (name:stream) are not listed or read from disk images yet; "
+                        + "only each file's main content is")
+        var record = ImageRecord(format: image.format, size: image.size,
+                                 segments: image.segments.map { path in
+                                     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+                                     return ImageRecord.Segment(path: path, size: size, sha256: hash ? Self.sha256(ofFile: path) : nil)
+                                 },
                                  volumes: image.volumes.map { ImageRecord.Volume(name: $0.name, fileSystem: $0.fileSystem, offset: $0.offset) })
         (record.recordedMD5, record.recordedSHA1) = image.recordedHashes()
         if verify {
@@ -169,8 +164,11 @@ public struct EvidenceTree: Sendable {
                 problems.append("\(root.lastPathComponent): not verified: \(error)")
             }
         }
-        return record
+        return (out.sorted { $0.path < $1.path }, record)
     }
+
+    /// Files of an image kept wherever they lie: event logs copied out of `winevt` and memory dumps.
+    static let keptAnywhere: Set<String> = ["evtx", "dmp"]
 
     /// SHA-256 of a whole file, read in 1 MiB chunks (nil if it cannot be read to its end).
     static func sha256(ofFile path: String) -> String? {

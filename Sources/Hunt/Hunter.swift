@@ -23,8 +23,9 @@ public struct Hunter: Sendable {
         let started = Date()
         let tree = try EvidenceTree(configuration.evidence)
         var listingProblems: [String] = []
-        let image = tree.imageRecord(hash: configuration.hashImage, verify: configuration.verifyImage, problems: &listingProblems)
-        let items = tree.items(problems: &listingProblems, everything: configuration.scanAll)
+        let (items, image): ([EvidenceItem], ImageRecord?) = tree.kind == .image
+            ? tree.image(problems: &listingProblems, everything: configuration.scanAll, hash: configuration.hashImage, verify: configuration.verifyImage)
+            : (tree.items(problems: &listingProblems, everything: configuration.scanAll), nil)
         let sink = FindingsSink(streams: configuration.streams, limits: configuration.limits)
         sink.add(listingProblems.map { Problem(.warning, code: "listing", message: $0) })
         if let image, image.verified == false {
