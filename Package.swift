@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "ExhuntSigma", targets: ["Sigma"]),
         .library(name: "ExhuntIndicators", targets: ["Indicators"]),
         .library(name: "ExhuntEvidence", targets: ["Evidence"]),
+        .library(name: "ExhuntNTFS", targets: ["NTFS"]),
         .library(name: "ExhuntSurvey", targets: ["Survey"]),
         .library(name: "ExhuntHuntCore", targets: ["HuntCore"]),
         .library(name: "ExhuntExchangeBuilds", targets: ["ExchangeBuilds"]),
@@ -70,11 +71,14 @@ let package = Package(
         .systemLibrary(name: "CTSK", pkgConfig: "tsk", providers: [.apt(["libtsk-dev"])]),
         .systemLibrary(name: "CEWF", pkgConfig: "libewf", providers: [.apt(["libewf-dev"])]),
         .target(name: "DiskImages", dependencies: ["CTSK", "CEWF", "HuntCore"], swiftSettings: strict),
+        // NTFS's own metadata from its bytes: `$MFT` records (names, parents, both sets of times,
+        // deleted entries) and the USN change journal (`$J`), from a collection or a disk image.
+        .target(name: "NTFS", dependencies: ["HuntCore"], swiftSettings: strict),
         // YARA through libyara: compiling, one scanner per thread, matches as Swift values.
         .target(name: "YARA", dependencies: ["CYara"], swiftSettings: strict),
         // Read-only access to an evidence tree (folder, .zip or disk image), discovery, manifest hashing.
         .target(name: "Evidence", dependencies: [
-            "HuntCore", "SystemZlib", "DiskImages",
+            "HuntCore", "SystemZlib", "DiskImages", "NTFS",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: strict),
@@ -195,6 +199,7 @@ let package = Package(
         .testTarget(name: "SurveyTests", dependencies: ["TestSupport", "Survey", "ExchangeBuilds", "BuiltinRules", "exhunt", "exchange-emulator"], swiftSettings: strict),
         .testTarget(name: "DiskImagesTests", dependencies: ["TestSupport", "exhunt", .product(name: "Crypto", package: "swift-crypto")],
                     swiftSettings: strict),
+        .testTarget(name: "NTFSTests", dependencies: ["TestSupport", "NTFS", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "SigmaTests", dependencies: ["Sigma", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EvidenceTests", dependencies: ["TestSupport", "Evidence", "HuntCore",
                                                    .product(name: "ZIPFoundation", package: "ZIPFoundation"),
