@@ -242,6 +242,57 @@ public final class DiskImage {
         }
     }
 
+    /// Reads a named data stream of the file at `path` (`$Extend/$UsnJrnl`, stream `$J`), from
+    /// its first allocated byte: the change journal's stream is sparse up to where its live part
+    /// begins, and the gigabytes of zeros before it are skipped, not read. `body` gets the stream's
+    /// offset of each chunk. Returns false when the file or stream is not there.
+    @discardableResult
+    public func readStream(volume: Int, path: String, stream: String, buffer: UnsafeMutableRawBufferPointer,
+                           _ body: (Int64, UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+        guard fileSystems.indices.contains(volume - 1) else { throw OpenError(description: "no volume \(volume) in the image") }
+        let fs = fileSystems[volume - 1]
+        tsk_error_reset()
+        guard let file = tsk_fs_file_open(fs, nil, "/" + path) else { return false }
+        defer { tsk_fs_file_close(file) }
+        var found: UnsafePointer<TSK_FS_ATTR>?
+        for i in 0..<max(0, tsk_fs_file_attr_getsize(file)) {
+            guard let attr = tsk_fs_file_attr_get_idx(file, i), attr.pointee.type == TSK_FS_ATTR_TYPE_NTFS_DATA,
+                  let name = attr.pointee.name, String(cString: name) == stream else { continue }
+            found = attr
+            break
+        }
+        guard let attr = found else { return false }
+        let size = max(0, attr.pointee.size)
+        var offset: TSK_OFF_T = 0
+        if attr.pointee.flags.rawValue & TSK_FS_ATTR_NONRES.rawValue != 0 {
+            // The first run that is neither sparse nor filler; runs count in file-system blocks.
+            let block = TSK_OFF_T(fs.pointee.block_size)
+            var run = attr.pointee.nrd.run
+            var guardCount = 0
+            while let r = run, guardCount < 10_000_000 {
+                guardCount += 1
+                let flags = r.pointee.flags.rawValue
+                if flags & (TSK_FS_ATTR_RUN_FLAG_SPARSE.rawValue | TSK_FS_ATTR_RUN_FLAG_FILLER.rawValue) == 0 {
+                    let (start, overflow) = TSK_OFF_T(r.pointee.offset).multipliedReportingOverflow(by: block)
+                    // Rounded down to 64 KiB, so a caller that decodes in pages sees them aligned.
+                    offset = overflow ? size : min(size, start - start % 65_536)
+                    break
+                }
+                run = r.pointee.next
+            }
+        }
+        while offset < size {
+            let want = Int(min(TSK_OFF_T(buffer.count), size - offset))
+            let n = tsk_fs_attr_read(attr, offset, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), want, TSK_FS_FILE_READ_FLAG_NONE)
+            guard n > 0 else {
+                throw OpenError(description: "\(path):\(stream): read failed at byte \(offset) of \(size): \(Self.lastError())")
+            }
+            if try !body(offset, UnsafeRawBufferPointer(rebasing: buffer[0..<n])) { return true }
+            offset += TSK_OFF_T(n)
+        }
+        return true
+    }
+
     // MARK: - The media
 
     /// The hashes an E01 records of its media (what the imager computed when it acquired it), as

@@ -33,6 +33,15 @@ public struct EvidenceItem: Sendable, Hashable {
     /// to another file now (then only its name is known, and nothing is read).
     public var deleted = false
     public var reallocated = false
+    /// Named only by the server's NTFS metadata that a collection carries (its `$MFT` or change
+    /// journal): the file is not in the evidence, so nothing of it can be read; `namedBy` says which.
+    public var notCollected = false
+    public var namedBy: String?
+    /// What the change journal (`$J`) recorded of the file, where it did.
+    public var journal: JournalFacts?
+
+    /// Whether the file's bytes can be read from the evidence.
+    public var hasContent: Bool { !reallocated && !notCollected }
 
     /// The best known time the file was last written on the server.
     public var lastWritten: Date? { sourceModified ?? modified }
@@ -62,6 +71,17 @@ public struct EvidenceItem: Sendable, Hashable {
     }
 }
 
+/// What NTFS's change journal recorded of a file: when it was created, last written and deleted,
+/// and the names it had before a rename.
+public struct JournalFacts: Sendable, Hashable {
+    public var created: Date?
+    public var lastWritten: Date?
+    public var deleted: Date?
+    public var formerNames: [String]
+    /// The journal's reasons, all of its records together, in fsutil's words.
+    public var reasons: String
+}
+
 /// Where a file's time comes from. Only the server's own record of it can date what happened on
 /// the server; a copy's times are often the day of the copy.
 public enum FileTimeSource: String, Codable, Sendable, Hashable {
@@ -75,13 +95,16 @@ public enum FileTimeSource: String, Codable, Sendable, Hashable {
     case collectionFileSystem = "collection"
     /// A zip entry's DOS time only: the zipping machine's local time, no zone.
     case zipDOSTime = "zip-dos-time"
-    /// The server's own file system, read from a disk image (NTFS's `$STANDARD_INFORMATION`).
+    /// The server's own file system (NTFS's `$STANDARD_INFORMATION`), read from a disk image or
+    /// from the `$MFT` a collection carries.
     case imageFileSystem = "file-system"
+    /// NTFS's change journal (`$J`): when the file was last written, or created.
+    case changeJournal = "change-journal"
 
     /// Whether the time is the server's by construction (a record the collection tool made of it).
     public var isServers: Bool {
         switch self {
-        case .kapeCopyLog, .zipNTFS, .zipExtendedTimestamp, .imageFileSystem: true
+        case .kapeCopyLog, .zipNTFS, .zipExtendedTimestamp, .imageFileSystem, .changeJournal: true
         case .collectionFileSystem, .zipDOSTime: false
         }
     }
@@ -90,7 +113,7 @@ public enum FileTimeSource: String, Codable, Sendable, Hashable {
 /// Rebuilds the server-side path from how collection tools lay files out.
 public enum WindowsPath {
     static let topLevelFolders: Set<String> = ["program files", "program files (x86)", "windows", "inetpub", "programdata",
-                                               "root", "users", "exchange", "exchangeserver", "$extend"]
+                                               "root", "users", "exchange", "exchangeserver", "$extend", "$mft"]
 
     public static func from(relative: String) -> String {
         var parts = relative.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }

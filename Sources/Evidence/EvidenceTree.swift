@@ -110,7 +110,9 @@ public struct EvidenceTree: Sendable {
                 }
             }
         }
-        return items
+        // The server's own NTFS metadata, where the collection carries it ($MFT, $J).
+        NTFSMetadata.applyToCollection(&items, reader: reader, everything: everything, problems: &problems)
+        return items.sorted { $0.path < $1.path }
     }
 
     /// A disk image's files and its record for the report (its container, segments hashed when
@@ -139,6 +141,10 @@ public struct EvidenceTree: Sendable {
                 item.deleted = f.deleted
                 item.reallocated = f.reallocated
                 out.append(item)
+            }
+            // Deleted files whose names left their folders' indexes, and the change journal.
+            if volume.fileSystem.lowercased().contains("ntfs") {
+                NTFSMetadata.applyToImage(image, volume: volume, &out, everything: everything, label: root.lastPathComponent, problems: &problems)
             }
         }
         problems += image.problems.map { "\(root.lastPathComponent): \($0)" }

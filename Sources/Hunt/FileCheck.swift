@@ -63,6 +63,17 @@ final class FileCheck {
         // $STANDARD_INFORMATION earlier than the one the kernel wrote in $FILE_NAME is what setting
         // times back leaves (as is a copy that kept the original's); whole seconds in both SI times
         // are what tools that set times write.
+        event.set("NotCollected", item.notCollected ? "true" : "false")
+        // One of Exchange's own pages in its own folder (Rules/known-good).
+        event.set("KnownGood", detectors.isKnownGood(item.windowsPath) ? "true" : "false")
+        // What the server's file system recorded of a file that is gone or was not collected,
+        // in words for the finding ("created …, deleted … (change journal)").
+        if item.deleted || item.notCollected || item.journal != nil { event.set("History", Self.history(item)) }
+        if let j = item.journal {
+            if let t = j.created { event.set("JournalCreated", ISOTime.string(t)) }
+            if let t = j.deleted { event.set("JournalDeleted", ISOTime.string(t)) }
+            event.set("JournalReasons", j.reasons)
+        }
         if let t = item.fileSystemTimes {
             let before = t.created.flatMap { si in t.nameCreated.map { si.addingTimeInterval(1) < $0 } } ?? false
             event.set("CreatedBeforeName", before ? "true" : "false")
@@ -112,7 +123,7 @@ final class FileCheck {
             }
         }
         // (Not a deleted file whose entry another file took: its bytes are that file's.)
-        if hashes?.sha256 == nil, !item.reallocated, found.contains(where: { $0.finding.severity >= .low }) {
+        if hashes?.sha256 == nil, item.hasContent, found.contains(where: { $0.finding.severity >= .low }) {
             // A flagged file is worth its hash even when its content is not otherwise read.
             hashes = try? reader.read(item, hash: true, { _ in true })
         }
@@ -129,6 +140,30 @@ final class FileCheck {
             f.evidence.modified = item.lastWritten
             context.factory.record(key, rule, event) { f }
         }
+    }
+
+    /// "created 2021-03-03T04:11:00Z, last written …, deleted … (change journal); MFT entry 41":
+    /// the times the file system kept of a deleted or uncollected file, each named by its source.
+    static func history(_ item: EvidenceItem) -> String {
+        var parts: [String] = []
+        if let j = item.journal {
+            var words: [String] = []
+            if let t = j.created { words.append("created \(ISOTime.string(t))") }
+            if let t = j.lastWritten { words.append("last written \(ISOTime.string(t))") }
+            if let t = j.deleted { words.append("deleted \(ISOTime.string(t))") }
+            if !j.formerNames.isEmpty { words.append("formerly named \(j.formerNames.joined(separator: ", "))") }
+            if !words.isEmpty { parts.append(words.joined(separator: ", ") + " (change journal)") }
+        }
+        if let t = item.fileSystemTimes {
+            var words: [String] = []
+            if let c = t.created { words.append("created \(ISOTime.string(c))") }
+            if let m = t.modified { words.append("modified \(ISOTime.string(m))") }
+            if item.deleted, let ch = t.changed { words.append("entry last changed \(ISOTime.string(ch))") }
+            if !words.isEmpty { parts.append(words.joined(separator: ", ") + " (MFT)") }
+        }
+        if let e = item.entry, item.namedBy != "$J" { parts.append("MFT entry \(e)") }
+        if item.notCollected { parts.append("not in the collection; named by its \(item.namedBy ?? "NTFS metadata")") }
+        return parts.isEmpty ? "no times recorded" : parts.joined(separator: "; ")
     }
 
     static func locationName(_ l: ArtifactLocation) -> String {

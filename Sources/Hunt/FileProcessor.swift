@@ -57,19 +57,28 @@ final class FileProcessor: @unchecked Sendable {
         yara = context.detectors.yara.flatMap { try? YaraScanner(rules: $0) }
     }
 
+    /// When the change journal saw the file deleted, as words for a message ("" when it did not).
+    static func when(_ item: EvidenceItem) -> String {
+        item.journal?.deleted.map { " at " + ISOTime.string($0) } ?? ""
+    }
+
     func process(_ item: EvidenceItem) {
         let scanAll = context.scanAll
         // A log deleted on the server (an intruder clearing IIS logs leaves exactly this): named, so
         // a gap in coverage has its reason; read where its entry was not reused.
         if item.deleted, ReadPlan.isLogLocation(item.location) || item.location == .eventLogFolder {
-            context.sink.add([Problem(.warning, code: "deleted-log", message: item.reallocated
-                ? "a log file deleted on the server; its MFT entry now belongs to another file, so its content is gone"
-                : "a log file deleted on the server, read from its MFT entry: its lines are those its clusters still hold",
-                path: item.path)])
+            let message = if item.notCollected {
+                "a log file deleted on the server\(Self.when(item)), named by the collection's \(item.namedBy ?? "NTFS metadata"); its content is not in the collection"
+            } else if item.reallocated {
+                "a log file deleted on the server; its MFT entry now belongs to another file, so its content is gone"
+            } else {
+                "a log file deleted on the server\(Self.when(item)), read from its MFT entry: its lines are those its clusters still hold"
+            }
+            context.sink.add([Problem(.warning, code: "deleted-log", message: message, path: item.path)])
         }
-        // A deleted file whose MFT entry another file took: only its name is known, and the rules
-        // on names and places judge it.
-        guard !item.reallocated, ReadPlan.needsHead(item, scanAll: scanAll) else {
+        // A deleted file whose MFT entry another file took, or one only the NTFS metadata names:
+        // only its name is known, and the rules on names and places judge it.
+        guard item.hasContent, ReadPlan.needsHead(item, scanAll: scanAll) else {
             FileCheck(item, content: false, streamHash: false, context: context).finish(hashes: nil, reader: reader, yara: yara)
             if let place = item.location.place { context.sink.add(read: place) }
             return

@@ -70,7 +70,10 @@ public struct USNScanner {
     static let maxProblems = 20
     static let page = 4096
 
-    public init() {}
+    /// `offset`: where in the stream the first chunk fed lies (a multiple of 4 KiB).
+    public init(startingAt offset: Int64 = 0) {
+        self.offset = offset
+    }
 
     /// Takes the next bytes of the stream; `visit` gets each record decoded.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ visit: (USNRecord) -> Void) {

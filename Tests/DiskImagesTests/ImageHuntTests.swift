@@ -14,6 +14,9 @@ enum ImageTools {
     static let touch = installed(["/usr/bin/touch", "/bin/touch"])
     /// TSK's own listing tool, the oracle for a third-party image.
     static let fls = installed(["/usr/bin/fls"])
+    static let icat = installed(["/usr/bin/icat"])
+    static let ifind = installed(["/usr/bin/ifind"])
+    static let istat = installed(["/usr/bin/istat"])
     static var available: Bool {
         [mkntfs, ntfs3g, qemuImg, ewfacquire, umount, touch, pythonCommand].allSatisfy { $0 != nil }
             && FileManager.default.fileExists(atPath: "/dev/fuse") && getuid() == 0
@@ -149,6 +152,7 @@ struct Report: Decodable {
         var timestamp: Date?
         var evidence: Evidence
         var count: Int
+        var extracted: [String: String]?
     }
     struct Entry: Decodable {
         struct Times: Decodable { var created: Date?; var modified: Date?; var nameCreated: Date? }
