@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A allowed=(
   [HuntCore]="Foundation"
-  [DiskImages]="Foundation HuntCore CTSK CEWF"
+  [DiskImages]="Foundation HuntCore CTSK CEWF CVShadow"
   [NTFS]="Foundation HuntCore"
   [Evidence]="Foundation HuntCore Crypto ZIPFoundation SystemZlib DiskImages NTFS Glibc Musl Darwin"
   [ExchangeLogs]="Foundation HuntCore"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:?usage: fuzz-seeds.sh DIR}
-rm -rf "$dir"; mkdir -p "$dir"/{evtx,logs,sigma,iocs,kape,zip,http,exports}
+rm -rf "$dir"; mkdir -p "$dir"/{evtx,logs,sigma,iocs,kape,zip,http,exports,mft,usn}
 
 # A pipeline runs its last command in a subshell: names come from mktemp, not a counter.
 seed() { cat > "$(mktemp "$dir/$1/seed-XXXXXX")"; }
@@ -87,4 +87,14 @@ if [ -d ../shared/data ]; then
         dd if="$f" bs=4096 skip=1 count=32 status=none | seed evtx || true
     done
 fi
-echo "seeds: $(for h in evtx logs sigma iocs kape zip http exports; do printf '%s=%s ' $h "$(ls "$dir/$h" | wc -l)"; done)"
+# $MFT and change journals: Windows-made ones from ../shared (the first byte is the harness's
+# chunk size), and an empty-ish seed without it.
+printf '\x07FILE0' | seed mft
+printf '\x05' | seed usn
+if [ -d ../shared/data ]; then
+    while IFS= read -r -d '' f; do { printf '\x91'; head -c 60000 "$f"; } | seed mft; done < <(
+        find ../shared/data -type f \( -name '*.mft' -o -path '*mft/samples/*' -o -path '*win11/MFT' -o -name nonresident.raw \) -print0 | sort -z)
+    while IFS= read -r -d '' f; do { printf '\x4f'; head -c 60000 "$f"; } | seed usn; done < <(
+        find ../shared/data -type f \( -iname 'usn*.bin' -o -iname 'usnjrnl*.raw' \) -print0 | sort -z)
+fi
+echo "seeds: $(for h in evtx logs sigma iocs kape zip http exports mft usn; do printf '%s=%s ' $h "$(ls "$dir/$h" | wc -l)"; done)"

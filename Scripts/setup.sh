@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the system packages exhunt needs from Debian's packages, when they are missing:
-#   always:   libyara-dev, zlib1g-dev, libtsk-dev, libewf-dev, pkg-config (the YARA engine, zlib, and The
-#             Sleuth Kit with libewf, libvmdk and libvhdi for disk images, linked through pkg-config)
+#   always:   libyara-dev, zlib1g-dev, libtsk-dev, libewf-dev, libvshadow-dev, pkg-config (the YARA
+#             engine, zlib, The Sleuth Kit with libewf, libvmdk and libvhdi for disk images, and
+#             libvshadow with libbfio for their volume shadow copies, linked through pkg-config)
 #   --tests:  yara (the tests compare matches with its CLI), chromium (the HTML report is rendered
 #             and checked in a real browser), python3 (reads exported CSV back with a standard reader)
 #             and from PyPI evtx (the Rust evtx crate, the EVTX parser's oracle) and pySigma with its
 #             SQLite backend and Windows/Sysmon pipelines (the Sigma conformance test's peer);
 #             redis-server and the Celery integration's pinned PyPI packages (the fleet tests);
 #             ntfs-3g, qemu-utils and ewf-tools (the disk-image tests build NTFS volumes and convert
-#             them to VMDK, VHD, VHDX and E01; sleuthkit's fls lists third-party images as their oracle)
+#             them to VMDK, VHD, VHDX and E01; sleuthkit's fls lists third-party images as their oracle;
+#             libvshadow-utils' vshadowinfo and vshadowmount are the shadow copies' oracle)
 # Needs root or sudo on Debian/Ubuntu; elsewhere install libyara 4.x with the package manager.
 set -euo pipefail
 need=()
@@ -16,6 +18,7 @@ pkg-config --exists yara 2>/dev/null || need+=(libyara-dev pkg-config)
 pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev pkg-config)
 pkg-config --exists tsk 2>/dev/null || need+=(libtsk-dev pkg-config)
 pkg-config --exists libewf 2>/dev/null || need+=(libewf-dev pkg-config)
+pkg-config --exists libvshadow libbfio 2>/dev/null || need+=(libvshadow-dev libbfio-dev pkg-config)
 if [ "${1:-}" = "--tests" ]; then
   command -v yara >/dev/null 2>&1 || need+=(yara)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -25,6 +28,7 @@ if [ "${1:-}" = "--tests" ]; then
   command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
   command -v ewfacquire >/dev/null 2>&1 || need+=(ewf-tools)
   command -v fls >/dev/null 2>&1 || need+=(sleuthkit)
+  command -v vshadowmount >/dev/null 2>&1 || need+=(libvshadow-utils)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

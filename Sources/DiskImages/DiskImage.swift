@@ -1,6 +1,6 @@
 import CEWF
 import CTSK
-import Foundation
+public import Foundation
 public import HuntCore
 
 /// A disk image read in place through The Sleuth Kit: raw (`dd`, split `.001…`), E01 (split
@@ -21,6 +21,17 @@ public final class DiskImage {
         /// Byte offset of the volume in the image.
         public var offset: UInt64
         public var fileSystem: String
+        /// Set for a shadow copy of a volume: the volume as it was when the copy was made.
+        public var shadowCopy: ShadowCopy?
+    }
+
+    /// A Volume Shadow Copy Service store of a live volume.
+    public struct ShadowCopy: Sendable, Hashable {
+        /// The live volume's number.
+        public var of: Int
+        /// 1-based, in the catalog's order (oldest first).
+        public var store: Int
+        public var created: Date?
     }
 
     /// A regular file of a volume: allocated, or deleted with its name still in its folder's index.
@@ -55,6 +66,9 @@ public final class DiskImage {
     private let image: UnsafeMutablePointer<TSK_IMG_INFO>
     private var volumeSystem: UnsafeMutablePointer<TSK_VS_INFO>?
     private var fileSystems: [UnsafeMutablePointer<TSK_FS_INFO>] = []
+    /// Each live volume's length in bytes, for its shadow copies' reader.
+    private var lengths: [UInt64] = []
+    private var shadowCopies: [ShadowCopies] = []
 
     /// Opens the image whose (first) segment is `path`; TSK finds the other segments of a split
     /// raw or E01 image beside it. Throws when no file system can be read in it: a file that is
@@ -81,6 +95,7 @@ public final class DiskImage {
             throw OpenError(description: "no file system found in it as a \(format) image\(said)")
         }
         nameVolumes()
+        openShadowCopies()
     }
 
     deinit { close() }
@@ -91,8 +106,12 @@ public final class DiskImage {
     private func close() {
         guard !closed else { return }
         closed = true
-        for fs in fileSystems { tsk_fs_close(fs) }
+        // Shadow copies' file systems are theirs to close, before the image they read through.
+        let live = fileSystems.count - shadowCopies.reduce(0) { $0 + $1.stores.count }
+        for fs in fileSystems.prefix(max(0, live)) { tsk_fs_close(fs) }
         fileSystems.removeAll()
+        for s in shadowCopies { s.release() }
+        shadowCopies.removeAll()
         if let vs = volumeSystem { tsk_vs_close(vs) }
         volumeSystem = nil
         tsk_img_close(image)
@@ -142,7 +161,7 @@ public final class DiskImage {
                 let bytes = UInt64(clamping: part.pointee.len) &* UInt64(vs.pointee.block_size)
                 tsk_error_reset()
                 if let fs = tsk_fs_open_vol(part, TSK_FS_TYPE_DETECT) {
-                    add(fs, offset: start)
+                    add(fs, offset: start, length: bytes)
                 } else if bytes >= 64 << 20 {
                     // Small partitions (boot loaders, Microsoft's reserved one) hold no evidence.
                     let desc = part.pointee.desc.map { String(cString: $0) } ?? "?"
@@ -153,15 +172,16 @@ public final class DiskImage {
             // No partition table: a volume image (an NTFS volume imaged on its own).
             tsk_error_reset()
             if let fs = tsk_fs_open_img(image, 0, TSK_FS_TYPE_DETECT) {
-                add(fs, offset: 0)
+                add(fs, offset: 0, length: size)
             } else {
                 problems.append("no partition table and no file system at the start: \(Self.lastError())")
             }
         }
     }
 
-    private func add(_ fs: UnsafeMutablePointer<TSK_FS_INFO>, offset: UInt64) {
+    private func add(_ fs: UnsafeMutablePointer<TSK_FS_INFO>, offset: UInt64, length: UInt64) {
         fileSystems.append(fs)
+        lengths.append(length)
         let type = tsk_fs_type_toname(fs.pointee.ftype).map { String(cString: $0) } ?? "unknown"
         volumes.append(Volume(number: fileSystems.count, name: "vol\(fileSystems.count)", offset: offset, fileSystem: type))
     }
@@ -175,6 +195,23 @@ public final class DiskImage {
             if tsk_fs_path2inum(fs, "/Windows/System32", &inum, nil) == 0 {
                 volumes[i].name = "C"
                 return
+            }
+        }
+    }
+
+    /// Every NTFS volume's shadow copies, each one more volume (`C-vss1`, `C-vss2`, oldest first)
+    /// listed and read as the live ones are.
+    private func openShadowCopies() {
+        for live in volumes where live.fileSystem.lowercased().contains("ntfs") && live.shadowCopy == nil {
+            guard lengths.indices.contains(live.number - 1),
+                  let copies = ShadowCopies(image: image, offset: live.offset, size: lengths[live.number - 1],
+                                            label: live.name, problems: &problems) else { continue }
+            shadowCopies.append(copies)
+            for store in copies.stores {
+                fileSystems.append(store.fileSystem)
+                let type = tsk_fs_type_toname(store.fileSystem.pointee.ftype).map { String(cString: $0) } ?? "unknown"
+                volumes.append(Volume(number: fileSystems.count, name: "\(live.name)-vss\(store.index)", offset: live.offset, fileSystem: type,
+                                      shadowCopy: ShadowCopy(of: live.number, store: store.index, created: store.created)))
             }
         }
     }

@@ -39,6 +39,8 @@ public struct EvidenceItem: Sendable, Hashable {
     public var namedBy: String?
     /// What the change journal (`$J`) recorded of the file, where it did.
     public var journal: JournalFacts?
+    /// For a file of a volume shadow copy: which copy, and how the live volume differs.
+    public var shadowCopy: ShadowCopyFacts?
 
     /// Whether the file's bytes can be read from the evidence.
     public var hasContent: Bool { !reallocated && !notCollected }
@@ -69,6 +71,20 @@ public struct EvidenceItem: Sendable, Hashable {
             fileExtension = ""
         }
     }
+}
+
+/// A file of a volume shadow copy that the live volume does not hold as it was.
+public struct ShadowCopyFacts: Sendable, Hashable {
+    public enum Live: String, Sendable, Hashable {
+        /// No file at its path on the live volume.
+        case absent
+        /// A file at its path, with another size or modification time.
+        case different
+    }
+    /// 1-based, oldest first.
+    public var store: Int
+    public var created: Date?
+    public var live: Live
 }
 
 /// What NTFS's change journal recorded of a file: when it was created, last written and deleted,

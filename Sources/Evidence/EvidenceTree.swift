@@ -125,7 +125,13 @@ public struct EvidenceTree: Sendable {
             return ([], nil)
         }
         var out: [EvidenceItem] = []
+        // The live volumes' web folders, to tell what a shadow copy holds that they do not.
+        var live: [String: (size: UInt64, modified: Date?)] = [:]
         for volume in image.volumes {
+            if let copy = volume.shadowCopy {
+                Self.shadowItems(image, volume, copy, live: live, everything: everything, into: &out)
+                continue
+            }
             image.files(volume: volume) { f in
                 // `C:/inetpub/…` (or `vol2:/…` where the letter cannot be told), as the server named it.
                 // A reallocated deleted name has no times or content of its own.
@@ -140,10 +146,12 @@ public struct EvidenceTree: Sendable {
                 item.fileSystemTimes = times
                 item.deleted = f.deleted
                 item.reallocated = f.reallocated
+                if !f.deleted { live["\(volume.number)/\(f.path.lowercased())"] = (f.size, times?.modified) }
                 out.append(item)
             }
             // Deleted files whose names left their folders' indexes, and the change journal.
             if volume.fileSystem.lowercased().contains("ntfs") {
+                // (Shadow copies were listed above: only the live volume's metadata is read.)
                 NTFSMetadata.applyToImage(image, volume: volume, &out, everything: everything, label: root.lastPathComponent, problems: &problems)
             }
         }
@@ -156,7 +164,11 @@ public struct EvidenceTree: Sendable {
                                      let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
                                      return ImageRecord.Segment(path: path, size: size, sha256: hash ? Self.sha256(ofFile: path) : nil)
                                  },
-                                 volumes: image.volumes.map { ImageRecord.Volume(name: $0.name, fileSystem: $0.fileSystem, offset: $0.offset) })
+                                 volumes: image.volumes.map { v in
+                                     ImageRecord.Volume(name: v.name, fileSystem: v.fileSystem, offset: v.offset,
+                                                        shadowCopyOf: v.shadowCopy.flatMap { c in image.volumes.first { $0.number == c.of }?.name },
+                                                        created: v.shadowCopy?.created)
+                                 })
         (record.recordedMD5, record.recordedSHA1) = image.recordedHashes()
         if verify {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -171,6 +183,29 @@ public struct EvidenceTree: Sendable {
             }
         }
         return (out.sorted { $0.path < $1.path }, record)
+    }
+
+    /// A shadow copy's files, in the places a hunt reads, that its live volume does not hold as
+    /// they were (absent, or another size or time): a web folder before a shell appeared, an IIS
+    /// log before it was cleared, to be read and matched as any file. Its deleted names are left
+    /// to the live volume's own.
+    static func shadowItems(_ image: DiskImage, _ volume: DiskImage.Volume, _ copy: DiskImage.ShadowCopy,
+                            live: [String: (size: UInt64, modified: Date?)], everything: Bool, into out: inout [EvidenceItem]) {
+        image.files(volume: volume) { f in
+            guard !f.deleted, !f.reallocated else { return }
+            var item = EvidenceItem(path: "\(volume.name):/\(f.path)", size: f.size, modified: f.times.modified, timeSource: .imageFileSystem,
+                                    windowsPath: "\(volume.name):\\" + f.path.replacingOccurrences(of: "/", with: "\\"))
+            guard everything || item.location != .other || Self.keptAnywhere.contains(item.fileExtension) else { return }
+            let now = live["\(copy.of)/\(f.path.lowercased())"]
+            if let now, now.size == f.size, now.modified == f.times.modified { return }
+            item.sourceCreated = f.times.created
+            item.sourceModified = f.times.modified
+            item.volume = volume.number
+            item.entry = f.entry
+            item.fileSystemTimes = f.times
+            item.shadowCopy = ShadowCopyFacts(store: copy.store, created: copy.created, live: now == nil ? .absent : .different)
+            out.append(item)
+        }
     }
 
     /// Files of an image kept wherever they lie: event logs copied out of `winevt` and memory dumps.

@@ -69,6 +69,11 @@ final class FileCheck {
         // What the server's file system recorded of a file that is gone or was not collected,
         // in words for the finding ("created …, deleted … (change journal)").
         if item.deleted || item.notCollected || item.journal != nil { event.set("History", Self.history(item)) }
+        // A file of a volume shadow copy that the live volume does not hold as it was.
+        if let copy = item.shadowCopy {
+            event.set("ShadowCopy", copy.created.map { ISOTime.string($0) } ?? "store \(copy.store)")
+            event.set("LiveVolume", copy.live.rawValue)
+        }
         if let j = item.journal {
             if let t = j.created { event.set("JournalCreated", ISOTime.string(t)) }
             if let t = j.deleted { event.set("JournalDeleted", ISOTime.string(t)) }

@@ -213,11 +213,16 @@ public struct ImageRecord: Codable, Sendable {
         public var name: String
         public var fileSystem: String
         public var offset: UInt64
+        /// For a shadow copy (`C-vss1`): the live volume it is a copy of, and when it was made.
+        public var shadowCopyOf: String?
+        public var created: Date?
 
-        public init(name: String, fileSystem: String, offset: UInt64) {
+        public init(name: String, fileSystem: String, offset: UInt64, shadowCopyOf: String? = nil, created: Date? = nil) {
             self.name = name
             self.fileSystem = fileSystem
             self.offset = offset
+            self.shadowCopyOf = shadowCopyOf
+            self.created = created
         }
     }
 

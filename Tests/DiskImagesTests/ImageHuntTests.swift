@@ -17,6 +17,8 @@ enum ImageTools {
     static let icat = installed(["/usr/bin/icat"])
     static let ifind = installed(["/usr/bin/ifind"])
     static let istat = installed(["/usr/bin/istat"])
+    static let vshadowinfo = installed(["/usr/bin/vshadowinfo"])
+    static let vshadowmount = installed(["/usr/bin/vshadowmount"])
     static var available: Bool {
         [mkntfs, ntfs3g, qemuImg, ewfacquire, umount, touch, pythonCommand].allSatisfy { $0 != nil }
             && FileManager.default.fileExists(atPath: "/dev/fuse") && getuid() == 0
@@ -118,8 +120,13 @@ enum ImageTools {
     /// ntfs-3g stays behind as the FUSE daemon: it must inherit no descriptor of ours (the pipe
     /// the test reads to its end), so it is started with every descriptor but /dev/null closed.
     static func mount(_ vol: URL, at mnt: URL) throws {
+        try daemon([try #require(ntfs3g), vol.path, mnt.path])
+    }
+
+    /// Runs a FUSE program that leaves its daemon behind (ntfs-3g, vshadowmount).
+    static func daemon(_ command: [String]) throws {
         try must(pythonCommand, ["-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL, "
-                                     + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode)", try #require(ntfs3g), vol.path, mnt.path])
+                                     + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode)"] + command)
     }
 
     /// A disk with an MBR whose one NTFS partition (type 7) starts at sector 2048, as Windows lays it out.
@@ -157,6 +164,8 @@ struct Report: Decodable {
     struct Entry: Decodable {
         struct Times: Decodable { var created: Date?; var modified: Date?; var nameCreated: Date? }
         var path: String
+        var size: UInt64?
+        var sha256: String?
         var entry: UInt64?
         var deleted: Bool?
         var timeSource: String?
@@ -166,7 +175,7 @@ struct Report: Decodable {
     struct Problem: Decodable { var code: String; var message: String }
     struct Image: Decodable {
         struct Segment: Decodable { var path: String; var size: UInt64; var sha256: String? }
-        struct Volume: Decodable { var name: String; var fileSystem: String; var offset: UInt64 }
+        struct Volume: Decodable { var name: String; var fileSystem: String; var offset: UInt64; var shadowCopyOf: String?; var created: Date? }
         var format: String
         var size: UInt64
         var segments: [Segment]

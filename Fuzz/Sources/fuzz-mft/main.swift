@@ -1,0 +1,3 @@
+import FuzzSupport
+
+fuzz { fuzzMFT($0, $1) }

@@ -1,0 +1,3 @@
+import FuzzSupport
+
+fuzz { fuzzUSN($0, $1) }

@@ -1,0 +1,194 @@
+import CTSK
+import CVShadow
+import Foundation
+
+/// A volume's shadow copies (Windows' Volume Shadow Copy Service stores), read with libvshadow
+/// from the volume's bytes as TSK reads them from the image (any container), and each given back
+/// to TSK as an image of its own, so a store's file system is walked and read as a live volume is.
+/// The handles are kept together and released in the order they depend on each other.
+final class ShadowCopies {
+    /// The volume's bytes for libvshadow: reads through the image's TSK handle at the volume's offset.
+    final class VolumeBytes {
+        let image: UnsafeMutablePointer<TSK_IMG_INFO>
+        let offset: Int64
+        let size: Int64
+        var position: Int64 = 0
+
+        init(image: UnsafeMutablePointer<TSK_IMG_INFO>, offset: Int64, size: Int64) {
+            self.image = image
+            self.offset = offset
+            self.size = size
+        }
+    }
+
+    /// One store, as TSK's read callback finds it: behind the image structure TSK was given.
+    final class StoreBytes {
+        let store: UnsafeMutablePointer<libvshadow_store_t>
+        init(store: UnsafeMutablePointer<libvshadow_store_t>) { self.store = store }
+    }
+
+    struct Store {
+        var index: Int
+        var created: Date?
+        var image: UnsafeMutablePointer<TSK_IMG_INFO>
+        var fileSystem: UnsafeMutablePointer<TSK_FS_INFO>
+    }
+
+    private var bytes: VolumeBytes?
+    private var handle: UnsafeMutablePointer<libbfio_handle_t>?
+    private var volume: UnsafeMutablePointer<libvshadow_volume_t>?
+    private var storeHandles: [UnsafeMutablePointer<libvshadow_store_t>] = []
+    private(set) var stores: [Store] = []
+
+    /// Most stores read per volume (Windows keeps at most 64; a crafted catalog can claim more).
+    static let maxStores = 64
+
+    /// nil when the volume has no shadow copies (or libvshadow cannot read their catalog: said in `problems`).
+    init?(image: UnsafeMutablePointer<TSK_IMG_INFO>, offset: UInt64, size: UInt64, label: String, problems: inout [String]) {
+        let bytes = VolumeBytes(image: image, offset: Int64(clamping: offset), size: Int64(clamping: size))
+        self.bytes = bytes
+        var handle: UnsafeMutablePointer<libbfio_handle_t>?
+        let context = UnsafeMutablePointer<Int>(OpaquePointer(Unmanaged.passUnretained(bytes).toOpaque()))
+        let made = libbfio_handle_initialize(
+            &handle, context,
+            { _, _ in 1 },                      // free: the bytes' owner is this object
+            { _, _, _ in -1 },                  // clone: not needed by libvshadow
+            { _, _, _ in 1 },                   // open
+            { _, _ in 0 },                      // close
+            { io, buffer, size, _ in            // read at the position
+                guard let io, let buffer else { return -1 }
+                let b = Unmanaged<VolumeBytes>.fromOpaque(UnsafeRawPointer(io)).takeUnretainedValue()
+                let want = min(Int64(size), max(0, b.size - b.position))
+                guard want > 0 else { return 0 }
+                let n = tsk_img_read(b.image, b.offset + b.position, UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: CChar.self), Int(want))
+                if n > 0 { b.position += Int64(n) }
+                return n
+            },
+            { _, _, _, _ in -1 },               // write: never
+            { io, offset, whence, _ in          // seek
+                guard let io else { return -1 }
+                let b = Unmanaged<VolumeBytes>.fromOpaque(UnsafeRawPointer(io)).takeUnretainedValue()
+                let base: Int64 = whence == SEEK_CUR ? b.position : whence == SEEK_END ? b.size : 0
+                let (target, overflow) = base.addingReportingOverflow(Int64(offset))
+                guard !overflow, target >= 0 else { return -1 }
+                b.position = target
+                return Int64(target)
+            },
+            { _, _ in 1 },                      // exists
+            { _, _ in 1 },                      // is open
+            { io, size, _ in                    // size
+                guard let io, let size else { return -1 }
+                size.pointee = UInt64(Unmanaged<VolumeBytes>.fromOpaque(UnsafeRawPointer(io)).takeUnretainedValue().size)
+                return 1
+            },
+            UInt8(LIBBFIO_FLAG_IO_HANDLE_NON_MANAGED.rawValue), nil)
+        guard made == 1, let handle else { return nil }
+        self.handle = handle
+        guard libvshadow_check_volume_signature_file_io_handle(handle, nil) == 1 else {
+            release()
+            return nil
+        }
+        var volume: UnsafeMutablePointer<libvshadow_volume_t>?
+        var error: UnsafeMutablePointer<libvshadow_error_t>?
+        guard libvshadow_volume_initialize(&volume, nil) == 1, let volume else { release(); return nil }
+        self.volume = volume
+        guard libvshadow_volume_open_file_io_handle(volume, handle, Int32(LIBVSHADOW_ACCESS_FLAG_READ.rawValue), &error) == 1 else {
+            problems.append("\(label): its shadow copies' catalog cannot be read: \(Self.message(error))")
+            libvshadow_error_free(&error)
+            release()
+            return nil
+        }
+        var count: Int32 = 0
+        libvshadow_volume_get_number_of_stores(volume, &count, nil)
+        if count > Int32(Self.maxStores) {
+            problems.append("\(label): \(count) shadow copies claimed; the first \(Self.maxStores) are read")
+        }
+        for i in 0..<min(max(0, Int(count)), Self.maxStores) {
+            var store: UnsafeMutablePointer<libvshadow_store_t>?
+            guard libvshadow_volume_get_store(volume, Int32(i), &store, &error) == 1, let store else {
+                problems.append("\(label): shadow copy \(i + 1) cannot be opened: \(Self.message(error))")
+                libvshadow_error_free(&error)
+                continue
+            }
+            storeHandles.append(store)
+            guard libvshadow_store_has_in_volume_data(store, nil) == 1 else {
+                problems.append("\(label): shadow copy \(i + 1) has no data in this volume (its differences lie elsewhere); not read")
+                continue
+            }
+            var filetime: UInt64 = 0
+            let created = libvshadow_store_get_creation_time(store, &filetime, nil) == 1 && filetime > 116_444_736_000_000_000
+                ? Date(timeIntervalSince1970: Double(filetime - 116_444_736_000_000_000) / 1e7) : nil
+            var storeSize: UInt64 = 0
+            libvshadow_store_get_volume_size(store, &storeSize, nil)
+            guard let img = Self.externalImage(StoreBytes(store: store), size: storeSize) else { continue }
+            tsk_error_reset()
+            guard let fs = tsk_fs_open_img(img, 0, TSK_FS_TYPE_DETECT) else {
+                problems.append("\(label): shadow copy \(i + 1): no file system TSK can read in it: \(DiskImage.lastError())")
+                tsk_img_close(img)
+                continue
+            }
+            stores.append(Store(index: i + 1, created: created, image: img, fileSystem: fs))
+        }
+        if stores.isEmpty && storeHandles.isEmpty {
+            release()
+            return nil
+        }
+    }
+
+    deinit { release() }
+
+    /// TSK's image structure for a store, its read callback reading the store through libvshadow.
+    /// The structure is ours (TSK's "external" images): allocated here, the store's reader kept
+    /// just past it, both freed by the close callback TSK calls from `tsk_img_close`.
+    private static func externalImage(_ store: StoreBytes, size: UInt64) -> UnsafeMutablePointer<TSK_IMG_INFO>? {
+        let layout = MemoryLayout<TSK_IMG_INFO>.stride
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: layout + MemoryLayout<UnsafeRawPointer>.stride, alignment: 16)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: layout + MemoryLayout<UnsafeRawPointer>.stride)
+        raw.storeBytes(of: Unmanaged.passRetained(store).toOpaque(), toByteOffset: layout, as: UnsafeMutableRawPointer.self)
+        let img = tsk_img_open_external(raw, TSK_OFF_T(clamping: size), 512, { img, offset, buffer, length in
+            guard let img, let buffer else { return -1 }
+            let context = UnsafeRawPointer(img).load(fromByteOffset: MemoryLayout<TSK_IMG_INFO>.stride, as: UnsafeRawPointer.self)
+            let store = Unmanaged<StoreBytes>.fromOpaque(context).takeUnretainedValue()
+            return libvshadow_store_read_buffer_at_offset(store.store, buffer, length, offset, nil)
+        }, { img in
+            guard let img else { return }
+            let raw = UnsafeMutableRawPointer(img)
+            let context = raw.load(fromByteOffset: MemoryLayout<TSK_IMG_INFO>.stride, as: UnsafeRawPointer.self)
+            Unmanaged<StoreBytes>.fromOpaque(context).release()
+            raw.deallocate()
+        }, { _, _ in })
+        if img == nil {
+            Unmanaged<StoreBytes>.fromOpaque(raw.load(fromByteOffset: layout, as: UnsafeRawPointer.self)).release()
+            raw.deallocate()
+        }
+        return img
+    }
+
+    /// Closes every handle, the stores' file systems first and the volume's byte source last.
+    func release() {
+        for s in stores {
+            tsk_fs_close(s.fileSystem)
+            tsk_img_close(s.image)
+        }
+        stores.removeAll()
+        for s in storeHandles {
+            var h: UnsafeMutablePointer<libvshadow_store_t>? = s
+            libvshadow_store_free(&h, nil)
+        }
+        storeHandles.removeAll()
+        if volume != nil {
+            libvshadow_volume_close(volume, nil)
+            libvshadow_volume_free(&volume, nil)
+        }
+        if handle != nil { libbfio_handle_free(&handle, nil) }
+        bytes = nil
+    }
+
+    private static func message(_ error: UnsafeMutablePointer<libvshadow_error_t>?) -> String {
+        guard let error else { return "unknown error" }
+        var text = [CChar](repeating: 0, count: 512)
+        libvshadow_error_sprint(error, &text, text.count)
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            .split(separator: "\n").first.map(String.init) ?? "unknown error"
+    }
+}
