@@ -70,9 +70,8 @@ let package = Package(
         // Disk images (raw, E01, VMDK, VHD, VHDX), partition tables and NTFS through The Sleuth Kit.
         .systemLibrary(name: "CTSK", pkgConfig: "tsk", providers: [.apt(["libtsk-dev"])]),
         .systemLibrary(name: "CEWF", pkgConfig: "libewf", providers: [.apt(["libewf-dev"])]),
-        // Volume shadow copies through libvshadow (and libbfio, by which it reads a volume TSK opened).
-        .systemLibrary(name: "CVShadow", pkgConfig: "libvshadow", providers: [.apt(["libvshadow-dev", "libbfio-dev"])]),
-        .target(name: "DiskImages", dependencies: ["CTSK", "CEWF", "CVShadow", "HuntCore"], swiftSettings: strict),
+        // (Volume shadow copies: libvshadow, loaded at run time; DiskImages/Platform.swift says why.)
+        .target(name: "DiskImages", dependencies: ["CTSK", "CEWF", "HuntCore"], swiftSettings: strict),
         // NTFS's own metadata from its bytes: `$MFT` records (names, parents, both sets of times,
         // deleted entries) and the USN change journal (`$J`), from a collection or a disk image.
         .target(name: "NTFS", dependencies: ["HuntCore"], swiftSettings: strict),

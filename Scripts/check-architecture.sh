@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A allowed=(
   [HuntCore]="Foundation"
-  [DiskImages]="Foundation HuntCore CTSK CEWF CVShadow"
+  [DiskImages]="Foundation HuntCore CTSK CEWF Glibc Darwin"
   [NTFS]="Foundation HuntCore"
   [Evidence]="Foundation HuntCore Crypto ZIPFoundation SystemZlib DiskImages NTFS Glibc Musl Darwin"
   [ExchangeLogs]="Foundation HuntCore"

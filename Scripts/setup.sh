@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages exhunt needs from Debian's packages, when they are missing:
-#   always:   libyara-dev, zlib1g-dev, libtsk-dev, libewf-dev, libvshadow-dev, pkg-config (the YARA
-#             engine, zlib, The Sleuth Kit with libewf, libvmdk and libvhdi for disk images, and
-#             libvshadow with libbfio for their volume shadow copies, linked through pkg-config)
+#   always:   libyara-dev, zlib1g-dev, libtsk-dev, libewf-dev, pkg-config (the YARA engine, zlib, and
+#             The Sleuth Kit with libewf, libvmdk and libvhdi for disk images, linked through
+#             pkg-config), libvshadow1 (volume shadow copies; loaded at run time)
 #   --tests:  yara (the tests compare matches with its CLI), chromium (the HTML report is rendered
 #             and checked in a real browser), python3 (reads exported CSV back with a standard reader)
 #             and from PyPI evtx (the Rust evtx crate, the EVTX parser's oracle) and pySigma with its
@@ -18,7 +18,7 @@ pkg-config --exists yara 2>/dev/null || need+=(libyara-dev pkg-config)
 pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev pkg-config)
 pkg-config --exists tsk 2>/dev/null || need+=(libtsk-dev pkg-config)
 pkg-config --exists libewf 2>/dev/null || need+=(libewf-dev pkg-config)
-pkg-config --exists libvshadow libbfio 2>/dev/null || need+=(libvshadow-dev libbfio-dev pkg-config)
+{ /sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null; } | grep -q 'libvshadow\.so\.1' || need+=(libvshadow1)
 if [ "${1:-}" = "--tests" ]; then
   command -v yara >/dev/null 2>&1 || need+=(yara)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)

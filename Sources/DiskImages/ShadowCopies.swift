@@ -1,5 +1,4 @@
 import CTSK
-import CVShadow
 import Foundation
 
 /// A volume's shadow copies (Windows' Volume Shadow Copy Service stores), read with libvshadow
@@ -7,6 +6,8 @@ import Foundation
 /// to TSK as an image of its own, so a store's file system is walked and read as a live volume is.
 /// The handles are kept together and released in the order they depend on each other.
 final class ShadowCopies {
+    typealias Handle = VShadowLibrary.Handle
+
     /// The volume's bytes for libvshadow: reads through the image's TSK handle at the volume's offset.
     final class VolumeBytes {
         let image: UnsafeMutablePointer<TSK_IMG_INFO>
@@ -23,8 +24,12 @@ final class ShadowCopies {
 
     /// One store, as TSK's read callback finds it: behind the image structure TSK was given.
     final class StoreBytes {
-        let store: UnsafeMutablePointer<libvshadow_store_t>
-        init(store: UnsafeMutablePointer<libvshadow_store_t>) { self.store = store }
+        let library: VShadowLibrary
+        let store: Handle
+        init(library: VShadowLibrary, store: Handle) {
+            self.library = library
+            self.store = store
+        }
     }
 
     struct Store {
@@ -34,22 +39,28 @@ final class ShadowCopies {
         var fileSystem: UnsafeMutablePointer<TSK_FS_INFO>
     }
 
+    private let library: VShadowLibrary
     private var bytes: VolumeBytes?
-    private var handle: UnsafeMutablePointer<libbfio_handle_t>?
-    private var volume: UnsafeMutablePointer<libvshadow_volume_t>?
-    private var storeHandles: [UnsafeMutablePointer<libvshadow_store_t>] = []
+    private var handle: Handle?
+    private var volume: Handle?
+    private var storeHandles: [Handle] = []
     private(set) var stores: [Store] = []
 
     /// Most stores read per volume (Windows keeps at most 64; a crafted catalog can claim more).
     static let maxStores = 64
+    /// libvshadow's and libbfio's flags (their headers' values): read access; an io handle the caller frees.
+    static let accessRead: Int32 = 1
+    static let ioHandleNotManaged: UInt8 = 0
 
     /// nil when the volume has no shadow copies (or libvshadow cannot read their catalog: said in `problems`).
     init?(image: UnsafeMutablePointer<TSK_IMG_INFO>, offset: UInt64, size: UInt64, label: String, problems: inout [String]) {
+        guard let library = VShadowLibrary.shared else { return nil }
+        self.library = library
         let bytes = VolumeBytes(image: image, offset: Int64(clamping: offset), size: Int64(clamping: size))
         self.bytes = bytes
-        var handle: UnsafeMutablePointer<libbfio_handle_t>?
-        let context = UnsafeMutablePointer<Int>(OpaquePointer(Unmanaged.passUnretained(bytes).toOpaque()))
-        let made = libbfio_handle_initialize(
+        var handle: Handle?
+        let context = Handle(OpaquePointer(Unmanaged.passUnretained(bytes).toOpaque()))
+        let made = library.bfioHandleInitialize(
             &handle, context,
             { _, _ in 1 },                      // free: the bytes' owner is this object
             { _, _, _ in -1 },                  // clone: not needed by libvshadow
@@ -69,10 +80,10 @@ final class ShadowCopies {
                 guard let io else { return -1 }
                 let b = Unmanaged<VolumeBytes>.fromOpaque(UnsafeRawPointer(io)).takeUnretainedValue()
                 let base: Int64 = whence == SEEK_CUR ? b.position : whence == SEEK_END ? b.size : 0
-                let (target, overflow) = base.addingReportingOverflow(Int64(offset))
+                let (target, overflow) = base.addingReportingOverflow(offset)
                 guard !overflow, target >= 0 else { return -1 }
                 b.position = target
-                return Int64(target)
+                return target
             },
             { _, _ in 1 },                      // exists
             { _, _ in 1 },                      // is open
@@ -81,46 +92,44 @@ final class ShadowCopies {
                 size.pointee = UInt64(Unmanaged<VolumeBytes>.fromOpaque(UnsafeRawPointer(io)).takeUnretainedValue().size)
                 return 1
             },
-            UInt8(LIBBFIO_FLAG_IO_HANDLE_NON_MANAGED.rawValue), nil)
+            Self.ioHandleNotManaged, nil)
         guard made == 1, let handle else { return nil }
         self.handle = handle
-        guard libvshadow_check_volume_signature_file_io_handle(handle, nil) == 1 else {
+        guard library.checkSignature(handle, nil) == 1 else {
             release()
             return nil
         }
-        var volume: UnsafeMutablePointer<libvshadow_volume_t>?
-        var error: UnsafeMutablePointer<libvshadow_error_t>?
-        guard libvshadow_volume_initialize(&volume, nil) == 1, let volume else { release(); return nil }
+        var volume: Handle?
+        var error: Handle?
+        guard library.volumeInitialize(&volume, nil) == 1, let volume else { release(); return nil }
         self.volume = volume
-        guard libvshadow_volume_open_file_io_handle(volume, handle, Int32(LIBVSHADOW_ACCESS_FLAG_READ.rawValue), &error) == 1 else {
-            problems.append("\(label): its shadow copies' catalog cannot be read: \(Self.message(error))")
-            libvshadow_error_free(&error)
+        guard library.volumeOpen(volume, handle, Self.accessRead, &error) == 1 else {
+            problems.append("\(label): its shadow copies' catalog cannot be read: \(message(&error))")
             release()
             return nil
         }
         var count: Int32 = 0
-        libvshadow_volume_get_number_of_stores(volume, &count, nil)
+        _ = library.numberOfStores(volume, &count, nil)
         if count > Int32(Self.maxStores) {
             problems.append("\(label): \(count) shadow copies claimed; the first \(Self.maxStores) are read")
         }
         for i in 0..<min(max(0, Int(count)), Self.maxStores) {
-            var store: UnsafeMutablePointer<libvshadow_store_t>?
-            guard libvshadow_volume_get_store(volume, Int32(i), &store, &error) == 1, let store else {
-                problems.append("\(label): shadow copy \(i + 1) cannot be opened: \(Self.message(error))")
-                libvshadow_error_free(&error)
+            var store: Handle?
+            guard library.getStore(volume, Int32(i), &store, &error) == 1, let store else {
+                problems.append("\(label): shadow copy \(i + 1) cannot be opened: \(message(&error))")
                 continue
             }
             storeHandles.append(store)
-            guard libvshadow_store_has_in_volume_data(store, nil) == 1 else {
+            guard library.storeHasData(store, nil) == 1 else {
                 problems.append("\(label): shadow copy \(i + 1) has no data in this volume (its differences lie elsewhere); not read")
                 continue
             }
             var filetime: UInt64 = 0
-            let created = libvshadow_store_get_creation_time(store, &filetime, nil) == 1 && filetime > 116_444_736_000_000_000
+            let created = library.storeCreationTime(store, &filetime, nil) == 1 && filetime > 116_444_736_000_000_000
                 ? Date(timeIntervalSince1970: Double(filetime - 116_444_736_000_000_000) / 1e7) : nil
             var storeSize: UInt64 = 0
-            libvshadow_store_get_volume_size(store, &storeSize, nil)
-            guard let img = Self.externalImage(StoreBytes(store: store), size: storeSize) else { continue }
+            _ = library.storeVolumeSize(store, &storeSize, nil)
+            guard let img = Self.externalImage(StoreBytes(library: library, store: store), size: storeSize) else { continue }
             tsk_error_reset()
             guard let fs = tsk_fs_open_img(img, 0, TSK_FS_TYPE_DETECT) else {
                 problems.append("\(label): shadow copy \(i + 1): no file system TSK can read in it: \(DiskImage.lastError())")
@@ -142,14 +151,15 @@ final class ShadowCopies {
     /// just past it, both freed by the close callback TSK calls from `tsk_img_close`.
     private static func externalImage(_ store: StoreBytes, size: UInt64) -> UnsafeMutablePointer<TSK_IMG_INFO>? {
         let layout = MemoryLayout<TSK_IMG_INFO>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: layout + MemoryLayout<UnsafeRawPointer>.stride, alignment: 16)
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: layout + MemoryLayout<UnsafeRawPointer>.stride)
+        let total = layout + MemoryLayout<UnsafeRawPointer>.stride
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 16)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: total)
         raw.storeBytes(of: Unmanaged.passRetained(store).toOpaque(), toByteOffset: layout, as: UnsafeMutableRawPointer.self)
         let img = tsk_img_open_external(raw, TSK_OFF_T(clamping: size), 512, { img, offset, buffer, length in
             guard let img, let buffer else { return -1 }
             let context = UnsafeRawPointer(img).load(fromByteOffset: MemoryLayout<TSK_IMG_INFO>.stride, as: UnsafeRawPointer.self)
             let store = Unmanaged<StoreBytes>.fromOpaque(context).takeUnretainedValue()
-            return libvshadow_store_read_buffer_at_offset(store.store, buffer, length, offset, nil)
+            return store.library.storeRead(store.store, buffer, length, offset, nil)
         }, { img in
             guard let img else { return }
             let raw = UnsafeMutableRawPointer(img)
@@ -165,6 +175,7 @@ final class ShadowCopies {
     }
 
     /// Closes every handle, the stores' file systems first and the volume's byte source last.
+    /// Idempotent (a failed init releases, and deinit runs after it).
     func release() {
         for s in stores {
             tsk_fs_close(s.fileSystem)
@@ -172,22 +183,29 @@ final class ShadowCopies {
         }
         stores.removeAll()
         for s in storeHandles {
-            var h: UnsafeMutablePointer<libvshadow_store_t>? = s
-            libvshadow_store_free(&h, nil)
+            var h: Handle? = s
+            _ = library.storeFree(&h, nil)
         }
         storeHandles.removeAll()
         if volume != nil {
-            libvshadow_volume_close(volume, nil)
-            libvshadow_volume_free(&volume, nil)
+            _ = library.volumeClose(volume, nil)
+            _ = library.volumeFree(&volume, nil)
+            volume = nil
         }
-        if handle != nil { libbfio_handle_free(&handle, nil) }
+        if handle != nil {
+            _ = library.bfioHandleFree(&handle, nil)
+            handle = nil
+        }
         bytes = nil
     }
 
-    private static func message(_ error: UnsafeMutablePointer<libvshadow_error_t>?) -> String {
-        guard let error else { return "unknown error" }
+    /// libvshadow's error as one line, and the error freed.
+    private func message(_ error: inout Handle?) -> String {
+        guard let e = error else { return "unknown error" }
         var text = [CChar](repeating: 0, count: 512)
-        libvshadow_error_sprint(error, &text, text.count)
+        _ = library.errorText(e, &text, text.count)
+        library.errorFree(&error)
+        error = nil
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             .split(separator: "\n").first.map(String.init) ?? "unknown error"
     }
