@@ -39,7 +39,7 @@ enum ImageTools {
     /// folder, so the volume is the system drive, and a second shell in aspnet_client written
     /// 2021-03-01 02:00:00 UTC and deleted before imaging (in a mount of its own, as a later
     /// clean-up would).
-    static func volume(in dir: URL, size: Int = 64 << 20) throws -> URL {
+    static func volume(in dir: URL, size: Int = 64 << 20, system: Bool = true) throws -> URL {
         let vol = dir.appendingPathComponent("vol.raw")
         FileManager.default.createFile(atPath: vol.path, contents: nil)
         let h = try FileHandle(forWritingTo: vol)
@@ -54,7 +54,7 @@ enum ImageTools {
             for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
                 try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: mnt.appendingPathComponent(name))
             }
-            try FileManager.default.createDirectory(at: mnt.appendingPathComponent("Windows/System32"), withIntermediateDirectories: true)
+            if system { try FileManager.default.createDirectory(at: mnt.appendingPathComponent("Windows/System32"), withIntermediateDirectories: true) }
             var files: [String] = []
             if let e = FileManager.default.enumerator(atPath: mnt.path) {
                 while let rel = e.nextObject() as? String { files.append(mnt.appendingPathComponent(rel).path) }
@@ -127,6 +127,81 @@ enum ImageTools {
     static func daemon(_ command: [String]) throws {
         try must(pythonCommand, ["-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], close_fds=True, stdin=subprocess.DEVNULL, "
                                      + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode)"] + command)
+    }
+
+    /// A small NTFS volume with only `Windows\System32`: a system drive without Exchange.
+    static func systemVolume(in dir: URL) throws -> URL {
+        let vol = dir.appendingPathComponent("system.raw")
+        FileManager.default.createFile(atPath: vol.path, contents: nil)
+        let h = try FileHandle(forWritingTo: vol)
+        try h.truncate(atOffset: 16 << 20)
+        try h.close()
+        try must(mkntfs, ["-q", "-F", "-f", "-L", "SYSTEM", vol.path])
+        let mnt = dir.appendingPathComponent("mnt-system")
+        try FileManager.default.createDirectory(at: mnt, withIntermediateDirectories: true)
+        try mount(vol, at: mnt)
+        defer { _ = try? run(URL(fileURLWithPath: umount ?? "/bin/umount"), [mnt.path]) }
+        try FileManager.default.createDirectory(at: mnt.appendingPathComponent("Windows/System32"), withIntermediateDirectories: true)
+        return vol
+    }
+
+    /// A GPT disk (protective MBR, primary and backup headers and entry arrays with their CRC-32s)
+    /// holding `volumes` as basic data partitions, each 1 MiB-aligned, as Windows lays them out.
+    static func gptDisk(_ volumes: [URL], in dir: URL) throws -> URL {
+        let bodies = try volumes.map { try Data(contentsOf: $0) }
+        var starts: [Int] = []
+        var lba = 2048
+        for b in bodies {
+            starts.append(lba)
+            lba += (b.count / 512 + 2047) / 2048 * 2048
+        }
+        let sectors = lba + 2048
+        var disk = Data(count: sectors * 512)
+        func put<T: FixedWidthInteger>(_ v: T, _ at: Int) { withUnsafeBytes(of: v.littleEndian) { disk.replaceSubrange(at..<(at + MemoryLayout<T>.size), with: $0) } }
+        // Protective MBR: one partition of type 0xEE over the disk.
+        disk[446 + 4] = 0xEE
+        put(UInt32(1), 446 + 8)
+        put(UInt32(min(sectors - 1, Int(UInt32.max))), 446 + 12)
+        disk[510] = 0x55
+        disk[511] = 0xAA
+        // The entry array: basic data partitions (EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, mixed-endian on disk).
+        let basicData: [UInt8] = [0xA2, 0xA0, 0xD0, 0xEB, 0xE5, 0xB9, 0x33, 0x44, 0x87, 0xC0, 0x68, 0xB6, 0xB7, 0x26, 0x99, 0xC7]
+        var entries = Data(count: 128 * 128)
+        for (i, b) in bodies.enumerated() {
+            let at = i * 128
+            entries.replaceSubrange(at..<(at + 16), with: basicData)
+            entries.replaceSubrange((at + 16)..<(at + 32), with: (0..<16).map { UInt8(truncatingIfNeeded: 0x40 + i * 16 + $0) })
+            withUnsafeBytes(of: UInt64(starts[i]).littleEndian) { entries.replaceSubrange((at + 32)..<(at + 40), with: $0) }
+            withUnsafeBytes(of: UInt64(starts[i] + b.count / 512 - 1).littleEndian) { entries.replaceSubrange((at + 40)..<(at + 48), with: $0) }
+            for (j, u) in "Basic data partition".utf16.enumerated() { withUnsafeBytes(of: u.littleEndian) { entries.replaceSubrange((at + 56 + 2 * j)..<(at + 58 + 2 * j), with: $0) } }
+            disk.replaceSubrange(starts[i] * 512..<(starts[i] * 512 + b.count), with: b)
+        }
+        let last = sectors - 1
+        func header(current: Int, backup: Int, entriesAt: Int) {
+            let at = current * 512
+            disk.replaceSubrange(at..<(at + 8), with: Array("EFI PART".utf8))
+            put(UInt32(0x0001_0000), at + 8); put(UInt32(92), at + 12); put(UInt32(0), at + 16)
+            put(UInt64(current), at + 24); put(UInt64(backup), at + 32); put(UInt64(34), at + 40); put(UInt64(last - 33), at + 48)
+            disk.replaceSubrange((at + 56)..<(at + 72), with: (0..<16).map { UInt8(0x20 + $0) })
+            put(UInt64(entriesAt), at + 72); put(UInt32(128), at + 80); put(UInt32(128), at + 84); put(crc32(entries), at + 88)
+            disk.replaceSubrange(entriesAt * 512..<(entriesAt * 512 + entries.count), with: entries)
+            put(crc32(disk[at..<(at + 92)]), at + 16)
+        }
+        header(current: 1, backup: last, entriesAt: 2)
+        header(current: last, backup: 1, entriesAt: last - 32)
+        let url = dir.appendingPathComponent("gpt.raw")
+        try disk.write(to: url)
+        return url
+    }
+
+    /// CRC-32 (IEEE 802.3, reflected), as GPT's headers and entry arrays carry it.
+    static func crc32<D: Collection<UInt8>>(_ data: D) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in data {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
     }
 
     /// A disk with an MBR whose one NTFS partition (type 7) starts at sector 2048, as Windows lays it out.
@@ -341,6 +416,25 @@ struct ImageHuntTests {
         for host in ["EXCH01", "EXCH02"] {
             #expect(try Report.read(dir.appendingPathComponent("r-\(host).json")).verdict == "compromised", "\(host)")
         }
+    }
+
+    @Test("A GPT disk with the system volume first and Exchange on a second volume: both found, the second named vol2, the same verdict",
+          .enabled(if: ImageTools.available, "needs mkntfs, ntfs-3g with FUSE as root (Scripts/setup.sh --tests)"))
+    func gptDiskWithTwoVolumes() throws {
+        let dir = try tempDir()
+        let exchange = try ImageTools.volume(in: dir, system: false)
+        let system = try ImageTools.systemVolume(in: dir)
+        let disk = try ImageTools.gptDisk([system, exchange], in: dir)
+        let r = try hunt(disk, dir, "gpt")
+        let report = try #require(r.report, "\(r.stderr)")
+        #expect(r.status == 1 && report.verdict == "compromised")
+        let volumes = try #require(report.image?.volumes)
+        #expect(volumes.map { $0.name } == ["C", "vol2"])
+        #expect(volumes.map { $0.offset } == [1_048_576, 1_048_576 + (16 << 20)])
+        // Exchange's files are on the second volume, by the name a hunt can tell.
+        #expect(report.manifest.contains { $0.path == "vol2:/inetpub/wwwroot/aspnet_client/supp0rt.aspx" })
+        #expect(report.findings.contains { $0.evidence.path == "vol2:/inetpub/wwwroot/aspnet_client/gone.aspx" })
+        #expect(!report.manifest.contains { $0.path.hasPrefix("C:/") && $0.path.contains("inetpub") })
     }
 
     @Test("A third-party E01 of a Windows-made NTFS volume (Velociraptor's test data): every file TSK's fls lists, and its recorded MD5 verifies",
