@@ -198,7 +198,7 @@ let package = Package(
         .testTarget(name: "EVTXTests", dependencies: ["TestSupport", "EVTX", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EventExportsTests", dependencies: ["TestSupport", "EventExports", "EVTX", "HuntCore", "exhunt"], swiftSettings: strict),
         .testTarget(name: "SurveyTests", dependencies: ["TestSupport", "Survey", "ExchangeBuilds", "BuiltinRules", "exhunt", "exchange-emulator"], swiftSettings: strict),
-        .testTarget(name: "DiskImagesTests", dependencies: ["TestSupport", "exhunt", .product(name: "Crypto", package: "swift-crypto")],
+        .testTarget(name: "DiskImagesTests", dependencies: ["TestSupport", "exhunt", "DiskImages", .product(name: "Crypto", package: "swift-crypto")],
                     swiftSettings: strict),
         .testTarget(name: "NTFSTests", dependencies: ["TestSupport", "NTFS", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "SigmaTests", dependencies: ["Sigma", "HuntCore"], swiftSettings: strict),

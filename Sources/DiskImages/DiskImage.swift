@@ -330,6 +330,29 @@ public final class DiskImage {
         return true
     }
 
+    /// For a deleted file: how many of its clusters the volume's bitmap now gives to other files
+    /// (its content there is theirs, not its own); 0 when none, nil when it cannot be told.
+    /// Resident content (in the MFT record itself) counts as its own.
+    public func clustersInUse(volume: Int, entry: UInt64) -> Int? {
+        guard fileSystems.indices.contains(volume - 1) else { return nil }
+        tsk_error_reset()
+        guard let file = tsk_fs_file_open_meta(fileSystems[volume - 1], nil, TSK_INUM_T(entry)) else { return nil }
+        defer { tsk_fs_file_close(file) }
+        final class Count { var taken = 0 }
+        let count = Count()
+        let flags = TSK_FS_FILE_WALK_FLAG_ENUM(rawValue: TSK_FS_FILE_WALK_FLAG_AONLY.rawValue | TSK_FS_FILE_WALK_FLAG_NOSPARSE.rawValue)
+        let status = withExtendedLifetime(count) {
+            tsk_fs_file_walk(file, flags, { _, _, _, _, _, blockFlags, context in
+                guard let context else { return TSK_WALK_STOP }
+                if blockFlags.rawValue & TSK_FS_BLOCK_FLAG_ALLOC.rawValue != 0, blockFlags.rawValue & TSK_FS_BLOCK_FLAG_RES.rawValue == 0 {
+                    Unmanaged<Count>.fromOpaque(context).takeUnretainedValue().taken += 1
+                }
+                return TSK_WALK_CONT
+            }, Unmanaged.passUnretained(count).toOpaque())
+        }
+        return status == 0 ? count.taken : nil
+    }
+
     // MARK: - The media
 
     /// The hashes an E01 records of its media (what the imager computed when it acquired it), as

@@ -33,6 +33,9 @@ public struct EvidenceItem: Sendable, Hashable {
     /// to another file now (then only its name is known, and nothing is read).
     public var deleted = false
     public var reallocated = false
+    /// For a deleted file read from an image: how many of its clusters other files hold now
+    /// (what is read there is theirs); nil when not told.
+    public var clustersInUse: Int?
     /// Named only by the server's NTFS metadata that a collection carries (its `$MFT` or change
     /// journal): the file is not in the evidence, so nothing of it can be read; `namedBy` says which.
     public var notCollected = false

@@ -146,6 +146,8 @@ public struct EvidenceTree: Sendable {
                 item.fileSystemTimes = times
                 item.deleted = f.deleted
                 item.reallocated = f.reallocated
+                // A deleted file's content is its own only where its clusters were not given to another.
+                if f.deleted, !f.reallocated { item.clustersInUse = image.clustersInUse(volume: volume.number, entry: f.entry) }
                 if !f.deleted { live["\(volume.number)/\(f.path.lowercased())"] = (f.size, times?.modified) }
                 out.append(item)
             }

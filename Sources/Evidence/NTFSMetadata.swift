@@ -61,7 +61,7 @@ enum NTFSMetadata {
     /// and items for files in the places a hunt reads that it does not hold (deleted, or not
     /// collected), each with what the metadata says of it.
     static func apply(table: MFTTable?, journal: JournalHistory?, volume: Volume, to items: inout [EvidenceItem],
-                      everything: Bool, problems: inout [String]) throws {
+                      everything: Bool, problems: inout [String], clustersInUse: ((Int, UInt64) -> Int?)? = nil) throws {
         let root = volume.windowsRoot.lowercased()
         var byPath: [String: Int] = [:]
         var byEntry: [UInt64: Int] = [:]
@@ -109,6 +109,7 @@ enum NTFSMetadata {
                 item.volume = volume.imageVolume
                 item.deleted = !f.inUse
                 item.notCollected = volume.imageVolume == nil
+                if let v = volume.imageVolume, !f.inUse { item.clustersInUse = clustersInUse?(v, f.entry) }
                 item.namedBy = "$MFT"
                 if !add(item) { return }
             }
@@ -169,7 +170,8 @@ enum NTFSMetadata {
             problems.append("\(place.label) change journal not read to its end: \(error)")
         }
         do {
-            try apply(table: table, journal: history, volume: place, to: &items, everything: everything, problems: &problems)
+            try apply(table: table, journal: history, volume: place, to: &items, everything: everything, problems: &problems,
+                      clustersInUse: { image.clustersInUse(volume: $0, entry: $1) })
         } catch {
             problems.append("\(place.label) $MFT not read to its end: \(error)")
         }

@@ -64,6 +64,7 @@ final class FileCheck {
         // times back leaves (as is a copy that kept the original's); whole seconds in both SI times
         // are what tools that set times write.
         event.set("NotCollected", item.notCollected ? "true" : "false")
+        if let taken = item.clustersInUse { event.set("ClustersInUse", String(taken)) }
         // One of Exchange's own pages in its own folder (Rules/known-good).
         event.set("KnownGood", detectors.isKnownGood(item.windowsPath) ? "true" : "false")
         // What the server's file system recorded of a file that is gone or was not collected,
@@ -167,6 +168,9 @@ final class FileCheck {
             if !words.isEmpty { parts.append(words.joined(separator: ", ") + " (MFT)") }
         }
         if let e = item.entry, item.namedBy != "$J" { parts.append("MFT entry \(e)") }
+        if let taken = item.clustersInUse {
+            parts.append(taken == 0 ? "its clusters are not in use by another file" : "\(taken) of its clusters now belong to other files: content read there may be theirs")
+        }
         if item.notCollected { parts.append("not in the collection; named by its \(item.namedBy ?? "NTFS metadata")") }
         return parts.isEmpty ? "no times recorded" : parts.joined(separator: "; ")
     }

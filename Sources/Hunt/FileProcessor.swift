@@ -71,6 +71,8 @@ final class FileProcessor: @unchecked Sendable {
                 "a log file deleted on the server\(Self.when(item)), named by the collection's \(item.namedBy ?? "NTFS metadata"); its content is not in the collection"
             } else if item.reallocated {
                 "a log file deleted on the server; its MFT entry now belongs to another file, so its content is gone"
+            } else if let taken = item.clustersInUse, taken > 0 {
+                "a log file deleted on the server\(Self.when(item)), read from its MFT entry; \(taken) of its clusters now belong to other files, so lines read there may be theirs"
             } else {
                 "a log file deleted on the server\(Self.when(item)), read from its MFT entry: its lines are those its clusters still hold"
             }

@@ -349,6 +349,8 @@ struct ImageHuntTests {
             let gone = try #require(report.findings.first { $0.rule.id == deletedRule }, "\(name)")
             #expect(gone.evidence.path == "C:/inetpub/wwwroot/aspnet_client/gone.aspx", "\(name)")
             #expect(gone.timestamp == Date(timeIntervalSince1970: 1_614_564_000), "\(name): 2021-03-01T02:00:00Z, from its MFT entry")
+            // Whether what was read is its own: nothing was written after the deletion.
+            #expect(gone.extracted?["summary"]?.contains("its clusters are not in use by another file") == true, "\(name): \(gone.extracted ?? [:])")
             // The deleted log is named, and its lines still count (the findings above include them).
             #expect(report.problems.contains { $0.code == "deleted-log" && $0.message.contains("read from its MFT entry") }, "\(name)")
             let goneEntry = try #require(report.manifest.first { $0.path == gone.evidence.path }, "\(name)")
