@@ -442,26 +442,31 @@ private final class Walk {
             return TSK_WALK_STOP
         }
         // A deleted name's type is often unknown (`-/r` in fls): its entry's type decides then.
-        guard let name = file.pointee.name, let meta = file.pointee.meta,
+        guard let name = file.pointee.name,
               name.pointee.type == TSK_FS_NAME_TYPE_REG || name.pointee.type == TSK_FS_NAME_TYPE_UNDEF,
               let cName = name.pointee.name else { return TSK_WALK_CONT }
         let deleted = name.pointee.flags.rawValue & TSK_FS_NAME_FLAG_UNALLOC.rawValue != 0
+        // A deleted name whose index entry no longer points at an MFT entry (Windows zeroes the
+        // reference at times: fls's `r/- * 0`) is a name only, as a reallocated one is.
+        let nameOnly = deleted && (file.pointee.meta == nil || (isNTFS && name.pointee.meta_addr == 0))
+        let meta = file.pointee.meta
         // A deleted name whose entry is in use again, or was reused since: freeing an entry raises
         // its sequence number by one, so more than one means another file had it.
-        let reallocated = deleted && (meta.pointee.flags.rawValue & TSK_FS_META_FLAG_ALLOC.rawValue != 0
-                                      || (isNTFS && UInt64(meta.pointee.seq) > UInt64(name.pointee.meta_seq) + 1))
-        guard reallocated || meta.pointee.type == TSK_FS_META_TYPE_REG else { return TSK_WALK_CONT }
+        let reallocated = nameOnly || (deleted && meta.map { m in
+            m.pointee.flags.rawValue & TSK_FS_META_FLAG_ALLOC.rawValue != 0
+                || (isNTFS && UInt64(m.pointee.seq) > UInt64(name.pointee.meta_seq) + 1)
+        } ?? false)
+        guard reallocated || meta?.pointee.type == TSK_FS_META_TYPE_REG else { return TSK_WALK_CONT }
         let base = String(decoding: UnsafeRawBufferPointer(start: cName, count: strlen(cName)), as: UTF8.self)
         let folder = parent.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
         // NTFS's own files ($MFT, $LogFile, $Bitmap… at the root, and all of $Extend) are metadata, read otherwise.
         if (folder.isEmpty && base.hasPrefix("$")) || folder == "$Extend" || folder.hasPrefix("$Extend/") { return TSK_WALK_CONT }
-        let m = meta.pointee
         let path = folder.isEmpty ? base : (folder.hasSuffix("/") ? folder + base : folder + "/" + base)
         if deleted {
             guard deletedSeen.count < Self.maxDeleted else { deletedCapped = true; return TSK_WALK_CONT }
             guard deletedSeen.insert("\(name.pointee.meta_addr)/\(path)").inserted else { return TSK_WALK_CONT }
         }
-        if reallocated {
+        guard !reallocated, let m = meta?.pointee else {
             sink(DiskImage.File(volume: volume, path: path, entry: UInt64(name.pointee.meta_addr), size: 0, times: FileSystemTimes(),
                                 deleted: true, reallocated: true))
             return TSK_WALK_CONT

@@ -18,6 +18,12 @@ public struct MFTRecord: Sendable {
     public var dataSize: UInt64?
     /// Names of the alternate data streams this record holds (`Zone.Identifier`, or one hiding a page).
     public var streams: [String] = []
+    /// Sectors whose last two bytes did not hold the update sequence value (a torn or partial
+    /// write): their content may be stale, and the record is decoded as it was read.
+    public var tornSectors: [Int] = []
+    /// What could not be decoded (an attribute past the record's end, a name out of its
+    /// attribute): the record holds what came before it.
+    public var damage: String?
 
     public struct Times: Sendable, Hashable {
         public var created: Date?
@@ -63,12 +69,20 @@ public struct MFTRecord: Sendable {
         guard let sig = r.u32(0), sig != 0 else { throw .empty }
         // "FILE"; "BAAD" is a record NTFS found damaged itself.
         guard sig == 0x454C_4946 else { throw .signature }
-        try applyFixups(bytes)
+        // A sector that does not end with the sequence value was torn (written in part) or
+        // overwritten; the record is still decoded, every field bounds-checked, as the Rust mft
+        // crate does: a deleted entry's names and times in its first sector are evidence.
+        let torn = try applyFixups(bytes)
         guard let seq = r.u16(0x10), let firstAttribute = r.u16(0x14), let flags = r.u16(0x16),
               let used = r.u32(0x18), let baseRaw = r.u64(0x20) else { throw .attribute(offset: 0, "header truncated") }
         var record = MFTRecord(entry: entry, sequence: seq, inUse: flags & 1 != 0, isDirectory: flags & 2 != 0,
                                base: baseRaw == 0 ? nil : FileReference(baseRaw))
-        let end = min(Int(used), bytes.count)
+        record.tornSectors = torn
+        // To the end marker within the record, not to its "used size": a deleted entry's can be
+        // stale (smaller than its attributes). What follows a broken attribute header is not
+        // read; it is damage when it lies within the used size, and the slack of an older
+        // record when it lies past it.
+        let end = bytes.count
         var at = Int(firstAttribute)
         // Each attribute moves forward by at least its header; a record holds a few dozen at most.
         var count = 0
@@ -76,19 +90,24 @@ public struct MFTRecord: Sendable {
             count += 1
             guard let type = r.u32(at) else { break }
             if type == 0xFFFF_FFFF { break }
-            guard let length = r.u32(at + 4), length >= 16, Int(length) <= end - at, length % 8 == 0 || at + Int(length) == end else {
-                throw .attribute(offset: at, "length out of the record")
+            guard type != 0, let length = r.u32(at + 4), length >= 16, Int(length) <= end - at, length % 8 == 0 else {
+                if at < Int(used) { record.damage = "attribute at offset \(at): length out of the record; the rest was not read" }
+                break
             }
             let attr = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[at..<(at + Int(length))])
-            try record.take(type: type, attr, at: at)
+            do {
+                try record.take(type: type, attr, at: at)
+            } catch {
+                record.damage = error.description
+            }
             at += Int(length)
         }
         return record
     }
 
-    /// Puts the update sequence array's values back at the end of every 512-byte sector after
-    /// checking each held the sequence value (a torn write leaves a sector that does not).
-    static func applyFixups(_ bytes: UnsafeMutableRawBufferPointer) throws(Damage) {
+    /// Puts the update sequence array's values back at the end of every 512-byte sector that
+    /// holds the sequence value there, and returns the sectors that do not (a torn write).
+    static func applyFixups(_ bytes: UnsafeMutableRawBufferPointer) throws(Damage) -> [Int] {
         let r = LittleEndian(UnsafeRawBufferPointer(bytes))
         guard let offset = r.u16(4), let count = r.u16(6), count >= 1 else { throw .fixup("no update sequence array") }
         let sectors = Int(count) - 1
@@ -96,12 +115,17 @@ public struct MFTRecord: Sendable {
             throw .fixup("array of \(count) entries at \(offset) does not fit a \(bytes.count)-byte record")
         }
         guard let value = r.u16(Int(offset)) else { throw .fixup("array truncated") }
+        var torn: [Int] = []
         for s in 0..<sectors {
             let last = (s + 1) * 512 - 2
             guard let stored = r.u16(last), let original = r.u16(Int(offset) + 2 * (s + 1)) else { throw .fixup("array truncated") }
-            guard stored == value else { throw .fixup("sector \(s) does not end with the sequence value") }
+            guard stored == value else {
+                torn.append(s)
+                continue
+            }
             bytes.storeBytes(of: original.littleEndian, toByteOffset: last, as: UInt16.self)
         }
+        return torn
     }
 
     private mutating func take(type: UInt32, _ a: UnsafeRawBufferPointer, at: Int) throws(Damage) {
@@ -113,11 +137,13 @@ public struct MFTRecord: Sendable {
         let streamName = named ? r.utf16(Int(nameOffset), count: Int(nameLength)) : nil
         if named && streamName == nil { throw .attribute(offset: at, "name out of the attribute") }
         if nonResident == 0 {
-            guard let valueLength = r.u32(0x10), let valueOffset = r.u16(0x14),
-                  Int(valueOffset) <= a.count, Int(valueLength) <= a.count - Int(valueOffset) else {
+            guard let valueLength = r.u32(0x10), let valueOffset = r.u16(0x14), Int(valueOffset) <= a.count else {
                 throw .attribute(offset: at, "resident value out of the attribute")
             }
-            let value = LittleEndian(UnsafeRawBufferPointer(rebasing: a[Int(valueOffset)..<(Int(valueOffset) + Int(valueLength))]))
+            // Names and times are read to the attribute's end: Windows has left value lengths
+            // shorter than the name they hold (the mft crate reads them so too).
+            let value = LittleEndian(UnsafeRawBufferPointer(rebasing: a[Int(valueOffset)...]))
+            let length = min(Int(valueLength), a.count - Int(valueOffset))
             switch type {
             case 0x10:
                 // Times are the first 32 bytes; NT4's shorter attribute has them too.
@@ -135,7 +161,7 @@ public struct MFTRecord: Sendable {
                                       times: Times(created: FileTime.date(c), modified: FileTime.date(m), changed: FileTime.date(ch), accessed: FileTime.date(ac)),
                                       size: size))
             case 0x80:
-                if let streamName { streams.append(streamName) } else { dataSize = UInt64(valueLength) }
+                if let streamName { streams.append(streamName) } else { dataSize = UInt64(length) }
             default: break
             }
         } else if type == 0x80 {

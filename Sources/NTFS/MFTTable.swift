@@ -132,7 +132,17 @@ public final class MFTTable {
             let target = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<size])
             target.copyMemory(from: bytes)
             do {
-                visit(try MFTRecord.decode(target, entry: index))
+                let decoded = try MFTRecord.decode(target, entry: index)
+                var said: [String] = []
+                if !decoded.tornSectors.isEmpty {
+                    said.append("sector(s) \(decoded.tornSectors.map(String.init).joined(separator: ", ")) torn (update sequence mismatch); decoded as read")
+                }
+                if let damage = decoded.damage { said.append(damage) }
+                if !said.isEmpty, !firstPass {
+                    damaged += 1
+                    if problems.count < Self.maxProblems { problems.append("record \(index): " + said.joined(separator: "; ")) }
+                }
+                visit(decoded)
             } catch {
                 if error != .empty {
                     damaged += 1
