@@ -5,8 +5,9 @@
 #             pkg-config), libvshadow1 (volume shadow copies; loaded at run time)
 #   --tests:  yara (the tests compare matches with its CLI), chromium (the HTML report is rendered
 #             and checked in a real browser), python3 (reads exported CSV back with a standard reader)
-#             and from PyPI evtx (the Rust evtx crate, the EVTX parser's oracle) and pySigma with its
-#             SQLite backend and Windows/Sysmon pipelines (the Sigma conformance test's peer);
+#             and from PyPI evtx and mft (the Rust evtx and mft crates, the EVTX and $MFT parsers'
+#             oracles) and pySigma with its SQLite backend and Windows/Sysmon pipelines (the Sigma
+#             conformance test's peer);
 #             redis-server and the Celery integration's pinned PyPI packages (the fleet tests);
 #             ntfs-3g, qemu-utils and ewf-tools (the disk-image tests build NTFS volumes and convert
 #             them to VMDK, VHD, VHDX and E01; sleuthkit's fls lists third-party images as their oracle;
@@ -36,10 +37,11 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-if [ "${1:-}" = "--tests" ] && ! python3 -c "import evtx, sigma.backends.sqlite, sigma.pipelines.windows, sigma.pipelines.sysmon" 2>/dev/null; then
-  # PyPI evtx (the Rust evtx crate) is the EVTX tests' oracle; pySigma's SQLite backend and its
-  # Windows and Sysmon pipelines are the Sigma conformance test's peer (pinned: what was compared).
-  peers=(evtx==0.14.0 pysigma==1.5.1 pysigma-backend-sqlite==2.0.0 pysigma-pipeline-windows==2.0.1 pysigma-pipeline-sysmon==2.0.0)
+if [ "${1:-}" = "--tests" ] && ! python3 -c "import evtx, mft, sigma.backends.sqlite, sigma.pipelines.windows, sigma.pipelines.sysmon" 2>/dev/null; then
+  # PyPI evtx (the Rust evtx crate) is the EVTX tests' oracle, PyPI mft (the Rust mft crate) the
+  # $MFT parser's; pySigma's SQLite backend and its Windows and Sysmon pipelines are the Sigma
+  # conformance test's peer (pinned: what was compared).
+  peers=(evtx==0.14.0 mft==0.6.1 pysigma==1.5.1 pysigma-backend-sqlite==2.0.0 pysigma-pipeline-windows==2.0.1 pysigma-pipeline-sysmon==2.0.0)
   python3 -m pip install -q "${peers[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${peers[@]}"
 fi
 if [ "${1:-}" = "--tests" ] && ! python3 -c "import celery, redis" 2>/dev/null; then

@@ -301,6 +301,11 @@ struct ImageHuntTests {
     @Test("CI has the image tools", .enabled(if: ImageTools.required))
     func toolsPresentInCI() {
         #expect(ImageTools.available, "mkntfs, ntfs-3g (with /dev/fuse, as root), qemu-img and ewfacquire")
+        // The oracles: TSK's own tools, and libvshadow's for shadow copies.
+        for (tool, path) in [("fls", ImageTools.fls), ("icat", ImageTools.icat), ("ifind", ImageTools.ifind), ("istat", ImageTools.istat),
+                             ("vshadowinfo", ImageTools.vshadowinfo), ("vshadowmount", ImageTools.vshadowmount)] {
+            #expect(path != nil, "\(tool) is missing")
+        }
     }
 
     @Test("The sample server in an NTFS image gives the folder's verdict and findings from raw, MBR disk, split raw, VMDK, VHD, VHDX and split E01, with the file system's own times",
