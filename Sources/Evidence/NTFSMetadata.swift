@@ -184,7 +184,9 @@ enum NTFSMetadata {
         guard !mfts.isEmpty || !journals.isEmpty else { return }
         // The volume's root: where the $MFT lies, or the folder above `$Extend` for the journal.
         func roots(_ item: EvidenceItem) -> (windows: String, path: String) {
-            var win = String(item.windowsPath.dropLast(item.name.count)), path = String(item.path.dropLast(item.name.count))
+            // (Cut at the last separator: Velociraptor's `$UsnJrnl%3A$J` is `$UsnJrnl:$J` in the Windows path.)
+            var win = item.windowsPath.lastIndex(of: "\\").map { String(item.windowsPath[...$0]) } ?? ""
+            var path = item.path.lastIndex(of: "/").map { String(item.path[...$0]) } ?? ""
             if win.lowercased().hasSuffix("$extend\\") { win = String(win.dropLast(8)) }
             if path.lowercased().hasSuffix("$extend/") { path = String(path.dropLast(8)) }
             return (win, path)

@@ -101,6 +101,18 @@ struct CollectedMetadataTests {
         // The cleared IIS log: a gap with its reason.
         #expect(report.problems.contains { $0.code == "deleted-log" && $0.message.contains("named by the collection's $MFT") })
 
+        // Velociraptor's layout and names: the NTFS accessor's `\\.\C:` folder, `$UsnJrnl:$J` encoded.
+        let velo = dir.appendingPathComponent("velo/uploads/ntfs/%5C%5C.%5CC%3A")
+        try FileManager.default.createDirectory(at: velo.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: kape, to: velo)
+        try FileManager.default.moveItem(at: velo.appendingPathComponent("$Extend/$J"), to: velo.appendingPathComponent("$Extend/$UsnJrnl%3A$J"))
+        let veloJSON = dir.appendingPathComponent("velo.json")
+        _ = try run(exhunt, ["hunt", dir.appendingPathComponent("velo").path, "--host", "EXCH01", "-o", veloJSON.path, "--quiet", "--no-progress"])
+        let veloReport = try Report.read(veloJSON)
+        #expect(veloReport.manifest.filter { $0.path.hasSuffix(".log") }.allSatisfy { $0.timeSource == "file-system" })
+        #expect(Set(veloReport.findings.filter { $0.rule.id == deletedRule }.map { $0.evidence.path.split(separator: "/").last.map(String.init) ?? "" })
+                == ["gone.aspx", "xo5k.aspx"])
+
         // The same logs without the metadata: copies' times, nothing named.
         try FileManager.default.removeItem(at: kape.appendingPathComponent("$MFT"))
         try FileManager.default.removeItem(at: kape.appendingPathComponent("$Extend"))
