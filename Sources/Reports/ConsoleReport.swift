@@ -89,6 +89,13 @@ public struct ConsoleReport {
             for p in unread.prefix(10) { out.append("    not read: " + TerminalText.sanitize("\(p.path ?? "") - \(p.message)", limit: 300)) }
             if unread.count > 10 { out.append("    … \(unread.count - 10) more not read, in the JSON report") }
         }
+        // Logs deleted on the server (from an image, or a collection's $MFT or change journal):
+        // the reason for a gap above, where there is one.
+        let deleted = r.problems.filter { $0.code == "deleted-log" }
+        for p in deleted.prefix(10) {
+            out.append("  " + c("deleted on the server:") { $0.yellow } + " " + TerminalText.sanitize("\(p.path ?? "") - \(p.message)", limit: 300))
+        }
+        if deleted.count > 10 { out.append("    … \(deleted.count - 10) more deleted logs, in the JSON report") }
         let shown = r.findings.filter { $0.severity >= .low }
         out.append("")
         let hits = r.findings.reduce(0) { $0 + $1.count }
