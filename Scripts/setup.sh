@@ -2,7 +2,8 @@
 # Installs the system packages exhunt needs from Debian's packages, when they are missing:
 #   always:   libyara-dev, zlib1g-dev, libtsk-dev, libewf-dev, pkg-config (the YARA engine, zlib, and
 #             The Sleuth Kit with libewf, libvmdk and libvhdi for disk images, linked through
-#             pkg-config), libvshadow1 (volume shadow copies; loaded at run time)
+#             pkg-config), libvshadow1 and libregf1 (volume shadow copies, and the SYSTEM hive's
+#             drive letters; loaded at run time)
 #   --tests:  yara (the tests compare matches with its CLI), chromium (the HTML report is rendered
 #             and checked in a real browser), python3 (reads exported CSV back with a standard reader)
 #             and from PyPI evtx and mft (the Rust evtx and mft crates, the EVTX and $MFT parsers'
@@ -11,7 +12,8 @@
 #             redis-server and the Celery integration's pinned PyPI packages (the fleet tests);
 #             ntfs-3g, qemu-utils and ewf-tools (the disk-image tests build NTFS volumes and convert
 #             them to VMDK, VHD, VHDX and E01; sleuthkit's fls lists third-party images as their oracle;
-#             libvshadow-utils' vshadowinfo and vshadowmount are the shadow copies' oracle)
+#             libvshadow-utils' vshadowinfo and vshadowmount are the shadow copies' oracle, and
+#             libhivex-bin's hivexsh reads the registry hive a test writes)
 # Needs root or sudo on Debian/Ubuntu; elsewhere install libyara 4.x with the package manager.
 set -euo pipefail
 need=()
@@ -19,7 +21,9 @@ pkg-config --exists yara 2>/dev/null || need+=(libyara-dev pkg-config)
 pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev pkg-config)
 pkg-config --exists tsk 2>/dev/null || need+=(libtsk-dev pkg-config)
 pkg-config --exists libewf 2>/dev/null || need+=(libewf-dev pkg-config)
-{ /sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null; } | grep -q 'libvshadow\.so\.1' || need+=(libvshadow1)
+libraries=$({ /sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null || true; })
+grep -q 'libvshadow\.so\.1' <<<"$libraries" || need+=(libvshadow1)
+grep -q 'libregf\.so\.1' <<<"$libraries" || need+=(libregf1)
 if [ "${1:-}" = "--tests" ]; then
   command -v yara >/dev/null 2>&1 || need+=(yara)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -30,6 +34,7 @@ if [ "${1:-}" = "--tests" ]; then
   command -v ewfacquire >/dev/null 2>&1 || need+=(ewf-tools)
   command -v fls >/dev/null 2>&1 || need+=(sleuthkit)
   command -v vshadowmount >/dev/null 2>&1 || need+=(libvshadow-utils)
+  command -v hivexsh >/dev/null 2>&1 || need+=(libhivex-bin)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

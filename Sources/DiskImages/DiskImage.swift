@@ -64,6 +64,8 @@ public final class DiskImage {
     public private(set) var problems: [String] = []
 
     private let image: UnsafeMutablePointer<TSK_IMG_INFO>
+    /// For the readers of this module's other files (the partition table's own bytes).
+    var imageHandle: UnsafeMutablePointer<TSK_IMG_INFO> { image }
     private var volumeSystem: UnsafeMutablePointer<TSK_VS_INFO>?
     private var fileSystems: [UnsafeMutablePointer<TSK_FS_INFO>] = []
     /// Each live volume's length in bytes, for its shadow copies' reader.
@@ -186,16 +188,47 @@ public final class DiskImage {
         volumes.append(Volume(number: fileSystems.count, name: "vol\(fileSystems.count)", offset: offset, fileSystem: type))
     }
 
-    /// The system volume is `C`: the first with `Windows\System32`. Other letters cannot be told
-    /// from the volumes alone (they are in the SYSTEM hive's MountedDevices), so they keep `vol<N>`.
+    /// The system volume is `C`: the first with `Windows\System32`. The other volumes' letters are
+    /// in its SYSTEM hive (`MountedDevices`, matched to the partition table); a volume that the
+    /// hive does not name, or a disk without one, keeps `vol<N>`.
     private func nameVolumes() {
         for (i, fs) in fileSystems.enumerated() {
             var inum: TSK_INUM_T = 0
             tsk_error_reset()
             if tsk_fs_path2inum(fs, "/Windows/System32", &inum, nil) == 0 {
                 volumes[i].name = "C"
+                nameFromHive(system: i)
                 return
             }
+        }
+    }
+
+    private func nameFromHive(system index: Int) {
+        guard let vs = volumeSystem else { return }
+        var inum: TSK_INUM_T = 0
+        tsk_error_reset()
+        guard tsk_fs_path2inum(fileSystems[index], "/Windows/System32/config/SYSTEM", &inum, nil) == 0 else { return }
+        var hive: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        do {
+            try read(volume: index + 1, entry: UInt64(inum), buffer: buffer) { chunk in
+                hive.append(contentsOf: chunk.prefix(DriveLetters.maxHive - hive.count))
+                return hive.count < DriveLetters.maxHive
+            }
+            let values = try DriveLetters.mountedDevices(hive: hive)
+            let isGPT = vs.pointee.vstype == TSK_VS_TYPE_GPT
+            let identities = partitionIdentities(blockSize: vs.pointee.block_size, isGPT: isGPT)
+            var taken = Set(volumes.map(\.name))
+            for (letter, data) in values.sorted(by: { $0.letter < $1.letter }) {
+                guard let id = DriveLetters.identity(data),
+                      let i = volumes.indices.first(where: { volumes[$0].shadowCopy == nil && identities[volumes[$0].offset] == id }),
+                      volumes[i].name != "C", !taken.contains(letter), letter != "C" else { continue }
+                taken.insert(letter)
+                volumes[i].name = letter
+            }
+        } catch {
+            problems.append("C: drive letters not read from Windows\\System32\\config\\SYSTEM: \(error); other volumes are vol<N>")
         }
     }
 

@@ -8,20 +8,6 @@ import Foundation
 final class ShadowCopies {
     typealias Handle = VShadowLibrary.Handle
 
-    /// The volume's bytes for libvshadow: reads through the image's TSK handle at the volume's offset.
-    final class VolumeBytes {
-        let image: UnsafeMutablePointer<TSK_IMG_INFO>
-        let offset: Int64
-        let size: Int64
-        var position: Int64 = 0
-
-        init(image: UnsafeMutablePointer<TSK_IMG_INFO>, offset: Int64, size: Int64) {
-            self.image = image
-            self.offset = offset
-            self.size = size
-        }
-    }
-
     /// One store, as TSK's read callback finds it: behind the image structure TSK was given.
     final class StoreBytes {
         let library: VShadowLibrary
@@ -40,7 +26,7 @@ final class ShadowCopies {
     }
 
     private let library: VShadowLibrary
-    private var bytes: VolumeBytes?
+    private var bytes: ByteSource?
     private var handle: Handle?
     private var volume: Handle?
     private var storeHandles: [Handle] = []
@@ -48,52 +34,21 @@ final class ShadowCopies {
 
     /// Most stores read per volume (Windows keeps at most 64; a crafted catalog can claim more).
     static let maxStores = 64
-    /// libvshadow's and libbfio's flags (their headers' values): read access; an io handle the caller frees.
+    /// libvshadow's flag (its header's value): read access.
     static let accessRead: Int32 = 1
-    static let ioHandleNotManaged: UInt8 = 0
 
     /// nil when the volume has no shadow copies (or libvshadow cannot read their catalog: said in `problems`).
     init?(image: UnsafeMutablePointer<TSK_IMG_INFO>, offset: UInt64, size: UInt64, label: String, problems: inout [String]) {
         guard let library = VShadowLibrary.shared else { return nil }
         self.library = library
-        let bytes = VolumeBytes(image: image, offset: Int64(clamping: offset), size: Int64(clamping: size))
+        // The volume's bytes, read through the image's TSK handle at the volume's offset.
+        let start = Int64(clamping: offset)
+        let bytes = ByteSource(size: Int64(clamping: size)) { at, buffer in
+            tsk_img_read(image, start + at, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), buffer.count)
+        }
         self.bytes = bytes
-        var handle: Handle?
-        let context = Handle(OpaquePointer(Unmanaged.passUnretained(bytes).toOpaque()))
-        let made = library.bfioHandleInitialize(
-            &handle, context,
-            { _, _ in 1 },                      // free: the bytes' owner is this object
-            { _, _, _ in -1 },                  // clone: not needed by libvshadow
-            { _, _, _ in 1 },                   // open
-            { _, _ in 0 },                      // close
-            { io, buffer, size, _ in            // read at the position
-                guard let io, let buffer else { return -1 }
-                let b = Unmanaged<VolumeBytes>.fromOpaque(UnsafeRawPointer(io)).takeUnretainedValue()
-                let want = min(Int64(size), max(0, b.size - b.position))
-                guard want > 0 else { return 0 }
-                let n = tsk_img_read(b.image, b.offset + b.position, UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: CChar.self), Int(want))
-                if n > 0 { b.position += Int64(n) }
-                return n
-            },
-            { _, _, _, _ in -1 },               // write: never
-            { io, offset, whence, _ in          // seek
-                guard let io else { return -1 }
-                let b = Unmanaged<VolumeBytes>.fromOpaque(UnsafeRawPointer(io)).takeUnretainedValue()
-                let base: Int64 = whence == SEEK_CUR ? b.position : whence == SEEK_END ? b.size : 0
-                let (target, overflow) = base.addingReportingOverflow(offset)
-                guard !overflow, target >= 0 else { return -1 }
-                b.position = target
-                return target
-            },
-            { _, _ in 1 },                      // exists
-            { _, _ in 1 },                      // is open
-            { io, size, _ in                    // size
-                guard let io, let size else { return -1 }
-                size.pointee = UInt64(Unmanaged<VolumeBytes>.fromOpaque(UnsafeRawPointer(io)).takeUnretainedValue().size)
-                return 1
-            },
-            Self.ioHandleNotManaged, nil)
-        guard made == 1, let handle else { return nil }
+        let handle = bytes.makeHandle(library.bfioHandleInitialize)
+        guard let handle else { return nil }
         self.handle = handle
         guard library.checkSignature(handle, nil) == 1 else {
             release()

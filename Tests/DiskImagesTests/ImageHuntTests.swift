@@ -19,6 +19,8 @@ enum ImageTools {
     static let istat = installed(["/usr/bin/istat"])
     static let vshadowinfo = installed(["/usr/bin/vshadowinfo"])
     static let vshadowmount = installed(["/usr/bin/vshadowmount"])
+    /// libhivex's shell: the hand-written SYSTEM hive's second reader.
+    static let hivexsh = installed(["/usr/bin/hivexsh"])
     static var available: Bool {
         [mkntfs, ntfs3g, qemuImg, ewfacquire, umount, touch, pythonCommand].allSatisfy { $0 != nil }
             && FileManager.default.fileExists(atPath: "/dev/fuse") && getuid() == 0
@@ -129,8 +131,70 @@ enum ImageTools {
                                      + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode)"] + command)
     }
 
-    /// A small NTFS volume with only `Windows\System32`: a system drive without Exchange.
-    static func systemVolume(in dir: URL) throws -> URL {
+    /// A SYSTEM registry hive written to the format (a base block with its checksum, one hive bin
+    /// of cells): a root key with one subkey, `MountedDevices`, holding `values` as REG_BINARY.
+    static func systemHive(mountedDevices values: [(name: String, data: [UInt8])]) -> Data {
+        var bin = [UInt8](repeating: 0, count: 4096)
+        func put16(_ v: Int, _ at: Int) { for i in 0..<2 { bin[at + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
+        func put32(_ v: Int, _ at: Int) { for i in 0..<4 { bin[at + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
+        bin.replaceSubrange(0..<4, with: Array("hbin".utf8))
+        put32(0, 4)
+        put32(4096, 8)
+        var next = 0x20
+        // A cell: its size (negative: in use), then its payload; 8-byte aligned.
+        func cell(_ payload: [UInt8]) -> Int {
+            let at = next, size = (4 + payload.count + 7) & ~7
+            put32(-size, at)
+            bin.replaceSubrange((at + 4)..<(at + 4 + payload.count), with: payload)
+            next += size
+            return at
+        }
+        func nk(_ name: String, flags: Int, parent: Int, subkeys: Int, subkeyList: Int, values: Int, valueList: Int) -> [UInt8] {
+            var p = [UInt8](repeating: 0, count: 0x4C)
+            func p16(_ v: Int, _ at: Int) { for i in 0..<2 { p[at + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
+            func p32(_ v: Int, _ at: Int) { for i in 0..<4 { p[at + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
+            p[0] = 0x6E; p[1] = 0x6B // "nk"
+            p16(flags, 0x02); p32(parent, 0x10); p32(subkeys, 0x14); p32(subkeyList, 0x1C); p32(-1, 0x20)
+            p32(values, 0x24); p32(valueList, 0x28); p32(-1, 0x2C); p32(-1, 0x30); p16(name.utf8.count, 0x48)
+            return p + Array(name.utf8)
+        }
+        var vks: [Int] = []
+        for v in values {
+            let data = cell(v.data)
+            var p = [UInt8](repeating: 0, count: 0x14)
+            p[0] = 0x76; p[1] = 0x6B // "vk"
+            for i in 0..<2 { p[2 + i] = UInt8(truncatingIfNeeded: v.name.utf8.count >> (8 * i)) }
+            for i in 0..<4 { p[4 + i] = UInt8(truncatingIfNeeded: v.data.count >> (8 * i)) }
+            for i in 0..<4 { p[8 + i] = UInt8(truncatingIfNeeded: (data - 0) >> (8 * i)) }
+            p[12] = 3 // REG_BINARY
+            p[16] = 1 // the name is ASCII
+            vks.append(cell(p + Array(v.name.utf8)))
+        }
+        let valueList = cell(vks.flatMap { o in (0..<4).map { UInt8(truncatingIfNeeded: o >> (8 * $0)) } })
+        // The root comes first in the bin's header's eyes: its cell is written last, its offset known now.
+        let mountedAt = next
+        let mountedSize = (4 + 0x4C + "MountedDevices".utf8.count + 7) & ~7
+        let listAt = mountedAt + mountedSize
+        let rootAt = listAt + 16
+        _ = cell(nk("MountedDevices", flags: 0x20, parent: rootAt, subkeys: 0, subkeyList: -1, values: values.count, valueList: valueList))
+        _ = cell([0x6C, 0x69, 1, 0] + (0..<4).map { UInt8(truncatingIfNeeded: mountedAt >> (8 * $0)) })  // "li", one key
+        _ = cell(nk("ROOT", flags: 0x2C, parent: 0, subkeys: 1, subkeyList: listAt, values: 0, valueList: -1))
+        // The rest of the bin is one free cell.
+        put32(4096 - next, next)
+        var base = [UInt8](repeating: 0, count: 4096)
+        func b32(_ v: Int, _ at: Int) { for i in 0..<4 { base[at + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
+        base.replaceSubrange(0..<4, with: Array("regf".utf8))
+        b32(1, 4); b32(1, 8); b32(1, 0x14); b32(5, 0x18); b32(0, 0x1C); b32(1, 0x20); b32(rootAt, 0x24); b32(4096, 0x28); b32(1, 0x2C)
+        let checksum = stride(from: 0, to: 508, by: 4).reduce(UInt32(0)) { sum, at in
+            sum ^ (UInt32(base[at]) | UInt32(base[at + 1]) << 8 | UInt32(base[at + 2]) << 16 | UInt32(base[at + 3]) << 24)
+        }
+        b32(Int(checksum), 508)
+        return Data(base + bin)
+    }
+
+    /// A small NTFS volume with only `Windows\System32` (and a SYSTEM hive, when given): a system
+    /// drive without Exchange.
+    static func systemVolume(in dir: URL, hive: Data? = nil) throws -> URL {
         let vol = dir.appendingPathComponent("system.raw")
         FileManager.default.createFile(atPath: vol.path, contents: nil)
         let h = try FileHandle(forWritingTo: vol)
@@ -141,7 +205,8 @@ enum ImageTools {
         try FileManager.default.createDirectory(at: mnt, withIntermediateDirectories: true)
         try mount(vol, at: mnt)
         defer { _ = try? run(URL(fileURLWithPath: umount ?? "/bin/umount"), [mnt.path]) }
-        try FileManager.default.createDirectory(at: mnt.appendingPathComponent("Windows/System32"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: mnt.appendingPathComponent("Windows/System32/config"), withIntermediateDirectories: true)
+        if let hive { try hive.write(to: mnt.appendingPathComponent("Windows/System32/config/SYSTEM")) }
         return vol
     }
 
@@ -303,7 +368,7 @@ struct ImageHuntTests {
         #expect(ImageTools.available, "mkntfs, ntfs-3g (with /dev/fuse, as root), qemu-img and ewfacquire")
         // The oracles: TSK's own tools, and libvshadow's for shadow copies.
         for (tool, path) in [("fls", ImageTools.fls), ("icat", ImageTools.icat), ("ifind", ImageTools.ifind), ("istat", ImageTools.istat),
-                             ("vshadowinfo", ImageTools.vshadowinfo), ("vshadowmount", ImageTools.vshadowmount)] {
+                             ("vshadowinfo", ImageTools.vshadowinfo), ("vshadowmount", ImageTools.vshadowmount), ("hivexsh", ImageTools.hivexsh)] {
             #expect(path != nil, "\(tool) is missing")
         }
     }
@@ -436,12 +501,44 @@ struct ImageHuntTests {
         let report = try #require(r.report, "\(r.stderr)")
         #expect(r.status == 1 && report.verdict == "compromised")
         let volumes = try #require(report.image?.volumes)
+        // No SYSTEM hive to tell the second volume's letter.
         #expect(volumes.map { $0.name } == ["C", "vol2"])
         #expect(volumes.map { $0.offset } == [1_048_576, 1_048_576 + (16 << 20)])
         // Exchange's files are on the second volume, by the name a hunt can tell.
         #expect(report.manifest.contains { $0.path == "vol2:/inetpub/wwwroot/aspnet_client/supp0rt.aspx" })
         #expect(report.findings.contains { $0.evidence.path == "vol2:/inetpub/wwwroot/aspnet_client/gone.aspx" })
         #expect(!report.manifest.contains { $0.path.hasPrefix("C:/") && $0.path.contains("inetpub") })
+    }
+
+    @Test("The system volume's SYSTEM hive names the other volumes' letters (MountedDevices, by GPT partition GUID): Exchange on E:",
+          .enabled(if: ImageTools.available && ImageTools.hivexsh != nil, "needs mkntfs, ntfs-3g with FUSE as root, hivexsh (Scripts/setup.sh --tests)"))
+    func driveLettersFromTheSystemHive() throws {
+        let dir = try tempDir()
+        // The GPT entries' unique GUIDs as gptDisk writes them: partition i has bytes 0x40 + 16 i ….
+        func dmio(_ i: Int) -> [UInt8] { Array("DMIO:ID:".utf8) + (0..<16).map { UInt8(0x40 + i * 16 + $0) } }
+        let hive = ImageTools.systemHive(mountedDevices: [
+            ("\\DosDevices\\C:", dmio(0)),
+            ("\\DosDevices\\E:", dmio(1)),
+            // A volume named by its GUID only, and a removable drive's letter: neither is a partition here.
+            ("\\??\\Volume{5b9d0c36-5d1e-11eb-9a3b-806e6f6e6963}", dmio(1)),
+            ("\\DosDevices\\F:", Array("_??_USBSTOR#Disk".utf8)),
+        ])
+        // The hive is real to another reader: hivexsh lists the values.
+        let hivePath = dir.appendingPathComponent("SYSTEM")
+        try hive.write(to: hivePath)
+        let script = dir.appendingPathComponent("lsval.hivexsh")
+        try Data("cd MountedDevices\nlsval\n".utf8).write(to: script)
+        let listed = String(decoding: try run(URL(fileURLWithPath: try #require(ImageTools.hivexsh)), ["-f", script.path, hivePath.path]).stdout, as: UTF8.self)
+        #expect(listed.contains("DosDevices\\\\E:\"=hex(3):44,4d,49,4f"), "\(listed)")
+        let exchange = try ImageTools.volume(in: dir, system: false)
+        let system = try ImageTools.systemVolume(in: dir, hive: hive)
+        let disk = try ImageTools.gptDisk([system, exchange], in: dir)
+        let r = try hunt(disk, dir, "letters")
+        let report = try #require(r.report, "\(r.stderr)")
+        #expect(report.image?.volumes.map { $0.name } == ["C", "E"])
+        #expect(report.manifest.contains { $0.path == "E:/inetpub/wwwroot/aspnet_client/supp0rt.aspx" })
+        #expect(report.findings.contains { $0.evidence.path == "E:/inetpub/wwwroot/aspnet_client/gone.aspx" })
+        #expect(!report.problems.contains { $0.message.contains("drive letters") }, "\(report.problems.map(\.message))")
     }
 
     @Test("A third-party E01 of a Windows-made NTFS volume (Velociraptor's test data): every file TSK's fls lists, and its recorded MD5 verifies",
