@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "ExhuntIndicators", targets: ["Indicators"]),
         .library(name: "ExhuntEvidence", targets: ["Evidence"]),
         .library(name: "ExhuntNTFS", targets: ["NTFS"]),
+        .library(name: "ExhuntBaselines", targets: ["Baselines"]),
         .library(name: "ExhuntSurvey", targets: ["Survey"]),
         .library(name: "ExhuntHuntCore", targets: ["HuntCore"]),
         .library(name: "ExhuntExchangeBuilds", targets: ["ExchangeBuilds"]),
@@ -75,6 +76,8 @@ let package = Package(
         // NTFS's own metadata from its bytes: `$MFT` records (names, parents, both sets of times,
         // deleted entries) and the USN change journal (`$J`), from a collection or a disk image.
         .target(name: "NTFS", dependencies: ["HuntCore"], swiftSettings: strict),
+        // Microsoft's per-build baselines of Exchange's web folders, and a file judged against them.
+        .target(name: "Baselines", swiftSettings: strict),
         // YARA through libyara: compiling, one scanner per thread, matches as Swift values.
         .target(name: "YARA", dependencies: ["CYara"], swiftSettings: strict),
         // Read-only access to an evidence tree (folder, .zip or disk image), discovery, manifest hashing.
@@ -119,7 +122,7 @@ let package = Package(
         // Verdicts: how findings weigh (Rules/verdict-policy.yml), one verdict per vulnerability family
         // with its window, coverage gaps and patch timeline, and the host's verdict.
         .target(name: "Verdicts", dependencies: ["HuntCore", "ExchangeBuilds", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
-        .target(name: "Hunt", dependencies: ["HuntCore", "Findings", "WindowsEvents", "Evidence", "ExchangeLogs", "EVTX", "EventExports", "Sigma", "YARA", "Indicators",
+        .target(name: "Hunt", dependencies: ["HuntCore", "Findings", "Baselines", "WindowsEvents", "Evidence", "ExchangeLogs", "EVTX", "EventExports", "Sigma", "YARA", "Indicators",
                                              "Verdicts", "ExchangeBuilds", "BuiltinRules",
                                              .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict),
@@ -212,7 +215,7 @@ let package = Package(
         .testTarget(name: "RuleUpdatesTests", dependencies: ["TestSupport", "RuleUpdates", "exhunt",
                                                       .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                       .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Findings", "WindowsEvents", "Reports", "Timeline", "exhunt", "ExchangeLogs", "EVTX",
+        .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Findings", "Baselines", "WindowsEvents", "Reports", "Timeline", "exhunt", "ExchangeLogs", "EVTX",
                                                "Evidence", .product(name: "Yams", package: "Yams"),
                                                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),

@@ -10,6 +10,7 @@ import ExchangeBuilds
 import BuiltinRules
 import Crypto
 import Evidence
+public import Baselines
 
 /// The loaded detection content: Sigma rules for logs and files, YARA rules for file content,
 /// and indicator lists (hashes, names and paths, addresses).
@@ -30,6 +31,8 @@ public struct Detectors: Sendable {
     public var grouping: Grouping
     /// Path keys of Exchange's own pages (`Rules/known-good/`), never reported by name or path alone.
     public var knownGood: Set<String>
+    /// Microsoft's per-build baselines of Exchange's web folders (`--baselines`), when given.
+    public var baselines: ExchangeBaselines?
     /// How findings weigh (`Rules/verdict-policy.yml`), applied to the loaded rules.
     let weights: FindingWeights
     /// Per-family verdicts from findings and coverage.
@@ -88,6 +91,8 @@ public struct Detectors: Sendable {
         public var indicators: [URL] = []
         /// A YAML map of `|expand` placeholder values (see Rules/README.md).
         public var placeholders: URL?
+        /// Folders (or files) of Microsoft's per-build baselines (`baseline_15.1.2176.2.csv`).
+        public var baselines: [URL] = []
         public init() {}
     }
 
@@ -140,10 +145,23 @@ public struct Detectors: Sendable {
                           windowsEvents: windowsEvents, grouping: grouping, knownGood: knownGood, weights: weights,
                           provenance: provenance)
         d.exportShapes = try ExportShapes.load(builtinDir.appendingPathComponent("mappings/event-exports.yml"))
+        if !sources.baselines.isEmpty {
+            var all = ExchangeBaselines()
+            for url in sources.baselines {
+                guard FileManager.default.fileExists(atPath: url.path) else {
+                    throw SigmaError(file: url.path, reason: .invalid("no such baseline file or folder"))
+                }
+                let one = try ExchangeBaselines(loading: url)
+                all.merge(one)
+            }
+            d.baselines = all
+        }
         var h = SHA256()
         for line in rules.map({ r in "sigma \(r.identity)|\(r.title)|\(r.level)|\(weights.sigma(r).role.rawValue)" }).sorted() { h.update(data: Data((line + "\n").utf8)) }
         for t in texts.sorted(by: { $0.label < $1.label }) { h.update(data: Data("yara \(t.label)\n\(t.text)\n".utf8)) }
         for line in indicators.all.map({ "ioc \($0.kind.rawValue):\($0.value)" }).sorted() { h.update(data: Data((line + "\n").utf8)) }
+        // The baselines decide findings too: which builds were loaded, and how many files each lists.
+        if let b = d.baselines { h.update(data: Data("baselines \(b.fingerprint)\n".utf8)) }
         for file in ["verdict-policy.yml", "grouping.yml", "mappings/windows-events.yml", "mappings/event-exports.yml"] {
             h.update(data: (try? Data(contentsOf: builtinDir.appendingPathComponent(file))) ?? Data())
         }

@@ -42,13 +42,9 @@ final class FileCheck {
         return readContent || streamHash
     }
 
-    static func mebibytes(_ n: UInt64) -> String {
-        n >= 1 << 20 ? "\(n >> 20) MiB" : "\(n) bytes"
-    }
-
-    /// The end of the read: `hashes` when the whole file was hashed.
-    func finish(hashes: EvidenceReader.Result?, reader: EvidenceReader, yara: YaraScanner?) {
-        let detectors = context.detectors
+    /// The `evidence-file` event of a file: where it is and what it is called, before anything is
+    /// known of its content.
+    static func event(for item: EvidenceItem) -> Event {
         var event = Event(source: .evidenceFile, timestamp: item.lastWritten,
                           location: EvidenceLocation(path: item.path), raw: item.windowsPath)
         event.set("Path", item.windowsPath)
@@ -57,6 +53,17 @@ final class FileCheck {
         event.set("Extension", item.fileExtension)
         event.set("Size", String(item.size))
         event.set("Location", Self.locationName(item.location))
+        return event
+    }
+
+    static func mebibytes(_ n: UInt64) -> String {
+        n >= 1 << 20 ? "\(n >> 20) MiB" : "\(n) bytes"
+    }
+
+    /// The end of the read: `hashes` when the whole file was hashed.
+    func finish(hashes: EvidenceReader.Result?, reader: EvidenceReader, yara: YaraScanner?) {
+        let detectors = context.detectors
+        var event = Self.event(for: item)
         // Deleted files of a disk image (found by their names in their folders' indexes).
         event.set("Deleted", item.deleted ? "true" : "false")
         // NTFS's two records of a file's times (disk images): a creation time in

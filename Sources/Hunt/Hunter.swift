@@ -5,6 +5,7 @@ import Evidence
 import YARA
 import Findings
 import Verdicts
+import Baselines
 
 /// Runs a hunt over one host's evidence: discovery, one read per file on every core, detectors,
 /// then coverage and verdict. Problems with single files never stop it.
@@ -40,6 +41,7 @@ public struct Hunter: Sendable {
             Problem($0.isWarning ? .warning : .error, code: "yara-rule", message: $0.description, path: $0.file, line: $0.line)
         })
         sink.add(detectors.indicatorWarnings.map { Problem(.warning, code: "indicator", message: $0) })
+        sink.add((detectors.baselines?.problems ?? []).map { Problem(.warning, code: "baselines", message: $0) })
 
         let pool = WorkerPool(count: configuration.jobs)
         let context = HuntContext(detectors: detectors, sink: sink, pool: pool, configuration: configuration)
@@ -72,6 +74,8 @@ public struct Hunter: Sendable {
                     processors[worker].process(items[index])
                     if let p = progress.done(index), let onProgress { onProgress(p) }
                 }
+                // With every file hashed and every log's build known: Exchange's web files against the baselines.
+                if !configuration.cancellation.isCancelled { BaselineCheck.run(items: items, context: context) }
                 progress.finish()
                 // The last checkpoint is written before the final report can be.
                 if checkpoint != nil { checkpointsOver.wait() }

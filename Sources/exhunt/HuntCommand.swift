@@ -52,6 +52,10 @@ struct HuntCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Indicator file or folder (repeatable): CSV, hash lists, STIX 2.1 JSON, CHIRP YAML.")
     var iocs: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Folder of Microsoft's per-build baselines of Exchange's files (repeatable): each file of Exchange's web folders is then known-good, modified or unknown.",
+                                            valueName: "dir"))
+    var baselines: [String] = []
+
     @Flag(name: .customLong("no-builtin-rules"), help: "Use only the rules and indicators given on the command line (neither the built-in nor the downloaded ones).")
     var noBuiltinRules = false
 
@@ -133,6 +137,7 @@ struct HuntCommand: AsyncParsableCommand {
             sources.yara = yara.map { URL(fileURLWithPath: $0) }
             sources.indicators = iocs.map { URL(fileURLWithPath: $0) }
             sources.placeholders = placeholders.map { URL(fileURLWithPath: $0) }
+            sources.baselines = baselines.map { URL(fileURLWithPath: $0) }
             detectors = try await Detectors.load(sources)
         } catch {
             Terminal.error("cannot load rules: \(error)")
