@@ -5,7 +5,7 @@
 // A package of its own, so the product's build never links libFuzzer.
 import PackageDescription
 
-let exhunt: [String] = ["EVTX", "EventExports", "ExchangeLogs", "Sigma", "Indicators", "Evidence", "Survey", "HuntCore", "ExchangeBuilds", "NTFS"]
+let exhunt: [String] = ["EVTX", "EventExports", "ExchangeLogs", "Sigma", "Indicators", "Evidence", "Survey", "HuntCore", "ExchangeBuilds", "NTFS", "Baselines"]
 func harness(_ name: String, _ modules: [String], extra: [Target.Dependency] = []) -> Target {
     .executableTarget(name: name, dependencies: ["FuzzSupport"] + modules.map { .product(name: "Exhunt\($0)", package: "exhunt-link") } + extra,
                       path: "Sources/\(name)")
@@ -31,6 +31,7 @@ let package = Package(
         harness("fuzz-zip", ["Evidence", "HuntCore"]),
         harness("fuzz-mft", ["NTFS"]),
         harness("fuzz-usn", ["NTFS"]),
+        harness("fuzz-baselines", ["Baselines"]),
         harness("fuzz-http", ["Survey"], extra: [
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:?usage: fuzz-seeds.sh DIR}
-rm -rf "$dir"; mkdir -p "$dir"/{evtx,logs,sigma,iocs,kape,zip,http,exports,mft,usn}
+rm -rf "$dir"; mkdir -p "$dir"/{evtx,logs,sigma,iocs,kape,zip,http,exports,mft,usn,baselines}
 
 # A pipeline runs its last command in a subshell: names come from mktemp, not a counter.
 seed() { cat > "$(mktemp "$dir/$1/seed-XXXXXX")"; }
@@ -97,4 +97,9 @@ if [ -d ../shared/data ]; then
     while IFS= read -r -d '' f; do { printf '\x4f'; head -c 60000 "$f"; } | seed usn; done < <(
         find ../shared/data -type f \( -iname 'usn*.bin' -o -iname 'usnjrnl*.raw' \) -print0 | sort -z)
 fi
-echo "seeds: $(for h in evtx logs sigma iocs kape zip http exports mft usn; do printf '%s=%s ' $h "$(ls "$dir/$h" | wc -l)"; done)"
+# Baselines: a few lines of each of Microsoft's, and a made one.
+printf '%s,15.1.2176.2,\\FrontEnd\\HttpProxy\\owa\\auth\\logon.aspx\r\n' "$(printf 'A%.0s' $(seq 64))" | seed baselines
+if [ -d ../shared/data/microsoft__CSS-Exchange ]; then
+    for f in ../shared/data/microsoft__CSS-Exchange/Security/src/Baselines/*.csv; do head -n 40 "$f" | seed baselines; done
+fi
+echo "seeds: $(for h in evtx logs sigma iocs kape zip http exports mft usn baselines; do printf '%s=%s ' $h "$(ls "$dir/$h" | wc -l)"; done)"

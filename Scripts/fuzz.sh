@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of attacker-controlled input with libFuzzer and AddressSanitizer: EVTX,
 # exported events (JSON and event XML), Exchange CSV / IIS W3C / native / NCSA / text logs, Sigma
-# rules, indicator files, KAPE copy logs, ZIP evidence trees, NTFS's $MFT and change journal, and the survey's HTTP responses (Fuzz/Sources/fuzz-*). Seeds come from the project's own
+# rules, indicator files, KAPE copy logs, ZIP evidence trees, NTFS's $MFT and change journal, Microsoft's baseline CSVs, and the survey's HTTP responses (Fuzz/Sources/fuzz-*). Seeds come from the project's own
 # samples (Scripts/fuzz-seeds.sh) and, when present, ../shared.
 # Usage: Scripts/fuzz.sh [seconds per harness] [jobs] [harness...]
 #   Scripts/fuzz.sh 30          the smoke run CI does: 30 s each
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 jobs=${2:-1}
 shift $(( $# > 2 ? 2 : $# ))
-all=(evtx logs sigma iocs kape zip http exports mft usn)
+all=(evtx logs sigma iocs kape zip http exports mft usn baselines)
 harnesses=("${@:-${all[@]}}")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=("${all[@]}")
 out=${FUZZ_OUT:-$PWD/.build-fuzz}

@@ -1,0 +1,3 @@
+import FuzzSupport
+
+fuzz { fuzzBaselines($0, $1) }
