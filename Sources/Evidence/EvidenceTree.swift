@@ -158,9 +158,6 @@ public struct EvidenceTree: Sendable {
             }
         }
         problems += image.problems.map { "\(root.lastPathComponent): \($0)" }
-        // Said once per image, so no report is silent about it.
-        problems.append("\(root.lastPathComponent): alternate data streams (name:stream) are not listed or read from disk images yet; "
-                        + "only each file's main content is")
         var record = ImageRecord(format: image.format, size: image.size,
                                  segments: image.segments.map { path in
                                      let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
@@ -172,6 +169,8 @@ public struct EvidenceTree: Sendable {
                                                         created: v.shadowCopy?.created)
                                  })
         (record.recordedMD5, record.recordedSHA1) = image.recordedHashes()
+        // Said in every image's record, so no report is silent about it.
+        record.notRead = ["alternate data streams (name:stream): only each file's main content is read"]
         if verify {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
             defer { buffer.deallocate() }

@@ -238,6 +238,8 @@ public struct ImageRecord: Codable, Sendable {
     /// With `--verify-image`: the MD5 of the media as read now, and whether it is the recorded one.
     public var computedMD5: String?
     public var verified: Bool?
+    /// What the image holds that exhunt does not read (alternate data streams), so no report is silent about it.
+    public var notRead: [String]?
 
     public init(format: String, size: UInt64, segments: [Segment], volumes: [Volume]) {
         self.format = format

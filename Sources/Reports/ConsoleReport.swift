@@ -31,6 +31,7 @@ public struct ConsoleReport {
                 let check = image.verified.map { $0 ? ", verified" : ", DOES NOT MATCH the media (\(image.computedMD5 ?? "?"))" } ?? ""
                 out.append("  recorded MD5 \(TerminalText.sanitize(md5))\(check)")
             }
+            for n in image.notRead ?? [] { out.append("  not read: " + TerminalText.sanitize(n, limit: 200)) }
         }
         out.append("")
         out.append("Verdict: " + headline)

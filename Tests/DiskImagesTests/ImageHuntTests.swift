@@ -323,6 +323,7 @@ struct Report: Decodable {
         var recordedMD5: String?
         var computedMD5: String?
         var verified: Bool?
+        var notRead: [String]?
     }
     var verdict: String
     var image: Image?
@@ -441,6 +442,9 @@ struct ImageHuntTests {
             // The report records the image: its container, its files, its volumes.
             let record = try #require(report.image, "\(name)")
             #expect(record.volumes.map(\.name) == ["C"] && record.volumes.first?.fileSystem == "ntfs", "\(name)")
+            // What the image holds and exhunt does not read is in its record, not among the listing's problems.
+            #expect(record.notRead?.contains { $0.hasPrefix("alternate data streams") } == true, "\(name)")
+            #expect(!report.problems.contains { $0.message.contains("alternate data streams") }, "\(name)")
             #expect(record.volumes.first?.offset == (name == "volume" ? 0 : 1_048_576), "\(name)")
             #expect(record.format == ["e01": "ewf", "vmdk": "vmdk", "vhd": "vhd", "vhdx": "vhd"][name, default: "raw"], "\(name)")
             if name == "e01" || name == "split-raw" {
