@@ -205,17 +205,8 @@ public final class DiskImage {
 
     private func nameFromHive(system index: Int) {
         guard let vs = volumeSystem else { return }
-        var inum: TSK_INUM_T = 0
-        tsk_error_reset()
-        guard tsk_fs_path2inum(fileSystems[index], "/Windows/System32/config/SYSTEM", &inum, nil) == 0 else { return }
-        var hive: [UInt8] = []
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
+        guard let hive = contents(volume: index + 1, path: "Windows/System32/config/SYSTEM", limit: DriveLetters.maxHive) else { return }
         do {
-            try read(volume: index + 1, entry: UInt64(inum), buffer: buffer) { chunk in
-                hive.append(contentsOf: chunk.prefix(DriveLetters.maxHive - hive.count))
-                return hive.count < DriveLetters.maxHive
-            }
             let values = try DriveLetters.mountedDevices(hive: hive)
             let isGPT = vs.pointee.vstype == TSK_VS_TYPE_GPT
             let identities = partitionIdentities(blockSize: vs.pointee.block_size, isGPT: isGPT)
@@ -361,6 +352,25 @@ public final class DiskImage {
             offset += TSK_OFF_T(n)
         }
         return true
+    }
+
+    /// The content of the file at `path` (`Windows/System32/inetsrv/config/applicationHost.config`),
+    /// at most `limit` bytes; nil when it is not there or cannot be read.
+    public func contents(volume: Int, path: String, limit: Int) -> [UInt8]? {
+        guard fileSystems.indices.contains(volume - 1) else { return nil }
+        var inum: TSK_INUM_T = 0
+        tsk_error_reset()
+        guard tsk_fs_path2inum(fileSystems[volume - 1], "/" + path, &inum, nil) == 0 else { return nil }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var out: [UInt8] = []
+        do {
+            try read(volume: volume, entry: UInt64(inum), buffer: buffer) { chunk in
+                out.append(contentsOf: chunk.prefix(limit - out.count))
+                return out.count < limit
+            }
+        } catch { return nil }
+        return out
     }
 
     /// For a deleted file: how many of its clusters the volume's bitmap now gives to other files

@@ -110,6 +110,16 @@ public struct EvidenceTree: Sendable {
                 }
             }
         }
+        // Every IIS site's folders, where the collection carries IIS's configuration: pages there
+        // are read as web pages, wherever the site lives.
+        var sites = IISSites()
+        for item in items where item.location == .serverConfig && item.name.lowercased() == "applicationhost.config" && item.size <= UInt64(IISSites.maxBytes) {
+            var data = Data()
+            if (try? reader.read(item, hash: false) { data.append(contentsOf: $0); return true }) != nil { sites.add(config: data) }
+        }
+        if !sites.isEmpty {
+            for i in items.indices where items[i].location == .other && sites.contains(windowsPath: items[i].windowsPath) { items[i].location = .webRoot }
+        }
         // The server's own NTFS metadata, where the collection carries it ($MFT, $J).
         NTFSMetadata.applyToCollection(&items, reader: reader, everything: everything, problems: &problems)
         return items.sorted { $0.path < $1.path }
@@ -125,6 +135,13 @@ public struct EvidenceTree: Sendable {
             return ([], nil)
         }
         var out: [EvidenceItem] = []
+        // Every IIS site's folders, from the system volume's IIS configuration.
+        var sites = IISSites()
+        for volume in image.volumes where volume.name == "C" && volume.shadowCopy == nil {
+            if let config = image.contents(volume: volume.number, path: "Windows/System32/inetsrv/config/applicationHost.config", limit: IISSites.maxBytes) {
+                sites.add(config: Data(config))
+            }
+        }
         // The live volumes' web folders, to tell what a shadow copy holds that they do not.
         var live: [String: (size: UInt64, modified: Date?)] = [:]
         for volume in image.volumes {
@@ -138,6 +155,7 @@ public struct EvidenceTree: Sendable {
                 let times = f.reallocated ? nil : f.times
                 var item = EvidenceItem(path: "\(volume.name):/\(f.path)", size: f.size, modified: times?.modified, timeSource: .imageFileSystem,
                                         windowsPath: "\(volume.name):\\" + f.path.replacingOccurrences(of: "/", with: "\\"))
+                if item.location == .other, sites.contains(windowsPath: item.windowsPath) { item.location = .webRoot }
                 guard everything || item.location != .other || Self.keptAnywhere.contains(item.fileExtension) else { return }
                 item.sourceCreated = times?.created
                 item.sourceModified = times?.modified
