@@ -39,7 +39,11 @@ public struct ExchangeBaselines: Sendable {
             ? (try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil))
                 .filter { $0.pathExtension.lowercased() == "csv" }.sorted { $0.path < $1.path }
             : [folder]
-        for url in urls { add(csv: (try? Data(contentsOf: url)) ?? Data(), label: url.lastPathComponent) }
+        for url in urls {
+            do { add(csv: try Data(contentsOf: url), label: url.lastPathComponent) } catch {
+                problems.append("\(url.lastPathComponent): not read: \(error.localizedDescription)")
+            }
+        }
     }
 
     /// Adds one baseline file's lines; a line that is not `SHA256,build,path` is counted and skipped.

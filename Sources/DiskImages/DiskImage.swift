@@ -75,7 +75,11 @@ public final class DiskImage {
     /// Opens the image whose (first) segment is `path`; TSK finds the other segments of a split
     /// raw or E01 image beside it. Throws when no file system can be read in it: a file that is
     /// not a disk image is read by TSK as raw bytes, and only a volume tells it is one.
-    public init(path: String) throws {
+    ///
+    /// `driveLetters`: read the system volume's SYSTEM hive for the other volumes' letters (the
+    /// listing needs them; a reader that reads files by volume number does not, and would read
+    /// the hive once more for each worker).
+    public init(path: String, driveLetters: Bool = true) throws {
         tsk_error_reset()
         guard let image = tsk_img_open_utf8_sing(path, TSK_IMG_TYPE_DETECT, 0) else {
             throw OpenError(description: "not a disk image TSK can open: \(Self.lastError())")
@@ -96,7 +100,7 @@ public final class DiskImage {
             close()
             throw OpenError(description: "no file system found in it as a \(format) image\(said)")
         }
-        nameVolumes()
+        nameVolumes(fromHive: driveLetters)
         openShadowCopies()
     }
 
@@ -191,13 +195,13 @@ public final class DiskImage {
     /// The system volume is `C`: the first with `Windows\System32`. The other volumes' letters are
     /// in its SYSTEM hive (`MountedDevices`, matched to the partition table); a volume that the
     /// hive does not name, or a disk without one, keeps `vol<N>`.
-    private func nameVolumes() {
+    private func nameVolumes(fromHive: Bool) {
         for (i, fs) in fileSystems.enumerated() {
             var inum: TSK_INUM_T = 0
             tsk_error_reset()
             if tsk_fs_path2inum(fs, "/Windows/System32", &inum, nil) == 0 {
                 volumes[i].name = "C"
-                nameFromHive(system: i)
+                if fromHive { nameFromHive(system: i) }
                 return
             }
         }
@@ -205,7 +209,12 @@ public final class DiskImage {
 
     private func nameFromHive(system index: Int) {
         guard let vs = volumeSystem else { return }
-        guard let hive = contents(volume: index + 1, path: "Windows/System32/config/SYSTEM", limit: DriveLetters.maxHive) else { return }
+        guard let hive = contents(volume: index + 1, path: "Windows/System32/config/SYSTEM", limit: DriveLetters.maxHive) else {
+            if volumes.count > 1 {
+                problems.append("C: has no readable Windows\\System32\\config\\SYSTEM: the other volumes' drive letters are not told (vol<N>)")
+            }
+            return
+        }
         do {
             let values = try DriveLetters.mountedDevices(hive: hive)
             let isGPT = vs.pointee.vstype == TSK_VS_TYPE_GPT
@@ -226,6 +235,10 @@ public final class DiskImage {
     /// Every NTFS volume's shadow copies, each one more volume (`C-vss1`, `C-vss2`, oldest first)
     /// listed and read as the live ones are.
     private func openShadowCopies() {
+        if VShadowLibrary.shared == nil, volumes.contains(where: { $0.fileSystem.lowercased().contains("ntfs") }) {
+            problems.append("volume shadow copies were not looked for: libvshadow is not installed (Debian's libvshadow1)")
+            return
+        }
         for live in volumes where live.fileSystem.lowercased().contains("ntfs") && live.shadowCopy == nil {
             guard lengths.indices.contains(live.number - 1),
                   let copies = ShadowCopies(image: image, offset: live.offset, size: lengths[live.number - 1],

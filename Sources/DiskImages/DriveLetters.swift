@@ -7,19 +7,12 @@ import Foundation
 /// (`DMIO:ID:` and 16 bytes). The hive is read with libregf; the disk's identities from its own
 /// partition table.
 enum DriveLetters {
-    /// How a volume is named in `MountedDevices`.
+    /// How a volume is named in `MountedDevices`: the MBR disk's signature with the partition's
+    /// byte offset, or the GPT partition's unique GUID.
     struct Identity: Hashable {
-        var mbr: (signature: UInt32, offset: UInt64)?
+        var mbrSignature: UInt32?
+        var mbrOffset: UInt64?
         var gptGUID: [UInt8]?
-
-        static func == (a: Identity, b: Identity) -> Bool {
-            a.mbr?.signature == b.mbr?.signature && a.mbr?.offset == b.mbr?.offset && a.gptGUID == b.gptGUID
-        }
-        func hash(into h: inout Hasher) {
-            h.combine(mbr?.signature)
-            h.combine(mbr?.offset)
-            h.combine(gptGUID)
-        }
     }
 
     /// The largest SYSTEM hive read (real ones are tens of MiB).
@@ -36,8 +29,8 @@ enum DriveLetters {
         }
         return try withExtendedLifetime(source) { () -> [(String, [UInt8])] in
             var range = source.makeHandle(lib.bfioHandleInitialize)
-            var file: VShadowLibrary.Handle?
-            var key: VShadowLibrary.Handle?
+            var file: YalLibrary.Handle?
+            var key: YalLibrary.Handle?
             defer {
                 if key != nil { _ = lib.keyFree(&key, nil) }
                 if file != nil {
@@ -47,7 +40,7 @@ enum DriveLetters {
                 if range != nil { _ = lib.bfioFree(&range, nil) }
             }
             guard range != nil, lib.fileInitialize(&file, nil) == 1 else { throw Failure("libregf could not be set up") }
-            var error: VShadowLibrary.Handle?
+            var error: YalLibrary.Handle?
             guard lib.fileOpen(file, range, 1, &error) == 1 else {
                 lib.errorFree(&error)
                 throw Failure("not a registry hive libregf can read")
@@ -59,7 +52,7 @@ enum DriveLetters {
             var out: [(String, [UInt8])] = []
             // A crafted hive can claim any number; MountedDevices holds a few dozen.
             for i in 0..<min(max(0, count), 4096) {
-                var value: VShadowLibrary.Handle?
+                var value: YalLibrary.Handle?
                 guard lib.value(key, i, &value, nil) == 1, value != nil else { continue }
                 defer { _ = lib.valueFree(&value, nil) }
                 var nameSize = 0, dataSize = 0
@@ -83,10 +76,10 @@ enum DriveLetters {
         if data.count == 12 {
             let sig = data[0..<4].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
             let off = data[4..<12].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-            return Identity(mbr: (sig, off), gptGUID: nil)
+            return Identity(mbrSignature: sig, mbrOffset: off)
         }
         if data.count == 24, data.starts(with: Array("DMIO:ID:".utf8)) {
-            return Identity(mbr: nil, gptGUID: Array(data[8..<24]))
+            return Identity(gptGUID: Array(data[8..<24]))
         }
         return nil
     }
@@ -114,7 +107,7 @@ extension DiskImage {
             guard let mbr = read(0, 512) else { return [:] }
             let signature = u32(mbr, 440)
             for v in volumes where v.shadowCopy == nil {
-                out[v.offset] = DriveLetters.Identity(mbr: (signature, v.offset), gptGUID: nil)
+                out[v.offset] = DriveLetters.Identity(mbrSignature: signature, mbrOffset: v.offset)
             }
             return out
         }
@@ -127,7 +120,7 @@ extension DiskImage {
             let e = Array(entries[(i * size)..<(i * size + 128)])
             let first = u64(e, 32)
             guard first != 0, first < UInt64.max / UInt64(sector) else { continue }
-            out[first * UInt64(sector)] = DriveLetters.Identity(mbr: nil, gptGUID: Array(e[16..<32]))
+            out[first * UInt64(sector)] = DriveLetters.Identity(gptGUID: Array(e[16..<32]))
         }
         return out
     }

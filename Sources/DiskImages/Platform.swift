@@ -6,6 +6,23 @@ import Darwin
 
 /// One of libyal's libraries opened with `dlopen` (why: `VShadowLibrary`), its functions found by name.
 struct YalLibrary: @unchecked Sendable {
+    /// libyal's handles and errors are `intptr_t` behind the pointer.
+    typealias Handle = UnsafeMutablePointer<Int>
+    typealias Err = UnsafeMutablePointer<Handle?>?
+
+    typealias BFIOInitialize = @convention(c) (
+        UnsafeMutablePointer<Handle?>?, Handle?,
+        (@convention(c) (UnsafeMutablePointer<Handle?>?, Err) -> Int32)?,           // free the io handle
+        (@convention(c) (UnsafeMutablePointer<Handle?>?, Handle?, Err) -> Int32)?,  // clone it
+        (@convention(c) (Handle?, Int32, Err) -> Int32)?,                           // open
+        (@convention(c) (Handle?, Err) -> Int32)?,                                  // close
+        (@convention(c) (Handle?, UnsafeMutablePointer<UInt8>?, Int, Err) -> Int)?, // read
+        (@convention(c) (Handle?, UnsafePointer<UInt8>?, Int, Err) -> Int)?,        // write
+        (@convention(c) (Handle?, Int64, Int32, Err) -> Int64)?,                    // seek
+        (@convention(c) (Handle?, Err) -> Int32)?,                                  // exists
+        (@convention(c) (Handle?, Err) -> Int32)?,                                  // is open
+        (@convention(c) (Handle?, UnsafeMutablePointer<UInt64>?, Err) -> Int32)?,   // size
+        UInt8, Err) -> Int32
     let handle: UnsafeMutableRawPointer
 
     static func open(_ names: [String]) -> YalLibrary? {
@@ -29,23 +46,9 @@ struct YalLibrary: @unchecked Sendable {
 /// Loaded `RTLD_LOCAL`, its symbols stay out of everyone else's lookups; with `RTLD_DEEPBIND`, it
 /// finds its own copies first. Its functions are reached through these pointers only.
 struct VShadowLibrary: @unchecked Sendable {
-    /// libyal's handles and errors are `intptr_t` behind the pointer.
-    typealias Handle = UnsafeMutablePointer<Int>
-    typealias Err = UnsafeMutablePointer<Handle?>?
+    typealias Handle = YalLibrary.Handle
+    typealias Err = YalLibrary.Err
 
-    typealias BFIOInitialize = @convention(c) (
-        UnsafeMutablePointer<Handle?>?, Handle?,
-        (@convention(c) (UnsafeMutablePointer<Handle?>?, Err) -> Int32)?,           // free the io handle
-        (@convention(c) (UnsafeMutablePointer<Handle?>?, Handle?, Err) -> Int32)?,  // clone it
-        (@convention(c) (Handle?, Int32, Err) -> Int32)?,                           // open
-        (@convention(c) (Handle?, Err) -> Int32)?,                                  // close
-        (@convention(c) (Handle?, UnsafeMutablePointer<UInt8>?, Int, Err) -> Int)?, // read
-        (@convention(c) (Handle?, UnsafePointer<UInt8>?, Int, Err) -> Int)?,        // write
-        (@convention(c) (Handle?, Int64, Int32, Err) -> Int64)?,                    // seek
-        (@convention(c) (Handle?, Err) -> Int32)?,                                  // exists
-        (@convention(c) (Handle?, Err) -> Int32)?,                                  // is open
-        (@convention(c) (Handle?, UnsafeMutablePointer<UInt64>?, Err) -> Int32)?,   // size
-        UInt8, Err) -> Int32
     typealias Free = @convention(c) (UnsafeMutablePointer<Handle?>?, Err) -> Int32
     typealias Check = @convention(c) (Handle?, Err) -> Int32
     typealias Open = @convention(c) (Handle?, Handle?, Int32, Err) -> Int32
@@ -56,7 +59,7 @@ struct VShadowLibrary: @unchecked Sendable {
     typealias ErrorFree = @convention(c) (Err) -> Void
     typealias ErrorText = @convention(c) (Handle?, UnsafeMutablePointer<CChar>?, Int) -> Int32
 
-    let bfioHandleInitialize: BFIOInitialize
+    let bfioHandleInitialize: YalLibrary.BFIOInitialize
     let bfioHandleFree: Free
     let checkSignature: Check
     let volumeInitialize: Free
@@ -82,7 +85,7 @@ struct VShadowLibrary: @unchecked Sendable {
         guard let lib = YalLibrary.open(names) else { return nil }
         func f<T>(_ name: String, as _: T.Type = T.self) -> T? { lib.symbol(name) }
         // libbfio's functions are found through libvshadow's own dependencies: the copy it uses.
-        guard let bfioInit: BFIOInitialize = f("libbfio_handle_initialize"), let bfioFree: Free = f("libbfio_handle_free"),
+        guard let bfioInit: YalLibrary.BFIOInitialize = f("libbfio_handle_initialize"), let bfioFree: Free = f("libbfio_handle_free"),
               let check: Check = f("libvshadow_check_volume_signature_file_io_handle"),
               let vInit: Free = f("libvshadow_volume_initialize"), let vFree: Free = f("libvshadow_volume_free"),
               let vOpen: Open = f("libvshadow_volume_open_file_io_handle"), let vClose: Check = f("libvshadow_volume_close"),
@@ -107,10 +110,10 @@ struct VShadowLibrary: @unchecked Sendable {
 /// libbfio makes it by calling its exported `libbfio_handle_initialize`, which the process
 /// resolves to libewf's older copy, and libregf then crashed on a handle of the wrong layout.)
 struct RegfLibrary: @unchecked Sendable {
-    typealias Handle = VShadowLibrary.Handle
-    typealias Err = VShadowLibrary.Err
+    typealias Handle = YalLibrary.Handle
+    typealias Err = YalLibrary.Err
 
-    let bfioHandleInitialize: VShadowLibrary.BFIOInitialize
+    let bfioHandleInitialize: YalLibrary.BFIOInitialize
     let bfioFree: @convention(c) (UnsafeMutablePointer<Handle?>?, Err) -> Int32
     let fileInitialize: @convention(c) (UnsafeMutablePointer<Handle?>?, Err) -> Int32
     let fileFree: @convention(c) (UnsafeMutablePointer<Handle?>?, Err) -> Int32
@@ -131,7 +134,7 @@ struct RegfLibrary: @unchecked Sendable {
 
     private static func load() -> RegfLibrary? {
         guard let lib = YalLibrary.open(["libregf.so.1", "libregf.so", "libregf.1.dylib", "libregf.dylib"]) else { return nil }
-        guard let a: VShadowLibrary.BFIOInitialize = lib.symbol("libbfio_handle_initialize"),
+        guard let a: YalLibrary.BFIOInitialize = lib.symbol("libbfio_handle_initialize"),
               let c: @convention(c) (UnsafeMutablePointer<Handle?>?, Err) -> Int32 = lib.symbol("libbfio_handle_free"),
               let d: @convention(c) (UnsafeMutablePointer<Handle?>?, Err) -> Int32 = lib.symbol("libregf_file_initialize"),
               let e: @convention(c) (UnsafeMutablePointer<Handle?>?, Err) -> Int32 = lib.symbol("libregf_file_free"),
@@ -174,9 +177,9 @@ final class ByteSource {
     static let ioHandleNotManaged: UInt8 = 0
 
     /// A libbfio handle reading this source; it must not outlive the source.
-    func makeHandle(_ initialize: VShadowLibrary.BFIOInitialize) -> VShadowLibrary.Handle? {
-        var handle: VShadowLibrary.Handle?
-        let context = VShadowLibrary.Handle(OpaquePointer(Unmanaged.passUnretained(self).toOpaque()))
+    func makeHandle(_ initialize: YalLibrary.BFIOInitialize) -> YalLibrary.Handle? {
+        var handle: YalLibrary.Handle?
+        let context = YalLibrary.Handle(OpaquePointer(Unmanaged.passUnretained(self).toOpaque()))
         let made = initialize(
             &handle, context,
             { _, _ in 1 },                      // free: the source's owner keeps it

@@ -1,12 +1,13 @@
 import CTSK
 import Foundation
+import HuntCore
 
 /// A volume's shadow copies (Windows' Volume Shadow Copy Service stores), read with libvshadow
 /// from the volume's bytes as TSK reads them from the image (any container), and each given back
 /// to TSK as an image of its own, so a store's file system is walked and read as a live volume is.
 /// The handles are kept together and released in the order they depend on each other.
 final class ShadowCopies {
-    typealias Handle = VShadowLibrary.Handle
+    typealias Handle = YalLibrary.Handle
 
     /// One store, as TSK's read callback finds it: behind the image structure TSK was given.
     final class StoreBytes {
@@ -80,8 +81,7 @@ final class ShadowCopies {
                 continue
             }
             var filetime: UInt64 = 0
-            let created = library.storeCreationTime(store, &filetime, nil) == 1 && filetime > 116_444_736_000_000_000
-                ? Date(timeIntervalSince1970: Double(filetime - 116_444_736_000_000_000) / 1e7) : nil
+            let created = library.storeCreationTime(store, &filetime, nil) == 1 ? FileTime.date(filetime) : nil
             var storeSize: UInt64 = 0
             _ = library.storeVolumeSize(store, &storeSize, nil)
             guard let img = Self.externalImage(StoreBytes(library: library, store: store), size: storeSize) else { continue }

@@ -113,9 +113,14 @@ public struct EvidenceTree: Sendable {
         // Every IIS site's folders, where the collection carries IIS's configuration: pages there
         // are read as web pages, wherever the site lives.
         var sites = IISSites()
-        for item in items where item.location == .serverConfig && item.name.lowercased() == "applicationhost.config" && item.size <= UInt64(IISSites.maxBytes) {
+        for item in items where item.location == .serverConfig && item.name.lowercased() == "applicationhost.config" {
             var data = Data()
-            if (try? reader.read(item, hash: false) { data.append(contentsOf: $0); return true }) != nil { sites.add(config: data) }
+            do {
+                _ = try reader.read(item, limit: UInt64(IISSites.maxBytes) + 1, hash: false) { data.append(contentsOf: $0); return true }
+                problems += sites.add(config: data).map { "\(item.path): \($0)" }
+            } catch {
+                problems.append("\(item.path): IIS configuration not read: \(error)")
+            }
         }
         if !sites.isEmpty {
             for i in items.indices where items[i].location == .other && sites.contains(windowsPath: items[i].windowsPath) { items[i].location = .webRoot }
@@ -138,8 +143,8 @@ public struct EvidenceTree: Sendable {
         // Every IIS site's folders, from the system volume's IIS configuration.
         var sites = IISSites()
         for volume in image.volumes where volume.name == "C" && volume.shadowCopy == nil {
-            if let config = image.contents(volume: volume.number, path: "Windows/System32/inetsrv/config/applicationHost.config", limit: IISSites.maxBytes) {
-                sites.add(config: Data(config))
+            if let config = image.contents(volume: volume.number, path: "Windows/System32/inetsrv/config/applicationHost.config", limit: IISSites.maxBytes + 1) {
+                problems += sites.add(config: Data(config)).map { "\(root.lastPathComponent) C:\\Windows\\System32\\inetsrv\\config\\applicationHost.config: \($0)" }
             }
         }
         // The live volumes' web folders, to tell what a shadow copy holds that they do not.
@@ -423,7 +428,8 @@ public final class EvidenceReader {
             guard let volume = item.volume, let entry = item.entry else {
                 throw EvidenceError(path: item.path, message: "not a file of the image")
             }
-            if image == nil { image = try DiskImage(path: tree.root.path) }
+            // By volume and entry numbers: the listing told the drive letters.
+            if image == nil { image = try DiskImage(path: tree.root.path, driveLetters: false) }
             var stopped = false
             do {
                 try image?.read(volume: volume, entry: entry, buffer: buffer) { chunk in

@@ -17,19 +17,37 @@ struct IISSites {
 
     var isEmpty: Bool { roots.isEmpty }
 
-    /// Adds the physical paths of one `applicationHost.config`; text that is not its XML adds nothing.
-    mutating func add(config data: Data) {
-        guard data.count <= Self.maxBytes else { return }
+    /// Adds the physical paths of one `applicationHost.config`, and says what it could not take:
+    /// a file that is not its XML (what came before the damage is kept), a site at a drive's
+    /// root (it would make every file a page), folders named by `%SystemDrive%` (taken as `C:`).
+    mutating func add(config data: Data) -> [String] {
+        var said: [String] = []
+        guard data.count <= Self.maxBytes else {
+            return ["IIS configuration over \(Self.maxBytes >> 20) MiB not read: pages of sites outside Exchange's and IIS's default folders are not read as pages"]
+        }
         let reader = Reader()
         let parser = XMLParser(data: data)
         parser.delegate = reader
         parser.shouldResolveExternalEntities = false
-        _ = parser.parse()
-        for path in reader.paths.prefix(Self.maxRoots - roots.count) {
-            let root = Self.key(Self.expand(path))
-            // A site at a drive's root would make every file a page: such a root is not kept.
-            if root.split(separator: "\\").count >= 2, !roots.contains(root) { roots.append(root) }
+        // (Foundation on Linux can answer true for a truncated document and set the error.)
+        if !parser.parse() || parser.parserError != nil {
+            said.append("IIS configuration damaged at line \(parser.lineNumber) (\(parser.parserError.map { "XML error \(($0 as NSError).code)" } ?? "not XML")): "
+                        + "only the sites before it were taken")
         }
+        for path in reader.paths.prefix(Self.maxRoots - roots.count) {
+            let expanded = Self.expand(path)
+            let root = Self.key(expanded)
+            guard root.split(separator: "\\").count >= 2 else {
+                said.append("IIS site folder \(path) is a drive's root: not taken as a web folder (every file would be a page)")
+                continue
+            }
+            if expanded != path, !root.hasPrefix("c\\inetpub\\wwwroot\\") {
+                said.append("IIS site folder \(path) taken as \(expanded) (Windows on C:, as the collection does not say)")
+            }
+            if !roots.contains(root) { roots.append(root) }
+        }
+        if reader.paths.count >= Self.maxRoots { said.append("more than \(Self.maxRoots) IIS site folders: the rest were not taken") }
+        return said
     }
 
     /// Whether a file lies under one of the sites' folders.

@@ -179,7 +179,9 @@ enum NTFSMetadata {
 
     /// A collection's `$MFT` and journal files, joined to its listing per volume.
     static func applyToCollection(_ items: inout [EvidenceItem], reader: EvidenceReader, everything: Bool, problems: inout [String]) {
-        let mfts = items.filter { $0.name.lowercased() == "$mft" && $0.size >= 1024 }
+        let named = items.filter { $0.name.lowercased() == "$mft" }
+        for m in named where m.size < 1024 { problems.append("\(m.path): $MFT of \(m.size) bytes, less than one record: not read") }
+        let mfts = named.filter { $0.size >= 1024 }
         let journals = items.filter { journalNames.contains($0.name.lowercased()) }
         guard !mfts.isEmpty || !journals.isEmpty else { return }
         // The volume's root: where the $MFT lies, or the folder above `$Extend` for the journal.

@@ -42,9 +42,14 @@ enum BaselineCheck {
         }
         let rules = context.detectors.rules(for: .evidenceFile).filter { $0.reads("Baseline") }
         var counts: [String: Int] = [:]
-        for item in items where compared.contains(item.fileExtension) && !item.deleted {
-            guard let sha = hashed[item.path],
-                  let judgement = baselines.judge(windowsPath: item.windowsPath, sha256: sha, installed: compareWith.sorted()) else { continue }
+        var unhashed: [String] = []
+        for item in items where compared.contains(item.fileExtension) && !item.deleted && ExchangeBaselines.relativePath(ofWindowsPath: item.windowsPath) != nil {
+            // A file whose hash is not known (not collected, or not read to its end) cannot be judged: said below.
+            guard let sha = hashed[item.path] else {
+                unhashed.append(item.path)
+                continue
+            }
+            guard let judgement = baselines.judge(windowsPath: item.windowsPath, sha256: sha, installed: compareWith.sorted()) else { continue }
             var event = FileCheck.event(for: item)
             event.set("SHA256", sha)
             switch judgement {
@@ -68,6 +73,10 @@ enum BaselineCheck {
                 let f = finding
                 context.factory.record(rule.identity, rule, event) { f }
             }
+        }
+        if !unhashed.isEmpty {
+            notes.append("\(unhashed.count) of Exchange's web files were not compared, their content not being in the evidence or not read to its end "
+                         + "(\(unhashed.prefix(5).joined(separator: ", "))\(unhashed.count > 5 ? ", …" : ""))")
         }
         // What the comparison could not settle is said; the counts go with it.
         guard !notes.isEmpty else { return }

@@ -177,6 +177,8 @@ final class FileCheck {
         if let e = item.entry, item.namedBy != "$J" { parts.append("MFT entry \(e)") }
         if let taken = item.clustersInUse {
             parts.append(taken == 0 ? "its clusters are not in use by another file" : "\(taken) of its clusters now belong to other files: content read there may be theirs")
+        } else if item.deleted, item.hasContent {
+            parts.append("whether its clusters now belong to other files could not be told: content read may not be its own")
         }
         if item.notCollected { parts.append("not in the collection; named by its \(item.namedBy ?? "NTFS metadata")") }
         return parts.isEmpty ? "no times recorded" : parts.joined(separator: "; ")

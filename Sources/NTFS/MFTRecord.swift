@@ -1,4 +1,5 @@
 public import Foundation
+import HuntCore
 
 /// One record of NTFS's master file table (`$MFT`), decoded from its bytes: what a file was
 /// called and where, its two sets of times, its size, and whether the entry is still in use.

@@ -1,4 +1,5 @@
 public import Foundation
+import HuntCore
 
 /// One record of NTFS's change journal (`$Extend\$UsnJrnl:$J`): a change to a file, with when and why.
 public struct USNRecord: Sendable, Hashable {

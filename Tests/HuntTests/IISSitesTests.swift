@@ -45,6 +45,8 @@ import TestSupport
         // Not a site's folder (a site at a drive's root is not taken as one): not read as a page.
         #expect(!report.findings.contains { $0.evidence.path == "D/Elsewhere/y.aspx" })
         #expect(report.manifest.contains { $0.path == "D/Sites/Shop/uploads/x.aspx" && $0.sha256 != nil })
+        // What was not taken from the configuration is said.
+        #expect(report.problems.contains { $0.message.contains(#"IIS site folder D:\ is a drive's root"#) }, "\(report.problems.map(\.message))")
 
         // IIS's configuration damaged: nothing is taken from it, and the hunt goes on.
         try put(root, "C/Windows/System32/inetsrv/config/applicationHost.config", "<configuration><sites><site><application><virtualDirectory physicalPath=\"D:\\Sites\\Shop\"")
@@ -52,5 +54,7 @@ import TestSupport
         let r = try runCLI(["hunt", root.path, "-o", damaged.path, "--quiet", "--no-progress", "--host", "EXCH01"])
         #expect([0, 1, 2].contains(r.status), "\(r.stderr)")
         #expect(FileManager.default.fileExists(atPath: damaged.path))
+        let damagedReport = try JSONReport.decode(try Data(contentsOf: damaged))
+        #expect(damagedReport.problems.contains { $0.message.contains("IIS configuration damaged") }, "\(damagedReport.problems.map(\.message))")
     }
 }
