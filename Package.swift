@@ -215,7 +215,7 @@ let package = Package(
         .testTarget(name: "RuleUpdatesTests", dependencies: ["TestSupport", "RuleUpdates", "exhunt",
                                                       .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                       .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Findings", "Baselines", "WindowsEvents", "Reports", "Timeline", "exhunt", "ExchangeLogs", "EVTX",
+        .testTarget(name: "HuntTests", dependencies: ["TestSupport", "Hunt", "HuntCore", "Findings", "Baselines", "Verdicts", "WindowsEvents", "Reports", "Timeline", "exhunt", "ExchangeLogs", "EVTX",
                                                "Evidence", .product(name: "Yams", package: "Yams"),
                                                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                                                .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),

@@ -57,7 +57,7 @@ rule EXHUNT_ASPX_Base64_Loader
         reference = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
         severity = "high"
     strings:
-        $page = /<%@\s*Page/ nocase ascii wide
+        $page = /<%@\s*(Page|WebHandler|WebService|Control|Master|Application)\b/ nocase ascii wide
         $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
         $b64 = "FromBase64String" nocase ascii wide
         $req1 = "Request.Form" nocase ascii wide
@@ -80,7 +80,7 @@ rule EXHUNT_ASPX_Command_Runner
         reference = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
         severity = "high"
     strings:
-        $page = /<%@\s*Page/ nocase ascii wide
+        $page = /<%@\s*(Page|WebHandler|WebService|Control|Master|Application)\b/ nocase ascii wide
         $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
         $proc = "ProcessStartInfo" nocase ascii wide
         $shell1 = "cmd.exe" nocase ascii wide
@@ -89,6 +89,7 @@ rule EXHUNT_ASPX_Command_Runner
         $req2 = "Request.Item" nocase ascii wide
         $req3 = "Request.QueryString" nocase ascii wide
         $req4 = "Request[" nocase ascii wide
+        $req5 = "Request.InputStream" nocase ascii wide
     condition:
         filesize < 1MB and ($page or $script) and $proc and 1 of ($shell*) and 1 of ($req*)
 }
@@ -147,7 +148,7 @@ rule EXHUNT_ASPX_Process_From_Request
         reference = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
         severity = "high"
     strings:
-        $page = /<%@\s*Page/ nocase ascii wide
+        $page = /<%@\s*(Page|WebHandler|WebService|Control|Master|Application)\b/ nocase ascii wide
         $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
         $proc1 = "ProcessStartInfo" nocase ascii wide
         $proc2 = /New\s+(System\.Diagnostics\.)?Process\s*(\(\s*\))?\s*[\r\n:]/ nocase ascii wide
@@ -172,7 +173,7 @@ rule EXHUNT_ASPX_Reflective_Loader
         reference = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
         severity = "high"
     strings:
-        $page = /<%@\s*Page/ nocase ascii wide
+        $page = /<%@\s*(Page|WebHandler|WebService|Control|Master|Application)\b/ nocase ascii wide
         $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
         $load = /Assembly\s*\.\s*Load\s*\(/ nocase ascii wide
         $req1 = "Request.BinaryRead" nocase ascii wide
@@ -196,7 +197,7 @@ rule EXHUNT_ASPX_Upload_Or_File_Manager
         reference = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
         severity = "high"
     strings:
-        $page = /<%@\s*Page/ nocase ascii wide
+        $page = /<%@\s*(Page|WebHandler|WebService|Control|Master|Application)\b/ nocase ascii wide
         $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
         $up1 = "Request.Files" nocase ascii wide
         $up2 = "PostedFile" nocase ascii wide
@@ -214,4 +215,114 @@ rule EXHUNT_ASPX_Upload_Or_File_Manager
     condition:
         filesize < 1MB and ($page or $script) and
         ((1 of ($up*) and $save and 1 of ($req*)) or (1 of ($list*) and 1 of ($change*) and 1 of ($req*)))
+}
+
+rule EXHUNT_ASPX_JScript_Eval_Obfuscated
+{
+    meta:
+        author = "exhunt"
+        description = "Server-side JScript that evaluates request data, with the China Chopper one-liner hidden: comments inside the call, the 'unsafe' flag split, escaped or decoded, the request read into a variable first"
+        reference = "https://www.fireeye.com/blog/threat-research/2013/08/breaking-down-the-china-chopper-web-shell-part-i.html"
+        severity = "critical"
+    strings:
+        $js1 = /<%@\s*(Page|WebHandler|WebService|Control)[^>]{0,200}Language\s*=\s*["']?J(ava)?Script/ nocase ascii wide
+        $js2 = /<script[^>]{0,100}language\s*=\s*["']?J(ava)?Script[^>]{0,100}runat\s*=\s*["']?server/ nocase ascii wide
+        $js3 = /<script[^>]{0,100}runat\s*=\s*["']?server[^>]{0,100}language\s*=\s*["']?J(ava)?Script/ nocase ascii wide
+        // JScript is case-sensitive: `eval` is the function, `Eval(` is ASP.NET data binding.
+        $eval = /eval\s*(\/\*[^*]{0,64}\*\/\s*)*\(/ ascii wide
+        $req = /Request\s*(\/\*[^*]{0,64}\*\/\s*)*(\.\s*(Item|Form|QueryString|Params|Headers|Cookies)|\[|\()/ ascii wide
+        $unsafe1 = /["']un["']\s*\+\s*["']safe["']/ nocase ascii wide
+        $unsafe2 = /["'](\\x75|\\u0075)(\\x6e|\\u006e|n)/ nocase ascii wide
+        $unsafe3 = /["']unsafe["']/ ascii wide
+        $decode = "FromBase64String" ascii wide
+    condition:
+        filesize < 2MB and 1 of ($js*) and $eval and $req and
+        (1 of ($unsafe*) or $decode or for any i in (1..#eval): ($req in (@eval[i]..@eval[i] + 300)))
+}
+
+rule EXHUNT_ASPX_Encrypted_Assembly_Loader
+{
+    meta:
+        author = "exhunt"
+        description = "ASP.NET page or handler that decrypts request data (AES/Rijndael, or a XOR loop) and loads it as an assembly: the in-memory shells of the Godzilla and Behinder families"
+        reference = "https://www.microsoft.com/en-us/security/blog/2021/02/11/web-shell-attacks-continue-to-rise/"
+        severity = "critical"
+    strings:
+        $page = /<%@\s*(Page|WebHandler|WebService|Control|Master|Application)\b/ nocase ascii wide
+        $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
+        $load = /Assembly\s*\.\s*Load\s*\(/ nocase ascii wide
+        $aes1 = "RijndaelManaged" nocase ascii wide
+        $aes2 = "CreateDecryptor" nocase ascii wide
+        $aes3 = "TransformFinalBlock" nocase ascii wide
+        $aes4 = /Aes\s*\.\s*Create\s*\(/ nocase ascii wide
+        // A byte-wise XOR with a key array: (byte)(d[i] ^ k[i + 1 & 15]).
+        $xor = /\(byte\)\s*\(\s*\w{1,20}\s*\[[^\]]{1,20}\]\s*\^\s*\w{1,20}\s*\[/ nocase ascii wide
+        $req1 = "Request.BinaryRead" nocase ascii wide
+        $req2 = "Request.InputStream" nocase ascii wide
+        $req3 = "Request.Form" nocase ascii wide
+        $req4 = "Request.Item" nocase ascii wide
+        $req5 = "Request[" nocase ascii wide
+        $req6 = "Request.Cookies" nocase ascii wide
+    condition:
+        filesize < 1MB and ($page or $script) and $load and (1 of ($aes*) or $xor) and 1 of ($req*)
+}
+
+rule EXHUNT_ASMX_ASHX_Command_Service
+{
+    meta:
+        author = "exhunt"
+        description = "ASP.NET web service (.asmx) or handler (.ashx) whose web method or request handler runs a shell or a process and returns its output: a web shell answering SOAP or plain HTTP"
+        reference = "https://learn.microsoft.com/en-us/previous-versions/dotnet/netframework-4.0/bb398986(v=vs.100)"
+        severity = "high"
+    strings:
+        $svc1 = /<%@\s*WebService\b/ nocase ascii wide
+        $svc2 = /<%@\s*WebHandler\b/ nocase ascii wide
+        $svc3 = "[WebMethod" ascii wide
+        $svc4 = "IHttpHandler" ascii wide
+        $proc1 = "ProcessStartInfo" nocase ascii wide
+        $proc2 = "Process.Start(" nocase ascii wide
+        $proc3 = "Diagnostics.Process" nocase ascii wide
+        $out = "RedirectStandardOutput" nocase ascii wide
+        $shell1 = "cmd.exe" nocase ascii wide
+        $shell2 = "powershell" nocase ascii wide
+        $shell3 = "/c " nocase ascii wide
+    condition:
+        filesize < 1MB and 1 of ($svc*) and 1 of ($proc*) and $out and 1 of ($shell*)
+}
+
+rule EXHUNT_ASPX_SQL_Runner
+{
+    meta:
+        author = "exhunt"
+        description = "ASP.NET page or handler that opens a database connection whose connection string the request supplies and runs the request's SQL (database browsers dropped as shells)"
+        reference = "https://www.microsoft.com/en-us/security/blog/2021/02/11/web-shell-attacks-continue-to-rise/"
+        severity = "high"
+    strings:
+        $page = /<%@\s*(Page|WebHandler|WebService|Control|Master|Application)\b/ nocase ascii wide
+        $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
+        $conn1 = /(Sql|OleDb|Odbc|Oracle|MySql)Connection\s*\(\s*((\w{1,20}\s*\.\s*)?Request\s*[\.\[\(]|\w{1,40}\s*\.\s*Text\b)/ nocase ascii wide
+        $conn2 = /ConnectionString\s*=\s*((\w{1,20}\s*\.\s*)?Request\s*[\.\[\(]|\w{1,40}\s*\.\s*Text\b)/ nocase ascii wide
+        $run1 = "ExecuteReader" nocase ascii wide
+        $run2 = "ExecuteNonQuery" nocase ascii wide
+        $run3 = "ExecuteScalar" nocase ascii wide
+        $run4 = /DataAdapter\s*\(/ nocase ascii wide
+    condition:
+        filesize < 1MB and ($page or $script) and 1 of ($conn*) and 1 of ($run*)
+}
+
+rule EXHUNT_ASPX_Packet_Sniffer
+{
+    meta:
+        author = "exhunt"
+        description = "ASP.NET page or handler that opens a raw socket in receive-all mode: a packet sniffer run inside IIS to harvest credentials from the server's traffic"
+        reference = "https://learn.microsoft.com/en-us/dotnet/api/system.net.sockets.iocontrolcode"
+        severity = "high"
+    strings:
+        $page = /<%@\s*(Page|WebHandler|WebService|Control|Master|Application)\b/ nocase ascii wide
+        $script = /<script[^>]{0,80}runat\s*=\s*["']?server/ nocase ascii wide
+        $raw = /SocketType\s*\.\s*Raw/ ascii wide
+        $all1 = "ReceiveAll" ascii wide
+        $all2 = /IOControl\s*\(/ ascii wide
+    condition:
+        filesize < 1MB and ($page or $script) and $raw and 1 of ($all*)
 }

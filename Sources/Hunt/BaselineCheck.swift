@@ -14,8 +14,11 @@ enum BaselineCheck {
     /// What the web folders' files are compared on: pages, handlers, services, scripts, configuration and binaries.
     static let compared: Set<String> = ["aspx", "ashx", "asmx", "asax", "svc", "js", "config", "dll", "htm", "html", "css"]
 
-    static func run(items: [EvidenceItem], context: HuntContext) {
-        guard let baselines = context.detectors.baselines, !baselines.isEmpty else { return }
+    /// Returns the evidence paths of the files found to be Exchange's own, with the builds whose
+    /// baselines hold them (for the policy's second look).
+    @discardableResult
+    static func run(items: [EvidenceItem], context: HuntContext) -> [String: String] {
+        guard let baselines = context.detectors.baselines, !baselines.isEmpty else { return [:] }
         let snapshot = context.sink.snapshot()
         let hashed = Dictionary(snapshot.manifest.compactMap { m in m.sha256.map { (m.path, $0) } }, uniquingKeysWith: { a, _ in a })
         // The builds installed: the logs' and the version folders'.
@@ -35,7 +38,7 @@ enum BaselineCheck {
             context.sink.add([Problem(.warning, code: "baselines",
                                       message: "no baseline loaded for the installed build(s) \(installed.sorted().joined(separator: ", ")) "
                                           + "(loaded: \(loaded.joined(separator: ", "))): Exchange's web files were not compared")])
-            return
+            return [:]
         }
         if !missing.isEmpty {
             notes.append("no baseline loaded for \(missing.joined(separator: ", ")): files of its version folders may read as unknown")
@@ -43,6 +46,7 @@ enum BaselineCheck {
         let rules = context.detectors.rules(for: .evidenceFile).filter { $0.reads("Baseline") }
         var counts: [String: Int] = [:]
         var unhashed: [String] = []
+        var knownGood: [String: String] = [:]
         for item in items where compared.contains(item.fileExtension) && !item.deleted && ExchangeBaselines.relativePath(ofWindowsPath: item.windowsPath) != nil {
             // A file whose hash is not known (not collected, or not read to its end) cannot be judged: said below.
             guard let sha = hashed[item.path] else {
@@ -53,8 +57,9 @@ enum BaselineCheck {
             var event = FileCheck.event(for: item)
             event.set("SHA256", sha)
             switch judgement {
-            case .knownGood:
+            case .knownGood(let build):
                 counts["known-good", default: 0] += 1
+                knownGood[item.path] = "Exchange's own file in the baseline of \(build)"
                 continue
             case .modified(let builds):
                 counts["modified", default: 0] += 1
@@ -79,10 +84,11 @@ enum BaselineCheck {
                          + "(\(unhashed.prefix(5).joined(separator: ", "))\(unhashed.count > 5 ? ", …" : ""))")
         }
         // What the comparison could not settle is said; the counts go with it.
-        guard !notes.isEmpty else { return }
+        guard !notes.isEmpty else { return knownGood }
         let summary = ["known-good", "modified", "unknown"].map { "\(counts[$0, default: 0]) \($0)" }.joined(separator: ", ")
         let against = (compareWith.isEmpty ? loaded : compareWith.sorted()).joined(separator: ", ")
         context.sink.add([Problem(.warning, code: "baselines", message: "Exchange's web files compared with the baselines of \(against) (\(summary)): "
                                     + notes.joined(separator: "; "))])
+        return knownGood
     }
 }

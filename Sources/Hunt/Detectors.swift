@@ -204,7 +204,10 @@ public struct Detectors: Sendable {
 
     /// The weight the policy gives a Sigma rule's findings, their family, and the policy entry
     /// (index into `policy.entries`) that decided it.
-    public func weight(of rule: SigmaRule) -> (role: VerdictRole, family: String?, entry: Int?) { weights.sigma(rule) }
+    public func weight(of rule: SigmaRule) -> (role: VerdictRole, family: String?, entry: Int?) {
+        let w = weights.sigma(rule)
+        return (w.role, w.family, w.entry)
+    }
 
     private static func loadIndicators(_ sources: Sources, _ builtinDir: URL) async throws -> (IndicatorSet, [String]) {
         var indicators = IndicatorSet()

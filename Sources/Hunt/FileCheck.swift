@@ -5,6 +5,7 @@ import Sigma
 import YARA
 import Indicators
 import Findings
+import Baselines
 
 /// Checks one file of the evidence: its path and name against the file rules and the indicator
 /// lists, and, when its content is read, the content against the rules, YARA and the hash lists.
@@ -56,6 +57,20 @@ final class FileCheck {
         return event
     }
 
+    /// The kind of web folder a file lies in: Exchange's own folders and `aspnet_client` (the
+    /// baselines say what belongs there), or any other site's; nil outside web folders and for
+    /// ASP.NET's compilation cache.
+    static func webPlace(_ item: EvidenceItem) -> WebPlace? {
+        guard item.location == .webRoot else { return nil }
+        let p = "\\" + item.windowsPath.lowercased()
+        if p.contains("\\temporary asp.net files\\") { return nil }
+        if ExchangeBaselines.relativePath(ofWindowsPath: item.windowsPath) != nil
+            || ["\\aspnet_client\\", "\\owa\\auth\\", "\\ecp\\auth\\", "\\exchange server\\v15\\"].contains(where: p.contains) {
+            return .exchangeWeb
+        }
+        return .otherSite
+    }
+
     static func mebibytes(_ n: UInt64) -> String {
         n >= 1 << 20 ? "\(n >> 20) MiB" : "\(n) bytes"
     }
@@ -74,6 +89,8 @@ final class FileCheck {
         if let taken = item.clustersInUse { event.set("ClustersInUse", String(taken)) }
         // One of Exchange's own pages in its own folder (Rules/known-good).
         event.set("KnownGood", detectors.isKnownGood(item.windowsPath) ? "true" : "false")
+        // Exchange's web folders, or another site's: the verdict policy weighs matches by where they are.
+        if let place = Self.webPlace(item) { event.set("WebPlace", place.rawValue) }
         // What the server's file system recorded of a file that is gone or was not collected,
         // in words for the finding ("created …, deleted … (change journal)").
         if item.deleted || item.notCollected || item.journal != nil { event.set("History", Self.history(item)) }

@@ -39,7 +39,7 @@ struct FindingFactory: Sendable {
         for f in rule.fields { if let v = event.value(f), !v.isEmpty { fields[f] = v } }
         var excerpt = event.value("Content") != nil ? event.value("Path") ?? event.raw : event.raw
         if excerpt.count > 600 { excerpt = String(excerpt.prefix(600)) + "…" }
-        let (role, family, _) = weights.sigma(rule)
+        let (role, family, _, builtin) = weights.sigma(rule)
         var f = Finding(
             rule: .init(id: rule.id, title: rule.title, source: rule.file, author: rule.author, references: rule.references,
                         ruleSet: provenance[rule.file]?.set, licence: provenance[rule.file]?.licence),
@@ -49,12 +49,15 @@ struct FindingFactory: Sendable {
             fields: fields, extracted: extracted.merging(["summary": rule.sentence(for: event, extracted: extracted)]) { a, _ in a },
             tpl: rule.tpl, stage: rule.stage)
         f.family = family
+        f.origin = FindingOrigin(detector: .sigma, builtin: builtin, place: event.value("WebPlace").flatMap(WebPlace.init(rawValue:)))
         return f
     }
 
     func yaraFinding(_ m: YaraMatch, _ event: Event) -> Finding {
         // Third-party sets (DRL 1.1) ask that the author and reference travel with every match.
-        let (role, severity, family) = weights.yara(m)
+        let (role, severity, family, origin) = weights.yara(m, place: event.value("WebPlace").flatMap(WebPlace.init(rawValue:)),
+                                                            knownGood: event.value("KnownGood") == "true",
+                                                            fileExtension: event.value("Extension")?.lowercased())
         let references = ["reference", "references", "url"].compactMap { m.meta[$0] }
         let strings = m.strings.prefix(20).map { Finding.StringMatch(identifier: $0.identifier, offset: $0.offset, text: Self.printable($0.data)) }
         let path = event.value("Path") ?? event.location.path
@@ -70,12 +73,13 @@ struct FindingFactory: Sendable {
             stage: "persistence")
         f.evidence.matches = Array(strings)
         f.family = family
+        f.origin = origin
         return f
     }
 
     func indicatorFinding(_ hit: Indicator, matched: String, severity: Severity, _ event: Event) -> Finding {
         let path = event.value("Path") ?? event.location.path
-        return Finding(
+        var f = Finding(
             rule: .init(id: "exhunt-ioc-\(hit.kind.rawValue)", title: "File matches a published indicator (\(hit.kind.rawValue))",
                         source: hit.source, references: [hit.source]),
             cves: [], attack: ["T1505.003"], severity: severity, role: weights.indicator(hit.kind.rawValue),
@@ -84,6 +88,8 @@ struct FindingFactory: Sendable {
             fields: ["Path": path],
             extracted: ["summary": "\(path) matches \(matched) from \(hit.source)\(hit.note.isEmpty ? "" : " (\(hit.note))")"],
             stage: "persistence")
+        f.origin = FindingOrigin(detector: .indicator, builtin: hit.source.hasPrefix("builtin:"), place: event.value("WebPlace").flatMap(WebPlace.init(rawValue:)))
+        return f
     }
 
     func ipFinding(_ hit: Indicator, address: String, event: Event) -> Finding {

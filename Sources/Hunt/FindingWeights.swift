@@ -10,7 +10,7 @@ import Verdicts
 struct FindingWeights: Sendable {
     let policy: VerdictPolicy
     let judge: HostVerdict
-    private let sigma: [String: (role: VerdictRole, family: String?, entry: Int?)]
+    private let sigma: [String: (role: VerdictRole, family: String?, entry: Int?, builtin: Bool)]
     /// YARA file labels of this exhunt's own rules.
     private let builtinYara: Set<String>
 
@@ -18,28 +18,35 @@ struct FindingWeights: Sendable {
         self.policy = policy
         self.judge = judge
         self.builtinYara = builtinYara
-        var sigma: [String: (role: VerdictRole, family: String?, entry: Int?)] = [:]
+        var sigma: [String: (role: VerdictRole, family: String?, entry: Int?, builtin: Bool)] = [:]
         for r in rules {
-            let subject = PolicySubject(detector: .sigma, builtin: builtinRules.contains(r.identity), id: r.id, tags: r.tags,
+            let builtin = builtinRules.contains(r.identity)
+            let subject = PolicySubject(detector: .sigma, builtin: builtin, id: r.id, tags: r.tags,
                                         level: r.level, declared: r.declaredRole)
             let w = policy.weigh(subject)
-            sigma[r.identity] = (w.role, judge.family(declared: r.family, cves: r.cves), w.entry)
+            sigma[r.identity] = (w.role, judge.family(declared: r.family, cves: r.cves), w.entry, builtin)
         }
         self.sigma = sigma
     }
 
     /// The rule's weight, family, and the policy entry that decided the weight.
-    func sigma(_ rule: SigmaRule) -> (role: VerdictRole, family: String?, entry: Int?) {
-        sigma[rule.identity] ?? (.informational, nil, nil)
+    func sigma(_ rule: SigmaRule) -> (role: VerdictRole, family: String?, entry: Int?, builtin: Bool) {
+        sigma[rule.identity] ?? (.informational, nil, nil, false)
     }
 
-    func yara(_ m: YaraMatch) -> (role: VerdictRole, severity: Severity, family: String?) {
+    /// - Parameters: place: the kind of web folder the file lies in; knownGood: one of Exchange's
+    ///   own pages by name (Rules/known-good).
+    func yara(_ m: YaraMatch, place: WebPlace?, knownGood: Bool, fileExtension: String?)
+        -> (role: VerdictRole, severity: Severity, family: String?, origin: FindingOrigin) {
         let severity = policy.yaraSeverity(meta: m.meta)
         let declared = m.meta["exhunt_verdict"].flatMap { VerdictRole(name: $0) }
-        let subject = PolicySubject(detector: .yara, builtin: builtinYara.contains(m.source), id: m.rule, tags: m.tags,
-                                    level: severity, declared: declared)
+        let builtin = builtinYara.contains(m.source)
+        let subject = PolicySubject(detector: .yara, builtin: builtin, id: m.rule, tags: m.tags,
+                                    level: severity, declared: declared, place: place, knownGood: knownGood,
+                                    fileExtension: fileExtension)
         let cves = m.tags.filter { $0.uppercased().hasPrefix("CVE") }.map { $0.replacingOccurrences(of: "_", with: "-") }
-        return (policy.weigh(subject).role, severity, judge.family(declared: m.meta["exhunt_family"], cves: cves))
+        return (policy.weigh(subject).role, severity, judge.family(declared: m.meta["exhunt_family"], cves: cves),
+                FindingOrigin(detector: .yara, builtin: builtin, place: place))
     }
 
     func indicator(_ kind: String) -> VerdictRole {

@@ -50,20 +50,21 @@ public struct Hunter: Sendable {
         // Largest first, so one huge log does not finish last.
         let order = items.indices.sorted { items[$0].size > items[$1].size }
         let processors = (0..<pool.count).map { w in FileProcessor(context: context, reader: tree.makeReader(hashing: configuration.hashFiles), worker: w) }
-        let report = { @Sendable (complete: Bool) in
-            var r = self.report(sink: sink, items: items, progress: progress, started: started, complete: complete)
+        let report = { @Sendable (complete: Bool, knownGood: [String: String]) in
+            var r = self.report(sink: sink, items: items, progress: progress, started: started, complete: complete, knownGood: knownGood)
             r.image = image
             return r
         }
         let onProgress = configuration.progress
         // The workers block on files: they run on threads of their own, and this task waits for them.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+        // The files the baselines call Exchange's own, for the policy's second look.
+        let knownGood = await withCheckedContinuation { (done: CheckedContinuation<[String: String], Never>) in
             let checkpointsOver = DispatchSemaphore(value: 0)
             let checkpoint = configuration.checkpoint
             let interval = configuration.checkpointInterval
             if let checkpoint {
                 let timer = Thread {
-                    while !progress.finished(waiting: interval) { checkpoint(report(false)) }
+                    while !progress.finished(waiting: interval) { checkpoint(report(false, [:])) }
                     checkpointsOver.signal()
                 }
                 timer.name = "exhunt-checkpoint"
@@ -75,20 +76,24 @@ public struct Hunter: Sendable {
                     if let p = progress.done(index), let onProgress { onProgress(p) }
                 }
                 // With every file hashed and every log's build known: Exchange's web files against the baselines.
-                if !configuration.cancellation.isCancelled { BaselineCheck.run(items: items, context: context) }
+                let knownGood = configuration.cancellation.isCancelled ? [:] : BaselineCheck.run(items: items, context: context)
+                // With every finding about pages made: IIS's requests joined with the pages they used.
+                if !configuration.cancellation.isCancelled { PageUse.run(items: items, context: context) }
                 progress.finish()
                 // The last checkpoint is written before the final report can be.
                 if checkpoint != nil { checkpointsOver.wait() }
-                done.resume()
+                done.resume(returning: knownGood)
             }
             thread.name = "exhunt-hunt"
             thread.start()
         }
-        return report(!configuration.cancellation.isCancelled)
+        return report(!configuration.cancellation.isCancelled, knownGood)
     }
 
     /// The report from what the sink holds now.
-    private func report(sink: FindingsSink, items: [EvidenceItem], progress: Progress, started: Date, complete: Bool) -> HostReport {
+    /// - Parameter knownGood: evidence paths of files the baselines call Exchange's own, with the builds.
+    private func report(sink: FindingsSink, items: [EvidenceItem], progress: Progress, started: Date, complete: Bool,
+                        knownGood: [String: String]) -> HostReport {
         let snapshot = sink.snapshot()
         var problems = snapshot.problems
         for rule in detectors.rules {
@@ -105,7 +110,8 @@ public struct Hunter: Sendable {
         }
         let covered = snapshot.coverage.map { Self.judge($0, windowStart: configuration.windowStart) }
         let copies = CopyTimes(items: items, newestLogLine: covered.filter { $0.logsource != nil }.compactMap(\.latest).max())
-        let findings = copies.apply(snapshot.findings)
+        // The policy's second look at findings about files, now that every file is read.
+        let findings = detectors.judge.policy.secondLook(copies.apply(snapshot.findings), knownGood: knownGood)
         var manifest = snapshot.manifest
         for i in manifest.indices where copies.copied.contains(manifest[i].path) { manifest[i].timeSource = "copy" }
         if let reason = copies.reason { problems.append(Problem(.warning, code: "copy-times", message: reason)) }

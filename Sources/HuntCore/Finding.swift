@@ -99,6 +99,10 @@ public struct Finding: Codable, Sendable {
     public var lastSeen: Date?
     /// Where the first few hits are (the first is `evidence`'s location).
     public var samples: [EvidenceLocation]
+    /// The detector, rule set and web folder behind the finding, for the policy's second look.
+    public var origin: FindingOrigin?
+    /// Why the policy's second look changed the finding's weight (nil: it did not).
+    public var reweighed: String?
 
     public init(rule: Rule, cves: [String], attack: [String], severity: Severity, role: VerdictRole,
                 timestamp: Date?, source: LogSource, evidence: Evidence,

@@ -111,6 +111,8 @@ public struct ConsoleReport {
                 out.append("      " + c("\(f.count) hits\(f.lastSeen.map { ", last \(Self.iso($0))" } ?? "")") { $0.bold })
             }
             if let summary = f.extracted["summary"] { out.append("      " + TerminalText.sanitize(summary, limit: 300)) }
+            // The policy's second look changed its weight: say why, since the rule alone would weigh otherwise.
+            if let why = f.reweighed { out.append("      " + c(TerminalText.sanitize("weighs \(f.role.rawValue): \(why)", limit: 300)) { $0.dim }) }
             // A downloaded set's licence (DRL 1.1) asks that the author travel with each match.
             if let set = f.rule.ruleSet {
                 let by = f.rule.author.map { " by \($0)" } ?? ""

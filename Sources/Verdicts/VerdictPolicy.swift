@@ -5,7 +5,7 @@ import Yams
 /// What a finding is, as far as the verdict policy cares: which detector made it, from which
 /// rule set, and what the rule says of itself.
 public struct PolicySubject: Sendable {
-    public enum Detector: String, Sendable, CaseIterable { case sigma, yara, indicator }
+    public typealias Detector = FindingOrigin.Detector
 
     public var detector: Detector
     /// From this exhunt's own `Rules/`, not from `--rules`, `--yara` or `--iocs`.
@@ -17,9 +17,20 @@ public struct PolicySubject: Sendable {
     public var declared: VerdictRole?
     /// For indicator findings: the indicator's kind (`sha256`, `ip`, …).
     public var indicator: String?
+    /// For findings about a file of a web folder: which kind of folder.
+    public var place: WebPlace?
+    /// The file is one of Exchange's own in its own folder: by name while files are read
+    /// (Rules/known-good), by its hash in a baseline of an installed build at the second look.
+    public var knownGood: Bool
+    /// For findings about a file: its extension, lowercase, without the dot.
+    public var fileExtension: String?
 
     public init(detector: Detector, builtin: Bool, id: String, tags: [String] = [], level: Severity? = nil,
-                declared: VerdictRole? = nil, indicator: String? = nil) {
+                declared: VerdictRole? = nil, indicator: String? = nil, place: WebPlace? = nil, knownGood: Bool = false,
+                fileExtension: String? = nil) {
+        self.fileExtension = fileExtension
+        self.place = place
+        self.knownGood = knownGood
         self.detector = detector
         self.builtin = builtin
         self.id = id
@@ -59,6 +70,9 @@ public struct VerdictPolicy: Sendable {
         public var tags: Set<String>
         public var levels: Set<Severity>
         public var indicators: Set<String>
+        public var places: Set<WebPlace>
+        public var knownGood: Bool?
+        public var extensions: Set<String>
         public var weight: Weight
 
         func matches(_ s: PolicySubject) -> Bool {
@@ -69,6 +83,9 @@ public struct VerdictPolicy: Sendable {
             if !tags.isEmpty, !s.tags.contains(where: { tags.contains($0.lowercased()) }) { return false }
             if !levels.isEmpty, !(s.level.map(levels.contains) ?? false) { return false }
             if !indicators.isEmpty, !(s.indicator.map { indicators.contains($0.lowercased()) } ?? false) { return false }
+            if !places.isEmpty, !(s.place.map(places.contains) ?? false) { return false }
+            if let knownGood, knownGood != s.knownGood { return false }
+            if !extensions.isEmpty, !(s.fileExtension.map(extensions.contains) ?? false) { return false }
             if weight == .declared, s.declared == nil { return false }
             return true
         }
@@ -83,6 +100,9 @@ public struct VerdictPolicy: Sendable {
             if !tags.isEmpty { parts.append("tag in [\(tags.sorted().joined(separator: ", "))]") }
             if !levels.isEmpty { parts.append("level in [\(levels.sorted().map(\.rawValue).joined(separator: ", "))]") }
             if !indicators.isEmpty { parts.append("indicator in [\(indicators.sorted().joined(separator: ", "))]") }
+            if !places.isEmpty { parts.append("in \(places.map(\.rawValue).sorted().joined(separator: " or "))") }
+            if let knownGood { parts.append(knownGood ? "Exchange's own file" : "not Exchange's own file") }
+            if !extensions.isEmpty { parts.append("extension in [\(extensions.sorted().joined(separator: ", "))]") }
             return parts.isEmpty ? "any" : parts.joined(separator: ", ")
         }
     }
@@ -102,6 +122,25 @@ public struct VerdictPolicy: Sendable {
     public var sources: [SourceQuiet]
     /// Where the policy was read from.
     public var file: String
+    /// Once every file is read: weights a file finding takes given what else is known of the file.
+    public var secondLook: [SecondLook] = []
+    /// What counts as a second, independent signal about the same file.
+    public var corroboratedBy: [Entry] = []
+
+    /// A second look at findings about files: the first entry whose `finding` matches and whose
+    /// condition holds gives the finding its `weight` (and `why`, in words, to the report).
+    public struct SecondLook: Sendable {
+        public enum Condition: String, Sendable, CaseIterable {
+            /// The file's hash is in a baseline of an installed build: Exchange's own file, as shipped.
+            case knownGood = "known-good"
+            /// Another finding about the same file matches `corroborated_by`.
+            case corroborated
+        }
+        public var finding: Entry
+        public var when: Condition
+        public var weight: VerdictRole
+        public var why: String
+    }
 
     /// The weight of a finding, and the index of the entry that gave it (nil: no entry matched,
     /// so the finding is informational).
@@ -154,6 +193,37 @@ public struct VerdictPolicy: Sendable {
             if let s = v as? String { return [s] }
             return (v as? [Any] ?? []).compactMap { $0 as? String }
         }
+        /// An entry's conditions (`at` names it in errors).
+        func matcher(_ m: [String: Any], weight: Weight, at: String) throws(LoadError) -> Entry {
+            var detector: PolicySubject.Detector?
+            if let d = m["detector"] as? String {
+                guard let parsed = PolicySubject.Detector(rawValue: d) else { throw fail("\(at): unknown detector '\(d)'") }
+                detector = parsed
+            }
+            var builtin: Bool?
+            if let r = m["ruleset"] as? String {
+                guard r == "builtin" || r == "external" else { throw fail("\(at): ruleset is builtin or external") }
+                builtin = r == "builtin"
+            }
+            var levels: Set<Severity> = []
+            for l in strings(m["level"]) {
+                guard let s = Severity(rawValue: l.lowercased()) else { throw fail("\(at): unknown level '\(l)'") }
+                levels.insert(s)
+            }
+            var places: Set<WebPlace> = []
+            for p in strings(m["place"]) {
+                guard let w = WebPlace(rawValue: p) else {
+                    throw fail("\(at): unknown place '\(p)' (\(WebPlace.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                places.insert(w)
+            }
+            return Entry(detector: detector, builtin: builtin, declared: m["declared"] as? Bool,
+                         ids: Set(strings(m["id"]).map { $0.lowercased() }), tags: Set(strings(m["tags"]).map { $0.lowercased() }),
+                         levels: levels, indicators: Set(strings(m["indicator"]).map { $0.lowercased() }), places: places,
+                         knownGood: m["known_good"] as? Bool,
+                         extensions: Set(strings(m["extension"]).map { $0.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ".")) }),
+                         weight: weight)
+        }
         var entries: [Entry] = []
         for (i, any) in (root["weights"] as? [Any] ?? []).enumerated() {
             guard let m = any as? [String: Any], let w = m["weight"] as? String else { throw fail("weights[\(i)] needs `weight`") }
@@ -165,26 +235,34 @@ public struct VerdictPolicy: Sendable {
                 guard let r = VerdictRole(name: w) else { throw fail("weights[\(i)]: unknown weight '\(w)'") }
                 weight = .role(r)
             }
-            var detector: PolicySubject.Detector?
-            if let d = m["detector"] as? String {
-                guard let parsed = PolicySubject.Detector(rawValue: d) else { throw fail("weights[\(i)]: unknown detector '\(d)'") }
-                detector = parsed
-            }
-            var builtin: Bool?
-            if let r = m["ruleset"] as? String {
-                guard r == "builtin" || r == "external" else { throw fail("weights[\(i)]: ruleset is builtin or external") }
-                builtin = r == "builtin"
-            }
-            var levels: Set<Severity> = []
-            for l in strings(m["level"]) {
-                guard let s = Severity(rawValue: l.lowercased()) else { throw fail("weights[\(i)]: unknown level '\(l)'") }
-                levels.insert(s)
-            }
-            entries.append(Entry(detector: detector, builtin: builtin, declared: m["declared"] as? Bool,
-                                 ids: Set(strings(m["id"]).map { $0.lowercased() }), tags: Set(strings(m["tags"]).map { $0.lowercased() }),
-                                 levels: levels, indicators: Set(strings(m["indicator"]).map { $0.lowercased() }), weight: weight))
+            entries.append(try matcher(m, weight: weight, at: "weights[\(i)]"))
         }
         guard !entries.isEmpty else { throw fail("no `weights` entries") }
+
+        // The second look: what a finding about a file can see of the file once every file is read.
+        var secondLook: [SecondLook] = []
+        let lookKeys: Set<String> = ["detector", "ruleset", "place", "id", "level", "extension"]
+        for (i, any) in (root["second_look"] as? [Any] ?? []).enumerated() {
+            let at = "second_look[\(i)]"
+            guard let m = any as? [String: Any], let f = m["finding"] as? [String: Any],
+                  let w = (m["weight"] as? String).flatMap(VerdictRole.init(name:)),
+                  let when = (m["when"] as? String).flatMap(SecondLook.Condition.init(rawValue:)) else {
+                throw fail("\(at) needs `finding`, `when` (\(SecondLook.Condition.allCases.map(\.rawValue).joined(separator: " or "))) and a `weight`")
+            }
+            if let extra = f.keys.first(where: { !lookKeys.contains($0) }) {
+                throw fail("\(at): a second look matches a finding on \(lookKeys.sorted().joined(separator: ", ")) only, not '\(extra)'")
+            }
+            secondLook.append(SecondLook(finding: try matcher(f, weight: .role(w), at: at), when: when, weight: w,
+                                         why: m["why"] as? String ?? when.rawValue))
+        }
+        var signals: [Entry] = []
+        for (i, any) in (root["corroborated_by"] as? [Any] ?? []).enumerated() {
+            guard let m = any as? [String: Any] else { throw fail("corroborated_by[\(i)] must be a map of conditions") }
+            if let extra = m.keys.first(where: { !lookKeys.contains($0) }) {
+                throw fail("corroborated_by[\(i)]: a signal matches a finding on \(lookKeys.sorted().joined(separator: ", ")) only, not '\(extra)'")
+            }
+            signals.append(try matcher(m, weight: .byLevel, at: "corroborated_by[\(i)]"))
+        }
 
         var levels: [Severity: VerdictRole] = [:]
         for (k, v) in root["levels"] as? [String: Any] ?? [:] {
@@ -213,6 +291,7 @@ public struct VerdictPolicy: Sendable {
                                                                           service: ls["service"] as? String), quietHours: quiet))
         }
         return VerdictPolicy(entries: entries, levels: levels, yaraDefaultSeverity: yaraDefault,
-                             yaraScores: scores.sorted { $0.atLeast > $1.atLeast }, sources: sources, file: file)
+                             yaraScores: scores.sorted { $0.atLeast > $1.atLeast }, sources: sources, file: file,
+                             secondLook: secondLook, corroboratedBy: signals)
     }
 }

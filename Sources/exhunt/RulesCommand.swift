@@ -39,6 +39,13 @@ struct RulesCommand: AsyncParsableCommand {
                 let n = decided[i].map { "  (\($0) Sigma rule(s))" } ?? ""
                 print("  \(i + 1).\t\(e.weight)\t\(e.conditions)\(n)")
             }
+            if !policy.secondLook.isEmpty {
+                print("Second look, once every file is read (the first entry that matches and holds decides):")
+                for (i, l) in policy.secondLook.enumerated() {
+                    print("  \(i + 1).\t\(l.weight.rawValue)\t\(l.finding.conditions), when \(l.when.rawValue): \(l.why)")
+                }
+                print("  corroborated by: " + policy.corroboratedBy.map(\.conditions).joined(separator: "; "))
+            }
             print("By level: " + Severity.allCases.reversed().map { "\($0.rawValue) \(policy.levels[$0]?.rawValue ?? "informational")" }
                 .joined(separator: ", "))
             print("YARA severity: the rule's severity meta, else score " + policy.yaraScores.map { ">= \($0.atLeast) \($0.severity.rawValue)" }

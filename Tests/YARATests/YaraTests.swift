@@ -87,6 +87,31 @@ func compileOwn() throws -> YaraRules {
         #expect(m.strings.contains { $0.identifier == "$eval" && $0.offset == 63 })
     }
 
+    /// The corpus (Tests/Corpus/webshells): every shell in `shells/<RULE>/` is matched by that
+    /// rule, every benign page by none of exhunt's rules.
+    @Test func corpusShellsMatchTheirFamilyAndBenignTwinsNothing() throws {
+        let scanner = try YaraScanner(rules: try compileOwn())
+        let corpus = repoRoot.appendingPathComponent("Tests/Corpus/webshells")
+        let fm = FileManager.default
+        var shells = 0
+        for family in try fm.contentsOfDirectory(atPath: corpus.appendingPathComponent("shells").path) {
+            let folder = corpus.appendingPathComponent("shells/\(family)")
+            for name in try fm.contentsOfDirectory(atPath: folder.path) {
+                let hits = try scanner.scan([UInt8](try Data(contentsOf: folder.appendingPathComponent(name)))).map(\.rule)
+                #expect(hits.contains(family), "\(family)/\(name): \(hits)")
+                shells += 1
+            }
+        }
+        #expect(shells >= 25)
+        let benign = corpus.appendingPathComponent("benign")
+        let names = try fm.contentsOfDirectory(atPath: benign.path)
+        #expect(names.count >= 15)
+        for name in names {
+            let hits = try scanner.scan([UInt8](try Data(contentsOf: benign.appendingPathComponent(name)))).map(\.rule)
+            #expect(hits.isEmpty, "benign \(name) matched \(hits)")
+        }
+    }
+
     @Test func badRuleFileIsReportedWithLineAndOthersStillCompile() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("yara-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
