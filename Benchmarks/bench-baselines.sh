@@ -45,7 +45,7 @@ sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
 # Warm the page cache once for everyone: every tool below reads the same cached bytes.
 find "$TREE" -type f -print0 | xargs -0 cat > /dev/null
 t() { local s=$(date +%s.%N); "$@" > /dev/null 2>&1 || true; echo "$(date +%s.%N) - $s" | bc; }
-peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+peak() { { /usr/bin/time -f %M "$@" 2>&1 >/dev/null || true; } | tail -1; }
 sha1=$(t sh -c "find '$TREE' -type f -print0 | xargs -0 sha256sum")
 sha2=$(t sh -c "find '$TREE' -type f -print0 | xargs -0 -P2 -n 2000 sha256sum")
 plain=$(t .build/release/exhunt hunt "$TREE" -j 2 --quiet --no-progress --host EXCH01 -o /tmp/bench-baselines-plain.json)

@@ -32,6 +32,7 @@ let package = Package(
         harness("fuzz-mft", ["NTFS"]),
         harness("fuzz-usn", ["NTFS"]),
         harness("fuzz-baselines", ["Baselines"]),
+        harness("fuzz-pe", ["Baselines"]),
         harness("fuzz-http", ["Survey"], extra: [
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

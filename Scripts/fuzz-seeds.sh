@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:?usage: fuzz-seeds.sh DIR}
-rm -rf "$dir"; mkdir -p "$dir"/{evtx,logs,sigma,iocs,kape,zip,http,exports,mft,usn,baselines}
+rm -rf "$dir"; mkdir -p "$dir"/{evtx,logs,sigma,iocs,kape,zip,http,exports,mft,usn,baselines,pe}
 
 # A pipeline runs its last command in a subshell: names come from mktemp, not a counter.
 seed() { cat > "$(mktemp "$dir/$1/seed-XXXXXX")"; }
@@ -102,4 +102,23 @@ printf '%s,15.1.2176.2,\\FrontEnd\\HttpProxy\\owa\\auth\\logon.aspx\r\n' "$(prin
 if [ -d ../shared/data/microsoft__CSS-Exchange ]; then
     for f in ../shared/data/microsoft__CSS-Exchange/Security/src/Baselines/*.csv; do head -n 40 "$f" | seed baselines; done
 fi
-echo "seeds: $(for h in evtx logs sigma iocs kape zip http exports mft usn baselines; do printf '%s=%s ' $h "$(ls "$dir/$h" | wc -l)"; done)"
+# PE version resources: a PE32+ image laid out by the PE/COFF specification (headers, one .rsrc
+# section, the version resource's tree and VS_VERSIONINFO), as PEVersionTests builds it.
+python3 - <<'PY' | seed pe
+import struct, sys
+b = bytearray(0x400)
+def p16(a, v): struct.pack_into("<H", b, a, v)
+def p32(a, v): struct.pack_into("<I", b, a, v)
+p16(0, 0x5A4D); p32(0x3C, 0x40); p32(0x40, 0x4550); p16(0x44, 0x8664); p16(0x46, 1); p16(0x54, 240)
+o = 0x58; p16(o, 0x20B); p32(o + 108, 16); p32(o + 128, 0x1000); p32(o + 132, 0xB4)
+s = o + 240; b[s:s + 5] = b".rsrc"; p32(s + 8, 0xB4); p32(s + 12, 0x1000); p32(s + 16, 0x200); p32(s + 20, 0x200)
+r = 0x200
+p16(r + 14, 1); p32(r + 16, 16); p32(r + 20, 0x80000018)
+p16(r + 0x26, 1); p32(r + 0x28, 1); p32(r + 0x2C, 0x80000030)
+p16(r + 0x3E, 1); p32(r + 0x40, 0x409); p32(r + 0x44, 0x48)
+p32(r + 0x48, 0x1058); p32(r + 0x4C, 92)
+v = r + 0x58; p16(v, 92); p16(v + 2, 52); b[v + 6:v + 36] = "VS_VERSION_INFO".encode("utf-16-le")
+f = v + 40; p32(f, 0xFEEF04BD); p32(f + 8, (15 << 16) | 1); p32(f + 12, (2176 << 16) | 2)
+sys.stdout.buffer.write(bytes(b))
+PY
+echo "seeds: $(for h in evtx logs sigma iocs kape zip http exports mft usn baselines pe; do printf '%s=%s ' $h "$(ls "$dir/$h" | wc -l)"; done)"

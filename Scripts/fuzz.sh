@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 jobs=${2:-1}
 shift $(( $# > 2 ? 2 : $# ))
-all=(evtx logs sigma iocs kape zip http exports mft usn baselines)
+all=(evtx logs sigma iocs kape zip http exports mft usn baselines pe)
 harnesses=("${@:-${all[@]}}")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=("${all[@]}")
 out=${FUZZ_OUT:-$PWD/.build-fuzz}

@@ -42,11 +42,11 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-if [ "${1:-}" = "--tests" ] && ! python3 -c "import evtx, mft, sigma.backends.sqlite, sigma.pipelines.windows, sigma.pipelines.sysmon" 2>/dev/null; then
+if [ "${1:-}" = "--tests" ] && ! python3 -c "import evtx, mft, pefile, sigma.backends.sqlite, sigma.pipelines.windows, sigma.pipelines.sysmon" 2>/dev/null; then
   # PyPI evtx (the Rust evtx crate) is the EVTX tests' oracle, PyPI mft (the Rust mft crate) the
-  # $MFT parser's; pySigma's SQLite backend and its Windows and Sysmon pipelines are the Sigma
+  # $MFT parser's, pefile the version-resource reader's; pySigma's SQLite backend and its Windows and Sysmon pipelines are the Sigma
   # conformance test's peer (pinned: what was compared).
-  peers=(evtx==0.14.0 mft==0.6.1 pysigma==1.5.1 pysigma-backend-sqlite==2.0.0 pysigma-pipeline-windows==2.0.1 pysigma-pipeline-sysmon==2.0.0)
+  peers=(evtx==0.14.0 mft==0.6.1 pefile==2024.8.26 pysigma==1.5.1 pysigma-backend-sqlite==2.0.0 pysigma-pipeline-windows==2.0.1 pysigma-pipeline-sysmon==2.0.0)
   python3 -m pip install -q "${peers[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${peers[@]}"
 fi
 if [ "${1:-}" = "--tests" ] && ! python3 -c "import celery, redis" 2>/dev/null; then

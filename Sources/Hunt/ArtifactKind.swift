@@ -101,10 +101,18 @@ enum ReadPlan: Equatable {
         return [".log.gz", ".json.gz", ".jsonl.gz", ".ndjson.gz", ".xml.gz"].contains(where: name.hasSuffix)
     }
 
+    /// Exchange's setup program, whose version resource is the installed build (`V15\Bin\ExSetup.exe`),
+    /// and Exchange's own libraries in its web folders' `bin`: read wherever they lie.
+    static func tellsBuild(_ item: EvidenceItem) -> Bool {
+        let name = item.name.lowercased()
+        return name == "exsetup.exe" || (name.hasPrefix("microsoft.exchange.") && item.fileExtension == "dll" && item.location == .webRoot)
+    }
+
     /// Whether the hunt needs to look at the file's bytes at all: a file it will only check by
     /// name and path, and that cannot be an event log, is not opened.
     static func needsHead(_ item: EvidenceItem, scanAll: Bool) -> Bool {
         if isLogLocation(item.location) || isContentLocation(item.location) || item.location == .eventLogFolder || scanAll { return true }
+        if tellsBuild(item) { return true }
         if logExtensions.contains(item.fileExtension) { return true }
         return item.size >= UInt64(EVTXFile.headerSize + EVTXFile.chunkHeaderSize)
     }
@@ -129,7 +137,7 @@ enum ReadPlan: Equatable {
                                                            message: "binary content where a log was expected; not scanned", path: item.path))
             }
         }
-        if isContentLocation(location) { return .file(content: fits, note: nil) }
+        if isContentLocation(location) || tellsBuild(item) { return .file(content: fits, note: nil) }
         // Elsewhere: logs by their format where their name says they are logs or exports.
         // Plain text named .log outside Exchange's folders is not a log exhunt knows.
         if case .log(let format) = kind, format != .text, logExtensions.contains(item.fileExtension) {

@@ -47,19 +47,23 @@ enum BaselineCheck {
         var counts: [String: Int] = [:]
         var unhashed: [String] = []
         var knownGood: [String: String] = [:]
+        let installedList = compareWith.sorted()
         for item in items where compared.contains(item.fileExtension) && !item.deleted && ExchangeBaselines.relativePath(ofWindowsPath: item.windowsPath) != nil {
             // A file whose hash is not known (not collected, or not read to its end) cannot be judged: said below.
             guard let sha = hashed[item.path] else {
                 unhashed.append(item.path)
                 continue
             }
-            guard let judgement = baselines.judge(windowsPath: item.windowsPath, sha256: sha, installed: compareWith.sorted()) else { continue }
+            guard let judgement = baselines.judge(windowsPath: item.windowsPath, sha256: sha, installed: installedList) else { continue }
+            if case .knownGood(let build) = judgement {
+                counts["known-good", default: 0] += 1
+                knownGood[item.path] = "Exchange's own file in the baseline of \(build)"
+                continue
+            }
             var event = FileCheck.event(for: item)
             event.set("SHA256", sha)
             switch judgement {
-            case .knownGood(let build):
-                counts["known-good", default: 0] += 1
-                knownGood[item.path] = "Exchange's own file in the baseline of \(build)"
+            case .knownGood:
                 continue
             case .modified(let builds):
                 counts["modified", default: 0] += 1

@@ -71,6 +71,21 @@ final class FileCheck {
         return .otherSite
     }
 
+    /// The installed build as Exchange's setup program or one of its libraries says it (the file
+    /// version of its version resource), for the baselines and the build's verdict reasons.
+    func noteBuild(_ content: [UInt8]) {
+        switch PEVersion.parse(content) {
+        case .success(let v):
+            guard let build = ExchangeBaselines.build(v.file) else { return }
+            context.sink.add(build: build, first: nil, last: nil)
+        case .failure(let why):
+            // Exchange's setup program always has one: say what was not read, so a missing build is explained.
+            guard item.name.lowercased() == "exsetup.exe" else { return }
+            context.sink.add([Problem(.warning, code: "pe-version", message: "the installed build could not be read from ExSetup.exe: \(why)",
+                                      path: item.path)])
+        }
+    }
+
     static func mebibytes(_ n: UInt64) -> String {
         n >= 1 << 20 ? "\(n >> 20) MiB" : "\(n) bytes"
     }
@@ -114,6 +129,7 @@ final class FileCheck {
         var found: [(key: String, rule: SigmaRule?, finding: Finding)] = []
         var yaraMatches: [YaraMatch] = []
         if readContent {
+            if ReadPlan.tellsBuild(item) { noteBuild(content) }
             if fileRules.contains(where: { $0.reads("Content") }) { event.set("Content", Self.text(content)) }
             if let yara {
                 do {
