@@ -44,6 +44,9 @@ public struct EvidenceItem: Sendable, Hashable {
     public var journal: JournalFacts?
     /// For a file of a volume shadow copy: which copy, and how the live volume differs.
     public var shadowCopy: ShadowCopyFacts?
+    /// The URL path an IIS site serves the file at (`/uploads/x.aspx`), from `applicationHost.config`;
+    /// nil where the evidence holds no configuration or the file is in no site's folder.
+    public var webURL: String?
 
     /// Whether the file's bytes can be read from the evidence.
     public var hasContent: Bool { !reallocated && !notCollected }

@@ -123,7 +123,11 @@ public struct EvidenceTree: Sendable {
             }
         }
         if !sites.isEmpty {
-            for i in items.indices where items[i].location == .other && sites.contains(windowsPath: items[i].windowsPath) { items[i].location = .webRoot }
+            for i in items.indices {
+                guard let url = sites.url(windowsPath: items[i].windowsPath) else { continue }
+                items[i].webURL = url
+                if items[i].location == .other { items[i].location = .webRoot }
+            }
         }
         // The server's own NTFS metadata, where the collection carries it ($MFT, $J).
         NTFSMetadata.applyToCollection(&items, reader: reader, everything: everything, problems: &problems)
@@ -160,7 +164,10 @@ public struct EvidenceTree: Sendable {
                 let times = f.reallocated ? nil : f.times
                 var item = EvidenceItem(path: "\(volume.name):/\(f.path)", size: f.size, modified: times?.modified, timeSource: .imageFileSystem,
                                         windowsPath: "\(volume.name):\\" + f.path.replacingOccurrences(of: "/", with: "\\"))
-                if item.location == .other, sites.contains(windowsPath: item.windowsPath) { item.location = .webRoot }
+                if !sites.isEmpty, let url = sites.url(windowsPath: item.windowsPath) {
+                    item.webURL = url
+                    if item.location == .other { item.location = .webRoot }
+                }
                 guard everything || item.location != .other || Self.keptAnywhere.contains(item.fileExtension) else { return }
                 item.sourceCreated = times?.created
                 item.sourceModified = times?.modified

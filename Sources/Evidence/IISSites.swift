@@ -10,6 +10,9 @@ struct IISSites {
     /// Lowercase, backslash-separated, ending in `\`, the drive's colon left out (a collection's
     /// `C\Sites\…` and a server's `C:\Sites\…` compare alike).
     private(set) var roots: [String] = []
+    /// Per root, the URL path IIS serves it at (`/uploads`, empty for a site's root): its
+    /// application's path and the virtual directory's own.
+    private var urls: [String: String] = [:]
 
     /// The largest configuration read, and the most folders kept (a crafted file can claim more).
     static let maxBytes = 16 << 20
@@ -34,7 +37,7 @@ struct IISSites {
             said.append("IIS configuration damaged at line \(parser.lineNumber) (\(parser.parserError.map { "XML error \(($0 as NSError).code)" } ?? "not XML")): "
                         + "only the sites before it were taken")
         }
-        for path in reader.paths.prefix(Self.maxRoots - roots.count) {
+        for (path, url) in reader.paths.prefix(Self.maxRoots - roots.count) {
             let expanded = Self.expand(path)
             let root = Self.key(expanded)
             guard root.split(separator: "\\").count >= 2 else {
@@ -45,15 +48,26 @@ struct IISSites {
                 said.append("IIS site folder \(path) taken as \(expanded) (Windows on C:, as the collection does not say)")
             }
             if !roots.contains(root) { roots.append(root) }
+            // Two sites serving one folder: its files have no one URL.
+            if let known = urls[root], known != url { urls[root] = nil } else if urls[root] == nil { urls[root] = url }
         }
         if reader.paths.count >= Self.maxRoots { said.append("more than \(Self.maxRoots) IIS site folders: the rest were not taken") }
         return said
     }
 
-    /// Whether a file lies under one of the sites' folders.
-    func contains(windowsPath: String) -> Bool {
+    /// The URL path IIS serves a file at (`/uploads/x.aspx`), by the deepest site folder holding
+    /// it; nil outside the sites' folders.
+    func url(windowsPath: String) -> String? {
         let p = Self.key(windowsPath)
-        return roots.contains { p.hasPrefix($0) }
+        guard let root = roots.filter({ p.hasPrefix($0) }).max(by: { $0.count < $1.count }), let prefix = urls[root] else { return nil }
+        let rest = p.dropFirst(root.count).dropLast().replacingOccurrences(of: "\\", with: "/")
+        return prefix + "/" + rest
+    }
+
+    /// An application's and a virtual directory's paths joined as IIS joins them (`/app` + `/img`).
+    static func join(_ application: String, _ directory: String) -> String {
+        let parts = (application + "/" + directory).split(separator: "/").filter { !$0.isEmpty }
+        return parts.isEmpty ? "" : "/" + parts.joined(separator: "/")
     }
 
     /// `%SystemDrive%` and the like, as IIS expands them on a server whose Windows is on C:.
@@ -73,16 +87,18 @@ struct IISSites {
     }
 
     private final class Reader: NSObject, XMLParserDelegate {
-        var paths: [String] = []
+        var paths: [(physical: String, url: String)] = []
         private var inSites = 0
+        private var application = "/"
 
         func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
                     attributes: [String: String] = [:]) {
             if name == "sites" { inSites += 1 }
+            if name == "application" { application = attributes["path"] ?? "/" }
             // Only the sites' own virtual directories (`<virtualDirectoryDefaults>` has no path of its own).
             if inSites > 0, name == "virtualDirectory", let path = attributes["physicalPath"], !path.isEmpty,
                paths.count < IISSites.maxRoots {
-                paths.append(path)
+                paths.append((path, IISSites.join(application, attributes["path"] ?? "/")))
             }
         }
 

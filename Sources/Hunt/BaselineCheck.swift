@@ -44,6 +44,12 @@ enum BaselineCheck {
             notes.append("no baseline loaded for \(missing.joined(separator: ", ")): files of its version folders may read as unknown")
         }
         let rules = context.detectors.rules(for: .evidenceFile).filter { $0.reads("Baseline") }
+        // What the matchers already saw in each file: the content reason of a mismatch.
+        var matchedBy: [String: Set<String>] = [:]
+        for f in snapshot.findings where f.severity >= .low && f.origin?.place != nil {
+            // YARA rules are named for what they find; Sigma rules by their titles.
+            matchedBy[f.evidence.path, default: []].insert(f.origin?.detector == .yara ? f.rule.id : f.rule.title)
+        }
         var counts: [String: Int] = [:]
         var unhashed: [String] = []
         var knownGood: [String: String] = [:]
@@ -62,6 +68,11 @@ enum BaselineCheck {
             }
             var event = FileCheck.event(for: item)
             event.set("SHA256", sha)
+            if let seen = matchedBy[item.path], !seen.isEmpty {
+                event.set("ContentReason", "its content is what " + seen.sorted().prefix(5).joined(separator: "; ") + " matched")
+            } else {
+                event.set("ContentReason", "no rule matched its content: compare it with the build's own copy")
+            }
             switch judgement {
             case .knownGood:
                 continue

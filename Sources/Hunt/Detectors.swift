@@ -72,11 +72,14 @@ public struct Detectors: Sendable {
         public var licence: String
         public var sigma: [Part]
         public var yara: [Part]
-        public init(name: String, licence: String, sigma: [Part], yara: [Part]) {
+        /// Folders or files of Microsoft's per-build baselines, loaded as `--baselines` are.
+        public var baselines: [Part]
+        public init(name: String, licence: String, sigma: [Part], yara: [Part], baselines: [Part] = []) {
             self.name = name
             self.licence = licence
             self.sigma = sigma
             self.yara = yara
+            self.baselines = baselines
         }
     }
 
@@ -145,9 +148,11 @@ public struct Detectors: Sendable {
                           windowsEvents: windowsEvents, grouping: grouping, knownGood: knownGood, weights: weights,
                           provenance: provenance)
         d.exportShapes = try ExportShapes.load(builtinDir.appendingPathComponent("mappings/event-exports.yml"))
-        if !sources.baselines.isEmpty {
+        // Baselines given by hand, and those a downloaded set holds.
+        let baselineURLs = sources.baselines + sources.ruleSets.flatMap { $0.baselines.map(\.url) }
+        if !baselineURLs.isEmpty {
             var all = ExchangeBaselines()
-            for url in sources.baselines {
+            for url in baselineURLs {
                 guard FileManager.default.fileExists(atPath: url.path) else {
                     throw SigmaError(file: url.path, reason: .invalid("no such baseline file or folder"))
                 }

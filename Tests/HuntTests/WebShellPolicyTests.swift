@@ -89,9 +89,14 @@ import Verdicts
         try put(root, "C/Windows/System32/inetsrv/config/applicationHost.config", """
             <configuration><system.applicationHost><sites>
             <site name="Shop" id="2"><application path="/"><virtualDirectory path="/" physicalPath="D:\\sites\\shop" /></application></site>
-            <site name="Blog" id="3"><application path="/"><virtualDirectory path="/" physicalPath="D:\\sites\\blog" /></application></site>
+            <site name="Blog" id="3"><application path="/"><virtualDirectory path="/" physicalPath="D:\\sites\\blog" />
+            <virtualDirectory path="/files" physicalPath="E:\\data\\blogfiles" /></application></site>
             </sites></system.applicationHost></configuration>
             """)
+        // A page served through a virtual directory mapped elsewhere, beside a page of the same
+        // name in another site: only IIS's configuration tells which one /files/run.aspx is.
+        try put(root, "E/data/blogfiles/run.aspx", "<%@ Page Language=\"C#\" %>\n<% Response.Write(1); %>\n")
+        try put(root, "D/sites/shop/run.aspx", "<%@ Page Language=\"C#\" %>\n<% Response.Write(2); %>\n")
         try Self.setWritten(root, "D/sites/blog/upload/stats.aspx", "2021-03-03T01:00:00Z")
         try Self.setWritten(root, "D/sites/shop/report.aspx", "2021-03-01T01:00:00Z")
         try Self.setWritten(root, "C/inetpub/wwwroot/aspnet_client/system_web/status.aspx", "2021-03-01T01:00:00Z")
@@ -99,6 +104,7 @@ import Verdicts
             "2021-03-03 02:00:00 10.0.0.5 POST /upload/stats.aspx - 443 - 203.0.113.9 Mozilla/5.0 - 200 0 0 31",
             "2021-03-03 02:05:00 10.0.0.5 POST /upload/stats.aspx - 443 - 203.0.113.9 Mozilla/5.0 - 200 0 0 28",
             "2021-03-03 03:00:00 10.0.0.5 POST /upload/stats.aspx - 443 - 198.51.100.7 Mozilla/5.0 - 200 0 0 25",
+            "2021-03-03 05:00:00 10.0.0.5 GET /files/run.aspx cmd=whoami 443 - 198.51.100.7 Mozilla/5.0 - 200 0 0 25",
         ]))
         try put(root, "C/inetpub/logs/LogFiles/W3SVC2/u_ex210303.log", Self.w3c([
             "2021-03-03 04:00:00 10.0.0.5 GET /report.aspx - 443 - 192.0.2.1 Mozilla/5.0 - 200 0 0 12",
@@ -124,6 +130,9 @@ import Verdicts
         #expect(use.extracted["summary"]?.contains("from 2021-03-03T02:00:00.000Z to 2021-03-03T03:00:00.000Z") == true, "\(use.extracted)")
         #expect(used.role == .compromised)
         #expect(used.reweighed?.contains("61e51361-af2d-4b95-94f7-d57c9905ac07") == true, "\(used.reweighed ?? "nil")")
+        let run = try #require(report.findings.first { $0.rule.title == "Page used as a web shell" && $0.fields["RequestUrl"] == "/files/run.aspx" })
+        #expect(run.evidence.path.hasSuffix("E/data/blogfiles/run.aspx"), "\(run.evidence.path)")
+        #expect(report.findings.contains { $0.rule.title == "Request to a server-side page carrying a command" })
         // The page of the site used by GETs only makes no page-use finding.
         #expect(!report.findings.contains { $0.rule.title == "Page used as a web shell" && $0.evidence.path.hasSuffix("report.aspx") })
     }

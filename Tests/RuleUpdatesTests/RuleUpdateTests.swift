@@ -233,4 +233,45 @@ private let exhunt = productBinary("exhunt")
         let listing = try Self.exhuntRun(["rules", "installed"], cache: cache)
         #expect(listing.text.contains("own\t1\t2 files"))
     }
+    /// Microsoft's baselines as a downloaded set (kind `baselines`): installed from an archive of
+    /// the test's own and loaded by the hunt as `--baselines` would be.
+    @Test(.enabled(if: openssl != nil && pythonCommand != nil, "needs openssl and python3"))
+    func baselinesInstalledAsASetJudgeTheHunt() throws {
+        let dir = try tempDir()
+        let served = dir.appendingPathComponent("served")
+        try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
+        let fine = Data("<html><body>Fine</body></html>\n".utf8)
+        let csv = Data("\(Self.sha256(fine).uppercased()),15.1.2176.2,\\FrontEnd\\HttpProxy\\owa\\auth\\fine.aspx\r\n\(String(repeating: "A", count: 64)),15.1.2176.2,\\FrontEnd\\HttpProxy\\owa\\auth\\logon.aspx\r\n".utf8)
+        try Self.zip([("CSS-Exchange-1/Security/src/Baselines/baseline_15.1.2176.2.csv", csv), ("CSS-Exchange-1/LICENSE", Data("MIT\n".utf8))],
+                     to: served.appendingPathComponent("css.zip"))
+        let server = try Server(root: served, dir: dir)
+        let content = ContentDigest.of([("LICENSE", Self.sha256(Data("MIT\n".utf8))),
+                                        ("Security/src/Baselines/baseline_15.1.2176.2.csv", Self.sha256(csv))])
+        let source = RuleSource(name: "exchange-baselines", title: "Microsoft's Exchange baselines", homepage: "https://example.org", author: "Microsoft",
+                                licence: "MIT", version: "1", url: server.url("moved/css.zip"), strip: 1, sha256: nil, contentSHA256: content,
+                                take: [.init(path: "Security/src/Baselines/", kind: .baselines), .init(path: "LICENSE", kind: .licence)])
+        let cache = dir.appendingPathComponent("cache")
+        let list = dir.appendingPathComponent("sources.yml")
+        try Self.write([source], to: list)
+        let update = try Self.exhuntRun(["rules", "update", "--sources", list.path, "--ca-file", server.cert], cache: cache)
+        #expect(update.status == 0, "\(update.text)")
+
+        let v15 = "C/Program Files/Microsoft/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth"
+        let root = dir.appendingPathComponent("EXCH01")
+        try put(root, "\(v15)/fine.aspx", fine)
+        try put(root, "\(v15)/logon.aspx", "<html>changed</html>\n")
+        try put(root, "\(v15)/15.1.2176.2/readme.txt", "themes\n")
+        let json = dir.appendingPathComponent("r.json")
+        let hunt = try Self.exhuntRun(["hunt", root.path, "-o", json.path, "--quiet", "--no-progress", "--host", "EXCH01"], cache: cache)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any], "\(hunt.text)")
+        let findings = (report["findings"] as? [[String: Any]] ?? []).map { f in
+            ((f["evidence"] as? [String: Any])?["path"] as? String ?? "", (f["rule"] as? [String: Any])?["title"] as? String ?? "")
+        }
+        #expect(findings.contains { $0.0.hasSuffix("logon.aspx") && $0.1.hasPrefix("One of Exchange's pages") }, "\(findings)")
+        #expect(!findings.contains { $0.0.hasSuffix("fine.aspx") }, "\(findings)")
+        // Left out with the other downloaded sets.
+        let without = try Self.exhuntRun(["hunt", root.path, "-o", json.path, "--quiet", "--no-progress", "--host", "EXCH01", "--no-downloaded-rules"], cache: cache)
+        let bare = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any], "\(without.text)")
+        #expect(!((bare["findings"] as? [[String: Any]]) ?? []).contains { (($0["rule"] as? [String: Any])?["title"] as? String ?? "").hasPrefix("One of Exchange's pages") })
+    }
 }
