@@ -103,7 +103,7 @@ let package = Package(
         // Third-party rule sets (SigmaHQ, signature-base) downloaded over HTTPS from pinned releases,
         // verified by SHA-256 and unpacked into a per-user cache (`exhunt rules update`).
         .target(name: "RuleUpdates", dependencies: [
-            "BuiltinRules", "Evidence",
+            "BuiltinRules", "HuntCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -136,7 +136,7 @@ let package = Package(
         // The fleet case store: hosts, hunt runs, findings, indicators, survey records, analyst notes
         // and the audit log in one schema, on SQLite (a file) or PostgreSQL (a URL).
         .target(name: "CaseStore", dependencies: [
-            "HuntCore", "Indicators", "Evidence", "Timeline",
+            "HuntCore", "Indicators", "Timeline",
             .product(name: "SQLKit", package: "sql-kit"),
             .product(name: "SQLiteKit", package: "sqlite-kit"),
             .product(name: "PostgresKit", package: "postgres-kit"),

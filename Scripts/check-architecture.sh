@@ -22,9 +22,9 @@ declare -A allowed=(
   [Timeline]="Foundation HuntCore"
   [ExchangeBuilds]="Foundation HuntCore Yams"
   [Survey]="Foundation HuntCore Yams ExchangeBuilds NIOCore NIOPosix NIOHTTP1 NIOSSL NIOConcurrencyHelpers Glibc Darwin"
-  [CaseStore]="Foundation HuntCore Indicators Evidence Timeline SQLKit SQLiteKit PostgresKit PostgresNIO Logging NIOCore NIOPosix Crypto"
+  [CaseStore]="Foundation HuntCore Indicators Timeline SQLKit SQLiteKit PostgresKit PostgresNIO Logging NIOCore NIOPosix Crypto"
   [Reports]="Foundation HuntCore Timeline CaseStore Rainbow Mustache Crypto"
-  [RuleUpdates]="Foundation BuiltinRules Evidence AsyncHTTPClient NIOCore NIOHTTP1 NIOSSL Crypto ZIPFoundation Yams Glibc Musl Darwin"
+  [RuleUpdates]="Foundation BuiltinRules HuntCore AsyncHTTPClient NIOCore NIOHTTP1 NIOSSL Crypto ZIPFoundation Yams Glibc Musl Darwin"
   [Dashboard]="Foundation HuntCore Timeline CaseStore Reports Hummingbird HummingbirdCore HummingbirdTLS HummingbirdAuth HummingbirdBcrypt HTTPTypes Mustache NIOCore NIOSSL Crypto Logging"
 )
 status=0

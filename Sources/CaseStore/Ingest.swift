@@ -1,7 +1,6 @@
 import Crypto
 public import Foundation
 public import HuntCore
-import Evidence
 import SQLKit
 import Timeline
 

@@ -1,6 +1,5 @@
 public import Foundation
 public import HuntCore
-import Evidence
 import Indicators
 
 /// A value the store keeps per host run for pivots and rematch: an attacker's indicator learned

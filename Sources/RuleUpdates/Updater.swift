@@ -5,7 +5,7 @@ public import NIOCore
 import NIOHTTP1
 import NIOSSL
 import ZIPFoundation
-import Evidence
+import HuntCore
 
 /// Downloads a pinned rule set over HTTPS (or takes an archive already on disk), checks it against
 /// its pins, unpacks the taken files into a new folder of the cache and records it. Nothing is
