@@ -68,9 +68,20 @@ enum PageUse {
         for item in items where item.location == .webRoot && !item.deleted && FileCheck.webPlace(item) != nil {
             pages[item.name.lowercased(), default: []].append(item)
         }
+        var unjoined: [String] = []
         for (stem, requests) in byStem.sorted(by: { $0.key < $1.key }) {
-            guard let item = page(for: stem, in: pages) else { continue }
+            let item: EvidenceItem, joinedBy: String
+            switch page(for: stem, in: pages) {
+            case .page(let found, let by): (item, joinedBy) = (found, by)
+            case .missing:
+                unjoined.append("\(requests.url) (\(requests.answered) answered; no such page in the evidence)")
+                continue
+            case .ambiguous(let n):
+                unjoined.append("\(requests.url) (\(requests.answered) answered; \(n) files could be it)")
+                continue
+            }
             var event = FileCheck.event(for: item)
+            event.set("JoinedBy", joinedBy)
             if let place = FileCheck.webPlace(item) { event.set("WebPlace", place.rawValue) }
             event.timestamp = requests.first
             event.set("RequestUrl", requests.url)
@@ -93,21 +104,39 @@ enum PageUse {
                 context.factory.record(rule.identity, rule, event) { f }
             }
         }
+        // Requests that look like a shell's use, to pages the hunt could not look at: said, since
+        // the page that answered them was not read.
+        if !unjoined.isEmpty {
+            context.sink.add([Problem(.warning, code: "page-not-joined",
+                                      message: "\(unjoined.count) page(s) IIS answered POSTs or commands for could not be joined with a file of the evidence "
+                                          + "(not collected, or not told apart), so their content was not checked: "
+                                          + unjoined.prefix(10).joined(separator: ", ") + (unjoined.count > 10 ? ", …" : ""))])
+        }
     }
 
     /// The page a URL stem reached: the file IIS's configuration serves at that URL, else the
     /// web-folder file of that name whose path ends with the stem, else the only file of that name;
     /// nil when several files could be it.
-    static func page(for stem: String, in pages: [String: [EvidenceItem]]) -> EvidenceItem? {
+    static func page(for stem: String, in pages: [String: [EvidenceItem]]) -> Join {
         let segments = stem.lowercased().split(separator: "/")
-        guard let name = segments.last, let candidates = pages[String(name)] else { return nil }
+        guard let name = segments.last, let candidates = pages[String(name)] else { return .missing }
         // Where IIS's configuration says which URL each file is served at, that decides (two sites
         // serving the same URL from different folders: no page is named).
         let served = candidates.filter { $0.webURL?.lowercased() == "/" + segments.joined(separator: "/") }
-        if !served.isEmpty { return served.count == 1 ? served[0] : nil }
+        if !served.isEmpty { return served.count == 1 ? .page(served[0], by: "IIS's configuration") : .ambiguous(served.count) }
         let suffix = "\\" + segments.joined(separator: "\\")
         let exact = candidates.filter { ("\\" + $0.windowsPath.lowercased()).hasSuffix(suffix) }
-        if exact.count == 1 { return exact[0] }
-        return exact.isEmpty && candidates.count == 1 ? candidates[0] : nil
+        if exact.count == 1 { return .page(exact[0], by: "its path") }
+        if exact.isEmpty && candidates.count == 1 { return .page(candidates[0], by: "its file name only (a guess: no configuration or path tells)") }
+        return .ambiguous(max(exact.count, candidates.count))
+    }
+
+    /// How a URL was joined with a page, or why it was not.
+    enum Join {
+        case page(EvidenceItem, by: String)
+        /// No web-folder file of that name in the evidence.
+        case missing
+        /// This many files could be the page.
+        case ambiguous(Int)
     }
 }

@@ -105,6 +105,7 @@ import Verdicts
             "2021-03-03 02:05:00 10.0.0.5 POST /upload/stats.aspx - 443 - 203.0.113.9 Mozilla/5.0 - 200 0 0 28",
             "2021-03-03 03:00:00 10.0.0.5 POST /upload/stats.aspx - 443 - 198.51.100.7 Mozilla/5.0 - 200 0 0 25",
             "2021-03-03 05:00:00 10.0.0.5 GET /files/run.aspx cmd=whoami 443 - 198.51.100.7 Mozilla/5.0 - 200 0 0 25",
+            "2021-03-03 06:00:00 10.0.0.5 POST /gone/absent.aspx - 443 - 198.51.100.7 Mozilla/5.0 - 200 0 0 25",
         ]))
         try put(root, "C/inetpub/logs/LogFiles/W3SVC2/u_ex210303.log", Self.w3c([
             "2021-03-03 04:00:00 10.0.0.5 GET /report.aspx - 443 - 192.0.2.1 Mozilla/5.0 - 200 0 0 12",
@@ -133,6 +134,9 @@ import Verdicts
         let run = try #require(report.findings.first { $0.rule.title == "Page used as a web shell" && $0.fields["RequestUrl"] == "/files/run.aspx" })
         #expect(run.evidence.path.hasSuffix("E/data/blogfiles/run.aspx"), "\(run.evidence.path)")
         #expect(report.findings.contains { $0.rule.title == "Request to a server-side page carrying a command" })
+        #expect(use.extracted["summary"]?.contains("joined with the page by IIS's configuration") == true, "\(use.extracted)")
+        // A page that answered POSTs but is not in the evidence is named, not passed over.
+        #expect(report.problems.contains { $0.code == "page-not-joined" && $0.message.contains("/gone/absent.aspx") }, "\(report.problems)")
         // The page of the site used by GETs only makes no page-use finding.
         #expect(!report.findings.contains { $0.rule.title == "Page used as a web shell" && $0.evidence.path.hasSuffix("report.aspx") })
     }
