@@ -197,6 +197,7 @@ let package = Package(
         .testTarget(name: "ExchangeLogsTests", dependencies: ["TestSupport", "ExchangeLogs", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "YARATests", dependencies: ["TestSupport", "YARA"], swiftSettings: strict),
         .testTarget(name: "IndicatorsTests", dependencies: ["TestSupport", "Indicators", "HuntCore"], swiftSettings: strict),
+        .testTarget(name: "FindingsTests", dependencies: ["Findings", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "TimelineTests", dependencies: ["TestSupport", "Timeline", "Reports", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EVTXTests", dependencies: ["TestSupport", "EVTX", "HuntCore"], swiftSettings: strict),
         .testTarget(name: "EventExportsTests", dependencies: ["TestSupport", "EventExports", "EVTX", "HuntCore", "exhunt"], swiftSettings: strict),

@@ -19,7 +19,7 @@ def main():
     t, rss, status, _ = run(hunt)
     print(f"  exhunt hunt (SHA-256, JSON + HTML + timeline)     {t:8.2f} s  {size / 2**20 / t:6.0f} MiB/s  peak RSS {rss:6.0f} MiB  exit {status}  (target <= 200 MiB)")
     for name in ["JSON report", "HTML report", "timeline CSV"]:
-        print(f"      {name:14s} {os.path.getsize(paths[name]) / 2**20:9.2f} MiB")
+        print(f"      {name:14s} {os.path.getsize(paths[name]) / 2**20:9.2f} MiB" + ("  (target <= 20 MiB)" if name == "JSON report" else ""))
     t2, rss2, status2, _ = run(hunt + ["--hits", paths["--hits"], "--tpl-csv", os.path.join(out, "tpl")])
     tpl = sum(os.path.getsize(os.path.join(out, "tpl", f)) for f in os.listdir(os.path.join(out, "tpl")))
     print(f"  exhunt hunt ... + --hits + --tpl-csv (every hit)  {t2:8.2f} s  {size / 2**20 / t2:6.0f} MiB/s  peak RSS {rss2:6.0f} MiB  exit {status2}")
@@ -30,6 +30,15 @@ def main():
     probes = [f for f in r["findings"] if "localhost or autodiscover" in f["rule"]["title"]]
     print(f"      verdict {r['verdict']}; {len(r['findings'])} findings for {r['stats']['hits']} hits; "
           f"probe findings {len(probes)} holding {sum(f['count'] for f in probes)} hits")
+    # The addresses behind them, as the aggregated findings count them.
+    for f in probes[:3]:
+        s = f.get("spread")
+        if s:
+            top = ", ".join(f"{c['value']} ({c['hits']})" for c in s["top"][:3])
+            print(f"      {f['group']}: {s['distinct']} distinct {s['field']}{' (estimated)' if s['estimated'] else ''}; most hits {top}")
+    if size < 4 << 30:
+        distinct_truth = len(set(l.split(",")[17] for p in files for l in open(p, errors="replace") if "ServerInfo~localhost" in l))
+        print(f"      distinct probe addresses in the logs (counted by Python): {distinct_truth}")
     tr, rssr, _, rgout = run(["rg", "-c", "ServerInfo~localhost", data])
     counted = sum(int(l.rsplit(":", 1)[1]) for l in rgout.splitlines() if ":" in l)
     print(f"  rg -c ServerInfo~localhost                         {tr:8.2f} s  {size / 2**20 / tr:6.0f} MiB/s  peak RSS {rssr:6.0f} MiB  ({counted} probe lines)")

@@ -23,7 +23,7 @@ declare -A allowed=(
   [ExchangeBuilds]="Foundation HuntCore Yams"
   [Survey]="Foundation HuntCore Yams ExchangeBuilds NIOCore NIOPosix NIOHTTP1 NIOSSL NIOConcurrencyHelpers Glibc Darwin"
   [CaseStore]="Foundation HuntCore Indicators Timeline SQLKit SQLiteKit PostgresKit PostgresNIO Logging NIOCore NIOPosix Crypto"
-  [Reports]="Foundation HuntCore Timeline CaseStore Rainbow Mustache Crypto"
+  [Reports]="Foundation HuntCore Timeline CaseStore Rainbow Mustache Crypto Glibc Musl Darwin"
   [RuleUpdates]="Foundation BuiltinRules HuntCore AsyncHTTPClient NIOCore NIOHTTP1 NIOSSL Crypto ZIPFoundation Yams Glibc Musl Darwin"
   [Dashboard]="Foundation HuntCore Timeline CaseStore Reports Hummingbird HummingbirdCore HummingbirdTLS HummingbirdAuth HummingbirdBcrypt HTTPTypes Mustache NIOCore NIOSSL Crypto Logging"
 )

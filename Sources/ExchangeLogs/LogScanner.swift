@@ -76,14 +76,15 @@ public struct LogScanner {
     public var clientFields: [String] = []
     /// At most this many distinct client addresses per file; further ones are counted in `clientsDropped`.
     public static let maxClients = 100_000
-    private var clients: [String: ClientCount] = [:]
-    public private(set) var clientsDropped = 0
+    private var clients = ClientTable(limit: LogScanner.maxClients)
+    public var clientsDropped: Int { clients.dropped }
     private var clientColumn: Int?
     /// The last line's client, counted into `clients` when another client comes (most lines
-    /// repeat the previous line's client; this spares them a hash lookup).
+    /// repeat the previous line's client; this spares them a hash lookup). Its capacity is kept.
     private var lastClient: [UInt8] = []
-    private var lastClientKey: String?
+    private var lastClientValid = false
     private var lastClientLines = 0
+    private var lastClientFirstHour: Int32?
     private var lastClientHour: Int32?
 
     /// - Parameter addresses: IPv4 addresses that also make a line a candidate, as whole tokens.
@@ -489,56 +490,84 @@ public struct LogScanner {
         case .exchangeCSV, .iisNative: csv = true
         default: csv = false
         }
-        guard var field = Self.field(base, range, column, csv: csv) else { return }
+        guard var field = Self.quickField(base, range, column, csv: csv) else { return }
         // IIS native puts a space after each comma.
         while field.lowerBound < field.upperBound, base[field.lowerBound] == 0x20 { field = field.lowerBound + 1..<field.upperBound }
-        guard field.count >= 2, field.count <= 47 else { return }
+        guard field.count >= 2, field.count <= ClientTable.maxKeyLength else { return }
         let hour = timestampLeads || isLegacyIIS ? hours.last : nil
-        if lastClientKey != nil, lastClient.count == field.count,
+        let bytes = UnsafeBufferPointer(start: base + field.lowerBound, count: field.count)
+        if lastClient.count == field.count,
            lastClient.withUnsafeBufferPointer({ b in b.baseAddress.map { memcmp($0, base + field.lowerBound, field.count) == 0 } ?? false }) {
+            guard lastClientValid else { return }
             lastClientLines += 1
             if hour != nil { lastClientHour = hour }
             return
         }
         flushClient()
-        lastClient = Array(UnsafeBufferPointer(start: base + field.lowerBound, count: field.count))
-        let text = String(decoding: lastClient, as: UTF8.self)
+        lastClient.removeAll(keepingCapacity: true)
+        lastClient.append(contentsOf: bytes)
         // Only what looks like an address (IPv4, IPv6, with a port or brackets) is kept.
-        guard text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x3A) || $0 == 0x2E || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) || $0 == 0x5B || $0 == 0x5D }) else {
-            lastClientKey = nil
-            return
-        }
-        lastClientKey = text
-        lastClientLines = 1
+        lastClientValid = bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x3A) || $0 == 0x2E || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) || $0 == 0x5B || $0 == 0x5D }
+        lastClientLines = lastClientValid ? 1 : 0
+        lastClientFirstHour = hour
         lastClientHour = hour
-        guard clients[text] == nil else { return }
-        guard clients.count < Self.maxClients else {
-            clientsDropped += 1
-            lastClientKey = nil
-            return
-        }
-        clients[text] = ClientCount(first: hour, last: hour, lines: 0)
     }
 
     private mutating func flushClient() {
-        guard let key = lastClientKey, lastClientLines > 0 else { return }
-        if var c = clients[key] {
-            c.lines += lastClientLines
-            if let h = lastClientHour {
-                c.last = max(c.last ?? h, h)
-                c.first = min(c.first ?? h, h)
-            }
-            clients[key] = c
-        }
+        guard lastClientValid, lastClientLines > 0 else { return }
+        lastClient.withUnsafeBufferPointer { clients.add($0, lines: lastClientLines, first: lastClientFirstHour, last: lastClientHour) }
         lastClientLines = 0
     }
 
     /// The client addresses counted so far.
     public mutating func clientAddresses() -> [String: ClientCount] {
         flushClient()
-        lastClientKey = nil
+        lastClientValid = false
         lastClient = []
-        return clients
+        return clients.counts()
+    }
+
+    /// `field` for the common line: separators found sixteen bytes at a time; a CSV line with a
+    /// quote before the field is handed to `field`, which reads quotes exactly.
+    static func quickField(_ base: UnsafePointer<UInt8>, _ range: Range<Int>, _ column: Int, csv: Bool) -> Range<Int>? {
+        let separator: UInt8 = csv ? 0x2C : 0x20
+        let separators = SIMD16<UInt8>(repeating: separator)
+        let quotes = SIMD16<UInt8>(repeating: 0x22)
+        let raw = UnsafeRawPointer(base)
+        var passed = 0
+        var fieldStart = range.lowerBound
+        var i = range.lowerBound
+        while range.upperBound - i >= 16 {
+            let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+            if csv {
+                let q = unsafeBitCast(v .== quotes, to: SIMD2<UInt64>.self)
+                if q[0] | q[1] != 0 { return field(base, range, column, csv: csv) }
+            }
+            // Each matching byte is 0xFF: its high bit marks the separator, eight per word.
+            let words = unsafeBitCast(v .== separators, to: SIMD2<UInt64>.self)
+            for half in 0..<2 {
+                var found = UInt64(littleEndian: words[half]) & 0x8080_8080_8080_8080
+                while found != 0 {
+                    let at = i + half * 8 + found.trailingZeroBitCount >> 3
+                    if passed == column { return fieldStart..<at }
+                    passed += 1
+                    fieldStart = at + 1
+                    found &= found &- 1
+                }
+            }
+            i += 16
+        }
+        while i < range.upperBound {
+            let b = base[i]
+            if csv, b == 0x22 { return field(base, range, column, csv: csv) }
+            if b == separator {
+                if passed == column { return fieldStart..<i }
+                passed += 1
+                fieldStart = i + 1
+            }
+            i += 1
+        }
+        return passed == column ? fieldStart..<range.upperBound : nil
     }
 
     /// The bytes of field `column` (0-based) of a line: space-separated for W3C, CSV with quotes

@@ -19,6 +19,10 @@ public final class FindingsSink: @unchecked Sendable {
         public var samples = 5
         public var groupsPerRule = 5_000
         public var groups = 50_000
+        /// Findings that count their senders (a probe's targets) per rule and in all: each holds
+        /// up to ~130 KiB of counters, so they are fewer.
+        public var aggregatedGroupsPerRule = 100
+        public var aggregatedGroups = 200
         public var problems = 10_000
         /// Hours with log lines, over every source (a source spanning 2021 to today is ~50,000).
         public var activityHours = 500_000
@@ -45,11 +49,14 @@ public final class FindingsSink: @unchecked Sendable {
     /// A group's finding, kept by reference so that counting a hit never copies it.
     private final class Group {
         var finding: Finding
+        /// For an aggregated finding: the distinct values of its counted field.
+        var spread: SpreadCounter?
         init(_ f: Finding) { finding = f }
     }
 
     private var groups: [Key: Group] = [:]
     private var groupsOfRule: [String: Int] = [:]
+    private var aggregatedGroups = 0
     /// Per rule: hits folded into its overflow finding because it had too many groups.
     private var folded: [String: Int] = [:]
     private var hits = 0
@@ -81,9 +88,12 @@ public final class FindingsSink: @unchecked Sendable {
     /// whose group-by fields have `values`.
     /// `make` builds the hit's finding; it is called only when the finding is needed: the
     /// group's first hit, a hit earlier than the group's first, or for the streams.
-    public func record(rule: String, groupBy fields: [String], values: [String], time: Date?,
-                       at location: EvidenceLocation, make: () -> Finding) {
+    /// - Parameter counting: for an aggregated finding (one probe from many addresses), the field
+    ///   whose distinct values the finding counts and this hit's value of it.
+    public func record(rule: String, groupBy fields: [String], values: [String], counting: (field: String, value: String)? = nil,
+                       time: Date?, at location: EvidenceLocation, make: () -> Finding) {
         var key = Key(rule: rule, values: values.map(Self.bounded))
+        let counting = counting.map { (field: $0.field, value: Self.bounded($0.value)) }
         var built: Finding?
         if !streams.isEmpty {
             let f = make()
@@ -91,11 +101,16 @@ public final class FindingsSink: @unchecked Sendable {
             stream(f)
         }
         lock.lock()
-        if groups[key] == nil, (groupsOfRule[key.rule] ?? 0) >= limits.groupsPerRule || groups.count >= limits.groups {
+        let perRule = counting == nil ? limits.groupsPerRule : min(limits.groupsPerRule, limits.aggregatedGroupsPerRule)
+        if groups[key] == nil, (groupsOfRule[key.rule] ?? 0) >= perRule || groups.count >= limits.groups
+            || (counting != nil && aggregatedGroups >= limits.aggregatedGroups) {
             key.values = key.values.map { _ in Self.overflowValue }
             folded[key.rule, default: 0] += 1
         }
+        var counted = false
         if let g = groups[key] {
+            if let counting { g.spread?.add(counting.value) }
+            counted = true
             let earlier = time.map { t in g.finding.timestamp.map { t < $0 } ?? true } ?? false
             if !earlier {
                 merge(&g.finding, time: time, location: location)
@@ -111,6 +126,8 @@ public final class FindingsSink: @unchecked Sendable {
         defer { lock.unlock() }
         hits += 1
         if let g = groups[key] {
+            // Another thread may have made the group since this hit looked.
+            if !counted, let counting { g.spread?.add(counting.value) }
             let old = g.finding
             f.count = old.count + 1
             f.lastSeen = Self.later(old.lastSeen, time)
@@ -118,7 +135,13 @@ public final class FindingsSink: @unchecked Sendable {
             g.finding = f
         } else {
             groupsOfRule[key.rule, default: 0] += 1
-            groups[key] = Group(f)
+            let g = Group(f)
+            if let counting {
+                g.spread = SpreadCounter(field: counting.field)
+                g.spread?.add(counting.value)
+                aggregatedGroups += 1
+            }
+            groups[key] = g
         }
     }
 
@@ -282,7 +305,11 @@ public final class FindingsSink: @unchecked Sendable {
         let hostNames = self.hostNames.map { (name: $0.key, weight: $0.value) }
             .sorted { ($0.weight, $1.name.name) > ($1.weight, $0.name.name) }
         let builds = self.builds.values.sorted { ($0.first ?? .distantFuture, $0.build) < ($1.first ?? .distantFuture, $1.build) }
-        let findings = groups.values.map(\.finding)
+        let findings = groups.values.map { g in
+            var f = g.finding
+            f.spread = g.spread?.spread()
+            return f
+        }
         var problems = self.problems
         let coverage = Array(self.coverage.values)
         let manifest = self.manifest
@@ -307,7 +334,8 @@ public final class FindingsSink: @unchecked Sendable {
             let name = rule.split(separator: "\u{1}").last.map(String.init) ?? rule
             problems.append(Problem(.warning, code: "aggregation-limit",
                                     message: "rule \(name) had more distinct groups than the limit (\(limits.groupsPerRule) per rule, "
-                                        + "\(limits.groups) in all); \(n) hit(s) of further groups are counted in one finding"))
+                                        + "\(limits.groups) in all; for probes counted by sender \(limits.aggregatedGroupsPerRule) per rule, "
+                                        + "\(limits.aggregatedGroups) in all); \(n) hit(s) of further groups are counted in one finding"))
         }
         for (code, n) in dropped.sorted(by: { $0.key < $1.key }) {
             problems.append(Problem(.warning, code: "problem-limit", message: "\(n) further '\(code)' problem(s) not listed"))

@@ -19,6 +19,7 @@ final class HuntContext: Sendable {
     let scanAll: Bool
     let matchAddresses: Bool
     let hashing: Bool
+    let keepClientAddresses: Bool
 
     init(detectors: Detectors, sink: FindingsSink, pool: WorkerPool, configuration: HuntConfiguration) {
         self.detectors = detectors
@@ -30,6 +31,7 @@ final class HuntContext: Sendable {
         scanAll = configuration.scanAll
         matchAddresses = configuration.matchAddresses
         hashing = configuration.hashFiles
+        keepClientAddresses = configuration.keepClientAddresses
     }
 }
 

@@ -28,6 +28,12 @@ struct FindingFactory: Sendable {
 
     /// One hit known by `key`, grouped by `rule`'s fields or the event's log source default.
     func record(_ key: String, _ rule: SigmaRule?, _ event: Event, _ make: () -> Finding) {
+        // A probe sent from many addresses: one finding per target, the addresses counted in it.
+        if let rule, let a = grouping.aggregate(for: rule, source: event.source, weight: weights.sigma(rule).role) {
+            sink.record(rule: key, groupBy: a.fields, values: a.fields.map { event.value($0) ?? "" },
+                        counting: (a.counted, event.value(a.counted) ?? ""), time: event.timestamp, at: event.location, make: make)
+            return
+        }
         let fields = grouping.fields(for: rule, source: event.source)
         sink.record(rule: key, groupBy: fields, values: fields.map { event.value($0) ?? "" }, time: event.timestamp,
                     at: event.location, make: make)

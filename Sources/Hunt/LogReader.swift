@@ -45,7 +45,9 @@ final class LogReader {
         if case .text = format {} else {
             scanner.wantedFields = wanted
             scanner.identityFields = Self.identityFields + Self.addressFields
-            if source == .httpProxy || source == .iis { scanner.clientFields = ["clientipaddress", "c-ip"] }
+            if context.keepClientAddresses, source == .httpProxy || source == .iis {
+                scanner.clientFields = ["clientipaddress", "c-ip"]
+            }
         }
     }
 

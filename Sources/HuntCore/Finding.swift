@@ -103,6 +103,63 @@ public struct Finding: Codable, Sendable {
     public var origin: FindingOrigin?
     /// Why the policy's second look changed the finding's weight (nil: it did not).
     public var reweighed: String?
+    /// For a finding that stands for one probe sent from many addresses (`aggregate` in
+    /// `Rules/grouping.yml`): how many distinct values of the counted field its hits had, and
+    /// which had the most hits. Nil for findings grouped per attacker.
+    public var spread: Spread?
+
+    /// How many distinct values (client addresses) a finding's hits came from.
+    public struct Spread: Codable, Sendable, Equatable {
+        /// The field counted (`ClientIpAddress`, `c-ip`).
+        public var field: String
+        /// Distinct values: exact when `estimated` is false, else a HyperLogLog estimate
+        /// (about 1% standard error).
+        public var distinct: Int
+        public var estimated: Bool
+        /// The values with the most hits, most first.
+        public var top: [Count]
+        /// Whether `top`'s hits are exact. False when there were more values than are tracked one
+        /// by one (4,096): each `hits` is then a lower bound, and any value that sent more than
+        /// one in 4,096 of the hits is sure to be listed if it is among the most.
+        public var exact: Bool
+
+        public struct Count: Codable, Sendable, Equatable {
+            public var value: String
+            public var hits: Int
+            public init(value: String, hits: Int) {
+                self.value = value
+                self.hits = hits
+            }
+        }
+
+        public init(field: String, distinct: Int, estimated: Bool, top: [Count], exact: Bool) {
+            self.field = field
+            self.distinct = distinct
+            self.estimated = estimated
+            self.top = top
+            self.exact = exact
+        }
+
+        /// "from about 399,120 distinct ClientIpAddress values (estimated); most hits: 198.18.0.1 (12), …"
+        /// for reports; `shown` values at most.
+        public func sentence(shown: Int = 3) -> String {
+            let most = top.prefix(shown).map { "\($0.value) (\($0.hits))" }.joined(separator: ", ")
+            return "from \(estimated ? "about " : "")\(Self.grouped(distinct)) distinct \(field) value\(distinct == 1 ? "" : "s")"
+                + (estimated ? " (estimated)" : "") + (most.isEmpty || distinct < 2 ? "" : "; most hits: " + most)
+                + (exact || most.isEmpty ? "" : " (at least)")
+        }
+
+        /// Thousands grouped by hand: the same text whatever the machine's locale.
+        public static func grouped(_ n: Int) -> String {
+            var digits = Array(String(n))
+            var i = digits.count - 3
+            while i > 0, digits[i - 1] != "-" {
+                digits.insert(",", at: i)
+                i -= 3
+            }
+            return String(digits)
+        }
+    }
 
     public init(rule: Rule, cves: [String], attack: [String], severity: Severity, role: VerdictRole,
                 timestamp: Date?, source: LogSource, evidence: Evidence,

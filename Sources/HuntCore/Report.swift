@@ -74,6 +74,26 @@ public struct SeenAddress: Codable, Sendable, Hashable {
         self.last = last
         self.lines = lines
     }
+
+    // A scanned host's report holds up to 200,000 of these, most seen once: `last` is written only
+    // when it differs from `first`, and `lines` only when it is not 1.
+    enum CodingKeys: String, CodingKey { case address, first, last, lines }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        address = try c.decode(String.self, forKey: .address)
+        first = try c.decodeIfPresent(Date.self, forKey: .first)
+        last = try c.decodeIfPresent(Date.self, forKey: .last) ?? first
+        lines = try c.decodeIfPresent(Int.self, forKey: .lines) ?? 1
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(address, forKey: .address)
+        try c.encodeIfPresent(first, forKey: .first)
+        if last != first { try c.encodeIfPresent(last, forKey: .last) }
+        if lines != 1 { try c.encode(lines, forKey: .lines) }
+    }
 }
 
 /// A client address's first and last hour (since 1970, UTC; nil when lines carry no leading

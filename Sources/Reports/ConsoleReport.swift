@@ -110,6 +110,7 @@ public struct ConsoleReport {
             if f.count > 1 {
                 out.append("      " + c("\(f.count) hits\(f.lastSeen.map { ", last \(Self.iso($0))" } ?? "")") { $0.bold })
             }
+            if let spread = f.spread, spread.distinct > 1 { out.append("      " + TerminalText.sanitize(spread.sentence(), limit: 300)) }
             if let summary = f.extracted["summary"] { out.append("      " + TerminalText.sanitize(summary, limit: 300)) }
             // The policy's second look changed its weight: say why, since the rule alone would weigh otherwise.
             if let why = f.reweighed { out.append("      " + c(TerminalText.sanitize("weighs \(f.role.rawValue): \(why)", limit: 300)) { $0.dim }) }

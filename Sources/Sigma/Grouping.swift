@@ -12,6 +12,17 @@ public struct Grouping: Sendable {
 
     var entries: [Entry] = []
 
+    /// How hits of a probe-class rule are grouped instead (`aggregate` in Rules/grouping.yml):
+    /// by `fields` alone, the distinct values of `counted` counted in the finding.
+    public struct Aggregate: Sendable {
+        public var fields: [String]
+        public var counted: String
+        var logsource: LogSource
+        var weights: Set<VerdictRole>
+    }
+
+    var aggregates: [Aggregate] = []
+
     public init() {}
 
     public static func load(_ url: URL) throws -> Grouping {
@@ -27,7 +38,31 @@ public struct Grouping: Sendable {
             }
             g.entries.append(Entry(logsource: RuleLoader.logsource(item["logsource"]), fields: fields))
         }
+        for item in root["aggregate"]?.sequence ?? [] {
+            guard let fields = item["group_by"]?.sequence?.compactMap(\.string),
+                  let counted = item["count"]?.string, !counted.isEmpty else {
+                throw SigmaError(file: url.path, reason: .invalid("each aggregate needs group_by: a list of field names, and count: a field name"))
+            }
+            var weights = Set<VerdictRole>()
+            for w in item["weight"]?.sequence ?? [] {
+                guard let name = w.string, let role = VerdictRole(name: name) else {
+                    throw SigmaError(file: url.path, reason: .invalid("aggregate weight \(w.string ?? "?") is not a weight"))
+                }
+                weights.insert(role)
+            }
+            guard !weights.isEmpty else {
+                throw SigmaError(file: url.path, reason: .invalid("each aggregate needs weight: the weights whose findings it groups"))
+            }
+            g.aggregates.append(Aggregate(fields: fields, counted: counted, logsource: RuleLoader.logsource(item["logsource"]), weights: weights))
+        }
         return g
+    }
+
+    /// How a hit of `rule`, weighing `weight`, on an event of `source` is aggregated; nil when it is
+    /// grouped as usual (a rule's own `exhunt.group_by` always wins).
+    public func aggregate(for rule: SigmaRule, source: LogSource, weight: VerdictRole) -> Aggregate? {
+        guard rule.groupBy == nil else { return nil }
+        return aggregates.first { $0.weights.contains(weight) && $0.logsource.admits(source) }
     }
 
     /// The group-by fields for a hit of `rule` (nil for detectors other than Sigma rules) on an

@@ -40,6 +40,11 @@ public struct TimelineEntry: Codable, Sendable {
         timestamp = f.timestamp
         // The policy's second look, when it changed the weight, goes with the sentence (HTML, CSV, dashboard).
         message = (f.extracted["summary"] ?? f.rule.title) + (f.reweighed.map { " (weighs \(f.role.rawValue): \($0))" } ?? "")
+        // One probe from many addresses: the first hit's sentence, then how many sent it.
+        // (One address: the sentence already names it.)
+        if let spread = f.spread, spread.distinct > 1 {
+            message += " (the first of \(Finding.Spread.grouped(f.count)) hits, \(spread.sentence()))"
+        }
         timestampDescription = f.logsource == .evidenceFile ? "File Modified"
             : f.logsource == .httpProxy || f.logsource.category == "webserver" ? "HTTP Request" : "Log Entry"
         ruleID = f.rule.id

@@ -32,6 +32,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Every Nth line is a mass scanner's ProxyLogon probe (0: none), from one of --scanners addresses.")
     var probeEvery = 0
     @Option(help: "How many scanner addresses send the probes.") var scanners = 2_000
+    @Option(help: ArgumentHelp("How many probes come each from an address of its own (a botnet), in 100.64.0.0/10.",
+                               discussion: "With --scanners 0 every probe does; otherwise they alternate with the scanners' probes until this many were sent."))
+    var oneShot = 0
 
     func run() throws {
         let root = URL(fileURLWithPath: out)
@@ -39,6 +42,8 @@ struct Bench: ParsableCommand {
         let target = mib << 20
         var written = 0
         var hour = 0
+        var probes = 0
+        var oneShots = 0
         let protocols = ["Owa", "Ews", "Mapi", "Autodiscover", "Ecp", "Eas", "RpcHttp"]
         let start = Date(timeIntervalSince1970: 1_612_137_600) // 2021-02-01
         while written < target {
@@ -58,9 +63,15 @@ struct Bench: ParsableCommand {
                 if probeEvery > 0 && n % probeEvery == 0 {
                     // What every internet-facing server of March 2021 logged by the hundred thousand.
                     let scanner = Int(rng.next() % UInt64(max(1, scanners)))
+                    probes += 1
+                    var client = "198.18.\(scanner / 250).\(scanner % 250 + 1)"
+                    if oneShots < oneShot, scanners == 0 || probes % 2 == 1 {
+                        client = "100.\(64 + (oneShots >> 16) & 63).\((oneShots >> 8) & 255).\(oneShots & 255)"
+                        oneShots += 1
+                    }
                     text += HttpProxy.line(.init(time: t, protocolName: proto, urlStem: "/owa/auth/x.js",
                                                   anchor: "ServerInfo~localhost/owa/auth/x.js?#",
-                                                  userAgent: "Mozilla/5.0 zgrab/0.x", clientIP: "198.18.\(scanner / 250).\(scanner % 250 + 1)",
+                                                  userAgent: "Mozilla/5.0 zgrab/0.x", clientIP: client,
                                                   status: 500, routingHint: "X-AnonResource-Backend-Cookie"), rng: &rng)
                 } else if n % 20_000 == 0 {
                     text += HttpProxy.line(.init(time: t, protocolName: proto, urlStem: "/ecp/y.js",

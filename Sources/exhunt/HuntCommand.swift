@@ -156,6 +156,8 @@ struct HuntCommand: AsyncParsableCommand {
         var outputFailures: [String] = []
         // The case store is opened before the hunt: a store that cannot be reached fails now, not after hours.
         let caseStore = try await store.open()
+        // Seen client addresses are kept for the store and for a report imported into one later.
+        config.keepClientAddresses = reportTarget != nil || caseStore != nil
         let interrupts = Interrupts(stopping: config.cancellation)
         for part in parts {
             if config.cancellation.isCancelled { break }

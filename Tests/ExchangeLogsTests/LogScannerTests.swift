@@ -228,11 +228,17 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
         // Seeded, so a failure can be made again.
         print("seed 20210304")
         var rng = SplitMix(seed: 20210304)
-        let sets = [["serverinfo~", "server~", "server~localhost", "virtualdirectory#"], ["abc", "ABD", "b~c"], ["x"]]
+        // The built-in HttpProxy set and small ones take the packed-pair filter; a one-byte
+        // literal and a set of more than `maxPairs` take the anchor groups.
+        let many = (0..<14).map { "k\($0 % 10)=\($0)" }
+        let sets = [["serverinfo~", "server~", "server~localhost", "virtualdirectory#"], ["abc", "ABD", "b~c"], ["x"],
+                    ["email%3dautodiscover", "email=autodiscover", "powershell", "x-rps-cat=", "^~"], many]
+        #expect(!LiteralSet(sets[0]).pairs.isEmpty && LiteralSet(["x"]).pairs.isEmpty && LiteralSet(many).pairs.isEmpty)
         for literals in sets {
             let alphabet = Array(Set(literals.joined().utf8 + Array(literals.joined().uppercased().utf8))) + [10, 10, 32]
-            for _ in 0..<40 {
-                let text = (0..<600).map { _ in alphabet.randomElement(using: &rng)! }
+            for round in 0..<60 {
+                // Lengths around the vector loop's edges as well as long texts.
+                let text = (0..<(round < 20 ? round * 3 : 600 + round)).map { _ in alphabet.randomElement(using: &rng)! }
                 let lines = text.split(separator: 10, omittingEmptySubsequences: false)
                 var expected = Set<Int>()
                 var offset = 0
@@ -243,6 +249,7 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
                 }
                 var found = Set<Int>()
                 text.withUnsafeBufferPointer { p in
+                    guard p.count > 0 else { return }
                     LiteralSet(literals).forEachMatch(in: p.baseAddress!, count: p.count) { s in
                         found.insert(LogScanner.lineStart(p.baseAddress!, before: s))
                         return (LogScanner.indexOfNewline(p.baseAddress!, s, p.count) ?? p.count) + 1
@@ -250,6 +257,53 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
                 }
                 #expect(found == expected, "\(literals)")
             }
+        }
+    }
+}
+
+@Suite struct ClientFieldTests {
+    /// The word-at-a-time field finder agrees with the exact reader on random lines of
+    /// separators, quotes and text, for every column.
+    @Test func quickFieldAgreesWithTheExactReader() {
+        print("seed 20210305")
+        var rng = SplitMix(seed: 20210305)
+        let alphabet = Array("ab1.:,, \"".utf8)
+        for _ in 0..<3000 {
+            let line = (0..<Int.random(in: 0...70, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            line.withUnsafeBufferPointer { p in
+                let base = p.baseAddress ?? UnsafePointer(bitPattern: 8)!
+                for csv in [true, false] {
+                    for column in 0..<12 {
+                        let exact = LogScanner.field(base, 0..<p.count, column, csv: csv)
+                        let quick = LogScanner.quickField(base, 0..<p.count, column, csv: csv)
+                        #expect(quick == exact, "\(String(decoding: line, as: UTF8.self)) column \(column) csv \(csv)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The table counts what a dictionary would, keeps at most its limit and says how many it dropped.
+    @Test func clientTableCountsLikeADictionaryAndStaysBounded() {
+        var table = ClientTable(limit: 5000)
+        var naive: [String: (lines: Int, first: Int32, last: Int32)] = [:]
+        var rng = SplitMix(seed: 20210306)
+        for n in 0..<40_000 {
+            let address = "10.\(Int.random(in: 0..<4, using: &rng)).\(Int.random(in: 0..<40, using: &rng)).\(Int.random(in: 0..<40, using: &rng))"
+            let hour = Int32(n / 1000)
+            let bytes = Array(address.utf8)
+            bytes.withUnsafeBufferPointer { table.add($0, lines: 2, first: hour, last: hour) }
+            if let old = naive[address] {
+                naive[address] = (old.lines + 2, min(old.first, hour), max(old.last, hour))
+            } else if naive.count < 5000 {
+                naive[address] = (2, hour, hour)
+            }
+        }
+        let counts = table.counts()
+        #expect(counts.count == 5000 && table.dropped > 0)
+        #expect(counts.count == naive.count)
+        for (address, c) in naive {
+            #expect(counts[address]?.lines == c.lines && counts[address]?.first == c.first && counts[address]?.last == c.last, "\(address)")
         }
     }
 }

@@ -12,8 +12,9 @@ import TestSupport
 @Suite struct AggregationTests {
     static let entryRule = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2613"
 
-    /// An IIS log of `perAddress` `/owa/auth/x.js` probes from each address, among ordinary requests.
-    static func massScan(addresses: [String], perAddress: Int) -> String {
+    /// An IIS log of `perAddress` probes from each address (of `/owa/auth/x.js`, or of a URL of
+    /// each address's own), among ordinary requests.
+    static func massScan(addresses: [String], perAddress: Int, urlPerAddress: Bool = false) -> String {
         var lines: [String] = []
         var second = 0
         func time() -> String {
@@ -21,8 +22,9 @@ import TestSupport
             return String(format: "2021-03-0%d %02d:%02d:%02d", 3 + second / 86_400, second / 3600 % 24, second / 60 % 60, second % 60)
         }
         for i in 0..<perAddress {
-            for a in addresses {
-                lines.append("\(time()) 10.0.0.10 GET /owa/auth/x.js - 443 - \(a) ExchangeServicesClient/0.0.0.0 - 200 0 0 3")
+            for (n, a) in addresses.enumerated() {
+                let stem = urlPerAddress ? "/owa/auth/a\(n).js" : "/owa/auth/x.js"
+                lines.append("\(time()) 10.0.0.10 GET \(stem) - 443 - \(a) ExchangeServicesClient/0.0.0.0 - 200 0 0 3")
             }
             if i % 100 == 0 {
                 lines.append("\(time()) 10.0.0.10 GET /owa/auth/logon.aspx url=%2fowa%2f 443 - 10.0.0.6 Mozilla/5.0 - 200 0 0 3")
@@ -37,11 +39,13 @@ import TestSupport
         return c
     }
 
-    @Test func aMassScanIsOneFindingPerAddressAndEveryHitIsStreamed() throws {
+    /// A probe (weighed attempted) from many addresses is one finding per target that counts the
+    /// addresses (Rules/grouping.yml's `aggregate`, issue 33); `--hits` still has every hit.
+    @Test func aMassScanIsOneFindingPerTargetCountingItsAddressesAndEveryHitIsStreamed() throws {
         let root = try tempDir()
         let addresses = ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
         try put(root, "inetpub/logs/LogFiles/W3SVC1/u_ex210303.log", Self.massScan(addresses: addresses, perAddress: 2_000))
-        let out = try tempDir("aMassScanIsOneFindingPerAddressAndEveryHitIsStreamed-out")
+        let out = try tempDir("aMassScanIsOneFindingPerTargetCountingItsAddressesAndEveryHitIsStreamed-out")
         let json = out.appendingPathComponent("report.json")
         let hits = out.appendingPathComponent("hits.jsonl")
         let r = try runCLI(["hunt", root.path, "-o", json.path, "--hits", hits.path, "--quiet", "--no-progress"])
@@ -50,9 +54,11 @@ import TestSupport
         #expect(report.complete)
         #expect(report.verdict == .attempted)
         let probes = report.findings.filter { $0.rule.id == Self.entryRule }
-        #expect(probes.count == 3, "one finding per client address and URL")
-        #expect(Set(probes.compactMap { $0.group["c-ip"] }) == Set(addresses))
-        #expect(probes.allSatisfy { $0.count == 2_000 && $0.samples.count == 5 && $0.group["cs-uri-stem"] == "/owa/auth/x.js" })
+        #expect(probes.count == 1, "one finding per URL, its addresses counted")
+        #expect(probes.allSatisfy { $0.count == 6_000 && $0.samples.count == 5 && $0.group == ["cs-uri-stem": "/owa/auth/x.js"] })
+        let spread = try #require(probes.first?.spread)
+        #expect(spread.field == "c-ip" && spread.distinct == 3 && !spread.estimated && spread.exact)
+        #expect(Set(spread.top.map(\.value)) == Set(addresses) && spread.top.allSatisfy { $0.hits == 2_000 })
         for p in probes {
             let first = try #require(p.timestamp), last = try #require(p.lastSeen)
             #expect(last.timeIntervalSince(first) > 5_000, "first and last hit of 2,000 spread over 6,000 seconds")
@@ -96,14 +102,15 @@ import TestSupport
     @Test func groupsBeyondTheLimitFoldIntoOneFindingAndTheReportSaysSo() async throws {
         let root = try tempDir()
         let addresses = (1...50).map { "203.0.113.\($0)" }
-        try put(root, "inetpub/logs/LogFiles/W3SVC1/u_ex210303.log", Self.massScan(addresses: addresses, perAddress: 3))
+        try put(root, "inetpub/logs/LogFiles/W3SVC1/u_ex210303.log", Self.massScan(addresses: addresses, perAddress: 3, urlPerAddress: true))
         var config = Self.config(root)
         config.limits.groupsPerRule = 10
         let r = try await Hunter(configuration: config, detectors: try await Detectors.load(builtin: true, extra: [])).run()
         let probes = r.findings.filter { $0.rule.id == Self.entryRule }
         #expect(probes.count == 11)
         #expect(probes.reduce(0) { $0 + $1.count } == 150, "no hit is lost, only folded")
-        #expect(probes.contains { $0.group["c-ip"] == FindingsSink.overflowValue && $0.count == 120 })
+        let folded = try #require(probes.first { $0.group["cs-uri-stem"] == FindingsSink.overflowValue })
+        #expect(folded.count == 120 && folded.spread?.distinct == 40, "the folded finding still counts its addresses")
         #expect(r.problems.contains { $0.code == "aggregation-limit" && $0.message.contains(Self.entryRule) })
     }
 
