@@ -79,6 +79,10 @@ public enum FindingValues {
         for (name, value) in f.group.merging(f.fields, uniquingKeysWith: { a, _ in a }).sorted(by: { $0.key < $1.key }) {
             if let kind = StoredValue.Kind(field: name) { add(kind, value) }
         }
+        // A probe aggregated over its senders names the ones that sent the most (all of them when few).
+        if let spread = f.spread, let kind = StoredValue.Kind(field: spread.field) {
+            for c in spread.top { add(kind, c.value) }
+        }
         if f.logsource == .evidenceFile {
             add(.path, WindowsPath.from(relative: f.evidence.path))
             if let h = f.evidence.sha256 { add(.sha256, h) }

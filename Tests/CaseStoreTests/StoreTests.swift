@@ -427,3 +427,20 @@ struct CaseStoreTests {
         try await store.close()
     }
 }
+
+/// A probe aggregated over its senders (issue 33) still names them to the store: the top senders
+/// are values of the finding, so a scanner's address is learned and pivots to the probe.
+@Suite struct AggregatedFindingValuesTests {
+    @Test func topSendersAreValuesOfTheFinding() {
+        var f = Finding(rule: .init(id: "probe", title: "SSRF probe", source: "builtin:p.yml"), cves: [], attack: [],
+                        severity: .medium, role: .attempted, timestamp: nil, source: .iis,
+                        evidence: .init(location: EvidenceLocation(path: "u_ex210303.log", line: 1), excerpt: "GET /owa/auth/x.js"))
+        f.group = ["cs-uri-stem": "/owa/auth/x.js"]
+        f.fields = ["c-ip": "198.51.100.1"]
+        f.spread = Finding.Spread(field: "c-ip", distinct: 3, estimated: false,
+                                  top: [.init(value: "198.51.100.2", hits: 9), .init(value: "198.51.100.1", hits: 4), .init(value: "not an address", hits: 1)],
+                                  exact: true)
+        let addresses = FindingValues.of(f).filter { $0.kind == .address }.map(\.value)
+        #expect(Set(addresses) == ["198.51.100.1", "198.51.100.2"])
+    }
+}
