@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A allowed=(
-  [HuntCore]="Foundation"
+  [HuntCore]="Foundation Glibc Musl Darwin"
   [DiskImages]="Foundation HuntCore CTSK CEWF Glibc Darwin"
   [NTFS]="Foundation HuntCore"
   [Baselines]="Foundation"
@@ -23,7 +23,7 @@ declare -A allowed=(
   [ExchangeBuilds]="Foundation HuntCore Yams"
   [Survey]="Foundation HuntCore Yams ExchangeBuilds NIOCore NIOPosix NIOHTTP1 NIOSSL NIOConcurrencyHelpers Glibc Darwin"
   [CaseStore]="Foundation HuntCore Indicators Timeline SQLKit SQLiteKit PostgresKit PostgresNIO Logging NIOCore NIOPosix Crypto"
-  [Reports]="Foundation HuntCore Timeline CaseStore Rainbow Mustache Crypto Glibc Musl Darwin"
+  [Reports]="Foundation HuntCore Timeline CaseStore Rainbow Mustache Crypto"
   [RuleUpdates]="Foundation BuiltinRules HuntCore AsyncHTTPClient NIOCore NIOHTTP1 NIOSSL Crypto ZIPFoundation Yams Glibc Musl Darwin"
   [Dashboard]="Foundation HuntCore Timeline CaseStore Reports Hummingbird HummingbirdCore HummingbirdTLS HummingbirdAuth HummingbirdBcrypt HTTPTypes Mustache NIOCore NIOSSL Crypto Logging"
 )

@@ -34,7 +34,7 @@ public enum JSONReport {
             let file = try OutputFile(temporary)
             try stream(report) { try file.append($0) }
             try file.close()
-            try Platform.replace(url, with: temporary)
+            try FileReplacement.replace(url, with: temporary)
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw error

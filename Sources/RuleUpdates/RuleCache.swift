@@ -1,4 +1,5 @@
 public import Foundation
+import HuntCore
 
 /// The per-user folder that holds downloaded rule sets, one folder each, and `installed.json`, the
 /// record of what each folder holds and where it came from. Replaced whole, never edited in place:
@@ -70,7 +71,11 @@ public struct RuleCache: Sendable {
         let data = try encoder.encode(Record(sets: sets))
         let temporary = root.appendingPathComponent(".installed-\(UUID().uuidString).json")
         try data.write(to: temporary)
-        try Platform.replace(recordFile, with: temporary)
+        do {
+            try FileReplacement.replace(recordFile, with: temporary)
+        } catch {
+            throw UpdateError.cache("cannot rename \(temporary.path) to \(recordFile.path): \(error)")
+        }
         return previous
     }
 }

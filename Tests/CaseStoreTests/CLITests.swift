@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// `exhunt hunt --case`, `case import` and the `case` answers, as a responder runs them.
-@Suite("Case store command line")
+@Suite("Case store command line", .timeLimit(.minutes(20)))
 struct CaseCLITests {
     let exhunt = productBinary("exhunt")
 

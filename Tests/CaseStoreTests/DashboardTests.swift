@@ -10,7 +10,7 @@ import TestSupport
 
 /// `exhunt serve` for real: the binary on a loopback port of its own, a case store written by
 /// the test, pages read by headless Chromium and requests sent over a real socket.
-@Suite("Dashboard (exhunt serve)", .serialized)
+@Suite("Dashboard (exhunt serve)", .serialized, .timeLimit(.minutes(20)))
 struct DashboardTests {
     /// Strings an attacker can put into what the evidence says.
     static let scriptHost = "<script>document.title='PWNED'</script>exch-x"

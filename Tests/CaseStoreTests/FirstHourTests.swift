@@ -5,7 +5,7 @@ import TestSupport
 
 /// The first hour's errors, run through the real binary: a mistake is exit 2 with one line that
 /// names what to fix, said before any work begins, and leaves nothing behind.
-@Suite("First hour: exit codes and errors")
+@Suite("First hour: exit codes and errors", .timeLimit(.minutes(20)))
 struct FirstHourTests {
     let exhunt = productBinary("exhunt")
     var sample: String { repoRoot.appendingPathComponent("Samples/compromised-server").path }

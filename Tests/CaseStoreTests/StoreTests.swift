@@ -79,7 +79,7 @@ func json<T: Encodable>(_ v: T) throws -> String {
     String(decoding: try JSONCoding.encoder(pretty: false).encode(v), as: UTF8.self)
 }
 
-@Suite("Case store")
+@Suite("Case store", .timeLimit(.minutes(20)))
 struct CaseStoreTests {
     @Test("CI has its PostgreSQL server", .enabled(if: postgresRequired))
     func postgresThere() {
@@ -430,7 +430,7 @@ struct CaseStoreTests {
 
 /// A probe aggregated over its senders (issue 33) still names them to the store: the top senders
 /// are values of the finding, so a scanner's address is learned and pivots to the probe.
-@Suite struct AggregatedFindingValuesTests {
+@Suite(.timeLimit(.minutes(20))) struct AggregatedFindingValuesTests {
     @Test func topSendersAreValuesOfTheFinding() {
         var f = Finding(rule: .init(id: "probe", title: "SSRF probe", source: "builtin:p.yml"), cves: [], attack: [],
                         severity: .medium, role: .attempted, timestamp: nil, source: .iis,

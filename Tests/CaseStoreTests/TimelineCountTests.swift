@@ -6,7 +6,7 @@ import TestSupport
 
 /// The fleet timeline counts from hourly counts kept at ingest; they must agree with the
 /// findings counted one by one, whatever the range, and an older store must get them when opened.
-@Suite("Case store timeline counts")
+@Suite("Case store timeline counts", .timeLimit(.minutes(20)))
 struct TimelineCountTests {
     static let t0 = Date(timeIntervalSince1970: 1_614_470_400)  // 2021-02-28T00:00:00Z
 

@@ -105,7 +105,7 @@ func processes(containing needle: String) -> [Int32] {
     }
 }
 
-@Suite("Fleet on Celery and Redis", .serialized, .enabled(if: fleetPeers || fleetRequired, "needs redis-server, celery and redis from PyPI, and PostgreSQL (Scripts/setup.sh --tests)"))
+@Suite("Fleet on Celery and Redis", .serialized, .enabled(if: fleetPeers || fleetRequired, "needs redis-server, celery and redis from PyPI, and PostgreSQL (Scripts/setup.sh --tests)"), .timeLimit(.minutes(20)))
 struct CeleryFleetTests {
     @Test("CI has Redis, Celery and PostgreSQL for the fleet tests", .enabled(if: fleetRequired))
     func peersArePresent() {

@@ -6,7 +6,7 @@ import TestSupport
 /// `C/$Extend/$J`) but not its web folders: the logs get the server's own file times, and the
 /// files the collection lacks (a deleted shell, a page not collected, a page written and deleted
 /// within the journal's time, a cleared log) are named with theirs.
-@Suite("NTFS metadata in collections", .serialized)
+@Suite("NTFS metadata in collections", .serialized, .timeLimit(.minutes(20)))
 struct CollectedMetadataTests {
     let exhunt = productBinary("exhunt")
 

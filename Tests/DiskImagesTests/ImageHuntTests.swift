@@ -354,7 +354,7 @@ struct Report: Decodable {
     }
 }
 
-@Suite("Disk images (exhunt hunt IMAGE)", .serialized)
+@Suite("Disk images (exhunt hunt IMAGE)", .serialized, .timeLimit(.minutes(20)))
 struct ImageHuntTests {
     let exhunt = productBinary("exhunt")
 

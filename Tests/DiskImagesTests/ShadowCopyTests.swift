@@ -6,7 +6,7 @@ import TestSupport
 /// Volume shadow copies of a Windows-made NTFS volume (plaso's `vsstest.qcow2`: two stores),
 /// against libvshadow's own tools: vshadowinfo for the stores and their creation times,
 /// vshadowmount with TSK's fls and icat for what each store holds.
-@Suite("Volume shadow copies", .serialized)
+@Suite("Volume shadow copies", .serialized, .timeLimit(.minutes(20)))
 struct ShadowCopyTests {
     let exhunt = productBinary("exhunt")
 

@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// Named data streams read from an image (the change journal is one: `$UsnJrnl:$J`), against TSK's icat.
-@Suite struct StreamTests {
+@Suite(.timeLimit(.minutes(20))) struct StreamTests {
     static let image = sharedData.appendingPathComponent("Velocidex__velociraptor/artifacts/testdata/files/test.ntfs.dd.E01")
 
     @Test("A file's named stream reads as icat reads it; a missing one is said missing",
@@ -38,7 +38,7 @@ import TestSupport
 
 /// Windows-made NTFS images from ../shared (dfir_ntfs: plain volumes, one with an attribute list,
 /// and one at sector 128 of an MBR disk): every file TSK's fls lists, deleted ones too.
-@Suite struct WindowsVolumeTests {
+@Suite(.timeLimit(.minutes(20))) struct WindowsVolumeTests {
     let exhunt = productBinary("exhunt")
 
     @Test("Every regular file fls lists in Windows-made NTFS images, deleted ones too, at the partition's offset",

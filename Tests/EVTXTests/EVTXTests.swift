@@ -44,7 +44,7 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
     return result
 }
 
-@Suite struct EVTXTests {
+@Suite(.timeLimit(.minutes(20))) struct EVTXTests {
     /// Every record of every EVTX sample in ../shared equals the Rust evtx crate's JSON, except
     /// the differences listed here with their reason.
     @Test(.enabled(if: hasSharedData, "needs ../shared"), .enabled(if: hasPythonEvtx, "needs PyPI evtx (Scripts/setup.sh --tests)"))
@@ -305,7 +305,7 @@ func oracle(_ files: [URL]) throws -> [String: [UInt64: NSDictionary]]? {
 /// `BackupPath`, a 5145's null `ShareLocalPath`, an empty `Binary`, an empty attribute, a `Data`
 /// named by an empty value, string arrays. Each expectation is the crate's (checked against it
 /// when PyPI evtx is present).
-@Suite struct EmptyValueTests {
+@Suite(.timeLimit(.minutes(20))) struct EmptyValueTests {
     typealias N = EVTXBuilder.TemplateNode
     static let t = Date(timeIntervalSince1970: 1_615_000_000)
     static func utf16(_ s: String) -> [UInt8] { s.utf16.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8($0 >> 8)] } }

@@ -37,7 +37,7 @@ func hitKeys(_ path: String) throws -> Set<String> {
     return out
 }
 
-@Suite(.timeLimit(.minutes(10))) struct ExportHuntTests {
+@Suite(.timeLimit(.minutes(20))) struct ExportHuntTests {
     /// SigmaHQ's Windows rules find the same events, rule by rule and record by record, in the
     /// evtx crate's JSON of two logs as in the logs themselves.
     @Test(.enabled(if: hasSharedData, "needs ../shared"))

@@ -10,7 +10,7 @@ import CoreFoundation
 import HuntCore
 import TestSupport
 
-@Suite struct EvidenceTests {
+@Suite(.timeLimit(.minutes(20))) struct EvidenceTests {
     @Test func windowsPathsFromCollectionLayouts() {
         #expect(WindowsPath.from(relative: "C/Program Files/Microsoft/Exchange Server/V15/Logging/HttpProxy/Ecp/a.LOG")
                 == "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\Logging\\HttpProxy\\Ecp\\a.LOG")

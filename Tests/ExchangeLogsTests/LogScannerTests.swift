@@ -35,7 +35,7 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
     return Array(text.utf8)
 }
 
-@Suite struct LogScannerTests {
+@Suite(.timeLimit(.minutes(20))) struct LogScannerTests {
     let attack = "2021-03-02T05:03:04.123Z,r1,Ecp,/ecp/y.js,,ServerInfo~a]@ex01.corp.local:444/mapi/emsmdb/?#,python-requests/2.25.1,165.232.154.116,200,\"BeginRequest=x;a,b\"\"c\""
     let normal = "2021-03-02T05:03:05.000Z,r2,Owa,/owa/,CORP\\alice,Sid~S-1-5-21-1,Mozilla/5.0,10.0.0.5,200,"
 
@@ -193,7 +193,7 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
     }
 }
 
-@Suite struct LiteralFinderTests {
+@Suite(.timeLimit(.minutes(20))) struct LiteralFinderTests {
     /// Every match the finder reports is a real match, and it misses none (per line), against
     /// a naive search over random text built from the needle's own bytes.
     @Test func agreesWithNaiveSearchOnRandomText() {
@@ -222,7 +222,7 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
     }
 }
 
-@Suite struct LiteralSetTests {
+@Suite(.timeLimit(.minutes(20))) struct LiteralSetTests {
     /// The lines a literal set finds are exactly the lines containing any of its literals.
     @Test func findsExactlyTheLinesContainingAnyLiteral() {
         // Seeded, so a failure can be made again.
@@ -261,7 +261,7 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
     }
 }
 
-@Suite struct ClientFieldTests {
+@Suite(.timeLimit(.minutes(20))) struct ClientFieldTests {
     /// The word-at-a-time field finder agrees with the exact reader on random lines of
     /// separators, quotes and text, for every column.
     @Test func quickFieldAgreesWithTheExactReader() {
@@ -308,7 +308,7 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
     }
 }
 
-@Suite struct AddressFinderTests {
+@Suite(.timeLimit(.minutes(20))) struct AddressFinderTests {
     @Test func findsListedAddressesOnlyAsWholeTokens() {
         let finder = AddressFinder(["1.2.3.4", "165.232.154.116", "not.an.ip", "::1"])
         func found(_ text: String) -> [Int] {
@@ -329,7 +329,7 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
     }
 }
 
-@Suite struct TimestampTests {
+@Suite(.timeLimit(.minutes(20))) struct TimestampTests {
     @Test func parsesExchangeAndIISForms() {
         #expect(Timestamp.parse("2021-03-02T00:00:00Z")?.timeIntervalSince1970 == 1_614_643_200)
         #expect(Timestamp.parse("2021-03-02 00:00:01")?.timeIntervalSince1970 == 1_614_643_201)
@@ -361,7 +361,7 @@ func proxyLog(_ rows: [String], bare: Bool = true, eol: String = "\r\n") -> [UIn
 }
 
 /// IIS's formats older than W3C: read with W3C names, never taken for Exchange CSV or text.
-@Suite struct LegacyIISFormatTests {
+@Suite(.timeLimit(.minutes(20))) struct LegacyIISFormatTests {
     // As IIS writes them: every native field followed by a comma and a space, the last by a comma.
     let native = """
     203.0.113.7, -, 3/3/21, 4:15:12, W3SVC1, EXCH01, 10.0.0.1, 31, 412, 1337, 200, 0, POST, /aspnet_client/discover.aspx, a=1,b=2,\r

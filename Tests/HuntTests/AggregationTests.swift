@@ -9,7 +9,7 @@ import TestSupport
 
 /// Findings aggregated as they are found, every hit still streamed, and memory bounded whatever
 /// the evidence (issue 13).
-@Suite struct AggregationTests {
+@Suite(.timeLimit(.minutes(20))) struct AggregationTests {
     static let entryRule = "6d1f0a52-6b1e-4c55-9f0e-1a2b7e0d2613"
 
     /// An IIS log of `perAddress` probes from each address (of `/owa/auth/x.js`, or of a URL of

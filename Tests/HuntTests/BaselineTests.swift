@@ -8,7 +8,7 @@ import TestSupport
 
 /// Exchange's web folders judged against Microsoft's per-build baselines (../shared holds six
 /// builds'), with a baseline of our own for files whose hashes we know.
-@Suite struct BaselineTests {
+@Suite(.timeLimit(.minutes(20))) struct BaselineTests {
     static let shared = sharedData.appendingPathComponent("microsoft__CSS-Exchange/Security/src/Baselines")
 
     @Test("A server on 15.1.2176.2: an altered logon.aspx is modified, a page of no build is unknown, a file the baseline lists is silent",

@@ -11,7 +11,7 @@ func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: 
     return (r.status, r.text, String(decoding: r.stderr, as: UTF8.self))
 }
 
-@Suite struct CLITests {
+@Suite(.timeLimit(.minutes(20))) struct CLITests {
     @Test func huntOnSamplesWritesJSONAndExitStatus() throws {
         let dir = try tempDir()
         let json = dir.appendingPathComponent("r.json").path

@@ -9,7 +9,7 @@ import Reports
 import Timeline
 import TestSupport
 
-@Suite(.serialized) struct SampleEvidenceTests {
+@Suite(.serialized, .timeLimit(.minutes(20))) struct SampleEvidenceTests {
     @Test func compromisedSampleTellsTheWholeStory() async throws {
         let r = try await hunt(samples.appendingPathComponent("compromised-server"))
         #expect(r.verdict == .compromised)
@@ -104,7 +104,7 @@ import TestSupport
     }
 }
 
-@Suite struct VariantEvidenceTests {
+@Suite(.timeLimit(.minutes(20))) struct VariantEvidenceTests {
     /// An Exchange 2013 server, plain-copy layout, LF logs, different attacker details.
     @Test func exchange2013LayoutWithOtherAttackDetails() async throws {
         let root = try tempDir()
@@ -217,7 +217,7 @@ import TestSupport
     }
 }
 
-@Suite struct ReportTests {
+@Suite(.timeLimit(.minutes(20))) struct ReportTests {
     @Test func jsonReportHasTheDocumentedShapeAndRoundTrips() async throws {
         let r = try await hunt(samples.appendingPathComponent("compromised-server"))
         let data = try JSONReport.encode(r)
@@ -262,7 +262,7 @@ import TestSupport
     }
 }
 
-@Suite struct YaraAndIndicatorHuntTests {
+@Suite(.timeLimit(.minutes(20))) struct YaraAndIndicatorHuntTests {
     @Test(.enabled(if: hasSharedData, "needs ../shared")) func thirdPartyYaraMatchesKeepTheirAuthorAndOffsets() async throws {
         let sig = sharedData.appendingPathComponent("Neo23x0__signature-base/yara/apt_hafnium.yar")
         let config = HuntConfiguration(evidence: samples.appendingPathComponent("compromised-server"))
@@ -304,7 +304,7 @@ import TestSupport
     }
 }
 
-@Suite struct DamagedEvidenceTests {
+@Suite(.timeLimit(.minutes(20))) struct DamagedEvidenceTests {
     /// A folder of damaged and hostile files: truncated, bit-flipped, zero-filled event logs, one
     /// whose fields claim impossible sizes, one whose template fans out without end, a log line of
     /// 17 MiB. The hunt finishes with a report: the intact evidence still convicts, every damaged
@@ -356,7 +356,7 @@ import TestSupport
     }
 }
 
-@Suite struct EventLogSourceTests {
+@Suite(.timeLimit(.minutes(20))) struct EventLogSourceTests {
     /// Sysmon 13 is both registry_event and registry_set: a rule with no category (`service:
     /// sysmon`) covers both, and fires once per event, not once per source.
     @Test func aRuleCoveringSeveralSourcesOfAnEventFiresOnce() async throws {
@@ -438,7 +438,7 @@ extension EventLogSourceTests {
     }
 }
 
-@Suite struct HeaderlessLogTests {
+@Suite(.timeLimit(.minutes(20))) struct HeaderlessLogTests {
     /// A W3C log with no `#Fields` line, as a red-team simulator writes into W3SVC2 and as logs are
     /// left when concatenated or exported: read with IIS's default field set, with a located
     /// warning, so its ProxyShell request is found.
@@ -485,7 +485,7 @@ extension EventLogSourceTests {
     }
 }
 
-@Suite struct ExportedEvidenceTests {
+@Suite(.timeLimit(.minutes(20))) struct ExportedEvidenceTests {
     /// Test-ProxyLogon's own output, the form in which CERTs shared victims' rows in March 2021:
     /// PowerShell Export-Csv (`#TYPE`, a quoted header), HttpProxy columns. Read as an HttpProxy
     /// extract wherever it lies: its CVE-2021-26855 rows are found, and it covers no log span
@@ -518,7 +518,7 @@ func gzip(_ data: Data) throws -> Data {
     return try run("/bin/gzip", ["-c", "-9", file.path]).stdout
 }
 
-@Suite struct CompressedLogTests {
+@Suite(.timeLimit(.minutes(20))) struct CompressedLogTests {
     /// An IIS log compressed in place (`u_ex….log.gz`) is read without being extracted: its
     /// web-shell request is found, the manifest hashes the stored bytes; a truncated one still
     /// gives the lines before the cut, with a warning; a bomb stops with an error.
@@ -602,7 +602,7 @@ extension CompressedLogTests {
     }
 }
 
-@Suite struct EventLogHuntTests {
+@Suite(.timeLimit(.minutes(20))) struct EventLogHuntTests {
     /// Event logs written byte for byte in the EVTX format, hunted by the Windows rules.
     @Test func exchangeEventLogsAreHuntedByTheirRules() async throws {
         let root = try tempDir()
@@ -657,7 +657,7 @@ extension CompressedLogTests {
     }
 }
 
-@Suite struct ExchangeFamilyPackTests {
+@Suite(.timeLimit(.minutes(20))) struct ExchangeFamilyPackTests {
     static func iis(_ lines: [String]) -> String {
         "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n"
             + "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n"

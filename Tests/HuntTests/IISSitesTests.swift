@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// Pages of every IIS site, wherever it lives, from IIS's own configuration in the collection.
-@Suite struct IISSitesTests {
+@Suite(.timeLimit(.minutes(20))) struct IISSitesTests {
     static let config = """
     <?xml version="1.0" encoding="UTF-8"?>
     <configuration>

@@ -7,7 +7,7 @@ import TestSupport
 
 /// The installed build from Exchange's setup program: the version resource of a PE file, read by
 /// exhunt and by pefile (PyPI) on the same bytes.
-@Suite struct PEVersionTests {
+@Suite(.timeLimit(.minutes(20))) struct PEVersionTests {
     static let hasPefile = (try? run("/usr/bin/env", ["python3", "-c", "import pefile"]).status) == 0
 
     /// A PE32+ image as the PE/COFF specification lays it out: DOS header, PE signature, file

@@ -9,7 +9,7 @@ let hasPySigma: Bool = {
                                "import evtx, sigma.backends.sqlite, sigma.pipelines.windows, sigma.pipelines.sysmon"]).status) == 0
 }()
 
-@Suite struct SigmaConformanceTests {
+@Suite(.timeLimit(.minutes(20))) struct SigmaConformanceTests {
     /// SigmaHQ's Windows rules, run by `exhunt hunt` and by pySigma's SQLite backend (the engine
     /// Zircolite runs, Tests/Conformance/pysigma_matches.py) over the Rust evtx crate's records of
     /// every event log in ../shared, compared rule by rule and event by event. The one difference

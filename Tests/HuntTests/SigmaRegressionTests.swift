@@ -9,7 +9,7 @@ import TestSupport
 
 /// SigmaHQ's own regression data: each rule with an EVTX sample and the number of events it must
 /// match. The rule files are used unmodified, read from ../shared.
-@Suite struct SigmaRegressionTests {
+@Suite(.timeLimit(.minutes(20))) struct SigmaRegressionTests {
     static let sigmaRoot = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data/SigmaHQ__sigma")
 
     @Test(.enabled(if: hasSharedData, "needs ../shared")) func sigmaHQRegressionDataMatchesTheExpectedCounts() throws {

@@ -7,7 +7,7 @@ import Reports
 import TestSupport
 
 /// File times that say where they come from, time zones, and the host named from its evidence.
-@Suite struct TimeAndHostTests {
+@Suite(.timeLimit(.minutes(20))) struct TimeAndHostTests {
     /// A plain copy of a compromised server made today: every file has the copy's time.
     func plainCopy() throws -> URL {
         let root = try tempDir()

@@ -7,7 +7,7 @@ import TestSupport
 
 /// Verdicts per vulnerability family, on real-format evidence written here: policy weights,
 /// windows and covering sources, gaps, the patch timeline from log headers, mitigations.
-@Suite struct VerdictTests {
+@Suite(.timeLimit(.minutes(20))) struct VerdictTests {
     /// IIS W3C lines with the default field set, one per `every` hours from `start` for `days` days.
     static func iisSteady(from start: String, days: Int, every hours: Int = 6, extra: [String] = []) -> String {
         let t0 = ISO8601DateFormatter().date(from: start + "T00:00:00Z")!

@@ -9,7 +9,7 @@ import Verdicts
 /// Web shells wherever they are: exhunt's families against the corpus and its benign twins, the
 /// policy that weighs a match by where the page lies and what else is known of it, IIS's requests
 /// joined with the page they used, and the post-exploitation rules with their twins.
-@Suite struct WebShellPolicyTests {
+@Suite(.timeLimit(.minutes(20))) struct WebShellPolicyTests {
     static let corpus = repoRoot.appendingPathComponent("Tests/Corpus/webshells")
     static let site = "C/inetpub/wwwroot/intranet"
     static let v15 = "C/Program Files/Microsoft/Exchange Server/V15"

@@ -13,7 +13,7 @@ func temp(_ name: String, _ text: String) throws -> URL {
     return url
 }
 
-@Suite struct IndicatorTests {
+@Suite(.timeLimit(.minutes(20))) struct IndicatorTests {
     /// Regression: `Int(p)!` after `Character.isNumber`, which is true for digits that are not
     /// ASCII (`²`, Arabic-Indic digits): a feed value trapped.
     @Test func ipv4WithNonASCIIDigitsIsNotAnAddress() {

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// The `$MFT` and `$J` parsers against Windows' and TSK's own listings of real volumes (../shared).
-@Suite struct NTFSGroundTruthTests {
+@Suite(.timeLimit(.minutes(20))) struct NTFSGroundTruthTests {
     static let dfir = sharedData.appendingPathComponent("msuhanov__dfir_ntfs/test_data")
 
     static func source(_ url: URL, chunk: Int = 65_536) -> MFTTable.Source {
@@ -226,7 +226,7 @@ import TestSupport
 
 /// Every record of real `$MFT` files as the Rust mft crate (PyPI `mft`) decodes it: entry and
 /// sequence numbers, whether in use, the four `$STANDARD_INFORMATION` times, the name and parent.
-@Suite struct MFTCrateOracleTests {
+@Suite(.timeLimit(.minutes(20))) struct MFTCrateOracleTests {
     static let hasCrate = (try? run("/usr/bin/env", ["python3", "-c", "import mft"]).status) == 0
 
     static let samples: [String] = {

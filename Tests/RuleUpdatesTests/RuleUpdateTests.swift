@@ -11,7 +11,7 @@ private let exhunt = productBinary("exhunt")
 /// `exhunt rules update` end to end: archives built here, served over HTTPS by a server of the
 /// test's own on loopback (behind a redirect, as GitHub's archives are), installed into a cache
 /// of the test's own, and hunted with.
-@Suite(.serialized) struct RuleUpdateTests {
+@Suite(.serialized, .timeLimit(.minutes(20))) struct RuleUpdateTests {
     /// An HTTPS file server on 127.0.0.1 (python3's http.server with the test's certificate) that
     /// answers `/moved/X` with a redirect to `/X` and logs every request.
     final class Server {

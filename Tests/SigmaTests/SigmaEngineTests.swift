@@ -24,7 +24,7 @@ func event(_ fields: [String: String], raw: String? = nil) -> Event {
     return e
 }
 
-@Suite struct SigmaSpecificationTests {
+@Suite(.timeLimit(.minutes(20))) struct SigmaSpecificationTests {
     /// "windash: Creates all possible permutations of the -, /, – (en dash), — (em dash), and ―
     /// (horizontal bar) characters." Each switch independently, in mixed forms too.
     @Test func windashGivesEveryPermutation() throws {
@@ -85,7 +85,7 @@ func event(_ fields: [String: String], raw: String? = nil) -> Event {
     }
 }
 
-@Suite struct SigmaEngineTests {
+@Suite(.timeLimit(.minutes(20))) struct SigmaEngineTests {
     /// A rule's regular expression meets attacker-controlled values: a backtracking pattern on a
     /// crafted value gives up after its step budget (counted, so the hunt reports it) instead of
     /// running for hours; ordinary matches are unaffected. Patterns have a size limit.

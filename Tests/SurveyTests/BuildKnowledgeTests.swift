@@ -5,7 +5,7 @@ import Testing
 
 let knowledge = try! BuildKnowledge.load(directory: (try BuiltinRules.directory()).appendingPathComponent("exchange"))
 
-@Suite struct BuildKnowledgeTests {
+@Suite(.timeLimit(.minutes(20))) struct BuildKnowledgeTests {
     /// Expected statuses from the build table in ../shared/research/microsoft-tooling.md section 4,
     /// written out by hand: P patched, V vulnerable, U uncertain, ? unknown. Order: ProxyLogon, ProxyShell, ProxyNotShell.
     static let cases: [(String, String)] = [

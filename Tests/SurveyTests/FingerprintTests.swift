@@ -3,7 +3,7 @@ import Foundation
 import Survey
 import Testing
 
-@Suite struct FingerprintTests {
+@Suite(.timeLimit(.minutes(20))) struct FingerprintTests {
     @Test func exportToolManifestGivesTheFullBuild() {
         let xml = """
         <?xml version="1.0" encoding="utf-8"?>

@@ -56,7 +56,7 @@ func byTarget(_ records: [[String: Any]]) -> [String: [String: Any]] {
     Dictionary(records.map { ($0["target"] as! String, $0) }, uniquingKeysWith: { a, _ in a })
 }
 
-@Suite(.serialized) struct FleetTests {
+@Suite(.serialized, .timeLimit(.minutes(20))) struct FleetTests {
     /// What each emulated server is, and what the survey must say about it. Statuses per the build table.
     static let fleet: [(spec: String, ip: String, build: String?, precision: String?, status: String, ssrf: String?, shells: [String], exchange: Bool)] = [
         (#"{"ip":"127.77.0.1","build":"15.1.2176.2","ssrf":"vulnerable"}"#, "127.77.0.1", "15.1.2176.2", "exact", "VVV", "vulnerable", [], true),

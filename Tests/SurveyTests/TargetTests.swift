@@ -7,7 +7,7 @@ func expand(_ lines: [String], ports: [PortSpec] = [PortSpec(port: 80, tls: fals
     return TargetExpansion(lines: AnyIterator { it.next() }, ports: ports, exclusions: try ExclusionList(exclude), shard: shard)
 }
 
-@Suite struct TargetTests {
+@Suite(.timeLimit(.minutes(20))) struct TargetTests {
     @Test func cidrRangesStreamWithoutExpanding() throws {
         // A /8 is sixteen million hosts: taking the first few must be instant and small.
         var e = try expand(["10.0.0.0/8"])

@@ -14,7 +14,7 @@ final class LockedBox<T>: @unchecked Sendable {
     func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct JSONReportTests {
+@Suite(.timeLimit(.minutes(20))) struct JSONReportTests {
     static func withClients(_ n: Int) -> HostReport {
         var r = report(host: "EXCH01", verdict: .attempted, findings: sampleFindings)
         let hour = Date(timeIntervalSince1970: 1_614_556_800)

@@ -40,7 +40,7 @@ let sampleFindings = [
     finding(nil, stage: "persistence", role: .compromised, severity: .high, message: "@SUM(1+1) no time"),
 ]
 
-@Suite struct TimelineTests {
+@Suite(.timeLimit(.minutes(20))) struct TimelineTests {
     @Test func storyFollowsTheStagesInTimeOrder() {
         let t = FleetTimeline([report(host: "ex01", verdict: .compromised, findings: sampleFindings)])
         let times = t.entries.compactMap(\.timestamp)

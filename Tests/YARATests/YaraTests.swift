@@ -17,7 +17,7 @@ func compileOwn() throws -> YaraRules {
     return try #require(rules)
 }
 
-@Suite struct YaraTests {
+@Suite(.timeLimit(.minutes(20))) struct YaraTests {
     @Test func ownRulesFindTheShellFamilyAndStaySilentOnExchangePages() throws {
         let scanner = try YaraScanner(rules: try compileOwn())
         let positives: [(String, String)] = [

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -7,11 +7,13 @@ import Musl
 import Darwin
 #endif
 
-/// The module's platform call: an atomic rename (Foundation's `replaceItemAt` on Linux loses the
-/// destination when it fails, and a report rewritten as the hunt goes must never be missing).
-enum Platform {
+/// HuntCore's platform call, shared by every module that rewrites a file others may be reading
+/// (the report as the hunt goes, the rule cache's record): an atomic rename. Foundation's
+/// `replaceItemAt` on Linux fails when the destination does not exist and can lose it when it
+/// fails.
+public enum FileReplacement {
     /// Puts `source` at `destination`, replacing what is there in one step where the system can.
-    static func replace(_ destination: URL, with source: URL) throws {
+    public static func replace(_ destination: URL, with source: URL) throws {
         #if os(Windows)
         if FileManager.default.fileExists(atPath: destination.path) {
             _ = try FileManager.default.replaceItemAt(destination, withItemAt: source)
