@@ -42,6 +42,7 @@ final class LogReader {
         }
         for m in derivations { wanted.formUnion(m.sourceFields) }
         for f in context.factory.grouping.fields(for: nil, source: source) { wanted.insert(f.lowercased()) }
+        for f in context.factory.grouping.aggregateFields(source: source) { wanted.insert(f.lowercased()) }
         if case .text = format {} else {
             scanner.wantedFields = wanted
             scanner.identityFields = Self.identityFields + Self.addressFields

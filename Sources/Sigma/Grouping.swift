@@ -58,6 +58,17 @@ public struct Grouping: Sendable {
         return g
     }
 
+    /// Every field an aggregate entry for `source` reads (its group-by fields and the counted
+    /// one), so readers that decode only the fields someone reads decode these too.
+    public func aggregateFields(source: LogSource) -> Set<String> {
+        var out = Set<String>()
+        for a in aggregates where a.logsource.admits(source) {
+            out.formUnion(a.fields)
+            out.insert(a.counted)
+        }
+        return out
+    }
+
     /// How a hit of `rule`, weighing `weight`, on an event of `source` is aggregated; nil when it is
     /// grouped as usual (a rule's own `exhunt.group_by` always wins).
     public func aggregate(for rule: SigmaRule, source: LogSource, weight: VerdictRole) -> Aggregate? {
