@@ -41,8 +41,9 @@ public enum JSONReport {
         }
     }
 
-    /// The report's bytes, in pieces: the seen client addresses one per line, each encoded alone.
-    private static func stream(_ report: HostReport, _ put: (Data) throws -> Void) throws {
+    /// The report's bytes, in pieces, to `put` (standard output for `--json`): the seen client
+    /// addresses one per line, each encoded alone, never the whole report's tree at once.
+    public static func stream(_ report: HostReport, _ put: (Data) throws -> Void) throws {
         var rest = report
         rest.clientAddresses = []
         let text = try encode(rest)

@@ -245,7 +245,10 @@ struct HuntCommand: AsyncParsableCommand {
             do { try s.finish(report) } catch { outputFailures.append("\(error)") }
         }
         if let jsonPath {
-            if jsonPath == "-" { try Terminal.write(try JSONReport.encode(report) + Data("\n".utf8)) }
+            if jsonPath == "-" {
+                try JSONReport.stream(report) { try Terminal.write($0) }
+                try Terminal.write(Data("\n".utf8))
+            }
             else { try JSONReport.write(report, to: URL(fileURLWithPath: jsonPath)) }
         }
         outputFailures += report.problems.filter { $0.code == "output" }.map(\.message)

@@ -1,5 +1,6 @@
 import CaseStore
 import Foundation
+import HuntCore
 import Testing
 import TestSupport
 
@@ -47,6 +48,10 @@ struct FirstHourTests {
             #expect(r.status == 0 && FileManager.default.fileExists(atPath: file), "\(flag)")
             #expect(r.text.hasPrefix("clean "), "\(flag)")
         }
+        // Standard output gets the same report as a file, its client addresses streamed.
+        let fromStdout = try JSONCoding.decoder().decode(HostReport.self, from: printed.stdout)
+        let fromFile = try JSONCoding.decoder().decode(HostReport.self, from: Data(contentsOf: dir.appendingPathComponent("r-o.json")))
+        #expect(!fromStdout.clientAddresses.isEmpty && fromStdout.clientAddresses == fromFile.clientAddresses)
         // The old spelling, by extension, with =, with '-', and by position (a name without extension).
         let old = dir.appendingPathComponent("old.json").path
         let oldNoExt = dir.appendingPathComponent("old-report").path
