@@ -144,8 +144,7 @@ struct SpreadCounter {
     /// A fixed 64-bit hash (FNV-1a, then MurmurHash3's finalizer to spread the bits), so a report's
     /// estimate is the same on every run and machine.
     static func hash(_ value: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in value.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        var h = FNV1a.hash(value)
         h ^= h >> 33
         h = h &* 0xff51_afd7_ed55_8ccd
         h ^= h >> 33

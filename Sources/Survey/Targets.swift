@@ -1,4 +1,5 @@
 import Foundation
+import HuntCore
 
 /// Where to connect: one host and port, with the name to present when one is known.
 public struct SurveyTarget: Sendable, Hashable {
@@ -146,9 +147,7 @@ public struct Shard: Sendable, Hashable {
         (index, count) = (i, n)
     }
     public func contains(host: String) -> Bool {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in host.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return Int(h % UInt64(count)) == index - 1
+        Int(FNV1a.hash(host) % UInt64(count)) == index - 1
     }
 }
 
